@@ -1,0 +1,38 @@
+# keysweep — the two quick-start targets are `make scan` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: scan test lint typecheck check clean
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+## Scan this repository and write keysweep.sarif (first quick-start command).
+scan: $(STAMP)
+	$(BIN)/keysweep scan . --sarif keysweep.sarif
+
+## Set up everything the tests need and run them (second quick-start command; CI runs this).
+test: $(STAMP) $(NODE_STAMP)
+	$(BIN)/ruff check scanner tests bench
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q -n 2
+
+lint: $(STAMP)
+	$(BIN)/ruff check scanner tests bench
+	$(BIN)/ruff format --check scanner tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache keysweep.sarif

@@ -1,0 +1,1 @@
+"""Pure detection: bytes in, matches out. No I/O, no environment, no git."""

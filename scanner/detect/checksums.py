@@ -1,0 +1,90 @@
+"""Offline checksums that real tokens carry (llm-keys.md §2): a failed one rejects the match."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import zlib
+
+B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def _encode(n: int, alphabet: str, width: int) -> str:
+    base = len(alphabet)
+    out = ""
+    while n:
+        n, r = divmod(n, base)
+        out = alphabet[r] + out
+    return out.rjust(width, alphabet[0])
+
+
+def crc32_b62(body: str) -> str:
+    """GitHub/npm: CRC-32 of the random part, base62 MSB first, padded to 6."""
+    return _encode(zlib.crc32(body.encode("ascii")), B62, 6)
+
+
+def github_style_ok(token: str, prefix: str) -> bool:
+    """`prefix` + 30 random + 6 checksum (GitHub classic tokens, npm)."""
+    body, check = token[len(prefix) : -6], token[-6:]
+    return len(body) == 30 and crc32_b62(body) == check
+
+
+def gitlab_routable_crc(text: str) -> str:
+    return _encode(zlib.crc32(text.encode("ascii")), B36, 7)
+
+
+def gitlab_routable_ok(token: str) -> bool:
+    """Routable GitLab token: base36 CRC-32 of everything before the last 7 chars."""
+    if len(token) < 20 or "." not in token:
+        return False
+    return gitlab_routable_crc(token[:-7]) == token[-7:]
+
+
+_MASK = 0xFFFFFFFF
+
+
+def _rotl(x: int, n: int) -> int:
+    return ((x << n) | (x >> (32 - n))) & _MASK
+
+
+def marvin32(data: bytes, seed: int) -> int:
+    """Marvin32 hash as used by Microsoft's identifiable-secret checksums."""
+    p0, p1 = seed & _MASK, (seed >> 32) & _MASK
+
+    def mix(a: int, b: int) -> tuple[int, int]:
+        b ^= a
+        a = (_rotl(a, 20) + b) & _MASK
+        b = _rotl(b, 9) ^ a
+        a = (_rotl(a, 27) + b) & _MASK
+        b = _rotl(b, 19)
+        return a, b
+
+    n = len(data) - len(data) % 4
+    for i in range(0, n, 4):
+        p0 = (p0 + int.from_bytes(data[i : i + 4], "little")) & _MASK
+        p0, p1 = mix(p0, p1)
+    tail = data[n:]
+    p0 = (p0 + ((0x80 << (8 * len(tail))) | int.from_bytes(tail, "little"))) & _MASK
+    p0, p1 = mix(p0, p1)
+    p0, p1 = mix(p0, p1)
+    return p0 ^ p1
+
+
+CASK_SEED = int.from_bytes(b"Default0"[::-1], "little")
+
+
+def cask_checksum(first80: str) -> str:
+    raw = base64.b64decode(first80)
+    h = marvin32(raw, CASK_SEED)
+    return base64.b64encode(h.to_bytes(4, "little")[:3]).decode("ascii")
+
+
+def cask_ok(key: str) -> bool:
+    """Azure Common Annotated Security Key (84 chars): Marvin32 checksum in the last 4."""
+    if len(key) != 84:
+        return False
+    try:
+        return cask_checksum(key[:80]) == key[80:]
+    except (binascii.Error, ValueError):
+        return False

@@ -1,0 +1,171 @@
+"""Decoding in known contexts only, so a key is found in the form it was written.
+
+Each layer is a decoded view of part of a text: UTF-16 text as a whole; base64 values of a
+Kubernetes `Secret` or a Docker auth config; JS/JSON string literals whose escapes change their
+content. Matches in a layer are reported at the encoded token's span (UTF-16: mapped exactly).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+MAX_LITERALS = 5000
+MAX_LITERAL = 16384
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    text: bytes
+    start: int
+    end: int
+    encoding: str
+    codec: str | None = None  # UTF-16 layers map offsets exactly through this codec
+    bom: int = 0
+
+    def locate(self, s: int, e: int) -> tuple[int, int]:
+        """Original byte span of decoded bytes [s, e)."""
+        if self.codec is None:
+            return self.start, self.end
+
+        def off(i: int) -> int:
+            units = len(self.text[:i].decode("utf-8", "replace").encode("utf-16-le")) // 2
+            return self.start + self.bom + 2 * units
+
+        return off(s), off(e)
+
+
+def utf16_codec(data: bytes) -> tuple[str, int] | None:
+    """('utf-16-le'|'utf-16-be', BOM length) when `data` is UTF-16 text, else None."""
+    if data[:2] == b"\xff\xfe":
+        return "utf-16-le", 2
+    if data[:2] == b"\xfe\xff":
+        return "utf-16-be", 2
+    head = data[:512]
+    if len(head) < 16:
+        return None
+    even, odd = head[0::2], head[1::2]
+    if odd.count(0) >= len(odd) * 0.7 and even.count(0) <= len(even) * 0.1:
+        return "utf-16-le", 0
+    if even.count(0) >= len(even) * 0.7 and odd.count(0) <= len(odd) * 0.1:
+        return "utf-16-be", 0
+    return None
+
+
+def _utf16_layer(data: bytes) -> Layer | None:
+    found = utf16_codec(data)
+    if found is None:
+        return None
+    codec, bom = found
+    body = data[bom:]
+    if len(body) % 2:
+        body = body[:-1]
+    text = body.decode(codec, "replace").encode("utf-8")
+    # locate() counts UTF-16 units from the start of the body; both codecs give the same count
+    return Layer(text, 0, len(data), codec.replace("-le", "").replace("-be", ""), codec=codec, bom=bom)
+
+
+_B64_VALUE = re.compile(rb"""(?:^|[\s:=,{])["']?([A-Za-z0-9+/]{16,}={0,2})["']?(?=\s*(?:[,}\n\r]|$))""", re.M)
+_SECRET_KIND = re.compile(rb"""["']?kind["']?\s*:\s*["']?Secret\b""")
+_DOCKER = re.compile(rb"""\.dockerconfigjson|["']auths?["']\s*:""")
+
+
+def _b64_layers(data: bytes) -> Iterator[Layer]:
+    if not (_SECRET_KIND.search(data) or _DOCKER.search(data)):
+        return
+    for m in _B64_VALUE.finditer(data):
+        token = m.group(1)
+        try:
+            raw = base64.b64decode(token, validate=True)
+        except (binascii.Error, ValueError):
+            continue
+        if not raw or sum(32 <= b < 127 or b in (9, 10, 13) for b in raw) < len(raw) * 0.9:
+            continue
+        yield Layer(raw, m.start(1), m.end(1), "base64")
+
+
+_ESCAPE = re.compile(rb"\\(?:u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|/)")
+_SIMPLE = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
+_LIT_ESC = re.compile(r"\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|.)", re.S)
+
+
+def unescape(body: bytes) -> bytes:
+    """Decode JS/JSON string escapes (surrogate pairs joined); other text unchanged."""
+
+    def sub(m: re.Match[str]) -> str:
+        t = m.group(1)
+        if len(t) > 1:
+            return chr(int(t[1:], 16))
+        return _SIMPLE.get(t, t)
+
+    text = _LIT_ESC.sub(sub, body.decode("utf-8", "replace"))
+    text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text.encode("utf-8")
+
+
+def _literal_bounds(data: bytes, i: int) -> tuple[int, int] | None:
+    """The content span of the string literal around offset `i`, on one line."""
+    lo = max(0, i - MAX_LITERAL)
+    j = i - 1
+    while j >= lo:
+        c = data[j]
+        if c in (10, 13):
+            return None
+        if c in (34, 39, 96):
+            k, n = j - 1, 0
+            while k >= 0 and data[k] == 92:
+                n, k = n + 1, k - 1
+            if n % 2 == 0:
+                break
+        j -= 1
+    else:
+        return None
+    q = data[j]
+    hi = min(len(data), i + MAX_LITERAL)
+    k = i
+    while k < hi:
+        c = data[k]
+        if c == 92:
+            k += 2
+            continue
+        if c == q:
+            return j + 1, k
+        if c in (10, 13) and q != 96:
+            return None
+        k += 1
+    return None
+
+
+def _escape_layers(data: bytes) -> Iterator[Layer]:
+    if b"\\" not in data:
+        return
+    last_end = -1
+    count = 0
+    for m in _ESCAPE.finditer(data):
+        if m.start() < last_end:
+            continue
+        bounds = _literal_bounds(data, m.start())
+        if bounds is None:
+            last_end = m.end()
+            continue
+        lo, hi = bounds
+        last_end = hi
+        try:
+            text = unescape(data[lo:hi])
+        except (UnicodeError, ValueError):
+            continue
+        yield Layer(text, lo, hi, "js-escape")
+        count += 1
+        if count >= MAX_LITERALS:
+            return
+
+
+def layers(data: bytes) -> list[Layer]:
+    """Decoded views of `data` worth scanning again."""
+    u16 = _utf16_layer(data)
+    if u16 is not None:
+        return [u16]
+    return [*_b64_layers(data), *_escape_layers(data)]

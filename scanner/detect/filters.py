@@ -1,0 +1,59 @@
+"""False-positive filters that keep recall: placeholders, low entropy, repeats and runs.
+
+Each filter looks at the candidate secret alone; context-dependent judgements (lockfiles,
+tests, bundles) belong to later stages that know the path.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+
+_PLACEHOLDER = re.compile(
+    r"\.\.\.|…|x{5,}|X{5,}|\*{3,}|<[^>]*>|\$\{|\{\{|%\(|your[-_ ]?(?:api[-_ ]?)?(?:key|token|secret)|"
+    r"replace[-_ ]?me|change[-_ ]?me|placeholder|redacted|dummy|insert[-_ ]?(?:key|token|here)|"
+    r"process\.env|import\.meta\.env|secrets\.",
+    re.I,
+)
+_SEQUENCES = ("abcdefghijklmnopqrstuvwxyz", "0123456789", "zyxwvutsrqponmlkjihgfedcba", "9876543210", "qwertyuiop")
+
+
+def shannon(s: str) -> float:
+    if not s:
+        return 0.0
+    n = len(s)
+    return -sum(c / n * math.log2(c / n) for c in Counter(s).values())
+
+
+def is_placeholder(secret: str) -> bool:
+    """True for strings that stand in for a key rather than being one."""
+    return bool(_PLACEHOLDER.search(secret))
+
+
+def _longest_run(s: str) -> int:
+    best = run = 1
+    for a, b in zip(s, s[1:], strict=False):
+        run = run + 1 if a == b else 1
+        best = max(best, run)
+    return best
+
+
+def _sequential(body: str) -> bool:
+    low = body.lower()
+    return any(low[i : i + 8] in seq for seq in _SEQUENCES for i in range(0, max(1, len(low) - 7), 4)) and (
+        len(set(low)) < len(low) * 0.6
+    )
+
+
+def looks_fake(body: str, entropy_floor: float) -> bool:
+    """Repeated or sequential characters, or entropy below the rule's floor."""
+    if len(body) < 8:
+        return False
+    if _longest_run(body) >= max(6, len(body) // 4):
+        return True
+    if len(set(body)) <= 3:
+        return True
+    if _sequential(body):
+        return True
+    return entropy_floor > 0 and shannon(body) <= entropy_floor

@@ -1,0 +1,161 @@
+"""The multi-pattern pass: which rules might match where, found in one pass over the text.
+
+Two interchangeable implementations give the same candidate regions to the precise stage:
+hyperscan (C, one pass for all rules) and a pure-Python fallback (literal keywords, then the
+whole text). `KEYSWEEP_ENGINE=python` — read by the CLI, passed in here — selects the fallback.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from scanner.model import Rule
+
+try:  # hyperscan has wheels for x86-64 Linux only; elsewhere the fallback runs
+    import hyperscan
+except ImportError:  # pragma: no cover - depends on the platform
+    hyperscan = None
+
+SLACK = 256  # room for assignment keywords and boundaries around a secret
+
+
+def span_max(rule: Rule) -> int:
+    """Longest stretch of text one match of `rule` can cover."""
+    return rule.max_length + SLACK
+
+
+def _strip_names(pattern: str) -> str:
+    return re.sub(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>", "(", pattern)
+
+
+_TAIL_RANGE = re.compile(r"(\{(\d+),(\d*)\}|[+*])(\)*)$")
+
+
+def hs_pattern(pattern: str) -> str:
+    """The rule's regex as hyperscan takes it: no group names, trailing repeat cut to its minimum.
+
+    Cutting the last repeat to its minimum keeps every place the full pattern matches (the shorter
+    match ends inside the longer one) and stops hyperscan reporting one end per extra character.
+    """
+    p = _strip_names(pattern)
+    body = p
+    lookahead = ""
+    # A trailing negative lookahead is kept out of the cut and then dropped (prefilter mode ignores it).
+    m = re.search(r"\(\?!(?:[^()]|\([^()]*\))*\)$", body)
+    if m:
+        body, lookahead = body[: m.start()], body[m.start() :]
+    m2 = _TAIL_RANGE.search(body)
+    if m2:
+        q, lo = m2.group(1), m2.group(2)
+        repl = "{" + lo + "}" if lo is not None else ("" if q == "+" else "{0}")
+        body = body[: m2.start()] + repl + m2.group(4)
+    del lookahead
+    return body
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A rule that may match, and the region of text where its match may start."""
+
+    rule: int
+    lo: int
+    hi: int
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    spans.sort()
+    out: list[tuple[int, int]] = []
+    for lo, hi in spans:
+        if out and lo <= out[-1][1]:
+            if hi > out[-1][1]:
+                out[-1] = (out[-1][0], hi)
+        else:
+            out.append((lo, hi))
+    return out
+
+
+class PythonPrefilter:
+    """Pure-Python prefilter: a rule whose keyword occurs is tried over the whole text."""
+
+    name = "python"
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        self._keywords = [tuple(k.encode() for k in r.keywords) for r in rules]
+
+    def hits(self, data: bytes) -> list[Hit]:
+        low = data.lower()
+        n = len(data)
+        return [Hit(i, 0, n) for i, kws in enumerate(self._keywords) if any(k in low for k in kws)]
+
+
+class HyperscanPrefilter:
+    """One hyperscan pass over the text for every rule; windows around each reported end."""
+
+    name = "hyperscan"
+
+    def __init__(self, rules: Sequence[Rule], serialized: bytes | None = None) -> None:
+        if hyperscan is None:
+            raise RuntimeError("hyperscan is not installed")
+        self._spans = [span_max(r) for r in rules]
+        self._nrules = len(rules)
+        if serialized is not None:
+            self._db = hyperscan.loadb(serialized, hyperscan.HS_MODE_BLOCK)
+        else:
+            self._db = self._compile(rules)
+        self._db.scratch = hyperscan.Scratch(self._db)
+
+    @staticmethod
+    def _compile(rules: Sequence[Rule]) -> object:
+        exprs: list[bytes] = []
+        ids: list[int] = []
+        flags: list[int] = []
+        for i, r in enumerate(rules):
+            pat = hs_pattern(r.pattern).encode()
+            try:  # rules that hyperscan cannot take fall back to their literal keywords
+                db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+                db.compile(expressions=[pat], ids=[i], flags=[hyperscan.HS_FLAG_PREFILTER])
+                exprs.append(pat)
+                ids.append(i)
+                flags.append(hyperscan.HS_FLAG_PREFILTER)
+            except Exception:  # noqa: BLE001 - hyperscan raises one error class per cause
+                for k in r.keywords:
+                    exprs.append(re.escape(k).encode())
+                    ids.append(i)
+                    flags.append(hyperscan.HS_FLAG_CASELESS)
+        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        db.compile(expressions=exprs, ids=ids, flags=flags)
+        return db
+
+    def serialize(self) -> bytes:
+        return bytes(hyperscan.dumpb(self._db))
+
+    def hits(self, data: bytes) -> list[Hit]:
+        if not data:
+            return []
+        ends: list[tuple[int, int]] = []
+        add = ends.append
+
+        def on_match(rid: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
+            add((rid, to))
+
+        self._db.scan(data, match_event_handler=on_match)
+        if not ends:
+            return []
+        per: dict[int, list[tuple[int, int]]] = {}
+        n = len(data)
+        for rid, to in ends:
+            s = self._spans[rid]
+            per.setdefault(rid, []).append((max(0, to - s), min(n, to + 1)))
+        return [Hit(rid, lo, hi) for rid, spans in sorted(per.items()) for lo, hi in _merge(spans)]
+
+
+Prefilter = PythonPrefilter | HyperscanPrefilter
+
+
+def make_prefilter(rules: Sequence[Rule], engine: str, serialized: bytes | None = None) -> Prefilter:
+    """`engine` is "hyperscan", "python" or "auto" (hyperscan when installed)."""
+    if engine == "python" or (engine == "auto" and hyperscan is None):
+        return PythonPrefilter(rules)
+    return HyperscanPrefilter(rules, serialized)

@@ -1,0 +1,174 @@
+"""Offline validators named by rules: checksums reject, structure parses, nothing goes online.
+
+A validator sees the captured secret and the whole matched text (for context such as a URL's
+host) and returns a verdict: reject, accept, or accept with a passing checksum. It may also
+return the normalized secret (PEM whitespace, JSON escapes) that the digest is computed on.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from scanner.detect.checksums import cask_ok, github_style_ok, gitlab_routable_ok
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    ok: bool
+    checksum: bool = False
+    secret: str | None = None
+
+
+REJECT = Verdict(False)
+ACCEPT = Verdict(True)
+CHECKSUM = Verdict(True, checksum=True)
+
+Validator = Callable[[str, str], Verdict]
+
+
+def _b64(text: str) -> bytes | None:
+    t = text.replace("-", "+").replace("_", "/")
+    try:
+        return base64.b64decode(t + "=" * (-len(t) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _github(secret: str, _: str) -> Verdict:
+    return CHECKSUM if github_style_ok(secret, secret[:-36]) else REJECT
+
+
+def _gitlab_routable(secret: str, _: str) -> Verdict:
+    return CHECKSUM if gitlab_routable_ok(secret) else REJECT
+
+
+def _cask(secret: str, _: str) -> Verdict:
+    return CHECKSUM if cask_ok(secret) else REJECT
+
+
+def _bedrock_long(secret: str, _: str) -> Verdict:
+    raw = _b64(secret[4:])
+    ok = raw is not None and raw.startswith(b"BedrockAPIKey-") and b":" in raw
+    return ACCEPT if ok else REJECT
+
+
+def _bedrock_short(secret: str, _: str) -> Verdict:
+    raw = _b64(secret[len("bedrock-api-key-") :])
+    ok = raw is not None and raw.startswith(b"bedrock.amazonaws.com") and b"X-Amz-Credential" in raw
+    return ACCEPT if ok else REJECT
+
+
+_PEM = re.compile(
+    r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.S
+)
+
+
+def normalize_pem(text: str) -> tuple[str, bytes] | None:
+    """PEM with whitespace and `\\n` escapes normalized, plus its decoded body."""
+    m = _PEM.search(text.replace("\\r", "").replace("\\n", "\n"))
+    if not m:
+        return None
+    label, body = m.group(1), m.group(2)
+    headers_end = body.rfind("\n\n")  # RFC 1421 headers (encrypted legacy keys)
+    if "Proc-Type:" in body and headers_end >= 0:
+        body = body[headers_end:]
+    b64 = "".join(body.split()).replace('"', "").replace(",", "")
+    try:
+        raw = base64.b64decode(b64, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    lines = [b64[i : i + 64] for i in range(0, len(b64), 64)]
+    return "\n".join([f"-----BEGIN {label}-----", *lines, f"-----END {label}-----"]), raw
+
+
+def _der_ok(raw: bytes) -> bool:
+    if len(raw) < 64 or raw[0] != 0x30:
+        return False
+    ln = raw[1]
+    if ln & 0x80:
+        n = ln & 0x7F
+        if n == 0 or n > 4 or len(raw) < 2 + n:
+            return False
+        length = int.from_bytes(raw[2 : 2 + n], "big")
+        return length + 2 + n == len(raw)
+    return ln + 2 == len(raw)
+
+
+def _pem(secret: str, _: str) -> Verdict:
+    parsed = normalize_pem(secret)
+    if parsed is None:
+        return REJECT
+    text, raw = parsed
+    if "OPENSSH" in text.split("\n", 1)[0]:
+        return Verdict(True, secret=text) if raw.startswith(b"openssh-key-v1\x00") else REJECT
+    return Verdict(True, secret=text) if _der_ok(raw) else REJECT
+
+
+def _jwt_service_role(secret: str, _: str) -> Verdict:
+    parts = secret.split(".")
+    if len(parts) != 3:
+        return REJECT
+    raw = _b64(parts[1])
+    try:
+        claims = json.loads(raw) if raw else None
+    except ValueError:
+        return REJECT
+    if not isinstance(claims, dict) or claims.get("role") != "service_role":
+        return REJECT
+    return ACCEPT
+
+
+def _pypi(secret: str, _: str) -> Verdict:
+    raw = _b64(secret[5:])
+    return ACCEPT if raw is not None and raw[:3] == b"\x02\x01\x08" else REJECT
+
+
+_DEFAULT_PASSWORDS = frozenset(
+    """password passwd pass secret changeme change_me postgres postgresql mysql root admin
+    administrator example test testing guest user username pwd 123456 12345678 1234 qwerty
+    letmein default dbpass db_password mypassword yourpassword your_password password123
+    redis mongo mongodb rabbitmq guest sa dev development local localhost app""".split()
+)
+_EXAMPLE_HOSTS = re.compile(
+    r"^(?:localhost|127\.\d+\.\d+\.\d+|0\.0\.0\.0|\[?::1\]?|host\.docker\.internal|"
+    r"(?:[\w-]+\.)*(?:example|test|invalid|localhost)(?:\.(?:com|org|net))?|db|database|postgres|mysql|"
+    r"redis|mongo|mongodb|rabbitmq|host|hostname|server|your[\w-]*|\$\{?[\w]+\}?|<[^>]*>)$",
+    re.I,
+)
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^:/?#@\s]*:(?P<pw>[^@\s]+)@(?P<host>[^:/?#\s]+)", re.I)
+
+
+def _db_url(secret: str, matched: str) -> Verdict:
+    m = _URL.search(matched)
+    if not m:
+        return REJECT
+    pw, host = m.group("pw"), m.group("host")
+    if pw.lower() in _DEFAULT_PASSWORDS or _EXAMPLE_HOSTS.match(host):
+        return REJECT
+    if len(set(pw)) < 4 or pw.startswith(("$", "%", "{", "<")):
+        return REJECT
+    return ACCEPT
+
+
+def _gcp_private_key(secret: str, matched: str) -> Verdict:
+    return _pem(secret, matched)
+
+
+VALIDATORS: dict[str, Validator] = {
+    "github-crc32": _github,
+    "npm-crc32": _github,
+    "gitlab-routable": _gitlab_routable,
+    "azure-cask": _cask,
+    "bedrock-long": _bedrock_long,
+    "bedrock-short": _bedrock_short,
+    "pem": _pem,
+    "gcp-private-key": _gcp_private_key,
+    "jwt-service-role": _jwt_service_role,
+    "pypi-macaroon": _pypi,
+    "db-url": _db_url,
+}

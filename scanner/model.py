@@ -1,0 +1,214 @@
+"""Domain values shared by every stage: rules, matches, locations, findings, reports.
+
+Frozen and slotted, so a value handed from one stage to the next cannot change under it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Severity(str, Enum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3, Severity.CRITICAL: 4}
+
+
+class Confidence(str, Enum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+    @property
+    def rank(self) -> int:
+        return {"low": 1, "medium": 2, "high": 3}[self.value]
+
+
+class Kind(str, Enum):
+    SECRET = "secret"
+    EXPOSURE = "exposure"
+
+
+class SourceKind(str, Enum):
+    """Where a location was found (ARCHITECTURE.md §7 `locations[].source`)."""
+
+    HISTORY = "history"
+    WORKTREE = "worktree"
+    BUNDLE = "bundle"
+    STAGED = "staged"
+    DIRECTORY = "directory"
+    UNREACHABLE = "unreachable"
+    MESSAGE = "message"
+
+
+class Exposure(str, Enum):
+    REPOSITORY = "repository"
+    CLIENT_BUNDLE = "client-bundle"
+    LOCAL_ONLY = "local-only"
+    UNREACHABLE = "unreachable"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One detection rule, loaded from `scanner/rules/*.yml` (ARCHITECTURE.md §3)."""
+
+    id: str
+    name: str
+    provider: str
+    pattern: str
+    max_length: int
+    keywords: tuple[str, ...]
+    severity: Severity
+    confidence: Confidence
+    kind: Kind = Kind.SECRET
+    context: tuple[str, ...] = ()
+    context_window: int = 256
+    validator: str | None = None
+    markers: tuple[str, ...] = ()
+    entropy_floor: float = 0.0
+    prefix: str = ""
+    contexts: tuple[str, ...] = ()
+    remediation: str = ""
+    revoke_url: str = ""
+    references: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()
+    negative_examples: tuple[str, ...] = ()
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One secret found in one text, located at byte offsets of that text.
+
+    `start`/`end` delimit the span to report: the secret itself, or, for a secret found
+    inside an encoding (base64, string escapes), the whole encoded token.
+    """
+
+    rule_id: str
+    start: int
+    end: int
+    secret: str | None
+    confidence: Confidence
+    also_matched: tuple[str, ...] = ()
+    encoding: str | None = None
+    pragma: bool = False
+    exposure_text: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """1-based line/column (UTF-16 code units) of a span, plus its byte offset."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    byte_offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class CommitRef:
+    """A commit as reported in `first_seen` / `last_seen`."""
+
+    commit: str
+    author: str
+    email: str
+    author_time: str
+    commit_time: str
+
+
+@dataclass(frozen=True, slots=True)
+class Original:
+    """Where a hit in generated code comes from, through a source map."""
+
+    path: str
+    line: int
+    column: int
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    source: SourceKind
+    path: str
+    position: Position
+    path_bytes: str | None = None
+    encoding: str | None = None
+    commit: str | None = None
+    blob: str | None = None
+    original: Original | None = None
+    commit_time: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    kind: Kind
+    rule_id: str
+    provider: str
+    severity: Severity
+    confidence: Confidence
+    secret_sha256: str | None
+    redacted: str | None
+    fingerprint: str
+    exposure: Exposure
+    locations: tuple[Location, ...]
+    locations_total: int
+    also_matched: tuple[str, ...] = ()
+    present_at_head: bool | None = None
+    present_at_refs: tuple[str, ...] = ()
+    first_seen: CommitRef | None = None
+    last_seen: CommitRef | None = None
+    first_seen_truncated: bool = False
+    moved_from: str | None = None
+    remediation_url: str = ""
+    scope: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """One thing the scan did not read, and why (a fixed set of reasons)."""
+
+    reason: str
+    example: str
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    seconds: float
+    files: int = 0
+    commits: int = 0
+    objects: int = 0
+    blobs: int = 0
+    bytes_scanned: int = 0
+    sources: dict[str, int] = field(default_factory=dict)
+    suppressed: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    skipped_examples: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    complete: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ScanInfo:
+    mode: str
+    target: str
+    head: str | None = None
+    range: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    status: str
+    scan: ScanInfo
+    stats: Stats
+    findings: tuple[Finding, ...]
+    ruleset: str
+    rules: tuple[Rule, ...]
+    error: str | None = None

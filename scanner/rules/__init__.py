@@ -1,0 +1,148 @@
+"""Rules are data: one YAML file per provider, validated when loaded (ARCHITECTURE.md §3)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import asdict, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from scanner.errors import RuleError
+from scanner.model import Confidence, Kind, Rule, Severity
+from scanner.rules.templates import TemplateError
+from scanner.rules.templates import check as check_template
+
+RULES_DIR = Path(__file__).parent
+_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\.[a-z0-9]+(?:-[a-z0-9]+)*$")
+_FILE_KEYS = {"provider", "display", "revoke_url", "rules"}
+_RULE_KEYS = {f.name for f in fields(Rule)} - {"provider"}
+_REQUIRED = {"id", "name", "pattern", "max_length", "keywords", "severity", "confidence"}
+
+
+def _tuple(value: Any, where: str, key: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise RuleError(f"{where}: '{key}' must be a list of strings")
+    return tuple(value)
+
+
+def _rule(raw: Any, provider: str, defaults: dict[str, Any], where: str) -> Rule:
+    if not isinstance(raw, dict):
+        raise RuleError(f"{where}: each rule must be a mapping")
+    unknown = set(raw) - _RULE_KEYS
+    if unknown:
+        raise RuleError(f"{where}: unknown keys {sorted(unknown)}")
+    missing = _REQUIRED - set(raw)
+    if missing:
+        raise RuleError(f"{where}: missing keys {sorted(missing)}")
+    rid = raw["id"]
+    where = f"{where} rule {rid!r}"
+    if not isinstance(rid, str) or not _ID.match(rid) or rid.split(".")[0] != provider:
+        raise RuleError(f"{where}: id must be '{provider}.<kind>' in lowercase")
+    try:
+        kind = Kind(raw.get("kind", "secret"))
+        severity = Severity(raw["severity"])
+        confidence = Confidence(raw["confidence"])
+    except ValueError as e:
+        raise RuleError(f"{where}: {e}") from None
+    pattern = raw["pattern"]
+    try:
+        compiled = re.compile(pattern.encode())
+    except (re.error, AttributeError) as e:
+        raise RuleError(f"{where}: bad pattern: {e}") from None
+    if kind is Kind.SECRET and "secret" not in compiled.groupindex:
+        raise RuleError(f"{where}: pattern needs a named group 'secret'")
+    keywords = _tuple(raw["keywords"], where, "keywords")
+    if not keywords or any(not k or k != k.lower() for k in keywords):
+        raise RuleError(f"{where}: keywords must be non-empty lowercase literals")
+    max_length = raw["max_length"]
+    if not isinstance(max_length, int) or max_length <= 0:
+        raise RuleError(f"{where}: max_length must be a positive integer")
+    from scanner.detect.validators import VALIDATORS  # detect owns the validator registry
+
+    validator = raw.get("validator")
+    if validator is not None and validator not in VALIDATORS:
+        raise RuleError(f"{where}: unknown validator {validator!r}")
+    examples = _tuple(raw.get("examples"), where, "examples")
+    negatives = _tuple(raw.get("negative_examples"), where, "negative_examples")
+    for t in examples + negatives:
+        try:
+            check_template(t)
+        except TemplateError as e:
+            raise RuleError(f"{where}: bad example template: {e}") from None
+    if kind is Kind.SECRET and not examples:
+        raise RuleError(f"{where}: a secret rule needs at least one example")
+    return Rule(
+        id=rid,
+        name=str(raw["name"]),
+        provider=provider,
+        pattern=pattern,
+        max_length=max_length,
+        keywords=keywords,
+        severity=severity,
+        confidence=confidence,
+        kind=kind,
+        context=tuple(c.lower() for c in _tuple(raw.get("context"), where, "context")),
+        context_window=int(raw.get("context_window", 256)),
+        validator=validator,
+        markers=_tuple(raw.get("markers"), where, "markers"),
+        entropy_floor=float(raw.get("entropy_floor", 0.0)),
+        prefix=str(raw.get("prefix", "")),
+        contexts=_tuple(raw.get("contexts"), where, "contexts"),
+        remediation=str(raw.get("remediation", defaults.get("remediation", ""))).strip(),
+        revoke_url=str(raw.get("revoke_url", defaults.get("revoke_url", ""))),
+        references=_tuple(raw.get("references"), where, "references"),
+        examples=examples,
+        negative_examples=negatives,
+        description=str(raw.get("description", "")).strip(),
+    )
+
+
+def load_file(path: Path) -> list[Rule]:
+    """Load and validate one provider file."""
+    where = path.name
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as e:
+        raise RuleError(f"{where}: cannot read rules: {e}") from None
+    if not isinstance(doc, dict):
+        raise RuleError(f"{where}: a rule file is a mapping with 'provider' and 'rules'")
+    unknown = set(doc) - _FILE_KEYS
+    if unknown:
+        raise RuleError(f"{where}: unknown keys {sorted(unknown)}")
+    provider = doc.get("provider")
+    if not isinstance(provider, str) or not provider:
+        raise RuleError(f"{where}: 'provider' is required")
+    rules = doc.get("rules")
+    if not isinstance(rules, list) or not rules:
+        raise RuleError(f"{where}: 'rules' must be a non-empty list")
+    defaults = {"revoke_url": doc.get("revoke_url", "")}
+    return [_rule(raw, provider, defaults, where) for raw in rules]
+
+
+def load_rules(paths: Iterable[Path] | None = None) -> tuple[Rule, ...]:
+    """Load the built-in rules (or the given files); duplicate ids are a load error."""
+    files = sorted(RULES_DIR.glob("*.yml")) if paths is None else list(paths)
+    out: list[Rule] = []
+    seen: dict[str, str] = {}
+    for f in files:
+        for rule in load_file(f):
+            if rule.id in seen:
+                raise RuleError(f"{f.name}: duplicate rule id {rule.id!r} (also in {seen[rule.id]})")
+            seen[rule.id] = f.name
+            out.append(rule)
+    return tuple(sorted(out, key=lambda r: r.id))
+
+
+def ruleset_hash(rules: Iterable[Rule]) -> str:
+    """A stable digest of everything that changes what a ruleset detects."""
+    blob = json.dumps([asdict(r) for r in rules], sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]

@@ -1,0 +1,200 @@
+"""The generator vocabulary of rule examples: fake keys are built at run time, never stored.
+
+A template is literal text with `{name}` or `{name:arg}` fields; `{{` and `}}` are literal braces.
+Random fields draw from a `random.Random` the caller seeds, so every test run builds the same keys.
+
+Random fields (arg = length): alnum b62 hex HEX lower upper alpha digits base32 b64 b64url lowernum b58.
+Computed fields:
+  {crc32_b62}        GitHub/npm checksum of the previous field (6 chars)
+  {uuid4}            a random UUIDv4 (lowercase)
+  {cask:SIG}         a whole Azure CASK key (84 chars) with provider signature SIG
+  {gitlab_routable:P} a whole routable GitLab token with prefix P
+  {bedrock_long}     ABSK… long-term Bedrock key;  {bedrock_short}  bedrock-api-key-… short-term key
+  {pem:LABEL}        a PEM block (LABEL e.g. "RSA PRIVATE KEY"); {pem_json:LABEL} the same, JSON-escaped
+  {openssh}          an OpenSSH private key block
+  {supabase_service_jwt}  a Supabase service-role JWT
+  {pypi}             a pypi.org upload token
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import re
+import string
+
+from scanner.detect.checksums import B36, cask_checksum, crc32_b62, gitlab_routable_crc
+
+ALPHABETS = {
+    "alnum": string.ascii_letters + string.digits,
+    "b62": string.digits + string.ascii_uppercase + string.ascii_lowercase,
+    "hex": "0123456789abcdef",
+    "HEX": "0123456789ABCDEF",
+    "lower": string.ascii_lowercase,
+    "upper": string.ascii_uppercase,
+    "alpha": string.ascii_letters,
+    "digits": string.digits,
+    "base32": string.ascii_uppercase + "234567",
+    "b64": string.ascii_letters + string.digits + "+/",
+    "b64url": string.ascii_letters + string.digits + "_-",
+    "lowernum": string.ascii_lowercase + string.digits,
+    "b58": "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz",
+}
+
+_FIELD = re.compile(r"\{\{|\}\}|\{([a-zA-Z_0-9]+)(?::([^}]*))?\}")
+
+
+class TemplateError(ValueError):
+    """A template names an unknown field or has a bad argument."""
+
+
+def _rand(r: random.Random, alphabet: str, n: int) -> str:
+    return "".join(r.choice(alphabet) for _ in range(n))
+
+
+def _uuid4(r: random.Random) -> str:
+    h = _rand(r, ALPHABETS["hex"], 32)
+    h = h[:12] + "4" + h[13:16] + r.choice("89ab") + h[17:]
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _cask(r: random.Random, sig: str) -> str:
+    a = ALPHABETS["alnum"]
+    while True:
+        key = _cask_once(r, sig, a)
+        if key.isalnum():
+            return key
+
+
+def _cask_once(r: random.Random, sig: str, a: str) -> str:
+    head = _rand(r, a, 52) + "JQQJ99" + r.choice(a) + r.choice("ABCDEFGHIJKL") + _rand(r, a, 16)
+    head += sig or "ACOG"
+    return head + cask_checksum(head)
+
+
+def _gitlab_routable(r: random.Random, prefix: str) -> str:
+    payload = b"c:1\no:" + _rand(r, B36, 6).encode() + b"\nu:" + _rand(r, B36, 5).encode()
+    body = base64.urlsafe_b64encode(r.randbytes(16) + payload + bytes([len(payload)])).decode().rstrip("=")
+    blen = ""
+    n = len(body)
+    while n:
+        n, d = divmod(n, 36)
+        blen = B36[d] + blen
+    text = f"{prefix}{body}.01.{blen.rjust(2, '0')}"
+    return text + gitlab_routable_crc(text)
+
+
+def _bedrock_long(r: random.Random) -> str:
+    payload = f"BedrockAPIKey-{_rand(r, ALPHABETS['alnum'], 4)}-at-{_rand(r, ALPHABETS['digits'], 12)}:"
+    payload += _rand(r, ALPHABETS["b64"], 60)
+    return "ABSK" + base64.b64encode(payload.encode()).decode()
+
+
+def _bedrock_short(r: random.Random) -> str:
+    akid = "ASIA" + _rand(r, ALPHABETS["base32"], 16)
+    url = (
+        "bedrock.amazonaws.com/?Action=CallWithBearerToken&X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        f"&X-Amz-Credential={akid}%2F20260101%2Fus-east-1%2Fbedrock%2Faws4_request"
+        f"&X-Amz-Date=20260101T000000Z&X-Amz-Expires=43200&X-Amz-Security-Token={_rand(r, ALPHABETS['alnum'], 60)}"
+        f"&X-Amz-Signature={_rand(r, ALPHABETS['hex'], 64)}&X-Amz-SignedHeaders=host&Version=1"
+    )
+    return "bedrock-api-key-" + base64.b64encode(url.encode()).decode()
+
+
+def _der(r: random.Random, size: int) -> bytes:
+    body = b"\x02\x01\x00" + r.randbytes(size - 3)
+    return b"\x30\x82" + len(body).to_bytes(2, "big") + body
+
+
+def pem_block(r: random.Random, label: str, size: int = 1190, newline: str = "\n") -> str:
+    b64 = base64.b64encode(_der(r, size)).decode()
+    lines = [b64[i : i + 64] for i in range(0, len(b64), 64)]
+    return newline.join([f"-----BEGIN {label}-----", *lines, f"-----END {label}-----"])
+
+
+def _openssh(r: random.Random) -> str:
+    raw = b"openssh-key-v1\x00" + b"\x00\x00\x00\x04none\x00\x00\x00\x04none\x00\x00\x00\x00\x00\x00\x00\x01"
+    raw += r.randbytes(360)
+    b64 = base64.b64encode(raw).decode()
+    lines = [b64[i : i + 70] for i in range(0, len(b64), 70)]
+    return "\n".join(["-----BEGIN OPENSSH PRIVATE KEY-----", *lines, "-----END OPENSSH PRIVATE KEY-----"])
+
+
+def _b64url_json(obj: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(obj, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def _supabase_service_jwt(r: random.Random) -> str:
+    head = _b64url_json({"alg": "HS256", "typ": "JWT"})
+    iat = 1700000000 + r.randrange(10**7)
+    body = _b64url_json(
+        {"iss": "supabase", "ref": _rand(r, ALPHABETS["lower"], 20), "role": "service_role", "iat": iat, "exp": iat + 10**9}
+    )
+    return f"{head}.{body}.{_rand(r, ALPHABETS['b64url'], 43)}"
+
+
+def _pypi(r: random.Random) -> str:
+    ident = _uuid4(r).encode()
+    caveat = json.dumps({"version": 1, "permissions": "user"}).encode()
+    raw = b"\x02\x01\x08pypi.org\x02" + bytes([len(ident)]) + ident + b"\x00\x02" + bytes([len(caveat)]) + caveat
+    raw += b"\x00\x00\x06\x20" + r.randbytes(32)
+    return "pypi-" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def expand(template: str, r: random.Random) -> str:
+    """Build one concrete string from `template`, drawing randomness from `r`."""
+    out: list[str] = []
+    last = ""
+
+    def field(m: re.Match[str]) -> str:
+        nonlocal last
+        tok = m.group(0)
+        if tok == "{{":
+            return "{"
+        if tok == "}}":
+            return "}"
+        name, arg = m.group(1), m.group(2) or ""
+        if name in ALPHABETS:
+            if not arg.isdigit():
+                raise TemplateError(f"field {{{name}}} needs a length")
+            val = _rand(r, ALPHABETS[name], int(arg))
+        elif name == "crc32_b62":
+            val = crc32_b62(last)
+        elif name == "uuid4":
+            val = _uuid4(r)
+        elif name == "cask":
+            val = _cask(r, arg)
+        elif name == "gitlab_routable":
+            val = _gitlab_routable(r, arg or "glpat-")
+        elif name == "bedrock_long":
+            val = _bedrock_long(r)
+        elif name == "bedrock_short":
+            val = _bedrock_short(r)
+        elif name == "pem":
+            val = pem_block(r, arg or "PRIVATE KEY")
+        elif name == "pem_json":
+            val = json.dumps(pem_block(r, arg or "PRIVATE KEY") + "\n")[1:-1]
+        elif name == "openssh":
+            val = _openssh(r)
+        elif name == "supabase_service_jwt":
+            val = _supabase_service_jwt(r)
+        elif name == "pypi":
+            val = _pypi(r)
+        else:
+            raise TemplateError(f"unknown template field {{{name}}}")
+        last = val
+        return val
+
+    pos = 0
+    for m in _FIELD.finditer(template):
+        out.append(template[pos : m.start()])
+        out.append(field(m))
+        pos = m.end()
+    out.append(template[pos:])
+    return "".join(out)
+
+
+def check(template: str) -> None:
+    """Raise TemplateError when `template` cannot be expanded (used at rule load)."""
+    expand(template, random.Random(0))
