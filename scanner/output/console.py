@@ -1,0 +1,210 @@
+"""The human report printed to the terminal or the job log.
+
+Findings are grouped by provider (the provider with the most severe finding first), then by
+severity, critical first. Every string that comes from the scanned data — paths, commit ids,
+names, skip examples, even the redacted preview — goes through `escape_text`, and the finished
+text through `guard_lines`, so a hostile path stays on its line and never becomes a workflow
+command. Colour (ANSI SGR) is added only when asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import assert_never
+
+import scanner
+from scanner.model import Exposure, Finding, Kind, Location, Report, Rule, Severity
+from scanner.output.escape import escape_text, guard_lines
+
+LOCATIONS_SHOWN = 5
+FINGERPRINT_SHOWN = 12
+COMMIT_SHOWN = 10
+EXAMPLES_SHOWN = 3
+
+_RESET = "\x1b[0m"
+_SEVERITY_SGR = {
+    Severity.CRITICAL: "\x1b[1;37;41m",
+    Severity.HIGH: "\x1b[1;31m",
+    Severity.MEDIUM: "\x1b[33m",
+    Severity.LOW: "\x1b[36m",
+}
+_BOLD = "\x1b[1m"
+_DIM = "\x1b[2m"
+_WARN = "\x1b[1;33m"
+_ERROR = "\x1b[1;31m"
+_SEVERITIES = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW)
+
+
+@dataclass(frozen=True, slots=True)
+class _Paint:
+    color: bool
+
+    def __call__(self, sgr: str, text: str) -> str:
+        return f"{sgr}{text}{_RESET}" if self.color else text
+
+
+def render_console(report: Report, *, color: bool) -> str:
+    """The console report for `report`; ANSI colour only when `color` is true."""
+    paint = _Paint(color)
+    rules = {rule.id: rule for rule in report.rules}
+    lines = [_header(report, paint), ""]
+    if report.status == "failed":
+        message = escape_text(report.error or "unknown error")
+        lines += [paint(_ERROR, f"ERROR: the scan failed: {message}"), ""]
+    for provider, findings in _by_provider(report.findings):
+        lines.append(paint(_BOLD, escape_text(provider)))
+        for finding in findings:
+            lines += _finding(finding, rules.get(finding.rule_id), paint)
+            lines.append("")
+    lines += _summary(report, paint)
+    return guard_lines("\n".join(lines)) + "\n"
+
+
+def _header(report: Report, paint: _Paint) -> str:
+    scan = report.scan
+    text = f"keysweep {scanner.__version__}: {escape_text(scan.mode)} scan of {escape_text(scan.target)}"
+    if scan.range is not None:
+        text += f", range {escape_text(scan.range)}"
+    if scan.head is not None:
+        text += f" at {escape_text(scan.head[:COMMIT_SHOWN])}"
+    return paint(_BOLD, text)
+
+
+def _by_provider(findings: Iterable[Finding]) -> list[tuple[str, list[Finding]]]:
+    groups: dict[str, list[Finding]] = {}
+    for finding in findings:
+        groups.setdefault(finding.provider, []).append(finding)
+    for members in groups.values():
+        members.sort(key=lambda finding: -finding.severity.rank)  # stable: keeps the caller's order
+    return sorted(groups.items(), key=lambda item: (-item[1][0].severity.rank, item[0]))
+
+
+def _finding(finding: Finding, rule: Rule | None, paint: _Paint) -> list[str]:
+    name = escape_text(rule.name if rule is not None and rule.name else finding.rule_id)
+    label = paint(_SEVERITY_SGR[finding.severity], f"{finding.severity.value.upper():<8}")
+    lines = [f"  {label} {paint(_BOLD, name)} ({escape_text(finding.rule_id)})"]
+    field = _Fields(lines)
+    if finding.kind is Kind.SECRET:
+        secret = escape_text(finding.redacted) if finding.redacted else "(short secret, not shown)"
+        field("secret", f"{secret}  fingerprint {escape_text(finding.fingerprint[:FINGERPRINT_SHOWN])}")
+    else:
+        field(
+            "exposure",
+            f"exposes a key to clients  fingerprint {escape_text(finding.fingerprint[:FINGERPRINT_SHOWN])}",
+        )
+    field("where", _exposure(finding))
+    shown = finding.locations[:LOCATIONS_SHOWN]
+    rows = [_location(location) for location in shown]
+    more = max(finding.locations_total, len(finding.locations)) - len(shown)
+    if more > 0:
+        rows.append(f"+{more} more")
+    field("locations", *(rows or ["(none recorded)"]))
+    if finding.first_seen is not None:
+        seen = finding.first_seen
+        field(
+            "first seen",
+            f"{escape_text(seen.commit[:COMMIT_SHOWN])} {escape_text(seen.commit_time)} "
+            f"by {escape_text(seen.author)} <{escape_text(seen.email)}>",
+        )
+    elif finding.first_seen_truncated:
+        field("first seen", "before the history that was read (shallow clone or skipped objects)")
+    if finding.moved_from is not None:
+        field("moved from", escape_text(finding.moved_from) + " (a move, not a new leak)")
+    if finding.also_matched:
+        field("also", ", ".join(escape_text(rule_id) for rule_id in finding.also_matched))
+    field("to do", *_todo(finding, rule))
+    return lines
+
+
+@dataclass(frozen=True, slots=True)
+class _Fields:
+    lines: list[str]
+
+    def __call__(self, label: str, *values: str) -> None:
+        for index, value in enumerate(values):
+            self.lines.append(f"      {label if index == 0 else '':<11}{value}")
+
+
+def _exposure(finding: Finding) -> str:
+    match finding.exposure:
+        case Exposure.REPOSITORY:
+            text = "committed to the repository"
+        case Exposure.CLIENT_BUNDLE:
+            text = "shipped in a client-side bundle"
+        case Exposure.LOCAL_ONLY:
+            text = "local file only, not committed"
+        case Exposure.UNREACHABLE:
+            text = "unreachable git object (still in the object store)"
+        case _:
+            assert_never(finding.exposure)
+    if finding.present_at_head is True:
+        text += "; present at HEAD"
+    elif finding.present_at_head is False:
+        text += "; gone from HEAD, still in history"
+    if finding.present_at_refs:
+        text += "; refs " + ", ".join(escape_text(ref) for ref in finding.present_at_refs)
+    return text
+
+
+def _location(location: Location) -> str:
+    position = location.position
+    text = f"{escape_text(location.path)}:{position.line}:{position.column}"
+    details = [location.source.value]
+    if location.commit is not None:
+        details.append(escape_text(location.commit[:COMMIT_SHOWN]))
+    if location.encoding is not None:
+        details.append(escape_text(location.encoding))
+    text += f" ({', '.join(details)})"
+    if location.original is not None:
+        original = location.original
+        text += f" from {escape_text(original.path)}:{original.line}:{original.column}"
+    return text
+
+
+def _todo(finding: Finding, rule: Rule | None) -> list[str]:
+    url = finding.remediation_url or (rule.revoke_url if rule is not None else "")
+    where = f"at {escape_text(url)}" if url else "in the provider's console"
+    if finding.kind is Kind.EXPOSURE:
+        return [
+            "1. keep keys server-side: remove the exposure from client code",
+            f"2. revoke any key that was shipped, {where}, then rotate",
+        ]
+    return [
+        f"1. revoke the key now, {where}",
+        "2. rotate: issue a replacement and deploy it from a secret store",
+        "3. clean history (git filter-repo) and rebuild published bundles",
+    ]
+
+
+def _summary(report: Report, paint: _Paint) -> list[str]:
+    counts = dict.fromkeys(_SEVERITIES, 0)
+    for finding in report.findings:
+        counts[finding.severity] += 1
+    total = len(report.findings)
+    stats = report.stats
+    parts = [f"{total} finding{'s' if total != 1 else ''}"]
+    parts.append(", ".join(f"{counts[severity]} {severity.value}" for severity in _SEVERITIES))
+    parts.append(f"{sum(stats.suppressed.values())} suppressed")
+    parts.append(f"{sum(stats.skipped.values())} skipped")
+    lines = [paint(_BOLD, "Summary: " + "; ".join(parts))]
+    if stats.suppressed:
+        lines.append(
+            "  suppressed: " + ", ".join(f"{escape_text(k)} {v}" for k, v in sorted(stats.suppressed.items()))
+        )
+    if not stats.complete or report.status == "incomplete":
+        lines.append(
+            paint(
+                _WARN,
+                "WARNING: the scan is INCOMPLETE; some content was not read, so secrets may be missing. "
+                "Do not treat this as a clean result.",
+            )
+        )
+    for reason in sorted(set(stats.skipped) | set(stats.skipped_examples)):
+        examples = stats.skipped_examples.get(reason, ())
+        count = stats.skipped.get(reason, len(examples))
+        line = f"  skipped {escape_text(reason)}: {count}"
+        if examples:
+            line += " (e.g. " + ", ".join(escape_text(e) for e in examples[:EXAMPLES_SHOWN]) + ")"
+        lines.append(line)
+    return lines

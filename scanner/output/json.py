@@ -1,0 +1,125 @@
+"""The JSON report, version "1" (ARCHITECTURE.md §7).
+
+Field order is fixed (the order below), so the output is byte-for-byte deterministic for a given
+report. Findings keep the caller's order (severity, first-seen time, rule id, fingerprint).
+The secret itself is not in the model, so it cannot appear here; only its digest and redacted
+preview do. The schema lives in `tests/schemas/keysweep-report-v1.json`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import scanner
+from scanner.model import CommitRef, Finding, Location, Report, Stats
+from scanner.output.escape import dump_json
+
+REPORT_VERSION = "1"
+
+
+def render_json(report: Report) -> str:
+    """The JSON report for `report`, as text ending in a newline."""
+    return dump_json(report_document(report))
+
+
+def report_document(report: Report) -> dict[str, Any]:
+    """The JSON report as plain data (what `render_json` serializes)."""
+    document: dict[str, Any] = {
+        "version": REPORT_VERSION,
+        "status": report.status,
+        "tool": {"name": "keysweep", "version": scanner.__version__, "ruleset": report.ruleset},
+        "scan": {
+            "mode": report.scan.mode,
+            "target": report.scan.target,
+            "head": report.scan.head,
+            "range": report.scan.range,
+        },
+        "stats": _stats(report.stats),
+        "findings": [_finding(finding) for finding in report.findings],
+    }
+    if report.status == "failed" or report.error is not None:
+        document["error"] = report.error or "the scan failed"
+    return document
+
+
+def _stats(stats: Stats) -> dict[str, Any]:
+    reasons = sorted(set(stats.skipped) | set(stats.skipped_examples))
+    return {
+        "commits": stats.commits,
+        "objects": stats.objects,
+        "blobs": stats.blobs,
+        "files": stats.files,
+        "bytes_scanned": stats.bytes_scanned,
+        "seconds": round(stats.seconds, 3),
+        "sources": dict(sorted(stats.sources.items())),
+        "suppressed": dict(sorted(stats.suppressed.items())),
+        "skipped": {
+            reason: {
+                "count": stats.skipped.get(reason, len(stats.skipped_examples.get(reason, ()))),
+                "examples": list(stats.skipped_examples.get(reason, ())),
+            }
+            for reason in reasons
+        },
+        "complete": stats.complete,
+    }
+
+
+def _finding(finding: Finding) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "kind": finding.kind.value,
+        "rule_id": finding.rule_id,
+        "provider": finding.provider,
+        "severity": finding.severity.value,
+        "confidence": finding.confidence.value,
+        "secret_sha256": finding.secret_sha256,
+        "redacted": finding.redacted,
+        "fingerprint": finding.fingerprint,
+        "also_matched": list(finding.also_matched),
+        "exposure": finding.exposure.value,
+        "present_at_head": finding.present_at_head,
+        "present_at_refs": list(finding.present_at_refs),
+        "first_seen": _commit(finding.first_seen),
+        "last_seen": _commit(finding.last_seen),
+        "first_seen_truncated": finding.first_seen_truncated,
+        "moved_from": finding.moved_from,
+        "remediation_url": finding.remediation_url,
+    }
+    if finding.scope is not None:
+        document["scope"] = finding.scope
+    document["locations_total"] = finding.locations_total
+    document["locations"] = [_location(location) for location in finding.locations]
+    return document
+
+
+def _commit(ref: CommitRef | None) -> dict[str, str] | None:
+    if ref is None:
+        return None
+    return {
+        "commit": ref.commit,
+        "author": ref.author,
+        "email": ref.email,
+        "author_time": ref.author_time,
+        "commit_time": ref.commit_time,
+    }
+
+
+def _location(location: Location) -> dict[str, Any]:
+    position = location.position
+    document: dict[str, Any] = {"source": location.source.value, "path": location.path}
+    if location.path_bytes is not None:
+        document["path_bytes"] = location.path_bytes
+    document |= {
+        "line": position.line,
+        "column": position.column,
+        "end_line": position.end_line,
+        "end_column": position.end_column,
+        "byte_offset": position.byte_offset,
+    }
+    if location.encoding is not None:
+        document["encoding"] = location.encoding
+    document["commit"] = location.commit
+    document["blob"] = location.blob
+    if location.original is not None:
+        original = location.original
+        document["original"] = {"path": original.path, "line": original.line, "column": original.column}
+    return document

@@ -1,0 +1,380 @@
+"""SARIF 2.1.0 for GitHub code scanning (github.md §1, ARCHITECTURE.md §7).
+
+Built as plain dicts and serialized with the standard `json` module rather than through
+sarif-om's object model: sarif-om's serializer (jschema-to-python) drops every value equal to its
+schema default — `level: "warning"`, `kind: "fail"`, index `-1` — so a result could silently lose
+a field GitHub requires, and the classes are untyped (a mypy hole in a strict codebase). Its
+serializer is also not a dependency here. A dict with a fixed key order writes exactly what we
+mean, deterministically, and the golden tests check every field GitHub reads.
+
+Choices worth knowing:
+
+- `ruleId` is the rule id itself (`openai.project-key`), stable forever; `ruleIndex` points into
+  `tool.driver.rules`, which lists every rule of the ruleset sorted by id.
+- A result's `level` comes from the finding's severity (a bundle leak is critical whatever the
+  rule says); GitHub reads `security-severity` from the rule only, where it comes from the rule's
+  own severity. Both go through `scanner.output.severity`.
+- Locations: the first ten of the finding's (already ordered) locations, with repository-relative
+  URIs under `%SRCROOT%` and 1-based regions in UTF-16 code units (`run.columnKind`). Commit and
+  blob ids go in each location's `properties`, never in the URI (GitHub rejects a scheme other
+  than the checkout's).
+- `partialFingerprints.primaryLocationLineHash` is keysweep's own fingerprint (an HMAC of the
+  secret digest), so an alert keeps its identity when a line moves or the file is gone from the
+  checkout; `keysweep/v1` carries the same value under a versioned key.
+- The message names the rule, the redacted preview, the exposure and the first-seen commit; the
+  secret is not in the model, so it cannot be written. Author names stay out of SARIF.
+- A failed scan has no results and `executionSuccessful: false`, so an upload can never mark
+  real alerts fixed.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable, Sequence
+from typing import Any, assert_never
+from urllib.parse import quote
+
+import scanner
+from scanner.model import Confidence, Exposure, Finding, Kind, Location, Report, Rule, Stats
+from scanner.output.escape import dump_json
+from scanner.output.severity import severity_level
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SARIF_VERSION = "2.1.0"
+INFORMATION_URI = "https://github.com/keysweep/keysweep"
+SRCROOT = "%SRCROOT%"
+MAX_LOCATIONS = 10
+"""GitHub uses only the first location and shows at most this many (github.md §1.1)."""
+MAX_DESCRIPTION = 1024
+"""GitHub's limit on `shortDescription.text` and `fullDescription.text`."""
+MAX_NAME = 255
+
+
+def render_sarif(report: Report) -> str:
+    """The SARIF log for `report`, as text ending in a newline."""
+    return dump_json(sarif_document(report))
+
+
+def sarif_document(report: Report) -> dict[str, Any]:
+    """The SARIF log as plain data (what `render_sarif` serializes)."""
+    rules = _rule_table(report)
+    index = {rule.id: position for position, rule in enumerate(rules)}
+    failed = report.status == "failed"
+    results = [] if failed else [_result(finding, rules, index) for finding in report.findings]
+    run: dict[str, Any] = {
+        "tool": {
+            "driver": {
+                "name": "keysweep",
+                "semanticVersion": scanner.__version__,
+                "informationUri": INFORMATION_URI,
+                "rules": [_rule(rule) for rule in rules],
+            }
+        },
+        "invocations": [_invocation(report)],
+        "originalUriBaseIds": {SRCROOT: _source_root(report.scan.target)},
+        "automationDetails": {"id": automation_id(report.scan.mode)},
+        "columnKind": "utf16CodeUnits",
+        "results": results,
+        "properties": {
+            "keysweep/status": report.status,
+            "keysweep/ruleset": report.ruleset,
+            "keysweep/complete": report.stats.complete,
+        },
+    }
+    return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
+
+
+def automation_id(mode: str) -> str:
+    """The run's category: `keysweep/history/` for a full sweep, `keysweep/tree/` otherwise."""
+    return "keysweep/history/" if mode == "history" else "keysweep/tree/"
+
+
+# --- rules -------------------------------------------------------------------------------------
+
+
+def _rule_table(report: Report) -> list[Rule]:
+    """Every rule of the ruleset, sorted by id, plus a stand-in for any finding's unknown rule."""
+    rules = {rule.id: rule for rule in report.rules}
+    for finding in report.findings:
+        if finding.rule_id not in rules:
+            rules[finding.rule_id] = _stand_in_rule(finding)
+    return [rules[rule_id] for rule_id in sorted(rules)]
+
+
+def _stand_in_rule(finding: Finding) -> Rule:
+    return Rule(
+        id=finding.rule_id,
+        name=finding.rule_id,
+        provider=finding.provider,
+        pattern="",
+        max_length=0,
+        keywords=(),
+        severity=finding.severity,
+        confidence=finding.confidence,
+        kind=finding.kind,
+        revoke_url=finding.remediation_url,
+    )
+
+
+def _rule(rule: Rule) -> dict[str, Any]:
+    levels = severity_level(rule.severity)
+    name = _clip(rule.name or rule.id, MAX_NAME)
+    description = " ".join((rule.description or rule.name or rule.id).split())
+    return {
+        "id": rule.id,
+        "name": name,
+        "shortDescription": {"text": _clip(name, MAX_DESCRIPTION)},
+        "fullDescription": {"text": _clip(description, MAX_DESCRIPTION)},
+        "help": {"text": _help_text(rule), "markdown": _help_markdown(rule)},
+        "defaultConfiguration": {"level": levels.level},
+        "properties": {
+            "tags": ["security", "secret", rule.provider],
+            "precision": precision(rule.confidence),
+            "security-severity": levels.security_severity,
+        },
+    }
+
+
+def precision(confidence: Confidence) -> str:
+    """GitHub's `properties.precision` for a rule of this confidence."""
+    match confidence:
+        case Confidence.HIGH:
+            return "high"
+        case Confidence.MEDIUM:
+            return "medium"
+        case Confidence.LOW:
+            return "low"
+        case _:
+            assert_never(confidence)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _remediation_steps(rule: Rule) -> tuple[str, str, str]:
+    where = f" at {rule.revoke_url}" if rule.revoke_url else " in the provider's console"
+    revoke = f"Revoke the key now{where}: treat it as compromised from the moment it was pushed or shipped."
+    rotate = "Rotate: issue a replacement, store it in a secret manager or CI secret, and deploy it."
+    if rule.remediation.strip():
+        rotate += " " + " ".join(rule.remediation.split())
+    clean = (
+        "Clean history: remove the value from every branch, tag and build output "
+        "(git filter-repo, then force-push and expire old clones). This does not un-leak the key; "
+        "only revoking does."
+    )
+    return revoke, rotate, clean
+
+
+def _help_text(rule: Rule) -> str:
+    revoke, rotate, clean = _remediation_steps(rule)
+    lines = [f"{rule.name or rule.id} ({rule.id})."]
+    if rule.description:
+        lines.append(" ".join(rule.description.split()))
+    lines += ["", f"1. {revoke}", f"2. {rotate}", f"3. {clean}"]
+    if rule.references:
+        lines += ["", "References:", *(f"- {reference}" for reference in rule.references)]
+    return "\n".join(lines)
+
+
+def _help_markdown(rule: Rule) -> str:
+    revoke, rotate, clean = _remediation_steps(rule)
+    lines = [f"**{rule.name or rule.id}** (`{rule.id}`)"]
+    if rule.description:
+        lines += ["", " ".join(rule.description.split())]
+    lines += ["", "### What to do", "", f"1. {revoke}", f"2. {rotate}", f"3. {clean}"]
+    if rule.references:
+        lines += ["", "### References", "", *(f"- <{reference}>" for reference in rule.references)]
+    return "\n".join(lines)
+
+
+# --- results -----------------------------------------------------------------------------------
+
+
+def _result(finding: Finding, rules: Sequence[Rule], index: dict[str, int]) -> dict[str, Any]:
+    rule_index = index[finding.rule_id]
+    rule = rules[rule_index]
+    locations = finding.locations[:MAX_LOCATIONS]
+    properties: dict[str, Any] = {
+        "keysweep/kind": finding.kind.value,
+        "keysweep/severity": finding.severity.value,
+        "keysweep/confidence": finding.confidence.value,
+        "keysweep/exposure": finding.exposure.value,
+        "keysweep/secret_sha256": finding.secret_sha256,
+        "keysweep/present_at_head": finding.present_at_head,
+        "keysweep/present_at_refs": list(finding.present_at_refs),
+        "keysweep/locations_total": finding.locations_total,
+    }
+    if finding.first_seen is not None:
+        properties["keysweep/first_seen_commit"] = finding.first_seen.commit
+        properties["keysweep/first_seen_author_time"] = finding.first_seen.author_time
+        properties["keysweep/first_seen_commit_time"] = finding.first_seen.commit_time
+    if finding.first_seen_truncated:
+        properties["keysweep/first_seen_truncated"] = True
+    if finding.last_seen is not None:
+        properties["keysweep/last_seen_commit"] = finding.last_seen.commit
+    if finding.also_matched:
+        properties["keysweep/also_matched"] = list(finding.also_matched)
+    if finding.moved_from is not None:
+        properties["keysweep/moved_from"] = finding.moved_from
+    if finding.scope is not None:
+        properties["keysweep/scope"] = finding.scope
+    return {
+        "ruleId": finding.rule_id,
+        "ruleIndex": rule_index,
+        "level": severity_level(finding.severity).level,
+        "message": {"text": result_message(finding, rule)},
+        "locations": [_location(location) for location in locations] or [_nowhere()],
+        "partialFingerprints": {
+            "primaryLocationLineHash": finding.fingerprint,
+            "keysweep/v1": finding.fingerprint,
+        },
+        "properties": {key: value for key, value in properties.items() if value is not None},
+    }
+
+
+def _exposure_phrase(exposure: Exposure) -> str:
+    match exposure:
+        case Exposure.REPOSITORY:
+            return "committed to the repository"
+        case Exposure.CLIENT_BUNDLE:
+            return "shipped in a client-side bundle, readable by anyone who loads the page"
+        case Exposure.LOCAL_ONLY:
+            return "in a local file that is not committed"
+        case Exposure.UNREACHABLE:
+            return "in an unreachable git object, still in the repository's object store"
+        case _:
+            assert_never(exposure)
+
+
+def result_message(finding: Finding, rule: Rule) -> str:
+    """The alert title: rule, redacted preview, exposure, first-seen commit. Never the secret."""
+    name = rule.name or rule.id
+    if finding.kind is Kind.EXPOSURE:
+        first = f"{name} ({rule.id})."
+    elif finding.redacted:
+        first = f"Leaked {name} {finding.redacted} ({rule.id})."
+    else:
+        first = f"Leaked {name} ({rule.id})."
+    parts = [first, f"It is {_exposure_phrase(finding.exposure)}."]
+    if finding.present_at_head is True:
+        parts.append("It is still present at HEAD.")
+    elif finding.present_at_head is False:
+        parts.append("It is no longer at HEAD but remains in history.")
+    if finding.first_seen is not None:
+        seen = finding.first_seen
+        parts.append(f"First seen in commit {seen.commit[:12]} ({seen.commit_time}).")
+    elif finding.first_seen_truncated:
+        parts.append("Its first commit lies beyond what was read (shallow or incomplete history).")
+    if finding.locations_total > 1:
+        parts.append(f"Found in {finding.locations_total} locations.")
+    return " ".join(parts)
+
+
+def artifact_uri(location: Location) -> str:
+    """A repository-relative URI reference for the location's path.
+
+    Every reserved character is percent-encoded (a `:` in the first segment would otherwise read
+    as a scheme); a path that is not valid UTF-8 is encoded from its original bytes.
+    """
+    raw: bytes | str = location.path
+    if location.path_bytes is not None:
+        try:
+            raw = base64.b64decode(location.path_bytes, validate=True)
+        except ValueError:
+            raw = location.path
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8", "surrogateescape")
+    return quote(raw.lstrip(b"/"), safe="/")
+
+
+def _location(location: Location) -> dict[str, Any]:
+    position = location.position
+    start_line = max(1, position.line)
+    start_column = max(1, position.column)
+    end_line = max(start_line, position.end_line)
+    end_column = max(1, position.end_column)
+    if end_line == start_line:
+        end_column = max(start_column, end_column)
+    properties: dict[str, Any] = {
+        "keysweep/source": location.source.value,
+        "keysweep/commit": location.commit,
+        "keysweep/blob": location.blob,
+        "keysweep/byte_offset": position.byte_offset,
+        "keysweep/encoding": location.encoding,
+        "keysweep/path_bytes": location.path_bytes,
+    }
+    if location.original is not None:
+        original = location.original
+        properties["keysweep/original"] = {
+            "path": original.path,
+            "line": original.line,
+            "column": original.column,
+        }
+    return {
+        "physicalLocation": {
+            "artifactLocation": {"uri": artifact_uri(location), "uriBaseId": SRCROOT},
+            "region": {
+                "startLine": start_line,
+                "startColumn": start_column,
+                "endLine": end_line,
+                "endColumn": end_column,
+            },
+        },
+        "properties": {key: value for key, value in properties.items() if value is not None},
+    }
+
+
+def _nowhere() -> dict[str, Any]:
+    """A location for a finding that lost all of its (GitHub rejects an empty `locations`)."""
+    return {
+        "physicalLocation": {
+            "artifactLocation": {"uri": ".", "uriBaseId": SRCROOT},
+            "region": {"startLine": 1, "startColumn": 1, "endLine": 1, "endColumn": 1},
+        }
+    }
+
+
+# --- run ---------------------------------------------------------------------------------------
+
+
+def _source_root(target: str) -> dict[str, Any]:
+    """`%SRCROOT%`: the scanned directory when its path is absolute, else the filesystem root.
+
+    GitHub resolves relative URIs against the checkout itself; this only keeps the log valid
+    SARIF on its own (an absolute URI ending in `/`).
+    """
+    root = target if target.startswith("/") else "/"
+    uri = "file://" + quote(root.encode("utf-8", "surrogateescape"), safe="/")
+    return {"uri": uri if uri.endswith("/") else uri + "/"}
+
+
+def _invocation(report: Report) -> dict[str, Any]:
+    notifications: list[dict[str, Any]] = []
+    if report.status == "failed":
+        notifications.append(
+            _notification("keysweep/failed", "error", f"The scan failed: {report.error or 'unknown error'}.")
+        )
+    if not report.stats.complete or report.status == "incomplete":
+        notifications.extend(_skip_notifications(report.stats))
+    invocation: dict[str, Any] = {"executionSuccessful": report.status != "failed"}
+    if notifications:
+        invocation["toolExecutionNotifications"] = notifications
+    return invocation
+
+
+def _skip_notifications(stats: Stats) -> Iterable[dict[str, Any]]:
+    reasons = sorted(set(stats.skipped) | set(stats.skipped_examples))
+    if not reasons:
+        yield _notification("keysweep/incomplete", "warning", "The scan did not cover everything.")
+    for reason in reasons:
+        examples = stats.skipped_examples.get(reason, ())
+        count = stats.skipped.get(reason, len(examples))
+        text = f"Skipped {count} item{'s' if count != 1 else ''} ({reason}); findings there may be missing."
+        if examples:
+            text += " For example: " + ", ".join(examples[:3]) + "."
+        yield _notification(f"keysweep/skipped/{reason}", "warning", text)
+
+
+def _notification(descriptor: str, level: str, text: str) -> dict[str, Any]:
+    return {"descriptor": {"id": descriptor}, "level": level, "message": {"text": text}}
