@@ -192,7 +192,7 @@ def _summary(report: Report, paint: _Paint) -> list[str]:
         lines.append(
             "  suppressed: " + ", ".join(f"{escape_text(k)} {v}" for k, v in sorted(stats.suppressed.items()))
         )
-    if not stats.complete or report.status == "incomplete":
+    if report.status != "failed" and (not stats.complete or report.status == "incomplete"):
         lines.append(
             paint(
                 _WARN,

@@ -30,6 +30,7 @@ Choices worth knowing:
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any, assert_never
 from urllib.parse import quote
@@ -118,14 +119,18 @@ def _stand_in_rule(finding: Finding) -> Rule:
 
 def _rule(rule: Rule) -> dict[str, Any]:
     levels = severity_level(rule.severity)
-    name = _clip(rule.name or rule.id, MAX_NAME)
-    description = " ".join((rule.description or rule.name or rule.id).split())
-    return {
+    title = rule.name or rule.id
+    description = " ".join((rule.description or title).split())
+    descriptor: dict[str, Any] = {
         "id": rule.id,
-        "name": name,
-        "shortDescription": {"text": _clip(name, MAX_DESCRIPTION)},
+        "name": friendly_name(title),
+        "shortDescription": {"text": _clip(title, MAX_DESCRIPTION)},
         "fullDescription": {"text": _clip(description, MAX_DESCRIPTION)},
         "help": {"text": _help_text(rule), "markdown": _help_markdown(rule)},
+    }
+    if rule.references:
+        descriptor["helpUri"] = rule.references[0]
+    return descriptor | {
         "defaultConfiguration": {"level": levels.level},
         "properties": {
             "tags": ["security", "secret", rule.provider],
@@ -133,6 +138,15 @@ def _rule(rule: Rule) -> dict[str, Any]:
             "security-severity": levels.security_severity,
         },
     }
+
+
+def friendly_name(title: str) -> str:
+    """SARIF's "friendly name": the rule title as a PascalCase identifier (`OpenAIProjectAPIKey`)."""
+    words = re.findall(r"[A-Za-z0-9]+", title)
+    name = "".join(word[:1].upper() + word[1:] for word in words) or "Rule"
+    if name[0].isdigit():
+        name = "Rule" + name
+    return name[:MAX_NAME]
 
 
 def precision(confidence: Confidence) -> str:

@@ -1,0 +1,424 @@
+"""Reports built directly from the model, shared by the formatter tests.
+
+No key-shaped literal appears here: findings carry only redacted previews (with an ellipsis),
+made-up digests and fingerprints.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import scanner
+from scanner.model import (
+    CommitRef,
+    Confidence,
+    Exposure,
+    Finding,
+    Kind,
+    Location,
+    Original,
+    Position,
+    Report,
+    Rule,
+    ScanInfo,
+    Severity,
+    SourceKind,
+    Stats,
+)
+
+RULESET = "sha256:" + hashlib.sha256(b"keysweep test ruleset").hexdigest()[:16]
+
+# A path no sane repository holds: a newline that would start a workflow command, an ESC
+# sequence, the legacy `##[` prefix, a bidi override and a byte that is not UTF-8.
+WEIRD_PATH_BYTES = b"config/a\n::error::x\x1b[31m##[warning]\xe2\x80\xaeevil\xff.env"
+WEIRD_PATH = WEIRD_PATH_BYTES.decode("utf-8", "replace")
+WEIRD_COMMIT_AUTHOR = "Mallory\r\n::warning::pwned"
+
+
+def digest(label: str) -> str:
+    return hashlib.sha256(label.encode()).hexdigest()
+
+
+def commit_id(label: str) -> str:
+    return hashlib.sha1(label.encode()).hexdigest()
+
+
+def rule(
+    rule_id: str,
+    name: str,
+    provider: str,
+    severity: Severity,
+    confidence: Confidence,
+    *,
+    kind: Kind = Kind.SECRET,
+    revoke_url: str = "",
+    description: str = "",
+    remediation: str = "",
+    references: tuple[str, ...] = (),
+) -> Rule:
+    return Rule(
+        id=rule_id,
+        name=name,
+        provider=provider,
+        pattern="(?P<secret>x)",
+        max_length=200,
+        keywords=("x",),
+        severity=severity,
+        confidence=confidence,
+        kind=kind,
+        revoke_url=revoke_url,
+        description=description,
+        remediation=remediation,
+        references=references,
+    )
+
+
+RULES = (
+    rule(
+        "openai.project-key",
+        "OpenAI project API key",
+        "openai",
+        Severity.HIGH,
+        Confidence.HIGH,
+        revoke_url="https://platform.openai.com/api-keys",
+        description="An OpenAI project-scoped secret key, billed to the project's organization.",
+        remediation="Create a replacement scoped to the same project, deploy it, then remove the old value.",
+        references=("https://platform.openai.com/docs/api-reference/authentication",),
+    ),
+    rule(
+        "anthropic.api-key",
+        "Anthropic API key",
+        "anthropic",
+        Severity.HIGH,
+        Confidence.HIGH,
+        revoke_url="https://console.anthropic.com/settings/keys",
+        description="An Anthropic API key. " + "Long description. " * 80,
+    ),
+    rule(
+        "openai.browser-exposure",
+        "OpenAI client allowed in the browser",
+        "openai",
+        Severity.MEDIUM,
+        Confidence.MEDIUM,
+        kind=Kind.EXPOSURE,
+        description="dangerouslyAllowBrowser is set, so the API key is sent from users' browsers.",
+    ),
+    rule(
+        "mistral.api-key",
+        "Mistral API key",
+        "mistral",
+        Severity.HIGH,
+        Confidence.LOW,
+        revoke_url="https://console.mistral.ai/api-keys",
+    ),
+    rule("groq.api-key", "Groq API key", "groq", Severity.HIGH, Confidence.MEDIUM),
+)
+
+ALICE = CommitRef(
+    commit=commit_id("alice-1"),
+    author="Alice Example",
+    email="alice@example.com",
+    author_time="2024-01-02T10:00:00Z",
+    commit_time="2024-01-02T10:05:00Z",
+)
+BOB = CommitRef(
+    commit=commit_id("bob-1"),
+    author="Bob Example",
+    email="bob@example.com",
+    author_time="2024-03-04T08:00:00Z",
+    commit_time="2024-03-04T08:00:00Z",
+)
+
+
+def position(line: int, column: int, length: int, byte_offset: int) -> Position:
+    return Position(line, column, line, column + length, byte_offset)
+
+
+def bundle_finding() -> Finding:
+    return Finding(
+        kind=Kind.SECRET,
+        rule_id="openai.project-key",
+        provider="openai",
+        severity=Severity.CRITICAL,
+        confidence=Confidence.HIGH,
+        secret_sha256=digest("bundle secret"),
+        redacted="sk-proj-…X9aA (164)",
+        fingerprint=digest("fp bundle"),
+        exposure=Exposure.CLIENT_BUNDLE,
+        present_at_head=True,
+        present_at_refs=("refs/heads/main",),
+        first_seen=ALICE,
+        last_seen=BOB,
+        remediation_url="https://platform.openai.com/api-keys",
+        locations_total=2,
+        locations=(
+            Location(
+                source=SourceKind.BUNDLE,
+                path="dist/assets/index-3f2a1c.js",
+                position=position(1, 48213, 164, 48212),
+                original=Original(path="src/api/client.ts", line=12, column=18),
+            ),
+            Location(
+                source=SourceKind.HISTORY,
+                path="src/api/client.ts",
+                position=position(12, 18, 164, 377),
+                commit=ALICE.commit,
+                blob=commit_id("blob client.ts"),
+            ),
+        ),
+    )
+
+
+def history_finding() -> Finding:
+    locations = tuple(
+        Location(
+            source=SourceKind.HISTORY,
+            path=f"services/svc-{index:02d}/settings with space#{index}.py",
+            position=position(3 + index, 15, 108, 60 + index),
+            commit=commit_id(f"commit {index}"),
+            blob=commit_id(f"blob {index}"),
+            encoding="base64" if index == 0 else None,
+        )
+        for index in range(12)
+    )
+    return Finding(
+        kind=Kind.SECRET,
+        rule_id="anthropic.api-key",
+        provider="anthropic",
+        severity=Severity.HIGH,
+        confidence=Confidence.HIGH,
+        secret_sha256=digest("history secret"),
+        redacted="sk-ant-api03-…QwAA (108)",
+        fingerprint=digest("fp history"),
+        exposure=Exposure.REPOSITORY,
+        also_matched=("generic.anthropic-like",),
+        present_at_head=False,
+        first_seen=BOB,
+        last_seen=BOB,
+        remediation_url="https://console.anthropic.com/settings/keys",
+        locations_total=17,
+        locations=locations,
+    )
+
+
+def exposure_finding() -> Finding:
+    return Finding(
+        kind=Kind.EXPOSURE,
+        rule_id="openai.browser-exposure",
+        provider="openai",
+        severity=Severity.MEDIUM,
+        confidence=Confidence.MEDIUM,
+        secret_sha256=None,
+        redacted=None,
+        fingerprint=digest("fp exposure"),
+        exposure=Exposure.REPOSITORY,
+        present_at_head=True,
+        locations_total=1,
+        locations=(
+            Location(
+                source=SourceKind.WORKTREE,
+                path="web/src/openai.ts",
+                position=position(7, 3, 29, 140),
+            ),
+        ),
+    )
+
+
+def local_finding() -> Finding:
+    return Finding(
+        kind=Kind.SECRET,
+        rule_id="mistral.api-key",
+        provider="mistral",
+        severity=Severity.LOW,
+        confidence=Confidence.LOW,
+        secret_sha256=None,
+        redacted=None,
+        fingerprint=digest("fp local"),
+        exposure=Exposure.LOCAL_ONLY,
+        remediation_url="https://console.mistral.ai/api-keys",
+        locations_total=1,
+        locations=(
+            Location(
+                source=SourceKind.WORKTREE,
+                path=".env.local",
+                position=Position(2, 17, 2, 49, 30),
+            ),
+        ),
+    )
+
+
+def weird_finding() -> Finding:
+    """A finding whose path, commit author and ref names come from a hostile repository."""
+    hostile = CommitRef(
+        commit=commit_id("weird"),
+        author=WEIRD_COMMIT_AUTHOR,
+        email="m@example.com\x1b]0;title\x07",
+        author_time="2024-05-06T00:00:00Z",
+        commit_time="2024-05-06T00:00:00Z",
+    )
+    return Finding(
+        kind=Kind.SECRET,
+        rule_id="groq.api-key",
+        provider="groq",
+        severity=Severity.HIGH,
+        confidence=Confidence.MEDIUM,
+        secret_sha256=digest("weird secret"),
+        redacted="gsk_…a1B2 (56)",
+        fingerprint=digest("fp weird"),
+        exposure=Exposure.REPOSITORY,
+        present_at_head=True,
+        present_at_refs=("refs/heads/\n::error::ref",),
+        first_seen=hostile,
+        last_seen=hostile,
+        moved_from="old\r\n::notice::moved",
+        locations_total=2,
+        locations=(
+            Location(
+                source=SourceKind.HISTORY,
+                path=WEIRD_PATH,
+                path_bytes=base64.b64encode(WEIRD_PATH_BYTES).decode("ascii"),
+                position=Position(1, 1, 2, 5, 0),
+                commit=hostile.commit,
+                blob=commit_id("weird blob"),
+            ),
+            Location(
+                source=SourceKind.HISTORY,
+                path="::error file=x::y:z.txt",
+                position=position(4, 2, 56, 80),
+                commit=hostile.commit,
+                blob=commit_id("weird blob 2"),
+            ),
+        ),
+    )
+
+
+def findings() -> tuple[Finding, ...]:
+    """All findings, in the caller's order: severity, first-seen time, rule id, fingerprint."""
+    return (
+        bundle_finding(),
+        history_finding(),
+        weird_finding(),
+        exposure_finding(),
+        local_finding(),
+    )
+
+
+def history_report() -> Report:
+    """A complete full sweep with findings of every severity."""
+    return Report(
+        status="ok",
+        scan=ScanInfo(mode="history", target="/work/repo", head=commit_id("head")),
+        stats=Stats(
+            seconds=1.23456,
+            files=42,
+            commits=17,
+            objects=310,
+            blobs=120,
+            bytes_scanned=1_048_576,
+            sources={"history": 120, "worktree": 3, "bundle": 1},
+            suppressed={"baseline": 2, "pragma": 1},
+        ),
+        findings=findings(),
+        ruleset=RULESET,
+        rules=RULES,
+    )
+
+
+def incomplete_report() -> Report:
+    """A tree scan that could not read everything."""
+    return Report(
+        status="incomplete",
+        scan=ScanInfo(mode="tree", target="/work/repo", head=commit_id("head")),
+        stats=Stats(
+            seconds=0.5,
+            files=10,
+            blobs=10,
+            bytes_scanned=4096,
+            sources={"directory": 10},
+            skipped={"missing-object": 2, "symlink": 1, "too-large": 1},
+            skipped_examples={
+                "missing-object": (commit_id("missing 1"), commit_id("missing 2")),
+                "symlink": ("link\n::error::to",),
+                "too-large": ("vendor/huge.bin",),
+            },
+            complete=False,
+        ),
+        findings=(exposure_finding(), local_finding()),
+        ruleset=RULESET,
+        rules=RULES,
+    )
+
+
+def failed_report() -> Report:
+    """A run that could not scan (exit 3)."""
+    return Report(
+        status="failed",
+        scan=ScanInfo(mode="range", target="/work/repo", range="main..feature"),
+        stats=Stats(seconds=0.01, complete=False),
+        findings=(),
+        ruleset=RULESET,
+        rules=RULES,
+        error="range main..feature reaches a shallow boundary; use fetch-depth: 0",
+    )
+
+
+def reports() -> dict[str, Report]:
+    """Every fixture report by name (the golden files are named after these)."""
+    return {"history": history_report(), "incomplete": incomplete_report(), "failed": failed_report()}
+
+
+# --- golden files ------------------------------------------------------------------------------
+
+GOLDEN = Path(__file__).parent / "golden"
+SCHEMAS = Path(__file__).parent / "schemas"
+VERSION_PLACEHOLDER = "@@VERSION@@"
+UPDATE_GOLDEN = os.environ.get("KEYSWEEP_UPDATE_GOLDEN") == "1"
+"""Set KEYSWEEP_UPDATE_GOLDEN=1 to rewrite the golden files from the current output."""
+
+
+def scrub_version(text: str) -> str:
+    """`text` with keysweep's version replaced by a placeholder, so releases don't churn goldens."""
+    return text.replace(scanner.__version__, VERSION_PLACEHOLDER)
+
+
+def check_golden(name: str, text: str) -> None:
+    """Compare `text` (after scrubbing) with `tests/golden/<name>`, or rewrite it when updating."""
+    path = GOLDEN / name
+    scrubbed = scrub_version(text)
+    if UPDATE_GOLDEN:
+        path.write_text(scrubbed, encoding="utf-8", newline="")
+        return
+    assert path.exists(), f"missing golden file {path}; run with KEYSWEEP_UPDATE_GOLDEN=1"
+    expected = path.read_text(encoding="utf-8")
+    assert scrubbed == expected, f"{name} differs from its golden file (KEYSWEEP_UPDATE_GOLDEN=1 to accept)"
+
+
+def load_schema(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads((SCHEMAS / name).read_text(encoding="utf-8"))
+    return document
+
+
+def log_safety_problems(text: str, *, allow_sgr: bool = False) -> list[str]:
+    """Why `text` would be unsafe in a terminal or a GitHub Actions log (empty when safe)."""
+    problems = []
+    body = SGR.sub("", text) if allow_sgr else text
+    for number, line in enumerate(body.split("\n"), 1):
+        if line.lstrip().startswith("::"):
+            problems.append(f"line {number} starts a workflow command: {line!r}")
+        if "##[" in line:
+            problems.append(f"line {number} holds a legacy workflow command: {line!r}")
+        for char in line:
+            if unicodedata.category(char) in {"Cc", "Cf", "Cs", "Zl", "Zp"}:
+                problems.append(f"line {number} holds control character U+{ord(char):04X}: {line!r}")
+                break
+    return problems
+
+
+SGR = re.compile(r"\x1b\[[0-9;]*m")
