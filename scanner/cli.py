@@ -1,7 +1,187 @@
-"""Command line: the only module that reads argv, the environment and writes files."""
+"""Command line: the only module that reads argv and the environment and writes output files.
+
+Exit codes, by precedence 2 > 3 > 1 > 0: 2 usage/config/rules, 3 the scan could not run (a
+crash included: `main` catches everything), 1 findings at or above --fail-on, 0 otherwise.
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
 
-def main(argv: list[str] | None = None) -> int:
-    return 0
+from scanner import __version__
+from scanner.config import ScanConfig
+from scanner.errors import KeysweepError, ScanError, UsageError
+from scanner.findings import counts_for_fail
+from scanner.model import Report, Rule, ScanInfo, Severity, Stats
+from scanner.rules import load_rules, ruleset_hash
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
+ENGINE_ENV = "KEYSWEEP_ENGINE"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="keysweep", description="Find leaked API keys in git history, bundles and files.")
+    p.add_argument("--version", action="version", version=f"keysweep {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    s = sub.add_parser("scan", help="scan a repository or a directory")
+    s.add_argument("path", nargs="?", default=".", help="repository or directory (default: .)")
+    s.add_argument("--sarif", metavar="F", help="write SARIF 2.1.0 to F ('-' for stdout)")
+    s.add_argument("--json", metavar="F", dest="json_out", help="write the JSON report to F ('-' for stdout)")
+    s.add_argument(
+        "--fail-on",
+        choices=["none", "low", "medium", "high", "critical"],
+        default="high",
+        help="exit 1 when a finding (confidence ≥ medium) is at or above this severity (default: high)",
+    )
+    s.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (default: one per core)")
+    r = sub.add_parser("rules", help="print the rule table")
+    r.add_argument("--json", action="store_true", help="as JSON")
+    r.add_argument("--markdown", action="store_true", help="as a Markdown table (the README's)")
+    return p
+
+
+def _engine() -> str:
+    value = os.environ.get(ENGINE_ENV, "auto")
+    if value not in ("auto", "hyperscan", "python"):
+        raise UsageError(f"{ENGINE_ENV} must be auto, hyperscan or python, not {value!r}")
+    return value
+
+
+def _write(dest: str, text: str) -> None:
+    if dest == "-":
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        Path(dest).write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise UsageError(f"cannot write {dest}: {e.strerror}") from None
+
+
+def _color(stream: TextIO) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def _emit(report: Report, args: argparse.Namespace) -> None:
+    from scanner.output.console import render_console
+    from scanner.output.json import render_json
+    from scanner.output.sarif import render_sarif
+
+    if args.sarif:
+        _write(args.sarif, render_sarif(report))
+    if args.json_out:
+        _write(args.json_out, render_json(report))
+    stream = sys.stderr if "-" in (args.sarif, args.json_out) else sys.stdout
+    stream.write(render_console(report, color=_color(stream)))
+    stream.flush()
+
+
+def _cmd_scan(args: argparse.Namespace) -> int:
+    from scanner.detect.engine import Matcher
+    from scanner.pipeline import scan_directory
+
+    if args.jobs < 0:
+        raise UsageError("--jobs must be 0 (one per core) or more")
+    rules = load_rules()
+    fail_on = None if args.fail_on == "none" else Severity(args.fail_on)
+    config = ScanConfig(target=Path(args.path), jobs=args.jobs, engine=_engine(), fail_on=fail_on)
+    try:
+        matcher = Matcher(rules, config.engine)
+        report = scan_directory(config, rules, matcher)
+    except ScanError as e:
+        _failed(args, rules, config, str(e))
+        raise
+    except KeysweepError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a crash is exit 3 and a failed report, never a traceback with data
+        _failed(args, rules, config, _describe(e))
+        raise _Crash(_describe(e)) from None
+    _emit(report, args)
+    return EXIT_FINDINGS if counts_for_fail(report.findings, config.fail_on) else EXIT_OK
+
+
+class _Crash(Exception):
+    """An unexpected error, already reported in the outputs."""
+
+
+def _failed(args: argparse.Namespace, rules: tuple[Rule, ...], config: ScanConfig, message: str) -> None:
+    """Reports that say the run failed, so an upload never marks real alerts fixed."""
+    if not (args.sarif or args.json_out):
+        return
+    from scanner.output.json import render_json
+    from scanner.output.sarif import render_sarif
+
+    report = Report(
+        status="failed",
+        scan=ScanInfo(mode="directory", target=str(config.target)),
+        stats=Stats(seconds=0.0, complete=False),
+        findings=(),
+        ruleset=ruleset_hash(rules),
+        rules=rules,
+        error=message,
+    )
+    try:
+        if args.sarif:
+            _write(args.sarif, render_sarif(report))
+        if args.json_out:
+            _write(args.json_out, render_json(report))
+    except KeysweepError:
+        pass
+
+
+def _describe(e: BaseException) -> str:
+    """Type and innermost frame only: an exception's message could quote scanned data."""
+    tb = traceback.extract_tb(e.__traceback__)
+    where = f" at {Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else ""
+    return f"internal error ({type(e).__name__}){where}"
+
+
+def _cmd_rules(args: argparse.Namespace) -> int:
+    from scanner.output import ruletable
+
+    rules = load_rules()
+    if args.json:
+        sys.stdout.write(ruletable.render_json(rules))
+    elif args.markdown:
+        sys.stdout.write(ruletable.render_markdown(rules))
+    else:
+        sys.stdout.write(ruletable.render_text(rules))
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `keysweep` command; returns the exit code."""
+    args: argparse.Namespace | None = None
+    try:
+        args = _parser().parse_args(argv)
+        if args.command == "scan":
+            return _cmd_scan(args)
+        return _cmd_rules(args)
+    except SystemExit as e:  # --help / --version
+        return int(e.code or 0) if isinstance(e.code, int) else EXIT_OK
+    except UsageError as e:
+        print(f"keysweep: error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except ScanError as e:
+        print(f"keysweep: scan failed: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    except _Crash as e:
+        print(f"keysweep: scan failed: {e}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("keysweep: interrupted", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as e:  # noqa: BLE001 - main catches everything: a crash is 3, never 1
+        print(f"keysweep: scan failed: {_describe(e)}", file=sys.stderr)
+        return EXIT_FAILED

@@ -74,7 +74,9 @@ _DOCKER = re.compile(rb"""\.dockerconfigjson|["']auths?["']\s*:""")
 
 
 def _b64_layers(data: bytes) -> Iterator[Layer]:
-    if not (_SECRET_KIND.search(data) or _DOCKER.search(data)):
+    # cheap literal checks first: a regex without a literal prefix crawls through big texts
+    k8s = b"Secret" in data and _SECRET_KIND.search(data) is not None
+    if not (k8s or ((b"auth" in data or b"dockerconfigjson" in data) and _DOCKER.search(data))):
         return
     for m in _B64_VALUE.finditer(data):
         token = m.group(1)

@@ -14,7 +14,7 @@ from scanner.model import Position
 _NL = re.compile(rb"\r\n|\r|\n")
 
 
-def _units(b: bytes) -> int:
+def utf16_units(b: bytes) -> int:
     return len(b.decode("utf-8", "surrogateescape").encode("utf-16-le", "surrogatepass")) // 2
 
 
@@ -44,7 +44,7 @@ class LineIndex:
         i = bisect.bisect_right(starts, off) - 1
         # an offset between CR and LF belongs to the line the CR ends
         ls = starts[i]
-        return self.base_line + i, _units(self.data[ls:off]) + 1
+        return self.base_line + i, utf16_units(self.data[ls:off]) + 1
 
     def position(self, start: int, end: int) -> Position:
         line, col = self._point(start)

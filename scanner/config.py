@@ -1,0 +1,25 @@
+"""The frozen configuration of one scan: argv and the Action's inputs both end up here."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from scanner.findings import DEFAULT_FINGERPRINT_KEY
+from scanner.model import Severity
+from scanner.sources.directory import DEFAULT_SIZE_CAP
+
+
+@dataclass(frozen=True, slots=True)
+class ScanConfig:
+    target: Path
+    jobs: int = 0  # 0: one per core
+    engine: str = "auto"  # auto | hyperscan | python
+    size_cap: int = DEFAULT_SIZE_CAP
+    fail_on: Severity | None = Severity.HIGH
+    fingerprint_key: bytes = DEFAULT_FINGERPRINT_KEY
+
+    @property
+    def workers(self) -> int:
+        return self.jobs if self.jobs > 0 else max(1, os.cpu_count() or 1)

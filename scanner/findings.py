@@ -1,0 +1,199 @@
+"""Identity and provenance: matches at locations become findings (ARCHITECTURE.md §4).
+
+A finding is one secret, wherever it sits: its digest, a redacted preview and a keyed
+fingerprint identify it; the secret itself never leaves this module's inputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from scanner.detect.filters import shannon
+from scanner.model import (
+    CommitRef,
+    Confidence,
+    Exposure,
+    Finding,
+    Kind,
+    Location,
+    Match,
+    Rule,
+    Severity,
+    SourceKind,
+)
+
+DEFAULT_FINGERPRINT_KEY = b"keysweep-fingerprint-v1"
+MAX_LOCATIONS = 100
+WEAK_LENGTH = 20
+WEAK_ENTROPY = 3.0
+CREDENTIAL_FLOOR = Severity.HIGH
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One match at one location, before hits of the same secret are grouped."""
+
+    match: Match
+    location: Location
+    exposure: Exposure
+    first_seen: CommitRef | None = None
+    last_seen: CommitRef | None = None
+    present_at_head: bool | None = None
+    present_at_refs: tuple[str, ...] = ()
+    first_seen_truncated: bool = False
+    moved_from: str | None = None
+
+
+def is_weak(secret: str, rule: Rule) -> bool:
+    """Short or low-entropy secrets (URL passwords): an unsalted digest could be reversed."""
+    return len(secret) < WEAK_LENGTH or rule.validator == "db-url" or shannon(secret) < WEAK_ENTROPY
+
+
+def secret_digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def redact(secret: str, rule: Rule) -> str | None:
+    """Fixed prefix + last four characters + length; nothing for secrets under 20 characters."""
+    if len(secret) < WEAK_LENGTH:
+        return None
+    prefix = rule.prefix if secret.startswith(rule.prefix) else ""
+    return f"{prefix}…{secret[-4:]} ({len(secret)})"
+
+
+_HASHED_NAME = re.compile(r"([.-])[0-9a-f]{6,}(?=\.)|([.-])[A-Za-z0-9_-]{8,}(?=\.(?:js|css|mjs|map)$)")
+
+
+def strip_content_hash(path: str) -> str:
+    """`main.3f2a1c.js` → `main.js`, so a rebuilt bundle keeps its identity."""
+    return _HASHED_NAME.sub("", path)
+
+
+def fingerprint(key: bytes, material: str) -> str:
+    return hmac.new(key, material.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def effective_severity(rule: Rule, exposure: Exposure) -> Severity:
+    match exposure:
+        case Exposure.CLIENT_BUNDLE:
+            return Severity.CRITICAL
+        case Exposure.LOCAL_ONLY:
+            return Severity.LOW
+        case Exposure.REPOSITORY | Exposure.UNREACHABLE:
+            if rule.kind is Kind.SECRET and rule.severity.rank < CREDENTIAL_FLOOR.rank:
+                return CREDENTIAL_FLOOR
+            return rule.severity
+
+
+_SOURCE_ORDER = {SourceKind.BUNDLE: 0}
+# the exposure a finding reports: the most public place any of its locations is in
+_EXPOSURE_ORDER = {Exposure.CLIENT_BUNDLE: 0, Exposure.REPOSITORY: 1, Exposure.UNREACHABLE: 2, Exposure.LOCAL_ONLY: 3}
+
+
+def _location_key(h: Hit, first: CommitRef | None) -> tuple[int, int, int, int, str]:
+    loc = h.location
+    is_first = first is not None and loc.commit == first.commit
+    return (
+        _SOURCE_ORDER.get(loc.source, 1),
+        0 if h.present_at_head else 1,
+        0 if is_first else 1,
+        -(loc.commit_time or 0),
+        loc.path,
+    )
+
+
+def _identity(h: Hit, rule: Rule, key: bytes) -> tuple[str, str | None, str]:
+    """(grouping key, secret digest or None, fingerprint)."""
+    m = h.match
+    if rule.kind is Kind.EXPOSURE or m.secret is None:
+        norm = " ".join((m.exposure_text or "").split())
+        material = f"{rule.id}\0{strip_content_hash(h.location.path)}\0{secret_digest(norm)}"
+        return "x:" + material, None, fingerprint(key, material)
+    if is_weak(m.secret, rule):
+        material = f"{rule.id}\0{h.location.path}\0{secret_digest(m.secret)}"
+        return "w:" + material, None, fingerprint(key, f"{rule.id}\0{h.location.path}\0{h.location.position.line}")
+    digest = secret_digest(m.secret)
+    return "s:" + digest, digest, fingerprint(key, digest)
+
+
+def build_findings(
+    hits: Iterable[Hit], rules: Mapping[str, Rule], key: bytes = DEFAULT_FINGERPRINT_KEY
+) -> list[Finding]:
+    """Group hits by secret and order findings and locations deterministically (§4 Orderings)."""
+    groups: dict[str, list[Hit]] = {}
+    meta: dict[str, tuple[str | None, str]] = {}
+    for h in hits:
+        gk, digest, fp = _identity(h, rules[h.match.rule_id], key)
+        groups.setdefault(gk, []).append(h)
+        meta.setdefault(gk, (digest, fp))
+    findings = [_finding(hs, rules, *meta[gk]) for gk, hs in groups.items()]
+    findings.sort(key=_finding_key)
+    return findings
+
+
+def _finding(hs: Sequence[Hit], rules: Mapping[str, Rule], digest: str | None, fp: str) -> Finding:
+    # the rule that names a secret: the one most hits agree on, ties by rule id
+    counts: dict[str, int] = {}
+    for h in hs:
+        counts[h.match.rule_id] = counts.get(h.match.rule_id, 0) + 1
+    rule_id = min(counts, key=lambda r: (-counts[r], r))
+    rule = rules[rule_id]
+    also = sorted({a for h in hs for a in (h.match.also_matched + (h.match.rule_id,))} - {rule_id})
+    exposure = min((h.exposure for h in hs), key=_EXPOSURE_ORDER.__getitem__)
+    severity = max((effective_severity(rule, h.exposure) for h in hs), key=lambda s: s.rank)
+    confidence = max((h.match.confidence for h in hs), key=lambda c: c.rank)
+    firsts = [h.first_seen for h in hs if h.first_seen is not None]
+    first = min(firsts, key=lambda c: (c.commit_time, c.commit)) if firsts else None
+    lasts = [h.last_seen for h in hs if h.last_seen is not None]
+    last = max(lasts, key=lambda c: (c.commit_time, c.commit)) if lasts else None
+    ordered = sorted(hs, key=lambda h: _location_key(h, first))
+    seen: set[tuple[object, ...]] = set()
+    locations: list[Location] = []
+    for h in ordered:
+        loc = h.location
+        k = (loc.source, loc.path, loc.blob, loc.position, loc.commit)
+        if k not in seen:
+            seen.add(k)
+            locations.append(loc)
+    heads = [h.present_at_head for h in hs if h.present_at_head is not None]
+    secret = next((h.match.secret for h in hs if h.match.secret is not None), None)
+    return Finding(
+        kind=rule.kind,
+        rule_id=rule_id,
+        provider=rule.provider,
+        severity=severity,
+        confidence=confidence,
+        secret_sha256=digest,
+        redacted=redact(secret, rule) if secret is not None else None,
+        fingerprint=fp,
+        exposure=exposure,
+        locations=tuple(locations[:MAX_LOCATIONS]),
+        locations_total=len(locations),
+        also_matched=tuple(also),
+        present_at_head=any(heads) if heads else None,
+        present_at_refs=tuple(sorted({r for h in hs for r in h.present_at_refs})),
+        first_seen=first,
+        last_seen=last,
+        first_seen_truncated=first is None and any(h.first_seen_truncated for h in hs),
+        moved_from=next((h.moved_from for h in hs if h.moved_from), None),
+        remediation_url=rule.revoke_url,
+    )
+
+
+def _finding_key(f: Finding) -> tuple[int, str, str, str]:
+    return (-f.severity.rank, f.first_seen.commit_time if f.first_seen else "", f.rule_id, f.fingerprint)
+
+
+def counts_for_fail(findings: Iterable[Finding], threshold: Severity | None) -> int:
+    """Findings at or above `threshold` with confidence ≥ medium, moves excluded (§4)."""
+    if threshold is None:
+        return 0
+    return sum(
+        1
+        for f in findings
+        if f.severity.rank >= threshold.rank and f.confidence.rank >= Confidence.MEDIUM.rank and not f.moved_from
+    )

@@ -1,0 +1,1 @@
+"""Sources yield texts with provenance; they never decide what is a secret."""
