@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: scan test lint typecheck check clean
+.PHONY: scan test lint typecheck check clean readme
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -23,12 +23,12 @@ scan: $(STAMP)
 
 ## Set up everything the tests need and run them (second quick-start command; CI runs this).
 test: $(STAMP) $(NODE_STAMP)
-	$(BIN)/ruff check scanner tests bench
+	$(BIN)/ruff check scanner tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -n 2
 
 lint: $(STAMP)
-	$(BIN)/ruff check scanner tests bench
+	$(BIN)/ruff check scanner tests bench scripts
 	$(BIN)/ruff format --check scanner tests bench
 
 typecheck: $(STAMP)
@@ -36,3 +36,7 @@ typecheck: $(STAMP)
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache keysweep.sarif
+
+## Regenerate the rule table embedded in README.md.
+readme: $(STAMP)
+	$(BIN)/python scripts/update_readme.py
