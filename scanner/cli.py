@@ -88,7 +88,7 @@ def _emit(report: Report, args: argparse.Namespace) -> None:
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
-    from scanner.detect.engine import Matcher
+    from scanner.matcher_cache import load_matcher
     from scanner.pipeline import scan_directory
 
     if args.jobs < 0:
@@ -97,14 +97,14 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     fail_on = None if args.fail_on == "none" else Severity(args.fail_on)
     config = ScanConfig(target=Path(args.path), jobs=args.jobs, engine=_engine(), fail_on=fail_on)
     try:
-        matcher = Matcher(rules, config.engine)
+        matcher = load_matcher(rules, config.engine)
         report = scan_directory(config, rules, matcher)
     except ScanError as e:
         _failed(args, rules, config, str(e))
         raise
     except KeysweepError:
         raise
-    except Exception as e:  # noqa: BLE001 - a crash is exit 3 and a failed report, never a traceback with data
+    except Exception as e:
         _failed(args, rules, config, _describe(e))
         raise _Crash(_describe(e)) from None
     _emit(report, args)
@@ -182,6 +182,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("keysweep: interrupted", file=sys.stderr)
         return EXIT_FAILED
-    except Exception as e:  # noqa: BLE001 - main catches everything: a crash is 3, never 1
+    except Exception as e:
         print(f"keysweep: scan failed: {_describe(e)}", file=sys.stderr)
         return EXIT_FAILED

@@ -142,7 +142,7 @@ def _finding(hs: Sequence[Hit], rules: Mapping[str, Rule], digest: str | None, f
         counts[h.match.rule_id] = counts.get(h.match.rule_id, 0) + 1
     rule_id = min(counts, key=lambda r: (-counts[r], r))
     rule = rules[rule_id]
-    also = sorted({a for h in hs for a in (h.match.also_matched + (h.match.rule_id,))} - {rule_id})
+    also = sorted({a for h in hs for a in (*h.match.also_matched, h.match.rule_id)} - {rule_id})
     exposure = min((h.exposure for h in hs), key=_EXPOSURE_ORDER.__getitem__)
     severity = max((effective_severity(rule, h.exposure) for h in hs), key=lambda s: s.rank)
     confidence = max((h.match.confidence for h in hs), key=lambda c: c.rank)

@@ -6,10 +6,10 @@ Frozen and slotted, so a value handed from one stage to the next cannot change u
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     LOW = "low"
     MEDIUM = "medium"
     HIGH = "high"
@@ -23,7 +23,7 @@ class Severity(str, Enum):
 _SEVERITY_RANK = {Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3, Severity.CRITICAL: 4}
 
 
-class Confidence(str, Enum):
+class Confidence(StrEnum):
     LOW = "low"
     MEDIUM = "medium"
     HIGH = "high"
@@ -33,12 +33,12 @@ class Confidence(str, Enum):
         return {"low": 1, "medium": 2, "high": 3}[self.value]
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     SECRET = "secret"
     EXPOSURE = "exposure"
 
 
-class SourceKind(str, Enum):
+class SourceKind(StrEnum):
     """Where a location was found (ARCHITECTURE.md §7 `locations[].source`)."""
 
     HISTORY = "history"
@@ -50,7 +50,7 @@ class SourceKind(str, Enum):
     MESSAGE = "message"
 
 
-class Exposure(str, Enum):
+class Exposure(StrEnum):
     REPOSITORY = "repository"
     CLIENT_BUNDLE = "client-bundle"
     LOCAL_ONLY = "local-only"

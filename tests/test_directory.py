@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-import sys
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -177,3 +177,23 @@ def test_unreadable_directory_is_skipped_and_reported(tmp_path: Path) -> None:
     assert rep["stats"]["complete"] is False
     assert rep["stats"]["skipped"]["unreadable"]["count"] == 1
     assert [f["locations"][0]["path"] for f in rep["findings"]] == ["open.env"]
+
+
+def test_parallel_scan_equals_serial(tmp_path: Path) -> None:
+    """Above the parallel threshold files are split across processes; findings must not change."""
+    import random
+
+    r = random.Random(7)
+    filler = "".join(r.choice("abcdefghij klmnop\n") for _ in range(200_000))
+    for i in range(60):
+        body = filler
+        if i % 7 == 0:
+            body += f"\nKEY={make_key(seed=200 + i)}\n"
+        if i % 13 == 0:
+            body += f"\nKEY={make_key(seed=300)}\n"  # the same secret in several files
+        (tmp_path / f"f{i:02}.txt").write_text(body)
+    serial = _scan(tmp_path, jobs=1)
+    parallel = _scan(tmp_path, jobs=2)
+    assert serial.stats.bytes_scanned > 8 * 1024 * 1024
+    assert len(serial.findings) == 10
+    assert serial.findings == parallel.findings

@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from scanner.model import Rule
 
+hyperscan: Any
 try:  # hyperscan has wheels for x86-64 Linux only; elsewhere the fallback runs
     import hyperscan
 except ImportError:  # pragma: no cover - depends on the platform
@@ -107,7 +109,7 @@ class HyperscanPrefilter:
         self._db.scratch = hyperscan.Scratch(self._db)
 
     @staticmethod
-    def _compile(rules: Sequence[Rule]) -> object:
+    def _compile(rules: Sequence[Rule]) -> Any:
         exprs: list[bytes] = []
         ids: list[int] = []
         flags: list[int] = []
@@ -119,7 +121,7 @@ class HyperscanPrefilter:
                 exprs.append(pat)
                 ids.append(i)
                 flags.append(hyperscan.HS_FLAG_PREFILTER)
-            except Exception:  # noqa: BLE001 - hyperscan raises one error class per cause
+            except Exception:
                 for k in r.keywords:
                     exprs.append(re.escape(k).encode())
                     ids.append(i)

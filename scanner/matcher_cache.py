@@ -1,0 +1,55 @@
+"""The compiled hyperscan database, built once per ruleset and loaded on later runs.
+
+Compiling every rule costs more than a small range scan; a serialized database loads in
+milliseconds. The file is keyed by ruleset hash and hyperscan version, written atomically, and
+any unreadable or mismatched file is simply rebuilt.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from scanner.detect.engine import Matcher
+from scanner.detect.prefilter import HyperscanPrefilter, hyperscan
+from scanner.model import Rule
+from scanner.rules import ruleset_hash
+
+CACHE_ENV = "KEYSWEEP_CACHE_HOME"
+
+
+def cache_home() -> Path:
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "keysweep"
+
+
+def _path(rules: Sequence[Rule]) -> Path | None:
+    if hyperscan is None:
+        return None
+    version = getattr(hyperscan, "__version__", "0")
+    return cache_home() / f"matcher-{ruleset_hash(rules)}-hs{version}.db"
+
+
+def load_matcher(rules: Sequence[Rule], engine: str) -> Matcher:
+    """A Matcher for `rules`, from the cached database when there is one."""
+    path = _path(rules) if engine != "python" else None
+    if path is not None:
+        try:
+            return Matcher(rules, engine, path.read_bytes())
+        except Exception:  # noqa: BLE001 - missing, stale or corrupt: rebuild below
+            pass
+    matcher = Matcher(rules, engine)
+    if path is not None and isinstance(matcher.prefilter, HyperscanPrefilter):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".matcher-")
+            with os.fdopen(fd, "wb") as f:
+                f.write(matcher.prefilter.serialize())
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a read-only home only costs the compile next time
+    return matcher
