@@ -8,7 +8,7 @@ import dataclasses
 import json
 from typing import Any
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 import pytest
 
 import scanner

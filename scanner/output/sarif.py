@@ -141,9 +141,12 @@ def _rule(rule: Rule) -> dict[str, Any]:
 
 
 def friendly_name(title: str) -> str:
-    """SARIF's "friendly name": the rule title as a PascalCase identifier (`OpenAIProjectAPIKey`)."""
-    words = re.findall(r"[A-Za-z0-9]+", title)
-    name = "".join(word[:1].upper() + word[1:] for word in words) or "Rule"
+    """SARIF's "friendly name": the rule title in strict PascalCase (`OpenAiProjectApiKey`).
+
+    The Multitool (SARIF2012) wants one capital per word, so acronyms are folded.
+    """
+    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+", title)
+    name = "".join(word.capitalize() for word in words) or "Rule"
     if name[0].isdigit():
         name = "Rule" + name
     return name[:MAX_NAME]
