@@ -104,7 +104,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         raise
     except KeysweepError:
         raise
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - a crash is exit 3 and a failed report
         _failed(args, rules, config, _describe(e))
         raise _Crash(_describe(e)) from None
     _emit(report, args)
@@ -182,6 +182,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("keysweep: interrupted", file=sys.stderr)
         return EXIT_FAILED
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - main catches everything: a crash is 3, never 1
         print(f"keysweep: scan failed: {_describe(e)}", file=sys.stderr)
         return EXIT_FAILED

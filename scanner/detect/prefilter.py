@@ -121,7 +121,7 @@ class HyperscanPrefilter:
                 exprs.append(pat)
                 ids.append(i)
                 flags.append(hyperscan.HS_FLAG_PREFILTER)
-            except Exception:
+            except Exception:  # noqa: BLE001 - hyperscan raises one class per cause
                 for k in r.keywords:
                     exprs.append(re.escape(k).encode())
                     ids.append(i)
