@@ -83,6 +83,7 @@ class Rule:
     examples: tuple[str, ...] = ()
     negative_examples: tuple[str, ...] = ()
     description: str = ""
+    example_name: str = "API_TOKEN"  # variable name the rule tests plant examples under (keyword-gated rules)
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,6 +70,7 @@ def _utf16_layer(data: bytes) -> Layer | None:
 
 _B64_VALUE = re.compile(rb"""(?:^|[\s:=,{])["']?([A-Za-z0-9+/]{16,}={0,2})["']?(?=\s*(?:[,}\n\r]|$))""", re.M)
 _SECRET_KIND = re.compile(rb"""["']?kind["']?\s*:\s*["']?Secret\b""")
+_B64_NAME = re.compile(rb"""["']?([A-Za-z0-9_.-]{1,100})["']?\s*[:=]\s*["']?$""")
 _DOCKER = re.compile(rb"""\.dockerconfigjson|["']auths?["']\s*:""")
 
 
@@ -86,6 +87,10 @@ def _b64_layers(data: bytes) -> Iterator[Layer]:
             continue
         if not raw or sum(32 <= b < 127 or b in (9, 10, 13) for b in raw) < len(raw) * 0.9:
             continue
+        # keep the entry's name (`OPENAI_API_KEY: <base64>`): keyword-gated rules need it
+        name = _B64_NAME.search(data, max(0, m.start(1) - 128), m.start(1))
+        if name is not None:
+            raw = name.group(1) + b"=" + raw
         yield Layer(raw, m.start(1), m.end(1), "base64")
 
 

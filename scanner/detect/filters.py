@@ -6,6 +6,7 @@ tests, bundles) belong to later stages that know the path.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections import Counter
@@ -26,21 +27,27 @@ def shannon(s: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in Counter(s).values())
 
 
+_DOC_MARKER = re.compile(r"EXAMPLE|(?<![A-Za-z])(?:SAMPLE|FAKE|TEST)KEY")  # AWS docs: AKIA…EXAMPLE
+
+
 def is_placeholder(secret: str) -> bool:
     """True for strings that stand in for a key rather than being one."""
-    return bool(_PLACEHOLDER.search(secret))
+    return bool(_PLACEHOLDER.search(secret) or _DOC_MARKER.search(secret))
 
 
 def _longest_run(s: str) -> int:
     best = run = 1
-    for a, b in zip(s, s[1:], strict=False):
+    for a, b in itertools.pairwise(s):
         run = run + 1 if a == b else 1
         best = max(best, run)
     return best
 
 
 def _sequential(body: str) -> bool:
+    """A keyboard or alphabet run: 10+ characters long, or 8+ in a body with many repeats."""
     low = body.lower()
+    if any(low[i : i + 10] in seq for seq in _SEQUENCES for i in range(max(1, len(low) - 9))):
+        return True
     return any(low[i : i + 8] in seq for seq in _SEQUENCES for i in range(0, max(1, len(low) - 7), 4)) and (
         len(set(low)) < len(low) * 0.6
     )

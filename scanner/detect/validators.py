@@ -43,7 +43,14 @@ def _github(secret: str, _: str) -> Verdict:
     return CHECKSUM if github_style_ok(secret, secret[:-36]) else REJECT
 
 
+_ROUTABLE = re.compile(r"^[a-z]+-(?P<body>[A-Za-z0-9_-]+)\.(?:[0-9a-z]{2}\.)?(?P<len>[0-9a-z]{2})[0-9a-z]{7}$")
+
+
 def _gitlab_routable(secret: str, _: str) -> Verdict:
+    """CRC-32 (base36, 7 chars) over everything before it, and the base36 body length field."""
+    m = _ROUTABLE.match(secret)
+    if m is None or int(m.group("len"), 36) != len(m.group("body")):
+        return REJECT
     return CHECKSUM if gitlab_routable_ok(secret) else REJECT
 
 
@@ -63,21 +70,23 @@ def _bedrock_short(secret: str, _: str) -> Verdict:
     return ACCEPT if ok else REJECT
 
 
-_PEM = re.compile(
-    r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.S
-)
+_PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.S)
+_ESCAPED_NL = re.compile(r"\\+[rn]")  # `\n`, or `\\n` when the JSON holding it was escaped again
+_HEADER = re.compile(r"^[A-Za-z][A-Za-z0-9-]*:")
 
 
 def normalize_pem(text: str) -> tuple[str, bytes] | None:
-    """PEM with whitespace and `\\n` escapes normalized, plus its decoded body."""
-    m = _PEM.search(text.replace("\\r", "").replace("\\n", "\n"))
+    """PEM with whitespace and `\\n` escapes normalized, plus its decoded body.
+
+    RFC 1421 headers (`Proc-Type:`, `DEK-Info:` of legacy encrypted keys) are dropped; the
+    body is re-wrapped at 64 characters with LF line ends.
+    """
+    m = _PEM.search(_ESCAPED_NL.sub("\n", text))
     if not m:
         return None
     label, body = m.group(1), m.group(2)
-    headers_end = body.rfind("\n\n")  # RFC 1421 headers (encrypted legacy keys)
-    if "Proc-Type:" in body and headers_end >= 0:
-        body = body[headers_end:]
-    b64 = "".join(body.split()).replace('"', "").replace(",", "")
+    kept = [line for line in body.splitlines() if not _HEADER.match(line.strip())]
+    b64 = "".join("".join(kept).split())
     try:
         raw = base64.b64decode(b64, validate=True)
     except (binascii.Error, ValueError):
@@ -120,19 +129,26 @@ def _jwt_service_role(secret: str, _: str) -> Verdict:
         return REJECT
     if not isinstance(claims, dict) or claims.get("role") != "service_role":
         return REJECT
+    if "supabase" not in str(claims.get("iss", "")):
+        return REJECT
     return ACCEPT
 
 
+_PYPI_LOCATIONS = (b"pypi.org", b"test.pypi.org")
+
+
 def _pypi(secret: str, _: str) -> Verdict:
+    """Macaroon V2: version 2, field 1 (location) = pypi.org or test.pypi.org, then the identifier."""
     raw = _b64(secret[5:])
-    return ACCEPT if raw is not None and raw[:3] == b"\x02\x01\x08" else REJECT
+    if raw is None or len(raw) < 4 or raw[0] != 2 or raw[1] != 1:
+        return REJECT
+    n = raw[2]
+    loc, rest = raw[3 : 3 + n], raw[3 + n :]
+    return ACCEPT if loc in _PYPI_LOCATIONS and rest[:1] == b"\x02" else REJECT
 
 
 _DEFAULT_PASSWORDS = frozenset(
-    """password passwd pass secret changeme change_me postgres postgresql mysql root admin
-    administrator example test testing guest user username pwd 123456 12345678 1234 qwerty
-    letmein default dbpass db_password mypassword yourpassword your_password password123
-    redis mongo mongodb rabbitmq guest sa dev development local localhost app""".split()
+    ["password", "passwd", "pass", "secret", "changeme", "change_me", "postgres", "postgresql", "mysql", "root", "admin", "administrator", "example", "test", "testing", "guest", "user", "username", "pwd", "123456", "12345678", "1234", "qwerty", "letmein", "default", "dbpass", "db_password", "mypassword", "yourpassword", "your_password", "password123", "redis", "mongo", "mongodb", "rabbitmq", "guest", "sa", "dev", "development", "local", "localhost", "app"]
 )
 _EXAMPLE_HOSTS = re.compile(
     r"^(?:localhost|127\.\d+\.\d+\.\d+|0\.0\.0\.0|\[?::1\]?|host\.docker\.internal|"

@@ -34,6 +34,12 @@ def _tuple(value: Any, where: str, key: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _example_name(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+        raise RuleError(f"{where}: 'example_name' must be a variable name")
+    return value
+
+
 def _rule(raw: Any, provider: str, defaults: dict[str, Any], where: str) -> Rule:
     if not isinstance(raw, dict):
         raise RuleError(f"{where}: each rule must be a mapping")
@@ -103,6 +109,7 @@ def _rule(raw: Any, provider: str, defaults: dict[str, Any], where: str) -> Rule
         examples=examples,
         negative_examples=negatives,
         description=str(raw.get("description", "")).strip(),
+        example_name=_example_name(raw.get("example_name", "API_TOKEN"), where),
     )
 
 

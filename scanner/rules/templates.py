@@ -12,8 +12,13 @@ Computed fields:
   {bedrock_long}     ABSK… long-term Bedrock key;  {bedrock_short}  bedrock-api-key-… short-term key
   {pem:LABEL}        a PEM block (LABEL e.g. "RSA PRIVATE KEY"); {pem_json:LABEL} the same, JSON-escaped
   {openssh}          an OpenSSH private key block
-  {supabase_service_jwt}  a Supabase service-role JWT
+  {supabase_service_jwt}  a Supabase service-role JWT;  {supabase_anon_jwt}  the public anon JWT
   {pypi}             a pypi.org upload token
+  {uuid4hex}         a UUIDv4 without dashes (32 hex)
+  {gcp_sa_json}      a GCP service-account key file (one-line JSON, PKCS#8 key inside)
+  {pem_enc:LABEL}    a legacy encrypted PEM block (RFC 1421 Proc-Type/DEK-Info headers)
+Deliberately broken variants, for negative examples (one character off a valid value):
+  {crc32_b62_bad}  {cask_bad:SIG}  {gitlab_routable_bad:P}
 """
 
 from __future__ import annotations
@@ -121,15 +126,46 @@ def _openssh(r: random.Random) -> str:
     return "\n".join(["-----BEGIN OPENSSH PRIVATE KEY-----", *lines, "-----END OPENSSH PRIVATE KEY-----"])
 
 
+def _pem_enc(r: random.Random, label: str) -> str:
+    b64 = base64.b64encode(_der(r, 1190)).decode()
+    lines = [b64[i : i + 64] for i in range(0, len(b64), 64)]
+    head = ["Proc-Type: 4,ENCRYPTED", f"DEK-Info: AES-128-CBC,{_rand(r, ALPHABETS['HEX'], 32)}", ""]
+    return "\n".join([f"-----BEGIN {label}-----", *head, *lines, f"-----END {label}-----"])
+
+
+def _gcp_sa_json(r: random.Random) -> str:
+    project = f"{_rand(r, ALPHABETS['lower'], 8)}-{_rand(r, ALPHABETS['digits'], 6)}"
+    email = f"{_rand(r, ALPHABETS['lower'], 10)}@{project}.iam.gserviceaccount.com"
+    doc = {
+        "type": "service_account",
+        "project_id": project,
+        "private_key_id": _rand(r, ALPHABETS["hex"], 40),
+        "private_key": pem_block(r, "PRIVATE KEY", 1216) + "\n",
+        "client_email": email,
+        "client_id": _rand(r, ALPHABETS["digits"], 21),
+        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+        "token_uri": "https://oauth2.googleapis.com/token",
+        "auth_provider_x509_cert_url": "https://www.googleapis.com/oauth2/v1/certs",
+        "client_x509_cert_url": "https://www.googleapis.com/robot/v1/metadata/x509/" + email.replace("@", "%40"),
+        "universe_domain": "googleapis.com",
+    }
+    return json.dumps(doc)
+
+
+def _off_by_one(r: random.Random, value: str, alphabet: str) -> str:
+    """`value` with its last character replaced by another one of `alphabet`."""
+    return value[:-1] + r.choice([c for c in alphabet if c != value[-1]])
+
+
 def _b64url_json(obj: object) -> str:
     return base64.urlsafe_b64encode(json.dumps(obj, separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def _supabase_service_jwt(r: random.Random) -> str:
+def _supabase_service_jwt(r: random.Random, role: str = "service_role") -> str:
     head = _b64url_json({"alg": "HS256", "typ": "JWT"})
     iat = 1700000000 + r.randrange(10**7)
     body = _b64url_json(
-        {"iss": "supabase", "ref": _rand(r, ALPHABETS["lower"], 20), "role": "service_role", "iat": iat, "exp": iat + 10**9}
+        {"iss": "supabase", "ref": _rand(r, ALPHABETS["lower"], 20), "role": role, "iat": iat, "exp": iat + 10**9}
     )
     return f"{head}.{body}.{_rand(r, ALPHABETS['b64url'], 43)}"
 
@@ -161,6 +197,20 @@ def expand(template: str, r: random.Random) -> str:
             val = _rand(r, ALPHABETS[name], int(arg))
         elif name == "crc32_b62":
             val = crc32_b62(last)
+        elif name == "crc32_b62_bad":
+            val = _off_by_one(r, crc32_b62(last), ALPHABETS["b62"])
+        elif name == "uuid4hex":
+            val = _uuid4(r).replace("-", "")
+        elif name == "cask_bad":
+            val = _off_by_one(r, _cask(r, arg), ALPHABETS["alnum"])
+        elif name == "gitlab_routable_bad":
+            val = _off_by_one(r, _gitlab_routable(r, arg or "glpat-"), B36)
+        elif name == "gcp_sa_json":
+            val = _gcp_sa_json(r)
+        elif name == "pem_enc":
+            val = _pem_enc(r, arg or "RSA PRIVATE KEY")
+        elif name == "supabase_anon_jwt":
+            val = _supabase_service_jwt(r, "anon")
         elif name == "uuid4":
             val = _uuid4(r)
         elif name == "cask":
