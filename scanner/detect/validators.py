@@ -166,6 +166,8 @@ def _db_url(secret: str, matched: str) -> Verdict:
     pw, host = m.group("pw"), m.group("host")
     if pw.lower() in _DEFAULT_PASSWORDS or _EXAMPLE_HOSTS.match(host):
         return REJECT
+    if "{" in matched.split("@", 1)[0]:  # f-string / format / template fields: f"…://{user}:{pw}@…"
+        return REJECT
     if len(set(pw)) < 4 or pw.startswith(("$", "%", "{", "<")):
         return REJECT
     return ACCEPT
