@@ -48,8 +48,8 @@ def _rotl(x: int, n: int) -> int:
     return ((x << n) | (x >> (32 - n))) & _MASK
 
 
-def marvin32(data: bytes, seed: int) -> int:
-    """Marvin32 hash as used by Microsoft's identifiable-secret checksums."""
+def marvin64(data: bytes, seed: int) -> int:
+    """Marvin hash (Microsoft; .NET `System.Marvin`), both state words: `(p1 << 32) | p0`."""
     p0, p1 = seed & _MASK, (seed >> 32) & _MASK
 
     def mix(a: int, b: int) -> tuple[int, int]:
@@ -68,14 +68,27 @@ def marvin32(data: bytes, seed: int) -> int:
     p0 = (p0 + ((0x80 << (8 * len(tail))) | int.from_bytes(tail, "little"))) & _MASK
     p0, p1 = mix(p0, p1)
     p0, p1 = mix(p0, p1)
-    return p0 ^ p1
+    return (p1 << 32) | p0
 
 
+def marvin32(data: bytes, seed: int) -> int:
+    """Marvin collapsed to 32 bits (`p0 ^ p1`), as Microsoft's identifiable-secret checksums use it."""
+    h = marvin64(data, seed)
+    return (h >> 32) ^ (h & _MASK)
+
+
+# IdentifiableSecrets.VersionTwoChecksumSeed = ComputeHisV1ChecksumSeed("Default0"):
+# BitConverter.ToUInt64 (little-endian) of the ASCII bytes reversed.
 CASK_SEED = int.from_bytes(b"Default0"[::-1], "little")
 
 
 def cask_checksum(first80: str) -> str:
-    raw = base64.b64decode(first80)
+    """Base64 of the low 3 bytes (little-endian) of Marvin32 over the 60 bytes the first 80 chars encode.
+
+    This is `IdentifiableSecrets.TryValidateCommonAnnotatedKey` / `CommonAnnotatedKey.TryCreate`
+    (84-char form) in microsoft/security-utilities.
+    """
+    raw = base64.b64decode(first80, validate=True)
     h = marvin32(raw, CASK_SEED)
     return base64.b64encode(h.to_bytes(4, "little")[:3]).decode("ascii")
 
