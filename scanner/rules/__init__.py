@@ -18,6 +18,8 @@ from scanner.rules.templates import TemplateError
 from scanner.rules.templates import check as check_template
 
 RULES_DIR = Path(__file__).parent
+# libyaml's C loader parses the rule files ~10x faster than the pure-Python one (CLI start-up)
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\.[a-z0-9]+(?:-[a-z0-9]+)*$")
 _FILE_KEYS = {"provider", "display", "revoke_url", "rules"}
 _RULE_KEYS = {f.name for f in fields(Rule)} - {"provider"}
@@ -117,7 +119,7 @@ def load_file(path: Path) -> list[Rule]:
     """Load and validate one provider file."""
     where = path.name
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except (OSError, yaml.YAMLError, UnicodeDecodeError) as e:
         raise RuleError(f"{where}: cannot read rules: {e}") from None
     if not isinstance(doc, dict):

@@ -28,6 +28,7 @@ import json
 import random
 import re
 import string
+from collections.abc import Callable, Iterator
 
 from scanner.detect.checksums import B36, cask_checksum, crc32_b62, gitlab_routable_crc
 
@@ -178,73 +179,63 @@ def _pypi(r: random.Random) -> str:
     return "pypi-" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def expand(template: str, r: random.Random) -> str:
-    """Build one concrete string from `template`, drawing randomness from `r`."""
-    out: list[str] = []
-    last = ""
+# computed fields: (rng, argument, value of the previous field) -> text
+_Computed = Callable[[random.Random, str, str], str]
+COMPUTED: dict[str, _Computed] = {
+    "crc32_b62": lambda r, a, last: crc32_b62(last),
+    "crc32_b62_bad": lambda r, a, last: _off_by_one(r, crc32_b62(last), ALPHABETS["b62"]),
+    "uuid4": lambda r, a, last: _uuid4(r),
+    "uuid4hex": lambda r, a, last: _uuid4(r).replace("-", ""),
+    "cask": lambda r, a, last: _cask(r, a),
+    "cask_bad": lambda r, a, last: _off_by_one(r, _cask(r, a), ALPHABETS["alnum"]),
+    "gitlab_routable": lambda r, a, last: _gitlab_routable(r, a or "glpat-"),
+    "gitlab_routable_bad": lambda r, a, last: _off_by_one(r, _gitlab_routable(r, a or "glpat-"), B36),
+    "gcp_sa_json": lambda r, a, last: _gcp_sa_json(r),
+    "pem": lambda r, a, last: pem_block(r, a or "PRIVATE KEY"),
+    "pem_json": lambda r, a, last: json.dumps(pem_block(r, a or "PRIVATE KEY") + "\n")[1:-1],
+    "pem_enc": lambda r, a, last: _pem_enc(r, a or "RSA PRIVATE KEY"),
+    "openssh": lambda r, a, last: _openssh(r),
+    "bedrock_long": lambda r, a, last: _bedrock_long(r),
+    "bedrock_short": lambda r, a, last: _bedrock_short(r),
+    "supabase_service_jwt": lambda r, a, last: _supabase_service_jwt(r),
+    "supabase_anon_jwt": lambda r, a, last: _supabase_service_jwt(r, "anon"),
+    "pypi": lambda r, a, last: _pypi(r),
+}
 
-    def field(m: re.Match[str]) -> str:
-        nonlocal last
-        tok = m.group(0)
-        if tok == "{{":
-            return "{"
-        if tok == "}}":
-            return "}"
+
+def _fields(template: str) -> Iterator[tuple[re.Match[str], str, str]]:
+    """Each field of `template` (braces escaped as `{{`/`}}` excluded), validated by name."""
+    for m in _FIELD.finditer(template):
+        if m.group(1) is None:
+            continue
         name, arg = m.group(1), m.group(2) or ""
         if name in ALPHABETS:
             if not arg.isdigit():
                 raise TemplateError(f"field {{{name}}} needs a length")
-            val = _rand(r, ALPHABETS[name], int(arg))
-        elif name == "crc32_b62":
-            val = crc32_b62(last)
-        elif name == "crc32_b62_bad":
-            val = _off_by_one(r, crc32_b62(last), ALPHABETS["b62"])
-        elif name == "uuid4hex":
-            val = _uuid4(r).replace("-", "")
-        elif name == "cask_bad":
-            val = _off_by_one(r, _cask(r, arg), ALPHABETS["alnum"])
-        elif name == "gitlab_routable_bad":
-            val = _off_by_one(r, _gitlab_routable(r, arg or "glpat-"), B36)
-        elif name == "gcp_sa_json":
-            val = _gcp_sa_json(r)
-        elif name == "pem_enc":
-            val = _pem_enc(r, arg or "RSA PRIVATE KEY")
-        elif name == "supabase_anon_jwt":
-            val = _supabase_service_jwt(r, "anon")
-        elif name == "uuid4":
-            val = _uuid4(r)
-        elif name == "cask":
-            val = _cask(r, arg)
-        elif name == "gitlab_routable":
-            val = _gitlab_routable(r, arg or "glpat-")
-        elif name == "bedrock_long":
-            val = _bedrock_long(r)
-        elif name == "bedrock_short":
-            val = _bedrock_short(r)
-        elif name == "pem":
-            val = pem_block(r, arg or "PRIVATE KEY")
-        elif name == "pem_json":
-            val = json.dumps(pem_block(r, arg or "PRIVATE KEY") + "\n")[1:-1]
-        elif name == "openssh":
-            val = _openssh(r)
-        elif name == "supabase_service_jwt":
-            val = _supabase_service_jwt(r)
-        elif name == "pypi":
-            val = _pypi(r)
-        else:
+        elif name not in COMPUTED:
             raise TemplateError(f"unknown template field {{{name}}}")
-        last = val
-        return val
+        yield m, name, arg
 
+
+def expand(template: str, r: random.Random) -> str:
+    """Build one concrete string from `template`, drawing randomness from `r`."""
+    out: list[str] = []
+    last = ""
     pos = 0
-    for m in _FIELD.finditer(template):
-        out.append(template[pos : m.start()])
-        out.append(field(m))
+    for m, name, arg in _fields(template):
+        out.append(_unbrace(template[pos : m.start()]))
+        last = _rand(r, ALPHABETS[name], int(arg)) if name in ALPHABETS else COMPUTED[name](r, arg, last)
+        out.append(last)
         pos = m.end()
-    out.append(template[pos:])
+    out.append(_unbrace(template[pos:]))
     return "".join(out)
 
 
+def _unbrace(text: str) -> str:
+    return text.replace("{{", "{").replace("}}", "}")
+
+
 def check(template: str) -> None:
-    """Raise TemplateError when `template` cannot be expanded (used at rule load)."""
-    expand(template, random.Random(0))
+    """Raise TemplateError when `template` names an unknown field (cheap: used at rule load)."""
+    for _ in _fields(template):
+        pass
