@@ -1,0 +1,199 @@
+"""A scan of a git repository, from a config to a finished Report (ARCHITECTURE.md §4, §5, §7).
+
+Modes: the full sweep ("history", default), the tree scan ("tree", `--no-history`), a commit range
+("range", `--range`) and the index ("staged", `--staged`). Sources hand over texts that matched
+with every place they sit and the provenance of each secret; this module turns them into hits,
+findings, stats and the report status.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import replace
+from enum import StrEnum
+
+from scanner.config import ScanConfig
+from scanner.detect.engine import Matcher
+from scanner.findings import Hit, build_findings
+from scanner.model import Exposure, Location, Report, Rule, ScanInfo, SourceKind, Stats
+from scanner.rules import ruleset_hash
+from scanner.sources.directory import display_path
+from scanner.sources.repository import (
+    DEFAULT_BLOB_CAP,
+    INCOMPLETE_REASONS,
+    NullProgress,
+    Progress,
+    Provenance,
+    RepoSite,
+    SourceResult,
+    Sweep,
+    open_repository,
+    pool_spec,
+    secret_key,
+)
+from scanner.sources.staged import read_index, staged_scan
+
+MAX_EXAMPLES = 5
+
+
+class RepoMode(StrEnum):
+    HISTORY = "history"
+    TREE = "tree"
+    RANGE = "range"
+    STAGED = "staged"
+
+
+_EXPOSURE = {
+    "history": Exposure.REPOSITORY,
+    "message": Exposure.REPOSITORY,
+    "staged": Exposure.REPOSITORY,
+    "worktree": Exposure.REPOSITORY,
+    "unreachable": Exposure.UNREACHABLE,
+}
+
+
+def scan_repository(
+    config: ScanConfig,
+    rules: Sequence[Rule],
+    matcher: Matcher,
+    site: RepoSite,
+    mode: RepoMode = RepoMode.HISTORY,
+    range_expr: str | None = None,
+    progress: Progress | None = None,
+    blob_cap: int = DEFAULT_BLOB_CAP,
+) -> Report:
+    """Scan the repository at `site` in `mode`; raises RevisionError (exit 2) or ScanError (exit 3)."""
+    t0 = time.monotonic()
+    prog = progress or NullProgress()
+    repo = open_repository(site.gitdir)
+    cap = blob_cap
+    results: list[SourceResult] = []
+    scope: str | None = None
+    try:
+        match mode:
+            case RepoMode.HISTORY:
+                spec = pool_spec(repo, rules, matcher, cap, config.workers)
+                index = read_index(repo)
+                results.append(Sweep(repo, matcher, spec, prog, site.prefix, index).run())
+                results.append(_worktree(repo, site, matcher, config))
+            case RepoMode.TREE:
+                from scanner.sources.repository import tree_scan
+
+                spec = pool_spec(repo, rules, matcher, cap, config.workers)
+                results.append(tree_scan(repo, matcher, spec, prog, site.prefix))
+                results.append(_worktree(repo, site, matcher, config))
+            case RepoMode.RANGE:
+                from scanner.sources.repository import range_scan
+
+                assert range_expr is not None
+                results.append(range_scan(repo, matcher, cap, range_expr, site.prefix))
+                scope = "range"
+            case RepoMode.STAGED:
+                results.append(staged_scan(repo, matcher, cap, site.prefix))
+    finally:
+        prog.close()
+    return _report(config, rules, site, mode, range_expr, results, scope, time.monotonic() - t0)
+
+
+def _worktree(repo: object, site: RepoSite, matcher: Matcher, config: ScanConfig) -> SourceResult:
+    from scanner.sources.worktree import worktree_scan
+
+    return worktree_scan(repo, site, matcher, config.size_cap)
+
+
+def _report(
+    config: ScanConfig,
+    rules: Sequence[Rule],
+    site: RepoSite,
+    mode: RepoMode,
+    range_expr: str | None,
+    results: Sequence[SourceResult],
+    scope: str | None,
+    seconds: float,
+) -> Report:
+    rule_map = {r.id: r for r in rules}
+    hits: list[Hit] = []
+    suppressed: Counter[str] = Counter()
+    for res in results:
+        for found in res.founds:
+            for place in found.places:
+                source = SourceKind(place.source)
+                path, path_bytes = display_path(place.path)
+                exposure = Exposure.LOCAL_ONLY if place.local_only else _EXPOSURE[place.source]
+                for m, pos in found.hits:
+                    if m.pragma:
+                        suppressed["pragma"] += 1
+                        continue
+                    prov = res.provenance.get(secret_key(m), Provenance())
+                    loc = Location(
+                        source=source,
+                        path=path,
+                        position=pos,
+                        path_bytes=path_bytes,
+                        encoding=m.encoding,
+                        commit=place.commit.hex() if place.commit else None,
+                        blob=place.blob.hex() if place.blob else None,
+                        commit_time=place.commit_time,
+                    )
+                    hits.append(
+                        Hit(
+                            match=m,
+                            location=loc,
+                            exposure=exposure,
+                            first_seen=prov.first_seen,
+                            last_seen=prov.last_seen,
+                            present_at_head=prov.present_at_head,
+                            present_at_refs=prov.present_at_refs,
+                            first_seen_truncated=prov.first_seen_truncated,
+                            moved_from=prov.moved_from,
+                        )
+                    )
+    findings = build_findings(hits, rule_map, config.fingerprint_key)
+    if scope is not None:
+        findings = [replace(f, scope=scope) for f in findings]
+    skipped: Counter[str] = Counter()
+    examples: dict[str, tuple[str, ...]] = {}
+    sources: Counter[str] = Counter()
+    head = None
+    commits = objects = blobs = nbytes = 0
+    for res in results:
+        skipped.update(res.skip_counts)
+        for s in res.skips:
+            ex = examples.get(s.reason, ())
+            if len(ex) < MAX_EXAMPLES and s.example not in ex:
+                examples[s.reason] = (*ex, s.example)
+        sources.update(res.sources)
+        head = head or res.head
+        commits += res.commits
+        objects += res.objects
+        blobs += res.blobs
+        nbytes += res.nbytes
+    incomplete = any(r in skipped for r in INCOMPLETE_REASONS)
+    stats = Stats(
+        seconds=round(seconds, 3),
+        files=sources.get("worktree", 0),
+        commits=commits,
+        objects=objects,
+        blobs=blobs,
+        bytes_scanned=nbytes,
+        sources=dict(sources),
+        suppressed=dict(suppressed),
+        skipped=dict(skipped),
+        skipped_examples=examples,
+        complete=not incomplete,
+    )
+    return Report(
+        status="incomplete" if incomplete else "ok",
+        scan=ScanInfo(
+            mode=mode.value,
+            target=str(config.target),
+            head=head.hex() if head else None,
+            range=range_expr,
+        ),
+        stats=stats,
+        findings=tuple(findings),
+        ruleset=ruleset_hash(rules),
+        rules=tuple(rules),
+    )

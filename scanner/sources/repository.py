@@ -1,0 +1,1695 @@
+"""The repository source: every object of the object database once, blob-first (ARCHITECTURE.md §5).
+
+Phase A reads every object once in the order the object database lists it (packs in pack-index
+order, then loose objects): blobs are scanned, commits and annotated tags are parsed and their
+messages scanned, trees are only listed. Phase B reads every tree once: it records subtree links
+(child id → parent tree) compactly, and notes which trees hold an *interesting* id directly — a
+blob that matched, or an object that could not be read (missing, corrupt, over the size cap).
+Provenance (§4) is then computed for the matched blobs only, from the commit graph and the few
+trees that lead to them.
+
+Nothing here runs `git`, reads a repository's config-named programs, or writes to stdout.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from array import array
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Protocol
+
+import pygit2
+
+from scanner.detect.engine import Matcher
+from scanner.detect.positions import LineIndex
+from scanner.errors import ScanError
+from scanner.model import CommitRef, Match, Position, Rule
+
+# ----------------------------------------------------------------------------------------------
+# skip reasons (a fixed set: ARCHITECTURE.md §5)
+
+MISSING = "missing-object"  # absent from the object database (partial clone, damaged repository)
+CORRUPT = "corrupt-object"  # present but unreadable (bad zlib stream, bad delta, bad header)
+TOO_LARGE = "too-large"  # a blob over the size cap (libgit2 inflates a blob whole)
+SHALLOW = "shallow-boundary"  # a commit whose parents were not fetched
+GITLINK = "gitlink"  # a submodule commit: another repository's history
+LFS_POINTER = "lfs-pointer"  # a Git LFS pointer: the content lives outside git
+UNREADABLE = "unreadable"  # a working-tree file or directory that could not be read
+SYMLINK = "symlink"
+EXCLUDED = "excluded"
+SPECIAL = "special-file"
+
+INCOMPLETE_REASONS = frozenset({MISSING, CORRUPT, TOO_LARGE, SHALLOW, UNREADABLE})
+
+OBJ_COMMIT, OBJ_TREE, OBJ_BLOB, OBJ_TAG = 1, 2, 3, 4
+MODE_TREE = b"40000"
+MODE_GITLINK = b"160000"
+LFS_HEADER = b"version https://git-lfs.github.com/spec/v1"
+DEFAULT_BLOB_CAP = 64 * 1024 * 1024
+MWINDOW_MAPPED_LIMIT = 1024 * 1024 * 1024
+
+_ENTRY_IDS = re.compile(rb"([0-7]{5,6}) [^\x00]*\x00(.{20})", re.S)
+_ENTRY_FULL = re.compile(rb"([0-7]{5,6}) ([^\x00]*)\x00(.{20})", re.S)
+
+Hits = tuple[tuple[Match, Position], ...]
+
+
+class Progress(Protocol):
+    """Where long sweeps report how far they are (the CLI draws it; sources never write)."""
+
+    def update(self, phase: str, done: int, total: int, nbytes: int) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class NullProgress:
+    def update(self, phase: str, done: int, total: int, nbytes: int) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+# ----------------------------------------------------------------------------------------------
+# opening
+
+
+def configure_libgit2() -> None:
+    """Process-wide libgit2 settings for a read-only scanner (owner check off, bounded mapping)."""
+    pygit2.option(pygit2.enums.Option.SET_OWNER_VALIDATION, False)
+    pygit2.settings.mwindow_mapped_limit = MWINDOW_MAPPED_LIMIT
+
+
+@dataclass(frozen=True, slots=True)
+class RepoSite:
+    """Where a scan target sits: its repository, working tree, and the subtree PATH names."""
+
+    gitdir: Path
+    workdir: Path | None
+    prefix: bytes  # b"" for the whole repository, else b"sub/dir" (no trailing slash)
+
+
+def discover(target: Path) -> RepoSite | None:
+    """The repository holding `target` (found upward), or None for a plain directory."""
+    configure_libgit2()
+    start = target if target.is_dir() else target.parent
+    try:
+        found = pygit2.discover_repository(str(start))
+    except (pygit2.GitError, KeyError, OSError):
+        return None
+    if not found:
+        return None
+    try:
+        repo = pygit2.Repository(found)
+    except (pygit2.GitError, KeyError, OSError):
+        return None
+    workdir = Path(repo.workdir) if repo.workdir else None
+    prefix = b""
+    if workdir is not None:
+        try:
+            rel = target.resolve().relative_to(workdir.resolve())
+        except ValueError:
+            rel = Path()
+        prefix = os.fsencode(rel.as_posix()) if rel.parts else b""
+        if prefix == b".":
+            prefix = b""
+    return RepoSite(Path(found), workdir, prefix)
+
+
+def open_repository(gitdir: Path, bad: frozenset[bytes] | None = None) -> pygit2.Repository:
+    """Open a repository and note its damaged loose objects (libgit2 1.9 never returns from
+    inflating a truncated loose object, so those are found first and never handed to it)."""
+    configure_libgit2()
+    try:
+        repo = pygit2.Repository(str(gitdir))
+    except (pygit2.GitError, KeyError, OSError) as e:
+        raise ScanError(f"cannot open the repository at {gitdir}: {e}") from None
+    setattr(repo, "_keysweep_bad", damaged_loose(repo) if bad is None else bad)  # noqa: B010
+    return repo
+
+
+class DamagedObject(pygit2.GitError):
+    pass
+
+
+def bad_objects(repo: pygit2.Repository) -> frozenset[bytes]:
+    got = getattr(repo, "_keysweep_bad", None)
+    if got is None:
+        got = damaged_loose(repo)
+        setattr(repo, "_keysweep_bad", got)  # noqa: B010
+    return frozenset(got)
+
+
+def read_raw(repo: pygit2.Repository, raw: bytes) -> tuple[int, bytes]:
+    """(type, data) of an object; raises KeyError when absent, GitError when damaged."""
+    if raw in getattr(repo, "_keysweep_bad", ()):
+        raise DamagedObject(f"damaged loose object {raw.hex()}")
+    otype, data = repo.odb.read(pygit2.Oid(raw=raw))
+    return int(otype), data
+
+
+def read_header(repo: pygit2.Repository, raw: bytes) -> tuple[int, int]:
+    if raw in getattr(repo, "_keysweep_bad", ()):
+        raise DamagedObject(f"damaged loose object {raw.hex()}")
+    otype, size = repo.odb.read_header(pygit2.Oid(raw=raw))
+    return int(otype), int(size)
+
+
+def _objects_dirs(repo: pygit2.Repository) -> list[Path]:
+    objects = common_dir(repo) / "objects"
+    dirs = [objects]
+    seen = {objects.resolve()}
+    i = 0
+    while i < len(dirs) and i < 16:
+        alt = dirs[i] / "info" / "alternates"
+        i += 1
+        try:
+            lines = alt.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            d = (dirs[i - 1] / line).resolve() if not os.path.isabs(line) else Path(line).resolve()
+            if d not in seen:
+                seen.add(d)
+                dirs.append(d)
+    return dirs
+
+
+def damaged_loose(repo: pygit2.Repository) -> frozenset[bytes]:
+    """Loose objects whose zlib stream is cut short or whose length disagrees with their header."""
+    import zlib
+
+    bad: set[bytes] = set()
+    for objects in _objects_dirs(repo):
+        try:
+            fans = [d for d in os.scandir(objects) if len(d.name) == 2 and d.is_dir()]
+        except OSError:
+            continue
+        for fan in fans:
+            try:
+                names = [e for e in os.scandir(fan.path) if len(e.name) == 38]
+            except OSError:
+                continue
+            for e in names:
+                try:
+                    raw = bytes.fromhex(fan.name + e.name)
+                except ValueError:
+                    continue
+                if not _loose_ok(e.path, zlib):
+                    bad.add(raw)
+    return frozenset(bad)
+
+
+def _loose_ok(path: str, zlib: Any) -> bool:
+    d = zlib.decompressobj()
+    total = 0
+    head = b""
+    try:
+        with open(path, "rb") as f:
+            while True:
+                chunk = f.read(1 << 20)
+                if not chunk:
+                    break
+                out = d.decompress(chunk)
+                if len(head) < 64:
+                    head += out[:64]
+                total += len(out)
+                if d.eof:
+                    break
+            total += len(d.flush())
+    except (OSError, zlib.error):
+        return False
+    if not d.eof:
+        return False
+    nul = head.find(b"\x00")
+    if nul < 0:
+        return False
+    try:
+        size = int(head[:nul].split(b" ")[1])
+    except (IndexError, ValueError):
+        return False
+    return total == nul + 1 + size
+
+
+def common_dir(repo: pygit2.Repository) -> Path:
+    """The directory holding objects/, refs/ and shallow (differs from .git in linked worktrees)."""
+    gd = Path(repo.path)
+    cd = gd / "commondir"
+    if cd.is_file():
+        try:
+            rel = cd.read_text(encoding="utf-8").strip()
+        except OSError:
+            return gd
+        return (gd / rel).resolve()
+    return gd
+
+
+def own_odb(repo: pygit2.Repository) -> pygit2.Odb:
+    """This repository's own objects, without those of `objects/info/alternates`."""
+    objects = str(common_dir(repo) / "objects")
+    odb = pygit2.Odb()
+    odb.add_backend(pygit2.OdbBackendPack(objects), 1)
+    odb.add_backend(pygit2.OdbBackendLoose(objects, 0, False), 2)
+    return odb
+
+
+def shallow_commits(repo: pygit2.Repository) -> frozenset[bytes]:
+    """Commits whose parents were cut off by a shallow clone (the `shallow` file)."""
+    path = common_dir(repo) / "shallow"
+    try:
+        text = path.read_bytes()
+    except OSError:
+        return frozenset()
+    out: set[bytes] = set()
+    for line in text.split():
+        try:
+            out.add(bytes.fromhex(line.decode("ascii")))
+        except (ValueError, UnicodeDecodeError):
+            continue
+    return frozenset(out)
+
+
+# ----------------------------------------------------------------------------------------------
+# parsing raw objects
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    name: str
+    email: str
+    time: int
+
+
+@dataclass(frozen=True, slots=True)
+class CommitMeta:
+    tree: bytes
+    parents: tuple[bytes, ...]
+    author: Signature
+    committer: Signature
+
+
+@dataclass(frozen=True, slots=True)
+class TagMeta:
+    target: bytes
+    target_type: int
+    name: bytes
+    tagger: Signature | None
+
+
+_TYPES = {b"commit": OBJ_COMMIT, b"tree": OBJ_TREE, b"blob": OBJ_BLOB, b"tag": OBJ_TAG}
+
+
+def _signature(value: bytes) -> Signature:
+    lt = value.find(b"<")
+    gt = value.rfind(b">")
+    if lt < 0 or gt < lt:
+        return Signature(value.decode("utf-8", "replace").strip(), "", 0)
+    name = value[:lt].decode("utf-8", "replace").strip()
+    email = value[lt + 1 : gt].decode("utf-8", "replace")
+    rest = value[gt + 1 :].split()
+    try:
+        t = int(rest[0]) if rest else 0
+    except ValueError:
+        t = 0
+    return Signature(name, email, t)
+
+
+def split_object(data: bytes) -> tuple[dict[bytes, list[bytes]], bytes, int]:
+    """(headers, message, message offset) of a raw commit or tag."""
+    end = data.find(b"\n\n")
+    head, off = (data, len(data)) if end < 0 else (data[:end], end + 2)
+    headers: dict[bytes, list[bytes]] = {}
+    last: bytes | None = None
+    for line in head.split(b"\n"):
+        if line.startswith(b" ") and last is not None:
+            continue  # continuation (gpgsig, mergetag)
+        key, _, value = line.partition(b" ")
+        headers.setdefault(key, []).append(value)
+        last = key
+    return headers, data[off:], off
+
+
+def parse_commit(data: bytes) -> tuple[CommitMeta, bytes]:
+    h, message, _ = split_object(data)
+    tree = bytes.fromhex(h[b"tree"][0].decode("ascii"))
+    parents = tuple(bytes.fromhex(p.decode("ascii")) for p in h.get(b"parent", ()))
+    author = _signature(h.get(b"author", [b""])[0])
+    committer = _signature(h.get(b"committer", [b""])[0])
+    return CommitMeta(tree, parents, author, committer), message
+
+
+def parse_tag(data: bytes) -> tuple[TagMeta, bytes]:
+    h, message, _ = split_object(data)
+    target = bytes.fromhex(h[b"object"][0].decode("ascii"))
+    ttype = _TYPES.get(h.get(b"type", [b""])[0], 0)
+    name = h.get(b"tag", [b""])[0]
+    tagger = _signature(h[b"tagger"][0]) if b"tagger" in h else None
+    return TagMeta(target, ttype, name, tagger), message
+
+
+def tree_entries(data: bytes) -> list[tuple[bytes, bytes, bytes]]:
+    """(mode, name, id) of every entry of a raw tree."""
+    return _ENTRY_FULL.findall(data)
+
+
+def iso(t: int) -> str:
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def commit_ref(oid: bytes, meta: CommitMeta) -> CommitRef:
+    return CommitRef(
+        commit=oid.hex(),
+        author=meta.author.name,
+        email=meta.author.email,
+        author_time=iso(meta.author.time),
+        commit_time=iso(meta.committer.time),
+    )
+
+
+def scan_text(matcher: Matcher, data: bytes) -> Hits:
+    """Matches of one text with their positions (pragma-marked matches included)."""
+    found = matcher.scan(data)
+    if not found:
+        return ()
+    index = LineIndex(data)
+    return tuple((m, index.position(m.start, m.end)) for m in found)
+
+
+# ----------------------------------------------------------------------------------------------
+# phase A and B workers (each process opens the repository itself)
+
+
+@dataclass(slots=True)
+class BlobResult:
+    oid: bytes
+    size: int
+    status: str  # "ok" | MISSING | CORRUPT | TOO_LARGE
+    hits: Hits = ()
+    lfs: bool = False
+
+
+@dataclass(slots=True)
+class ObjectBatch:
+    """What phase A learnt from one slice of the object list."""
+
+    blobs: list[BlobResult] = field(default_factory=list)
+    commits: list[tuple[bytes, CommitMeta, Hits, int]] = field(default_factory=list)  # id, meta, hits, msg size
+    tags: list[tuple[bytes, TagMeta, Hits, int]] = field(default_factory=list)
+    trees: list[bytes] = field(default_factory=list)
+    corrupt: list[tuple[bytes, int]] = field(default_factory=list)  # (id, type or 0)
+    nbytes: int = 0
+    count: int = 0
+
+
+@dataclass(slots=True)
+class TreeBatch:
+    link_children: bytes = b""  # concatenated 20-byte ids
+    link_parents: array[int] = field(default_factory=lambda: array("I"))
+    direct: list[int] = field(default_factory=list)  # tree indexes holding an interesting id directly
+    missing_blobs: set[bytes] = field(default_factory=set)
+    missing_trees: set[bytes] = field(default_factory=set)
+    gitlinks: set[bytes] = field(default_factory=set)
+    corrupt: list[int] = field(default_factory=list)
+    nbytes: int = 0
+    count: int = 0
+
+
+@dataclass(slots=True)
+class Worker:
+    repo: pygit2.Repository
+    matcher: Matcher
+    cap: int
+    # phase B inputs (inherited through fork or set in-process)
+    trees: Sequence[bytes] = ()
+    known_blobs: frozenset[bytes] = frozenset()
+    known_trees: frozenset[bytes] = frozenset()
+    targets: frozenset[bytes] = frozenset()
+
+    def read_objects(self, ids: bytes) -> ObjectBatch:
+        out = ObjectBatch()
+        for i in range(0, len(ids), 20):
+            raw = ids[i : i + 20]
+            out.count += 1
+            try:
+                otype, size = read_header(self.repo, raw)
+            except (pygit2.GitError, KeyError, ValueError, OSError):
+                out.corrupt.append((raw, 0))
+                continue
+            if otype == OBJ_TREE:
+                out.trees.append(raw)
+                continue
+            if otype == OBJ_BLOB and size > self.cap:
+                out.blobs.append(BlobResult(raw, size, TOO_LARGE))
+                continue
+            try:
+                _, data = read_raw(self.repo, raw)
+            except (pygit2.GitError, KeyError, ValueError, OSError):
+                if otype == OBJ_BLOB:
+                    out.blobs.append(BlobResult(raw, size, CORRUPT))
+                else:
+                    out.corrupt.append((raw, otype))
+                continue
+            out.nbytes += len(data)
+            if otype == OBJ_BLOB:
+                out.blobs.append(self.scan_blob(raw, data))
+            elif otype == OBJ_COMMIT:
+                try:
+                    meta, message = parse_commit(data)
+                except (KeyError, ValueError, IndexError):
+                    out.corrupt.append((raw, otype))
+                    continue
+                out.commits.append((raw, meta, scan_text(self.matcher, message), len(message)))
+            elif otype == OBJ_TAG:
+                try:
+                    tmeta, message = parse_tag(data)
+                except (KeyError, ValueError, IndexError):
+                    out.corrupt.append((raw, otype))
+                    continue
+                out.tags.append((raw, tmeta, scan_text(self.matcher, message), len(message)))
+        return out
+
+    def scan_blob(self, raw: bytes, data: bytes) -> BlobResult:
+        lfs = data.startswith(LFS_HEADER) and len(data) < 1024
+        return BlobResult(raw, len(data), "ok", scan_text(self.matcher, data), lfs)
+
+    def read_trees(self, span: tuple[int, int]) -> TreeBatch:
+        out = TreeBatch()
+        children: list[bytes] = []
+        parents = out.link_parents
+        known_blobs, known_trees, targets = self.known_blobs, self.known_trees, self.targets
+        for idx in range(span[0], span[1]):
+            raw = self.trees[idx]
+            out.count += 1
+            try:
+                _, data = read_raw(self.repo, raw)
+            except (pygit2.GitError, KeyError, ValueError, OSError):
+                out.corrupt.append(idx)
+                continue
+            out.nbytes += len(data)
+            entries = _ENTRY_IDS.findall(data)
+            ids = {e[1] for e in entries}
+            direct = not targets.isdisjoint(ids)
+            unknown = ids - known_blobs - known_trees
+            for mode, child in entries:
+                if mode == MODE_TREE:
+                    children.append(child)
+                    parents.append(idx)
+            if unknown:
+                for mode, child in entries:
+                    if child not in unknown:
+                        continue
+                    if mode == MODE_GITLINK:
+                        out.gitlinks.add(child)
+                    elif mode == MODE_TREE:
+                        out.missing_trees.add(child)
+                        direct = True
+                    else:
+                        out.missing_blobs.add(child)
+                        direct = True
+            if direct:
+                out.direct.append(idx)
+        out.link_children = b"".join(children)
+        return out
+
+
+_WORKER: Worker | None = None
+
+
+def _init_worker(
+    gitdir: str, rules: Sequence[Rule], engine: str, serialized: bytes | None, cap: int, bad: frozenset[bytes]
+) -> None:
+    global _WORKER
+    repo = open_repository(Path(gitdir), bad)
+    inherited = _PHASE_B
+    _WORKER = Worker(repo, Matcher(rules, engine, serialized), cap)
+    if inherited is not None:
+        _WORKER.trees, _WORKER.known_blobs, _WORKER.known_trees, _WORKER.targets = inherited
+
+
+def _task_objects(ids: bytes) -> ObjectBatch:
+    assert _WORKER is not None
+    return _WORKER.read_objects(ids)
+
+
+def _task_trees(span: tuple[int, int]) -> TreeBatch:
+    assert _WORKER is not None
+    return _WORKER.read_trees(span)
+
+
+# set in the parent right before the phase B pool forks, so workers inherit it without pickling
+_PHASE_B: tuple[Sequence[bytes], frozenset[bytes], frozenset[bytes], frozenset[bytes]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PoolSpec:
+    gitdir: str
+    rules: tuple[Rule, ...]
+    engine: str
+    serialized: bytes | None
+    cap: int
+    workers: int
+    bad: frozenset[bytes] = frozenset()
+
+
+def pool_spec(repo: pygit2.Repository, rules: Sequence[Rule], matcher: Matcher, cap: int, workers: int) -> PoolSpec:
+    pre = matcher.prefilter
+    serialized = pre.serialize() if hasattr(pre, "serialize") else None
+    return PoolSpec(repo.path, tuple(rules), matcher.engine, serialized, cap, workers, bad_objects(repo))
+
+
+def run_objects(
+    local: Worker, spec: PoolSpec, ids: Sequence[bytes], progress: Progress, phase: str
+) -> Iterator[ObjectBatch]:
+    """Phase A over `ids`: in this process, or split across worker processes in list order."""
+    chunks = _chunks(ids, spec.workers)
+    total = len(ids)
+    done = nbytes = 0
+    if spec.workers <= 1 or len(chunks) <= 1:
+        for c in chunks:
+            b = local.read_objects(c)
+            done += b.count
+            nbytes += b.nbytes
+            progress.update(phase, done, total, nbytes)
+            yield b
+        return
+    with _pool(spec) as pool:
+        for b in pool.map(_task_objects, chunks):
+            done += b.count
+            nbytes += b.nbytes
+            progress.update(phase, done, total, nbytes)
+            yield b
+
+
+def run_trees(
+    local: Worker,
+    spec: PoolSpec,
+    trees: Sequence[bytes],
+    known_blobs: frozenset[bytes],
+    known_trees: frozenset[bytes],
+    targets: frozenset[bytes],
+    progress: Progress,
+) -> Iterator[TreeBatch]:
+    global _PHASE_B
+    n = len(trees)
+    per = max(256, n // (spec.workers * 8) + 1)
+    spans = [(i, min(n, i + per)) for i in range(0, n, per)]
+    done = nbytes = 0
+    local.trees, local.known_blobs, local.known_trees, local.targets = trees, known_blobs, known_trees, targets
+    if spec.workers <= 1 or len(spans) <= 1:
+        for s in spans:
+            b = local.read_trees(s)
+            done += b.count
+            nbytes += b.nbytes
+            progress.update("trees", done, n, nbytes)
+            yield b
+        return
+    _PHASE_B = (trees, known_blobs, known_trees, targets)
+    try:
+        with _pool(spec) as pool:
+            for b in pool.map(_task_trees, spans):
+                done += b.count
+                nbytes += b.nbytes
+                progress.update("trees", done, n, nbytes)
+                yield b
+    finally:
+        _PHASE_B = None
+
+
+def _pool(spec: PoolSpec) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(
+        spec.workers,
+        mp_context=get_context("fork"),
+        initializer=_init_worker,
+        initargs=(spec.gitdir, spec.rules, spec.engine, spec.serialized, spec.cap, spec.bad),
+    )
+
+
+def _chunks(ids: Sequence[bytes], workers: int) -> list[bytes]:
+    n = len(ids)
+    if n == 0:
+        return []
+    per = 4000 if workers <= 1 else max(64, min(4000, n // (workers * 8) + 1))
+    return [b"".join(ids[i : i + per]) for i in range(0, n, per)]
+
+
+# ----------------------------------------------------------------------------------------------
+# refs
+
+
+@dataclass(frozen=True, slots=True)
+class RefTip:
+    name: str
+    target: bytes  # the object the ref names (before peeling)
+
+
+def list_refs(repo: pygit2.Repository) -> tuple[list[RefTip], list[str]]:
+    """Every ref under refs/ with its direct target; names of refs that could not be resolved."""
+    tips: list[RefTip] = []
+    broken: list[str] = []
+    try:
+        names = list(repo.listall_references())
+    except pygit2.GitError:
+        names = []
+    for name in names:
+        if not name.startswith("refs/"):
+            continue
+        try:
+            ref = repo.references.get(name)
+            if ref is None:
+                broken.append(name)
+                continue
+            target = ref.resolve().target
+            tips.append(RefTip(name, bytes(getattr(target, "raw", b""))))
+        except (pygit2.GitError, KeyError, ValueError, AttributeError):
+            broken.append(name)
+    tips.sort(key=lambda t: t.name)
+    return tips, broken
+
+
+def head_commit(repo: pygit2.Repository) -> bytes | None:
+    """HEAD's commit id (in a bare repository, the default branch), None when unborn."""
+    try:
+        if repo.head_is_unborn:
+            return None
+        target = repo.head.resolve().target
+    except (pygit2.GitError, KeyError, ValueError):
+        return None
+    return bytes(getattr(target, "raw", b"")) or None
+
+
+# ----------------------------------------------------------------------------------------------
+# what a source hands to the pipeline
+
+
+def secret_key(m: Match) -> str:
+    """What "holds the secret" compares: the secret, or for an exposure its rule and normalized text."""
+    if m.secret is not None:
+        return m.secret
+    return "\x00" + m.rule_id + "\x00" + " ".join((m.exposure_text or "").split())
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """One location of a text: (source, path, blob) and the commit it is attributed to."""
+
+    source: str  # a SourceKind value
+    path: bytes
+    blob: bytes | None = None
+    commit: bytes | None = None
+    commit_time: int | None = None
+    local_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    first_seen: CommitRef | None = None
+    last_seen: CommitRef | None = None
+    present_at_head: bool | None = None
+    present_at_refs: tuple[str, ...] = ()
+    first_seen_truncated: bool = False
+    moved_from: str | None = None
+
+
+@dataclass(slots=True)
+class Found:
+    """A text that matched and every place it sits."""
+
+    hits: Hits
+    places: list[Place]
+
+
+@dataclass(frozen=True, slots=True)
+class SkipNote:
+    reason: str
+    example: str
+
+
+@dataclass(slots=True)
+class SourceResult:
+    founds: list[Found] = field(default_factory=list)
+    provenance: dict[str, Provenance] = field(default_factory=dict)
+    skips: list[SkipNote] = field(default_factory=list)
+    skip_counts: dict[str, int] = field(default_factory=dict)
+    head: bytes | None = None
+    commits: int = 0
+    objects: int = 0
+    blobs: int = 0
+    nbytes: int = 0
+    sources: dict[str, int] = field(default_factory=dict)
+
+    def skip(self, reason: str, example: str, count: int = 1) -> None:
+        self.skip_counts[reason] = self.skip_counts.get(reason, 0) + count
+        if sum(1 for s in self.skips if s.reason == reason) < 5:
+            self.skips.append(SkipNote(reason, example))
+
+
+def display(path: bytes) -> str:
+    return path.decode("utf-8", "replace")
+
+
+# ----------------------------------------------------------------------------------------------
+# commit graph and the trees that lead to interesting objects
+
+K_BLOB, K_UNREAD = 0, 1
+Entry = tuple[bytes, bytes, int]  # (path, id, kind)
+
+
+def generations(commits: dict[bytes, CommitMeta]) -> dict[bytes, int]:
+    """Generation numbers: 1 for a root (or a commit whose parents are absent), else 1 + max of parents."""
+    gen: dict[bytes, int] = {}
+    for start in commits:
+        if start in gen:
+            continue
+        stack = [start]
+        while stack:
+            c = stack[-1]
+            if c in gen:
+                stack.pop()
+                continue
+            pending = [p for p in commits[c].parents if p in commits and p not in gen]
+            if pending:
+                stack.extend(pending)
+                continue
+            stack.pop()
+            gen[c] = 1 + max((gen[p] for p in commits[c].parents if p in commits), default=0)
+    return gen
+
+
+def under(path: bytes, prefix: bytes) -> bool:
+    return not prefix or path == prefix or path.startswith(prefix + b"/")
+
+
+class Trees:
+    """Paths of interesting ids inside the trees that lead to them (parsed on demand, memoized)."""
+
+    def __init__(self, repo: pygit2.Repository, closure: set[bytes], interesting: set[bytes], unread: set[bytes]):
+        self.repo = repo
+        self.closure = closure
+        self.interesting = interesting
+        self.unread = unread
+        self._memo: dict[bytes, tuple[Entry, ...]] = {}
+
+    def of(self, tree: bytes) -> tuple[Entry, ...]:
+        if tree in self.unread:
+            return ((b"", tree, K_UNREAD),)
+        if tree not in self.closure:
+            return ()
+        return self._walk(tree, 0)
+
+    def _walk(self, tree: bytes, depth: int) -> tuple[Entry, ...]:
+        got = self._memo.get(tree)
+        if got is not None:
+            return got
+        out: list[Entry] = []
+        try:
+            _, data = read_raw(self.repo, tree)
+        except (pygit2.GitError, KeyError, ValueError, OSError):
+            data = None
+        if data is None:
+            res: tuple[Entry, ...] = ((b"", tree, K_UNREAD),)
+            self._memo[tree] = res
+            return res
+        for mode, name, child in tree_entries(data):
+            if mode == MODE_TREE:
+                if child in self.unread:
+                    out.append((name, child, K_UNREAD))
+                elif child in self.closure and depth < 256:
+                    for path, oid, kind in self._walk(child, depth + 1):
+                        out.append((name + b"/" + path if path else name, oid, kind))
+            elif mode != MODE_GITLINK and child in self.interesting:
+                out.append((name, child, K_BLOB))
+        res = tuple(out)
+        self._memo[tree] = res
+        return res
+
+
+@dataclass(slots=True)
+class View:
+    """The interesting content of one commit's tree: blobs by path, and dirs that could not be read."""
+
+    blobs: dict[bytes, bytes]
+    unread: tuple[bytes, ...]
+
+    def unknown_at(self, path: bytes, unreadable: set[bytes] | frozenset[bytes]) -> bool:
+        b = self.blobs.get(path)
+        if b is not None and b in unreadable:
+            return True
+        return any(not d or path == d or path.startswith(d + b"/") for d in self.unread)
+
+
+EMPTY_VIEW = View({}, ())
+
+
+# ----------------------------------------------------------------------------------------------
+# the full sweep
+
+
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    path: bytes
+    blob: bytes
+    stage: int
+
+
+OrderKey = tuple[int, int, str]
+
+
+def _same_blob(blob: bytes) -> Callable[[bytes], bool]:
+    def same(b2: bytes) -> bool:
+        return b2 == blob
+
+    return same
+
+
+def _holds_secret(holds: dict[bytes, frozenset[str]], s: str) -> Callable[[bytes], bool]:
+    def same(b2: bytes) -> bool:
+        return s in holds.get(b2, ())
+
+    return same
+
+
+class Sweep:
+    """One full sweep of a repository (ARCHITECTURE.md §4 "Full sweep")."""
+
+    def __init__(
+        self,
+        repo: pygit2.Repository,
+        matcher: Matcher,
+        spec: PoolSpec,
+        progress: Progress,
+        prefix: bytes = b"",
+        index: Sequence[IndexEntry] = (),
+    ) -> None:
+        self.repo = repo
+        self.matcher = matcher
+        self.spec = spec
+        self.progress = progress
+        self.prefix = prefix
+        self.index = index
+        self.res = SourceResult()
+        self.commits: dict[bytes, CommitMeta] = {}
+        self.commit_hits: dict[bytes, Hits] = {}
+        self.tags: dict[bytes, TagMeta] = {}
+        self.tag_hits: dict[bytes, Hits] = {}
+        self.matched: dict[bytes, Hits] = {}
+        self.holds: dict[bytes, frozenset[str]] = {}
+        self.unreadable: set[bytes] = set()
+        self.known_blobs: set[bytes] = set()
+        self.known_trees: list[bytes] = []
+        self.shallow = shallow_commits(repo)
+        self.gen: dict[bytes, int] = {}
+        self._views: dict[bytes, View] = {}
+        self.trees: Trees | None = None
+
+    # -- phase A ---------------------------------------------------------------------------
+
+    def read_objects(self) -> list[bytes]:
+        ids = list(dict.fromkeys(o.raw for o in self.repo.odb))
+        self.res.objects = len(ids)
+        local = Worker(self.repo, self.matcher, self.spec.cap)
+        res = self.res
+        lfs = 0
+        for b in run_objects(local, self.spec, ids, self.progress, "objects"):
+            res.nbytes += b.nbytes
+            for br in b.blobs:
+                self.known_blobs.add(br.oid)
+                if br.status != "ok":
+                    self.unreadable.add(br.oid)
+                    what = f"blob {br.oid.hex()}" + (f" ({br.size} bytes)" if br.status == TOO_LARGE else "")
+                    res.skip(br.status, what)
+                    continue
+                res.blobs += 1
+                if br.lfs:
+                    lfs += 1
+                    if lfs <= 5:
+                        res.skips.append(SkipNote(LFS_POINTER, f"blob {br.oid.hex()}"))
+                if br.hits:
+                    self.matched[br.oid] = br.hits
+                    self.holds[br.oid] = frozenset(secret_key(m) for m, _ in br.hits if not m.pragma)
+            for oid, meta, hits, _size in b.commits:
+                self.commits[oid] = meta
+                if hits:
+                    self.commit_hits[oid] = hits
+            for oid, tmeta, hits, _size in b.tags:
+                self.tags[oid] = tmeta
+                if hits:
+                    self.tag_hits[oid] = hits
+            self.known_trees.extend(b.trees)
+            for oid, otype in b.corrupt:
+                res.skip(CORRUPT, f"object {oid.hex()}")
+                if otype in (0, OBJ_BLOB):
+                    self.unreadable.add(oid)
+        if lfs:
+            res.skip_counts[LFS_POINTER] = lfs
+        res.commits = len(self.commits)
+        return ids
+
+    # -- phase B ---------------------------------------------------------------------------
+
+    def read_trees(self) -> None:
+        trees = self.known_trees
+        known_trees = frozenset(trees)
+        targets = frozenset(self.matched) | frozenset(self.unreadable)
+        local = Worker(self.repo, self.matcher, self.spec.cap)
+        parents_of: dict[bytes, list[int]] = {}
+        direct: set[bytes] = set()
+        missing_blobs: set[bytes] = set()
+        missing_trees: set[bytes] = set()
+        gitlinks: set[bytes] = set()
+        corrupt: set[bytes] = set()
+        for b in run_trees(local, self.spec, trees, frozenset(self.known_blobs), known_trees, targets, self.progress):
+            ch = b.link_children
+            for k, p in enumerate(b.link_parents):
+                parents_of.setdefault(ch[20 * k : 20 * k + 20], []).append(p)
+            direct.update(trees[i] for i in b.direct)
+            missing_blobs |= b.missing_blobs
+            missing_trees |= b.missing_trees
+            gitlinks |= b.gitlinks
+            corrupt.update(trees[i] for i in b.corrupt)
+        res = self.res
+        for oid in sorted(missing_blobs | missing_trees):
+            res.skip(MISSING, f"{'tree' if oid in missing_trees else 'blob'} {oid.hex()}")
+        for oid in sorted(corrupt):
+            res.skip(CORRUPT, f"tree {oid.hex()}")
+        for oid in sorted(gitlinks):
+            res.skip(GITLINK, f"commit {oid.hex()}")
+        unread_trees = missing_trees | corrupt
+        self.unreadable |= missing_blobs
+        # upward closure: every tree that leads to an interesting id
+        closure: set[bytes] = set()
+        frontier = list(direct) + list(unread_trees)
+        while frontier:
+            t = frontier.pop()
+            for p in parents_of.get(t, ()):
+                pt = trees[p]
+                if pt not in closure:
+                    closure.add(pt)
+                    frontier.append(pt)
+        closure |= direct
+        interesting = set(self.matched) | self.unreadable
+        self.trees = Trees(self.repo, closure, interesting, unread_trees)
+
+    # -- provenance ------------------------------------------------------------------------
+
+    def view(self, commit: bytes) -> View:
+        """Interesting blobs of `commit`'s tree by path (whole tree; the PATH filter comes later)."""
+        v = self._views.get(commit)
+        if v is not None:
+            return v
+        assert self.trees is not None
+        meta = self.commits.get(commit)
+        if meta is None:
+            return EMPTY_VIEW
+        entries = self.trees.of(meta.tree)
+        if not entries:
+            v = EMPTY_VIEW
+        else:
+            v = View(
+                {p: o for p, o, k in entries if k == K_BLOB},
+                tuple(p for p, _, k in entries if k == K_UNREAD),
+            )
+        self._views[commit] = v
+        return v
+
+    def scoped(self, commit: bytes) -> View:
+        v = self.view(commit)
+        if not self.prefix or v is EMPTY_VIEW:
+            return v
+        pre = self.prefix
+        return View(
+            {p: o for p, o in v.blobs.items() if under(p, pre)},
+            tuple(d for d in v.unread if under(d, pre) or under(pre, d)),
+        )
+
+    def key(self, c: bytes) -> OrderKey:
+        return (self.gen.get(c, 1), self.commits[c].committer.time, c.hex())
+
+    def last_key(self, c: bytes) -> OrderKey:
+        return (self.commits[c].committer.time, self.gen.get(c, 1), c.hex())
+
+    def parents_unread(self, c: bytes) -> bool:
+        return c in self.shallow or any(p not in self.commits for p in self.commits[c].parents)
+
+    def run(self) -> SourceResult:
+        res = self.res
+        self.read_objects()
+        self.read_trees()
+        self.gen = generations(self.commits)
+        for c in sorted(self.shallow):
+            if c in self.commits:
+                res.skip(SHALLOW, f"commit {c.hex()}")
+        refs, broken = list_refs(self.repo)
+        for name in broken:
+            res.skip(MISSING, f"ref {name}")
+        head = head_commit(self.repo)
+        res.head = head
+
+        # reachability from refs and HEAD
+        tips: list[tuple[str | None, bytes]] = [(r.name, r.target) for r in refs]
+        if head is not None:
+            tips.append((None, head))
+        reach_tags: set[bytes] = set()
+        ref_commit: dict[str, bytes] = {}
+        ref_tree: dict[str, bytes] = {}
+        ref_blob: dict[str, bytes] = {}
+        starts: list[bytes] = []
+        for tip_name, target in tips:
+            obj, crossed, ok = self._peel(target)
+            reach_tags.update(crossed)
+            if not ok:
+                res.skip(MISSING, f"{tip_name or 'HEAD'} → {obj.hex()}")
+                continue
+            if obj in self.commits:
+                starts.append(obj)
+                if tip_name is not None:
+                    ref_commit[tip_name] = obj
+            elif tip_name is not None and obj in self.trees_set():
+                ref_tree[tip_name] = obj
+            elif tip_name is not None and obj in self.known_blobs:
+                ref_blob[tip_name] = obj
+        reachable: set[bytes] = set()
+        stack = list(starts)
+        while stack:
+            c = stack.pop()
+            if c in reachable:
+                continue
+            reachable.add(c)
+            if c in self.shallow:
+                continue
+            for p in self.commits[c].parents:
+                if p in self.commits:
+                    stack.append(p)
+                elif p not in reachable:
+                    res.skip(MISSING, f"commit {p.hex()}")
+        self.reachable = reachable
+
+        prov = self._provenance(reachable, reach_tags, head, ref_commit, ref_tree, ref_blob)
+        res.provenance = prov
+        self._places(reachable, reach_tags, head, ref_tree, ref_blob)
+        res.sources = {"history": res.blobs, "message": len(self.commits) + len(self.tags)}
+        return res
+
+    def trees_set(self) -> set[bytes]:
+        s = getattr(self, "_trees_set", None)
+        if s is None:
+            s = set(self.known_trees)
+            self._trees_set = s
+        return s
+
+    def _peel(self, raw: bytes) -> tuple[bytes, list[bytes], bool]:
+        crossed: list[bytes] = []
+        seen: set[bytes] = set()
+        while raw in self.tags and raw not in seen:
+            seen.add(raw)
+            crossed.append(raw)
+            raw = self.tags[raw].target
+        ok = raw in self.commits or raw in self.known_blobs or raw in self.trees_set()
+        return raw, crossed, ok
+
+    def _tag_key(self, t: bytes) -> OrderKey:
+        """A tag message is dated by its tagger and ordered just after the commit it tags."""
+        meta = self.tags[t]
+        target, _, _ = self._peel(t)
+        return (self.gen.get(target, 0) + 1, meta.tagger.time if meta.tagger else 0, t.hex())
+
+    def _ref(self, oid: bytes) -> CommitRef:
+        meta = self.commits.get(oid)
+        if meta is not None:
+            return commit_ref(oid, meta)
+        tagger = self.tags[oid].tagger
+        tm = tagger.time if tagger else 0
+        return CommitRef(
+            commit=oid.hex(),
+            author=tagger.name if tagger else "",
+            email=tagger.email if tagger else "",
+            author_time=iso(tm),
+            commit_time=iso(tm),
+        )
+
+    def _intro(self, c: bytes, path: bytes, same: Callable[[bytes], bool]) -> int:
+        """0: `c` introduces at `path`; 1: a read parent has it; 2: cannot tell (a parent unread)."""
+        unread = self.parents_unread(c)
+        for p in self.commits[c].parents:
+            if p not in self.commits:
+                continue
+            pv = self.scoped(p)
+            b2 = pv.blobs.get(path)
+            if b2 is not None and same(b2):
+                return 1
+            if pv.unknown_at(path, self.unreadable):
+                unread = True
+        return 2 if unread else 0
+
+    def _provenance(
+        self,
+        reachable: set[bytes],
+        reach_tags: set[bytes],
+        head: bytes | None,
+        ref_commit: dict[str, bytes],
+        ref_tree: dict[str, bytes],
+        ref_blob: dict[str, bytes],
+    ) -> dict[str, Provenance]:
+        first: dict[str, tuple[OrderKey, bytes]] = {}
+        last: dict[str, tuple[OrderKey, bytes]] = {}
+        truncated: set[str] = set()
+        holds = self.holds
+
+        def offer_first(s: str, k: OrderKey, oid: bytes) -> None:
+            cur = first.get(s)
+            if cur is None or k < cur[0]:
+                first[s] = (k, oid)
+
+        def offer_last(s: str, k: OrderKey, oid: bytes) -> None:
+            cur = last.get(s)
+            if cur is None or k > cur[0]:
+                last[s] = (k, oid)
+
+        # blob-level introductions, for locations
+        self.loc_best: dict[tuple[bytes, bytes], tuple[int, OrderKey, bytes]] = {}
+        for c in reachable:
+            v = self.scoped(c)
+            if not v.blobs:
+                continue
+            self.commits[c]
+            here: set[str] = set()
+            for path, blob in v.blobs.items():
+                ss = holds.get(blob)
+                if ss is None:
+                    continue
+                # the location: the first commit that introduced this blob at this path
+                st = self._intro(c, path, _same_blob(blob))
+                if st != 1:
+                    cand = (0 if st == 0 else 1, self.key(c), c)
+                    cur = self.loc_best.get((path, blob))
+                    if cur is None or cand < cur:
+                        self.loc_best[(path, blob)] = cand
+                for s in ss:
+                    here.add(s)
+                    st = self._intro(c, path, _holds_secret(holds, s))
+                    if st == 0:
+                        offer_first(s, self.key(c), c)
+                    elif st == 2:
+                        truncated.add(s)
+            for s in here:
+                offer_last(s, self.last_key(c), c)
+            # a blob held only outside the introduction test (parent has it) still needs a location
+        if not self.prefix:
+            for c, hits in self.commit_hits.items():
+                if c not in reachable:
+                    continue
+                self.commits[c]
+                for m, _ in hits:
+                    if m.pragma:
+                        continue
+                    s = secret_key(m)
+                    offer_first(s, self.key(c), c)
+                    offer_last(s, self.last_key(c), c)
+            for t, hits in self.tag_hits.items():
+                if t not in reach_tags:
+                    continue
+                k = self._tag_key(t)
+                lk = (k[1], k[0], k[2])
+                for m, _ in hits:
+                    if m.pragma:
+                        continue
+                    s = secret_key(m)
+                    offer_first(s, k, t)
+                    offer_last(s, lk, t)
+
+        at_head: set[str] | None = None
+        if head is not None and head in self.commits:
+            at_head = self._secrets_of(self.scoped(head))
+        at_ref: dict[str, set[str]] = {}
+        for name, c in ref_commit.items():
+            at_ref[name] = self._secrets_of(self.scoped(c))
+        assert self.trees is not None
+        for name, t in ref_tree.items():
+            entries = self.trees.of(t)
+            at_ref[name] = self._secrets_of(View({p: o for p, o, k in entries if k == K_BLOB and under(p, self.prefix)}, ()))
+        for name, b in ref_blob.items():
+            at_ref[name] = set(holds.get(b, ())) if not self.prefix else set()
+
+        keys: set[str] = set()
+        for ss in holds.values():
+            keys |= ss
+        for hits in (*self.commit_hits.values(), *self.tag_hits.values()):
+            keys.update(secret_key(m) for m, _ in hits)
+        out: dict[str, Provenance] = {}
+        for s in keys:
+            trunc = s in truncated
+            f = None if trunc else first.get(s)
+            lst = last.get(s)
+            out[s] = Provenance(
+                first_seen=self._ref(f[1]) if f else None,
+                last_seen=self._ref(lst[1]) if lst else None,
+                present_at_head=None if at_head is None else s in at_head,
+                present_at_refs=tuple(sorted(n for n, ss in at_ref.items() if s in ss)),
+                first_seen_truncated=trunc,
+            )
+        return out
+
+    def _secrets_of(self, v: View) -> set[str]:
+        out: set[str] = set()
+        for b in v.blobs.values():
+            out |= self.holds.get(b, frozenset())
+        return out
+
+    def _places(
+        self,
+        reachable: set[bytes],
+        reach_tags: set[bytes],
+        head: bytes | None,
+        ref_tree: dict[str, bytes],
+        ref_blob: dict[str, bytes],
+    ) -> None:
+        res = self.res
+        places: dict[bytes, list[Place]] = {b: [] for b in self.matched}
+        for (path, blob), (_, _, c) in sorted(self.loc_best.items()):
+            places[blob].append(Place("history", path, blob, c, self.commits[c].committer.time))
+        located = {blob for (_, blob) in self.loc_best}
+        # blobs held by reachable commits but never introduced at a path (a parent always had it)
+        # cannot exist: the walk down the ancestry ends at an introducer or an unread parent.
+        assert self.trees is not None
+        for _name, t in sorted(ref_tree.items()):
+            for p, o, kind in self.trees.of(t):
+                if kind == K_BLOB and o in places and under(p, self.prefix):
+                    places[o].append(Place("history", p, o))
+                    located.add(o)
+        for name, b in sorted(ref_blob.items()):
+            if b in places and not self.prefix:
+                places[b].append(Place("history", name.encode(), b))
+                located.add(b)
+        # held anywhere reachable (outside PATH included): not unreachable
+        held: set[bytes] = set(located)
+        for c in reachable:
+            held.update(o for o in self.view(c).blobs.values() if o in places)
+        for t in ref_tree.values():
+            held.update(o for _, o, k in self.trees.of(t) if o in places)
+        held.update(b for b in ref_blob.values() if b in places)
+        # the index: staged blobs (not those HEAD holds at the same path)
+        head_view = self.view(head) if head is not None and head in self.commits else EMPTY_VIEW
+        for e in self.index:
+            if e.blob in places and head_view.blobs.get(e.path) != e.blob:
+                if under(e.path, self.prefix):
+                    places[e.blob].append(Place("staged", e.path, e.blob))
+                held.add(e.blob)
+            elif e.blob in places:
+                held.add(e.blob)
+        # unreachable: this repository's own objects that nothing reaches
+        own = own_odb(self.repo)
+        unreach_commits = [c for c in self.commits if c not in reachable and own.exists(pygit2.Oid(raw=c))]
+        for blob in places:
+            if blob in held or not own.exists(pygit2.Oid(raw=blob)):
+                continue
+            best: dict[bytes, tuple[int, str, bytes]] = {}
+            k: tuple[int, str, bytes]
+            for c in unreach_commits:
+                b_at = self.view(c).blobs
+                for p, o in b_at.items():
+                    if o == blob and under(p, self.prefix):
+                        k = (self.commits[c].committer.time, c.hex(), c)
+                        if p not in best or k < best[p]:
+                            best[p] = k
+            if best:
+                for p, (ct, _, cid) in sorted(best.items()):
+                    places[blob].append(Place("unreachable", p, blob, cid, ct))
+            elif not self.prefix:
+                places[blob].append(Place("unreachable", b"blob:" + blob.hex().encode(), blob))
+        for blob, pl in places.items():
+            if pl:
+                res.founds.append(Found(self.matched[blob], pl))
+        if self.prefix:
+            return
+        for c, hits in sorted(self.commit_hits.items()):
+            path = b"commit:" + c.hex().encode()
+            ctime = self.commits[c].committer.time
+            if c in reachable:
+                res.founds.append(Found(hits, [Place("message", path, None, c, ctime)]))
+            elif own.exists(pygit2.Oid(raw=c)):
+                res.founds.append(Found(hits, [Place("unreachable", path, None, c, ctime)]))
+        for t_id, hits in sorted(self.tag_hits.items()):
+            meta = self.tags[t_id]
+            path = b"tag:" + meta.name
+            tm = meta.tagger.time if meta.tagger else None
+            if t_id in reach_tags:
+                res.founds.append(Found(hits, [Place("message", path, None, t_id, tm)]))
+            elif own.exists(pygit2.Oid(raw=t_id)):
+                res.founds.append(Found(hits, [Place("unreachable", path, None, t_id, tm)]))
+
+
+# ----------------------------------------------------------------------------------------------
+# tree walks shared by the tree scan and the range scan
+
+
+def read_tree(repo: pygit2.Repository, tree: bytes) -> list[tuple[bytes, bytes, bytes]] | None:
+    try:
+        _, data = read_raw(repo, tree)
+    except (pygit2.GitError, KeyError, ValueError, OSError):
+        return None
+    return tree_entries(data)
+
+
+def walk_tree(
+    repo: pygit2.Repository, tree: bytes, prefix: bytes, res: SourceResult, base: bytes = b""
+) -> Iterator[tuple[bytes, bytes]]:
+    """(path, blob) of every blob under `tree` within `prefix`; unreadable trees and gitlinks counted."""
+    stack = [(tree, base)]
+    while stack:
+        t, b = stack.pop()
+        entries = read_tree(repo, t)
+        if entries is None:
+            reason = MISSING if not repo.odb.exists(pygit2.Oid(raw=t)) else CORRUPT
+            res.skip(reason, f"tree {t.hex()} ({display(b) or '/'})")
+            continue
+        for mode, name, oid in entries:
+            path = b + name
+            if mode == MODE_TREE:
+                if under(path, prefix) or under(prefix, path):
+                    stack.append((bytes(oid), path + b"/"))
+            elif mode == MODE_GITLINK:
+                if under(path, prefix):
+                    res.skip(GITLINK, f"{display(path)} → {bytes(oid).hex()}")
+            elif under(path, prefix):
+                yield path, bytes(oid)
+
+
+def tree_scan(repo: pygit2.Repository, matcher: Matcher, spec: PoolSpec, progress: Progress, prefix: bytes) -> SourceResult:
+    """`--no-history`: every blob of HEAD's tree, each scanned once."""
+    res = SourceResult()
+    head = head_commit(repo)
+    res.head = head
+    if head is None:
+        return res
+    try:
+        _, data = read_raw(repo, head)
+        meta, _message = parse_commit(data)
+    except (pygit2.GitError, KeyError, ValueError, OSError):
+        res.skip(MISSING, f"commit {head.hex()} (HEAD)")
+        return res
+    res.commits = 1
+    paths: dict[bytes, list[bytes]] = {}
+    for path, blob in walk_tree(repo, meta.tree, prefix, res):
+        paths.setdefault(blob, []).append(path)
+    local = Worker(repo, matcher, spec.cap)
+    keys: set[str] = set()
+    for batch in run_objects(local, spec, list(paths), progress, "blobs"):
+        res.nbytes += batch.nbytes
+        for br in batch.blobs:
+            if br.status != "ok":
+                res.skip(br.status, f"{display(paths[br.oid][0])} (blob {br.oid.hex()})")
+                continue
+            res.blobs += 1
+            if br.lfs:
+                res.skip(LFS_POINTER, display(paths[br.oid][0]))
+            if br.hits:
+                places = [Place("history", p, br.oid, head, meta.committer.time) for p in sorted(paths[br.oid])]
+                res.founds.append(Found(br.hits, places))
+                keys.update(secret_key(m) for m, _ in br.hits)
+        for raw, otype in batch.corrupt:
+            res.skip(CORRUPT, f"{'blob' if otype in (0, OBJ_BLOB) else 'object'} {raw.hex()}")
+    res.objects = len(paths)
+    res.provenance = {k: Provenance(present_at_head=True) for k in keys}
+    res.sources = {"history": res.blobs}
+    return res
+
+
+# ----------------------------------------------------------------------------------------------
+# the range scan (ARCHITECTURE.md §4 "Range")
+
+_HEX = re.compile(r"^[0-9a-fA-F]{4,40}$")
+_BAD_REV = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+FETCH_HINT = "fetch the full history (actions/checkout with `fetch-depth: 0`)"
+
+
+def parse_range(expr: str) -> tuple[list[str], list[str]]:
+    """(includes, excludes) of a rev-list expression `A..B` or `B ^REF…`."""
+    from scanner.errors import RevisionError
+
+    tokens = expr.split()
+    if not tokens:
+        raise RevisionError("empty --range expression")
+    includes: list[str] = []
+    excludes: list[str] = []
+    for tok in tokens:
+        if tok.startswith("^"):
+            if len(tok) == 1:
+                raise RevisionError(f"malformed --range expression {expr!r}")
+            excludes.append(tok[1:])
+        elif "..." in tok:
+            raise RevisionError(f"malformed --range expression {expr!r}: use A..B or B ^REF")
+        elif ".." in tok:
+            a, b = tok.split("..", 1)
+            if ".." in b:
+                raise RevisionError(f"malformed --range expression {expr!r}")
+            excludes.append(a or "HEAD")
+            includes.append(b or "HEAD")
+        else:
+            includes.append(tok)
+    if not includes:
+        raise RevisionError(f"--range {expr!r} names no commit to scan")
+    return includes, excludes
+
+
+def resolve_rev(repo: pygit2.Repository, name: str) -> bytes:
+    from scanner.errors import RevisionError
+
+    if _HEX.match(name):
+        try:
+            obj = repo.revparse_single(name)
+        except (KeyError, ValueError, pygit2.GitError):
+            raise ScanError(f"commit {name} is not in this clone; {FETCH_HINT}") from None
+    else:
+        base = re.split(r"[~^@]", name, maxsplit=1)[0]
+        if not base or _BAD_REV.search(base) or base.endswith((".", "/", ".lock")) or "//" in base:
+            raise RevisionError(f"malformed revision {name!r}")
+        try:
+            obj = repo.revparse_single(name)
+        except (KeyError, ValueError, pygit2.GitError):
+            if base != name and repo.is_shallow:
+                try:
+                    repo.revparse_single(base)
+                except (KeyError, ValueError, pygit2.GitError):
+                    pass
+                else:
+                    raise ScanError(f"{name} lies beyond the shallow clone's boundary; {FETCH_HINT}") from None
+            raise RevisionError(f"unknown revision {name!r}") from None
+    try:
+        commit = obj.peel(pygit2.Commit)
+    except (pygit2.GitError, ValueError, KeyError, TypeError):
+        raise RevisionError(f"revision {name!r} does not name a commit") from None
+    return bytes(commit.id.raw)
+
+
+class _Commits:
+    def __init__(self, repo: pygit2.Repository) -> None:
+        self.repo = repo
+        self.cache: dict[bytes, tuple[CommitMeta, bytes] | None] = {}
+
+    def get(self, c: bytes) -> tuple[CommitMeta, bytes] | None:
+        if c not in self.cache:
+            try:
+                _, data = read_raw(self.repo, c)
+                self.cache[c] = parse_commit(data)
+            except (pygit2.GitError, KeyError, ValueError, OSError, IndexError):
+                self.cache[c] = None
+        return self.cache[c]
+
+
+def range_scan(repo: pygit2.Repository, matcher: Matcher, cap: int, expr: str, prefix: bytes = b"") -> SourceResult:
+    """What the commits of a range introduce (exit 2 for a bad expression, 3 for a missing base)."""
+    from scanner.sources.staged import BlobScanner, blob_at, lookup
+
+    includes, excludes = parse_range(expr)
+    inc = [resolve_rev(repo, n) for n in includes]
+    exc = [resolve_rev(repo, n) for n in excludes]
+    res = SourceResult()
+    res.head = inc[0]
+    shallow = shallow_commits(repo)
+    commits = _Commits(repo)
+    excluded: set[bytes] = set()
+    stack = list(exc)
+    while stack:
+        c = stack.pop()
+        if c in excluded:
+            continue
+        excluded.add(c)
+        got = commits.get(c)
+        if got is None or c in shallow:
+            continue
+        stack.extend(p for p in got[0].parents if p not in excluded)
+    in_range: dict[bytes, CommitMeta] = {}
+    messages: dict[bytes, bytes] = {}
+    stack = [c for c in inc if c not in excluded]
+    while stack:
+        c = stack.pop()
+        if c in in_range or c in excluded:
+            continue
+        got = commits.get(c)
+        if got is None:
+            raise ScanError(f"commit {c.hex()} of the range is missing from this clone; {FETCH_HINT}")
+        if c in shallow:
+            raise ScanError(
+                f"the range reaches the shallow clone's boundary at {c.hex()} before leaving it; {FETCH_HINT}"
+            )
+        in_range[c], messages[c] = got
+        stack.extend(p for p in got[0].parents if p not in excluded and p not in in_range)
+    res.commits = len(in_range)
+    # depth within the range: 1 for commits whose parents all lie outside it
+    depth: dict[bytes, int] = {}
+    for c in in_range:
+        if c in depth:
+            continue
+        st = [c]
+        while st:
+            x = st[-1]
+            pend = [p for p in in_range[x].parents if p in in_range and p not in depth]
+            if pend:
+                st.extend(pend)
+                continue
+            st.pop()
+            depth[x] = 1 + max((depth[p] for p in in_range[x].parents if p in in_range), default=0)
+
+    scanner = BlobScanner(repo, matcher, cap, res)
+    held_memo: dict[bytes, dict[str, bytes]] = {}
+
+    def held_anywhere(tree: bytes) -> dict[str, bytes]:
+        """secret → one path holding it, in the whole tree (for moved_from)."""
+        got = held_memo.get(tree)
+        if got is not None:
+            return got
+        out: dict[str, bytes] = {}
+        for path, blob in walk_tree(repo, tree, b"", SourceResult()):
+            for k in scanner.keys(blob) or ():
+                out.setdefault(k, path)
+        held_memo[tree] = out
+        return out
+
+    def order(c: bytes) -> OrderKey:
+        return (depth[c], in_range[c].committer.time, c.hex())
+
+    intro: dict[str, list[tuple[OrderKey, bytes, bytes | None, str | None]]] = {}  # key, commit, path, moved
+    places: dict[tuple[bytes, bytes], tuple[OrderKey, bytes, set[str]]] = {}
+    undecided: set[str] = set()
+    for c, meta in in_range.items():
+        ptrees: list[bytes | None] = []
+        for p in meta.parents:
+            pm = commits.get(p)
+            ptrees.append(pm[0].tree if pm else None)
+        for path, blob in _changed(repo, meta.tree, ptrees, prefix, res):
+            hits = scanner.hits(blob, display(path))
+            if not hits:
+                continue
+            keys = {secret_key(m) for m, _ in hits if not m.pragma}
+            parent_keys: list[frozenset[str] | None] = []
+            for pt in ptrees:
+                pb, readable = lookup(repo, pt, path) if pt is not None else (None, False)
+                parent_keys.append(scanner.keys(pb) if readable else None)
+            for k in sorted(keys):
+                if any(pk is not None and k in pk for pk in parent_keys):
+                    continue
+                if any(pk is None for pk in parent_keys):
+                    undecided.add(k)
+                    continue
+                moved = None
+                for pt in ptrees:
+                    if pt is not None and k in held_anywhere(pt):
+                        moved = display(held_anywhere(pt)[k])
+                        break
+                intro.setdefault(k, []).append((order(c), c, path, moved))
+                cur = places.get((path, blob))
+                if cur is None or order(c) < cur[0]:
+                    places[(path, blob)] = (order(c), c, (cur[2] if cur else set()) | {k})
+                else:
+                    cur[2].add(k)
+        if not prefix:
+            mh = scan_text(matcher, messages[c])
+            res.nbytes += len(messages[c])
+            if mh:
+                res.founds.append(Found(mh, [Place("message", b"commit:" + c.hex().encode(), None, c, meta.committer.time)]))
+                for m, _ in mh:
+                    if not m.pragma:
+                        intro.setdefault(secret_key(m), []).append((order(c), c, None, None))
+    for (path, blob), (_, c, keys) in sorted(places.items()):
+        hits = scanner.hits(blob) or ()
+        kept = tuple((m, p) for m, p in hits if secret_key(m) in keys)
+        res.founds.append(Found(kept, [Place("history", path, blob, c, in_range[c].committer.time)]))
+    # provenance, at the paths the range introduced (scope: range)
+    refs, _ = list_refs(repo)
+    tips: list[tuple[str, bytes]] = []
+    for r in refs:
+        try:
+            obj_id = r.target
+            for _ in range(16):
+                otype, data = read_raw(repo, obj_id)
+                if otype != OBJ_TAG:
+                    break
+                obj_id = parse_tag(data)[0].target
+            if otype == OBJ_COMMIT:
+                tips.append((r.name, parse_commit(data)[0].tree))
+        except (pygit2.GitError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+    head_meta = commits.get(inc[0])
+    for k, lst in intro.items():
+        lst.sort()
+        paths = {p for _, _, p, _ in lst if p is not None}
+        first_c = lst[0][1]
+        moved = lst[0][3] if all(mv is not None for *_, mv in lst) else None
+
+        def holds_at(tree: bytes | None, k: str = k, paths: set[bytes] = paths) -> bool:
+            return tree is not None and any(k in (scanner.keys(blob_at(repo, tree, p)) or ()) for p in paths)
+
+        last: tuple[tuple[int, int, str], bytes] | None = None
+        for c, meta in in_range.items():
+            if holds_at(meta.tree) or any(lc == c and lp is None for _, lc, lp, _ in lst):
+                lk = (meta.committer.time, depth[c], c.hex())
+                if last is None or lk > last[0]:
+                    last = (lk, c)
+        res.provenance[k] = Provenance(
+            first_seen=commit_ref(first_c, in_range[first_c]),
+            last_seen=commit_ref(last[1], in_range[last[1]]) if last else None,
+            present_at_head=holds_at(head_meta[0].tree) if head_meta else None,
+            present_at_refs=tuple(sorted(n for n, t in tips if holds_at(t))),
+            moved_from=moved,
+        )
+    if undecided - set(intro):
+        res.skip(MISSING, "a parent's blob needed to tell whether the range introduced a secret")
+    res.sources = {"history": res.blobs}
+    return res
+
+
+def _changed(
+    repo: pygit2.Repository, tree: bytes, parents: list[bytes | None], prefix: bytes, res: SourceResult, base: bytes = b""
+) -> Iterator[tuple[bytes, bytes]]:
+    """(path, blob) of `tree` whose blob differs from every parent's blob at that path."""
+    entries = read_tree(repo, tree)
+    if entries is None:
+        res.skip(MISSING if not repo.odb.exists(pygit2.Oid(raw=tree)) else CORRUPT, f"tree {tree.hex()}")
+        return
+    pentries: list[dict[bytes, tuple[bytes, bytes]]] = []
+    for pt in parents:
+        pe = read_tree(repo, pt) if pt is not None else []
+        pentries.append({n: (m, bytes(o)) for m, n, o in pe or ()})
+    for mode, name, oid in entries:
+        path = base + name
+        oid = bytes(oid)
+        if mode == MODE_TREE:
+            if not (under(path, prefix) or under(prefix, path)):
+                continue
+            subs = [pe[name][1] if name in pe and pe[name][0] == MODE_TREE else None for pe in pentries]
+            if oid in subs:
+                continue
+            sub_parents: list[bytes | None] = list(subs)
+            yield from _changed(repo, oid, sub_parents, prefix, res, path + b"/")
+        elif mode == MODE_GITLINK or not under(path, prefix):
+            continue
+        elif not any(name in pe and pe[name][1] == oid and pe[name][0] != MODE_TREE for pe in pentries):
+            yield path, oid

@@ -1,0 +1,128 @@
+"""The working-tree part of a repository scan (ARCHITECTURE.md §4 "Working tree").
+
+Tracked files that differ from the index, untracked files that are not ignored, and of ignored
+files only `.env*` files and build output (reported `local-only`: a reminder, not yet a leak).
+Never `.git/`, `node_modules/` or virtualenvs; symlinks are never followed (skipped, counted).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import Any
+
+import pygit2
+
+from scanner.detect.engine import Matcher
+from scanner.sources.directory import EXCLUDED_DIRS, FileEntry, walk
+from scanner.sources.repository import (
+    EXCLUDED,
+    SPECIAL,
+    SYMLINK,
+    UNREADABLE,
+    Found,
+    Place,
+    Provenance,
+    RepoSite,
+    SourceResult,
+    secret_key,
+    under,
+)
+
+BUILD_DIRS = (b".next/static", b"out", b"build", b"dist", b".output/public", b".svelte-kit/output", b".nuxt/dist")
+
+_WT_CHANGED = (
+    pygit2.GIT_STATUS_WT_NEW
+    | pygit2.GIT_STATUS_WT_MODIFIED
+    | pygit2.GIT_STATUS_WT_TYPECHANGE
+    | pygit2.GIT_STATUS_WT_RENAMED
+    | pygit2.GIT_STATUS_CONFLICTED
+)
+
+
+def _is_build_output(path: bytes) -> bool:
+    if path.endswith(b".min.js"):
+        return True
+    parts = path.split(b"/")
+    for i in range(len(parts)):
+        if b"/".join(parts[: i + 1]) in BUILD_DIRS or b"/".join(parts[i : i + 1]) in BUILD_DIRS:
+            return True
+    return False
+
+
+def _is_env(path: bytes) -> bool:
+    return path.rsplit(b"/", 1)[-1].startswith(b".env")
+
+
+def _excluded(path: bytes) -> bool:
+    return any(p in EXCLUDED_DIRS for p in path.split(b"/"))
+
+
+def worktree_scan(repo: Any, site: RepoSite, matcher: Matcher, cap: int) -> SourceResult:
+    """Scan the working-tree part of the repository at `site` (nothing for a bare repository)."""
+    from scanner.pipeline import scan_file
+
+    res = SourceResult()
+    if site.workdir is None or repo.is_bare:
+        return res
+    root = os.fsencode(str(site.workdir))
+    try:
+        status: dict[str, int] = repo.status(untracked_files="all", ignored=True)
+    except pygit2.GitError as e:
+        res.skip(UNREADABLE, f"working tree: {e}")
+        return res
+    files: list[tuple[bytes, bool]] = []  # (relative path, local-only)
+    for name, flags in sorted(status.items()):
+        rel = os.fsencode(name)
+        if not under(rel.rstrip(b"/"), site.prefix) and not under(site.prefix, rel.rstrip(b"/")):
+            continue
+        if _excluded(rel.rstrip(b"/")):
+            continue
+        if flags & pygit2.GIT_STATUS_IGNORED:
+            if rel.endswith(b"/"):
+                d = rel.rstrip(b"/")
+                if _is_build_output(d):
+                    w = walk(os.path.join(root, d))
+                    for s in w.skips:
+                        res.skip(s.reason, d.decode("utf-8", "replace") + "/" + s.example)
+                    files.extend((d + b"/" + f.rel, True) for f in w.files)
+                continue
+            if _is_env(rel) or _is_build_output(rel):
+                files.append((rel, True))
+            continue
+        if flags & _WT_CHANGED and not rel.endswith(b"/"):
+            files.append((rel, False))
+    scanned = 0
+    for rel, local in files:
+        if not under(rel, site.prefix):
+            continue
+        abspath = os.path.join(root, rel)
+        try:
+            st = os.lstat(abspath)
+        except FileNotFoundError:
+            continue  # deleted in the working tree: nothing to read
+        except OSError:
+            res.skip(UNREADABLE, rel.decode("utf-8", "replace"))
+            continue
+        if stat.S_ISLNK(st.st_mode):
+            res.skip(SYMLINK, rel.decode("utf-8", "replace"))
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            res.skip(EXCLUDED, rel.decode("utf-8", "replace") + "/")
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            res.skip(SPECIAL, rel.decode("utf-8", "replace"))
+            continue
+        fr = scan_file(matcher, FileEntry(rel, abspath, st.st_size), cap)
+        if fr.skip is not None:
+            res.skip(fr.skip.reason, fr.skip.example)
+            continue
+        scanned += 1
+        res.nbytes += st.st_size
+        if fr.hits:
+            res.founds.append(Found(fr.hits, [Place("worktree", rel, local_only=local)]))
+            for m, _ in fr.hits:
+                res.provenance.setdefault(secret_key(m), Provenance())
+    res.sources = {"worktree": scanned}
+    return res
+
