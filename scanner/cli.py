@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,6 +46,10 @@ def _parser() -> argparse.ArgumentParser:
         help="exit 1 when a finding (confidence ≥ medium) is at or above this severity (default: high)",
     )
     s.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (default: one per core)")
+    modes = s.add_mutually_exclusive_group()
+    modes.add_argument("--no-history", action="store_true", help="in a repository: HEAD's tree and the working tree only")
+    modes.add_argument("--range", metavar="EXPR", dest="range_expr", help="only what the commits of EXPR (A..B, B ^REF) introduce")
+    modes.add_argument("--staged", action="store_true", help="only what the index adds over HEAD (pre-commit)")
     r = sub.add_parser("rules", help="print the rule table")
     r.add_argument("--json", action="store_true", help="as JSON")
     r.add_argument("--markdown", action="store_true", help="as a Markdown table (the README's)")
@@ -87,9 +92,51 @@ def _emit(report: Report, args: argparse.Namespace) -> None:
     stream.flush()
 
 
+class _Progress:
+    """Progress of long sweeps on stderr: one redrawn line on a TTY, a plain line every 10 s
+    otherwise; nothing at all for sweeps that finish within 2 s."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.t0 = time.monotonic()
+        self.phase = ""
+        self.phase_t0 = self.t0
+        self.last = 0.0
+        self.drawn = False
+
+    def update(self, phase: str, done: int, total: int, nbytes: int) -> None:
+        now = time.monotonic()
+        if phase != self.phase:
+            self.phase, self.phase_t0 = phase, now
+        if now - self.t0 < 2.0 or now - self.last < (0.25 if self.tty else 10.0):
+            return
+        self.last = now
+        took = max(now - self.phase_t0, 1e-6)
+        rate = done / took
+        eta = f"{(total - done) / rate:.0f}s" if rate > 0 else "?"
+        mb = nbytes / 1e6
+        text = (
+            f"keysweep: {phase} {done}/{total} ({100 * done // max(total, 1)}%), "
+            f"{mb:.0f} MB at {mb / took:.0f} MB/s, {rate:.0f} objects/s, ETA {eta}"
+        )
+        if self.tty:
+            self.stream.write("\r\x1b[K" + text)
+            self.drawn = True
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.drawn:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self.drawn = False
+
+
 def _cmd_scan(args: argparse.Namespace) -> int:
     from scanner.matcher_cache import load_matcher
-    from scanner.pipeline import scan_directory
+    from scanner.pipeline import scan_target
 
     if args.jobs < 0:
         raise UsageError("--jobs must be 0 (one per core) or more")
@@ -98,7 +145,8 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     config = ScanConfig(target=Path(args.path), jobs=args.jobs, engine=_engine(), fail_on=fail_on)
     try:
         matcher = load_matcher(rules, config.engine)
-        report = scan_directory(config, rules, matcher)
+        mode = "range" if args.range_expr is not None else "staged" if args.staged else "tree" if args.no_history else None
+        report = scan_target(config, rules, matcher, mode, args.range_expr, _Progress(sys.stderr))
     except ScanError as e:
         _failed(args, rules, config, str(e))
         raise

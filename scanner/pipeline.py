@@ -19,6 +19,7 @@ from scanner.findings import Hit, build_findings
 from scanner.model import Exposure, Location, Match, Position, Report, Rule, ScanInfo, Skip, SourceKind, Stats
 from scanner.rules import ruleset_hash
 from scanner.sources.directory import FileEntry, display_path, read_chunks, walk
+from scanner.sources.repository import Progress
 
 MAX_EXAMPLES = 5
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
@@ -205,3 +206,26 @@ def scan_directory(config: ScanConfig, rules: Sequence[Rule], matcher: Matcher) 
         ruleset=ruleset_hash(rules),
         rules=tuple(rules),
     )
+
+
+def scan_target(
+    config: ScanConfig,
+    rules: Sequence[Rule],
+    matcher: Matcher,
+    mode: str | None = None,
+    range_expr: str | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """A repository (found upward from the target) in `mode` — default the full sweep — else a directory."""
+    from scanner.errors import UsageError
+    from scanner.repo_pipeline import RepoMode, scan_repository
+    from scanner.sources.repository import discover
+
+    if not config.target.exists():
+        raise ScanError(f"target does not exist: {config.target}")
+    site = discover(config.target)
+    if site is None:
+        if mode is not None and mode != "tree":
+            raise UsageError(f"--{mode} needs a git repository; {config.target} is not in one")
+        return scan_directory(config, rules, matcher)
+    return scan_repository(config, rules, matcher, site, RepoMode(mode or "history"), range_expr, progress)

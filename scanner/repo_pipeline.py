@@ -157,7 +157,7 @@ def _report(
     examples: dict[str, tuple[str, ...]] = {}
     sources: Counter[str] = Counter()
     head = None
-    commits = objects = blobs = nbytes = 0
+    commits = objects = blobs = nbytes = files = 0
     for res in results:
         skipped.update(res.skip_counts)
         for s in res.skips:
@@ -170,10 +170,11 @@ def _report(
         objects += res.objects
         blobs += res.blobs
         nbytes += res.nbytes
+        files += res.files
     incomplete = any(r in skipped for r in INCOMPLETE_REASONS)
     stats = Stats(
         seconds=round(seconds, 3),
-        files=sources.get("worktree", 0),
+        files=files,
         commits=commits,
         objects=objects,
         blobs=blobs,

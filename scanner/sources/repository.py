@@ -744,6 +744,7 @@ class SourceResult:
     objects: int = 0
     blobs: int = 0
     nbytes: int = 0
+    files: int = 0
     sources: dict[str, int] = field(default_factory=dict)
 
     def skip(self, reason: str, example: str, count: int = 1) -> None:
@@ -1417,6 +1418,7 @@ def tree_scan(repo: pygit2.Repository, matcher: Matcher, spec: PoolSpec, progres
         for raw, otype in batch.corrupt:
             res.skip(CORRUPT, f"{'blob' if otype in (0, OBJ_BLOB) else 'object'} {raw.hex()}")
     res.objects = len(paths)
+    res.files = sum(len(v) for v in paths.values())
     res.provenance = {k: Provenance(present_at_head=True) for k in keys}
     res.sources = {"history": res.blobs}
     return res

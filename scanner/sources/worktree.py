@@ -72,11 +72,13 @@ def worktree_scan(repo: Any, site: RepoSite, matcher: Matcher, cap: int) -> Sour
         res.skip(UNREADABLE, f"working tree: {e}")
         return res
     files: list[tuple[bytes, bool]] = []  # (relative path, local-only)
+    res.skip(EXCLUDED, ".git/")  # never read: it can hold the CI job's own token
     for name, flags in sorted(status.items()):
         rel = os.fsencode(name)
         if not under(rel.rstrip(b"/"), site.prefix) and not under(site.prefix, rel.rstrip(b"/")):
             continue
         if _excluded(rel.rstrip(b"/")):
+            res.skip(EXCLUDED, rel.decode("utf-8", "replace"))
             continue
         if flags & pygit2.GIT_STATUS_IGNORED:
             if rel.endswith(b"/"):
@@ -124,5 +126,6 @@ def worktree_scan(repo: Any, site: RepoSite, matcher: Matcher, cap: int) -> Sour
             for m, _ in fr.hits:
                 res.provenance.setdefault(secret_key(m), Provenance())
     res.sources = {"worktree": scanned}
+    res.files = scanned
     return res
 
