@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from scanner.detect.engine import Matcher
-from scanner.detect.prefilter import HyperscanPrefilter, hyperscan
+from scanner.detect.prefilter import DATABASE_FORMAT, HyperscanPrefilter, hyperscan
 from scanner.model import Rule
 from scanner.rules import ruleset_hash
 
@@ -31,7 +31,7 @@ def _path(rules: Sequence[Rule]) -> Path | None:
     if hyperscan is None:
         return None
     version = getattr(hyperscan, "__version__", "0")
-    return cache_home() / f"matcher-{ruleset_hash(rules)}-hs{version}.db"
+    return cache_home() / f"matcher-{ruleset_hash(rules)}-f{DATABASE_FORMAT}-hs{version}.db"
 
 
 def load_matcher(rules: Sequence[Rule], engine: str) -> Matcher:

@@ -13,6 +13,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+# What makes a decoder worth running: regexes the prefilter matches in its one pass over a text.
+TRIGGERS: dict[str, bytes] = {
+    "k8s-secret": rb"""kind["']?\s*:\s*["']?Secret\b""",
+    "docker-auths": rb'"auths"',
+    "escape": rb"\\(?:u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|/)",
+}
 MAX_LITERALS = 5000
 MAX_LITERAL = 16384
 
@@ -68,30 +74,53 @@ def _utf16_layer(data: bytes) -> Layer | None:
     return Layer(text, 0, len(data), codec.replace("-le", "").replace("-be", ""), codec=codec, bom=bom)
 
 
-_B64_VALUE = re.compile(rb"""(?:^|[\s:=,{])["']?([A-Za-z0-9+/]{16,}={0,2})["']?(?=\s*(?:[,}\n\r]|$))""", re.M)
-_SECRET_KIND = re.compile(rb"""["']?kind["']?\s*:\s*["']?Secret\b""")
-_B64_NAME = re.compile(rb"""["']?([A-Za-z0-9_.-]{1,100})["']?\s*[:=]\s*["']?$""")
-_DOCKER = re.compile(rb"""\.dockerconfigjson|["']auths?["']\s*:""")
+_YAML_DATA = re.compile(rb"^([ \t]*)data:[ \t]*\r?$", re.M)
+_YAML_ENTRY = re.compile(rb"""([ \t]+)["']?([\w.-]{1,253})["']?[ \t]*:[ \t]*["']?([A-Za-z0-9+/]{8,}={0,2})["']?[ \t]*\r?$""")
+_JSON_DATA = re.compile(rb'"data"\s*:\s*\{([^{}]*)\}')
+_JSON_ENTRY = re.compile(rb'"([\w.-]{1,253})"\s*:\s*"([A-Za-z0-9+/]{8,}={0,2})"')
+_DOCKER_AUTH = re.compile(rb'"(auth|identitytoken|password)"\s*:\s*"([A-Za-z0-9+/]{8,}={0,2})"')
 
 
-def _b64_layers(data: bytes) -> Iterator[Layer]:
-    # cheap literal checks first: a regex without a literal prefix crawls through big texts
-    k8s = b"Secret" in data and _SECRET_KIND.search(data) is not None
-    if not (k8s or ((b"auth" in data or b"dockerconfigjson" in data) and _DOCKER.search(data))):
-        return
-    for m in _B64_VALUE.finditer(data):
-        token = m.group(1)
-        try:
-            raw = base64.b64decode(token, validate=True)
-        except (binascii.Error, ValueError):
-            continue
-        if not raw or sum(32 <= b < 127 or b in (9, 10, 13) for b in raw) < len(raw) * 0.9:
-            continue
-        # keep the entry's name (`OPENAI_API_KEY: <base64>`): keyword-gated rules need it
-        name = _B64_NAME.search(data, max(0, m.start(1) - 128), m.start(1))
-        if name is not None:
-            raw = name.group(1) + b"=" + raw
-        yield Layer(raw, m.start(1), m.end(1), "base64")
+def _decode(token: bytes) -> bytes | None:
+    try:
+        raw = base64.b64decode(token, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if not raw or sum(32 <= b < 127 or b in (9, 10, 13) for b in raw) < len(raw) * 0.9:
+        return None
+    return raw
+
+
+def _k8s_entries(data: bytes) -> Iterator[tuple[bytes, int, int]]:
+    """(name, start, end) of each base64 value under a Secret's `data:` (YAML or JSON)."""
+    for block in _YAML_DATA.finditer(data):
+        indent = len(block.group(1))
+        pos = block.end() + 1
+        while pos < len(data):
+            eol = data.find(b"\n", pos)
+            eol = len(data) if eol == -1 else eol
+            m = _YAML_ENTRY.match(data, pos, eol)
+            if m is None or len(m.group(1).expandtabs()) <= indent:
+                break
+            yield m.group(2), m.start(3), m.end(3)
+            pos = eol + 1
+    for block in _JSON_DATA.finditer(data):
+        for m in _JSON_ENTRY.finditer(data, block.start(1), block.end(1)):
+            yield m.group(1), m.start(2), m.end(2)
+
+
+def _b64_layers(data: bytes, triggers: frozenset[str]) -> Iterator[Layer]:
+    """Base64 values in known contexts only: a Kubernetes Secret's data, Docker auth configs."""
+    entries: list[tuple[bytes, int, int]] = []
+    if "k8s-secret" in triggers:
+        entries += _k8s_entries(data)
+    if "docker-auths" in triggers:
+        entries += ((m.group(1), m.start(2), m.end(2)) for m in _DOCKER_AUTH.finditer(data))
+    for name, start, end in entries:
+        raw = _decode(data[start:end])
+        if raw is not None:
+            # keep the entry's name (`OPENAI_API_KEY: <base64>`): keyword-gated rules need it
+            yield Layer(name + b"=" + raw, start, end, "base64")
 
 
 _ESCAPE = re.compile(rb"\\(?:u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|/)")
@@ -147,8 +176,6 @@ def _literal_bounds(data: bytes, i: int) -> tuple[int, int] | None:
 
 
 def _escape_layers(data: bytes) -> Iterator[Layer]:
-    if b"\\" not in data:
-        return
     last_end = -1
     count = 0
     for m in _ESCAPE.finditer(data):
@@ -170,9 +197,11 @@ def _escape_layers(data: bytes) -> Iterator[Layer]:
             return
 
 
-def layers(data: bytes) -> list[Layer]:
-    """Decoded views of `data` worth scanning again."""
+def layers(data: bytes, triggers: frozenset[str]) -> list[Layer]:
+    """Decoded views of `data` worth scanning again, given the triggers the prefilter saw."""
     u16 = _utf16_layer(data)
     if u16 is not None:
         return [u16]
-    return [*_b64_layers(data), *_escape_layers(data)]
+    if not triggers:
+        return []
+    return [*_b64_layers(data, triggers), *(_escape_layers(data) if "escape" in triggers else ())]

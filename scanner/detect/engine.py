@@ -18,6 +18,7 @@ from scanner.model import Confidence, Kind, Match, Rule
 
 PRAGMA = b"keysweep:allow"
 PRAGMA_MAX_LINE = 1000
+MAX_DECODE_DEPTH = 2  # e.g. a docker auth inside a base64 .dockerconfigjson inside a Secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,23 +46,33 @@ class Matcher:
 
     def scan(self, data: bytes) -> list[Match]:
         """Every secret in `data`, one match per span, with decoded layers included."""
-        found = self.scan_raw(data)
-        for layer in decoders.layers(data):
-            inner = self.scan_raw(layer.text)
-            for m in inner:
+        found = self._scan_decoded(data, MAX_DECODE_DEPTH)
+        found.sort(key=lambda m: (m.start, m.end, m.rule_id))
+        return [self._mark_pragma(data, m) for m in found]
+
+    def _scan_decoded(self, data: bytes, depth: int) -> list[Match]:
+        """Raw matches plus those inside decoded layers, located at the outermost encoded token."""
+        found, triggers = self._scan_pass(data)
+        if depth <= 0:
+            return found
+        for layer in decoders.layers(data, triggers):
+            for m in self._scan_decoded(layer.text, depth - 1):
                 if m.secret is None:
                     continue
                 if any(f.secret == m.secret and f.start < layer.end and layer.start < f.end for f in found):
                     continue
                 start, end = layer.locate(m.start, m.end)
                 found.append(replace(m, start=start, end=end, encoding=layer.encoding, pragma=False))
-        found.sort(key=lambda m: (m.start, m.end, m.rule_id))
-        return [self._mark_pragma(data, m) for m in found]
+        return found
 
     def scan_raw(self, data: bytes) -> list[Match]:
         """The matches in `data` as written, without decoding anything."""
+        return self._scan_pass(data)[0]
+
+    def _scan_pass(self, data: bytes) -> tuple[list[Match], frozenset[str]]:
         cands: list[_Candidate] = []
-        for hit in self.prefilter.hits(data):
+        hits, triggers = self.prefilter.hits(data)
+        for hit in hits:
             rx = self._regex[hit.rule]
             pos, endpos = hit.lo, min(len(data), hit.hi + self._span[hit.rule])
             while pos < hit.hi:
@@ -72,7 +83,7 @@ class Matcher:
                 c = self._candidate(hit.rule, m, data)
                 if c is not None:
                     cands.append(c)
-        return self._resolve(cands)
+        return self._resolve(cands), triggers
 
     def _candidate(self, i: int, m: re.Match[bytes], data: bytes) -> _Candidate | None:
         rule = self.rules[i]

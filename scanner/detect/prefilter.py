@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from scanner.detect.decoders import TRIGGERS
 from scanner.model import Rule
 
 hyperscan: Any
@@ -21,6 +22,10 @@ except ImportError:  # pragma: no cover - depends on the platform
     hyperscan = None
 
 SLACK = 256  # room for assignment keywords and boundaries around a secret
+# bump when the compiled database changes for reasons other than the rules (cache key)
+DATABASE_FORMAT = 2
+_TRIGGER_NAMES = tuple(TRIGGERS)
+_TRIGGER_RX = tuple(re.compile(TRIGGERS[n]) for n in _TRIGGER_NAMES)
 
 
 def span_max(rule: Rule) -> int:
@@ -86,10 +91,13 @@ class PythonPrefilter:
     def __init__(self, rules: Sequence[Rule]) -> None:
         self._keywords = [tuple(k.encode() for k in r.keywords) for r in rules]
 
-    def hits(self, data: bytes) -> list[Hit]:
+    def hits(self, data: bytes) -> tuple[list[Hit], frozenset[str]]:
+        """Candidate regions per rule, and the decoders the text calls for."""
         low = data.lower()
         n = len(data)
-        return [Hit(i, 0, n) for i, kws in enumerate(self._keywords) if any(k in low for k in kws)]
+        hits = [Hit(i, 0, n) for i, kws in enumerate(self._keywords) if any(k in low for k in kws)]
+        triggers = frozenset(name for name, rx in zip(_TRIGGER_NAMES, _TRIGGER_RX, strict=True) if rx.search(data))
+        return hits, triggers
 
 
 class HyperscanPrefilter:
@@ -126,6 +134,12 @@ class HyperscanPrefilter:
                     exprs.append(re.escape(k).encode())
                     ids.append(i)
                     flags.append(hyperscan.HS_FLAG_CASELESS)
+        # decoder triggers ride along in the same pass, reported once each
+        base = len(rules)
+        for j, name in enumerate(_TRIGGER_NAMES):
+            exprs.append(TRIGGERS[name])
+            ids.append(base + j)
+            flags.append(hyperscan.HS_FLAG_SINGLEMATCH)
         db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         db.compile(expressions=exprs, ids=ids, flags=flags)
         return db
@@ -133,9 +147,10 @@ class HyperscanPrefilter:
     def serialize(self) -> bytes:
         return bytes(hyperscan.dumpb(self._db))
 
-    def hits(self, data: bytes) -> list[Hit]:
+    def hits(self, data: bytes) -> tuple[list[Hit], frozenset[str]]:
+        """Candidate regions per rule, and the decoders the text calls for, in one pass."""
         if not data:
-            return []
+            return [], frozenset()
         ends: list[tuple[int, int]] = []
         add = ends.append
 
@@ -144,13 +159,19 @@ class HyperscanPrefilter:
 
         self._db.scan(data, match_event_handler=on_match)
         if not ends:
-            return []
+            return [], frozenset()
         per: dict[int, list[tuple[int, int]]] = {}
+        triggers: set[str] = set()
         n = len(data)
+        nrules = self._nrules
         for rid, to in ends:
+            if rid >= nrules:
+                triggers.add(_TRIGGER_NAMES[rid - nrules])
+                continue
             s = self._spans[rid]
             per.setdefault(rid, []).append((max(0, to - s), min(n, to + 1)))
-        return [Hit(rid, lo, hi) for rid, spans in sorted(per.items()) for lo, hi in _merge(spans)]
+        hits = [Hit(rid, lo, hi) for rid, spans in sorted(per.items()) for lo, hi in _merge(spans)]
+        return hits, frozenset(triggers)
 
 
 Prefilter = PythonPrefilter | HyperscanPrefilter
