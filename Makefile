@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+# the labelled corpus: real package contents, fetched once into a cache outside the checkout
+CORPUS_STAMP := $(VENV)/.corpus-fetched
 
 .PHONY: scan test lint typecheck check clean readme
 
@@ -17,12 +19,16 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
 
+$(CORPUS_STAMP): tests/corpus/packages.txt
+	$(BIN)/python tests/corpus/fetch.py
+	mkdir -p $(dir $@) && touch $@
+
 ## Scan this repository and write keysweep.sarif (first quick-start command).
 scan: $(STAMP)
 	$(BIN)/keysweep scan . --sarif keysweep.sarif
 
 ## Set up everything the tests need and run them (second quick-start command; CI runs this).
-test: $(STAMP) $(NODE_STAMP)
+test: $(STAMP) $(NODE_STAMP) $(CORPUS_STAMP)
 	$(BIN)/ruff check scanner tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -n 2

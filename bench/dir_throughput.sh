@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 COPIES=${1:-1}
 RUNS=${2:-2}
-CACHE=${KEYSWEEP_CORPUS_CACHE:-tests/corpus/cache}/src
+CACHE=${KEYSWEEP_CORPUS_CACHE:-$HOME/.cache/keysweep/corpus}/src
 VENV=${KEYSWEEP_PEERS_VENV:-/work/peers-venv}
 WORK=${KEYSWEEP_BENCH_WORK:-${TMPDIR:-/tmp}/keysweep-throughput}
 DIR=$WORK/tree

@@ -1,6 +1,7 @@
 """Shared helpers of the labelled corpus: the pinned package list and the cache layout.
 
-Cache (default tests/corpus/cache/, or $KEYSWEEP_CORPUS_CACHE):
+Cache (default ~/.cache/keysweep/corpus, outside the checkout so that scanning the
+repository never reads real package contents; or $KEYSWEEP_CORPUS_CACHE):
     archives/<archive>          the downloaded archive, sha256-checked
     src/<slug>/...              its unpacked contents (one dir per package; `.fetched` marks completion)
 """
@@ -35,7 +36,7 @@ class Package:
 
 def cache_dir() -> Path:
     env = os.environ.get("KEYSWEEP_CORPUS_CACHE")
-    return Path(env).resolve() if env else HERE / "cache"
+    return Path(env).resolve() if env else Path.home() / ".cache" / "keysweep" / "corpus"
 
 
 def load_packages(path: Path = PACKAGES) -> list[Package]:

@@ -108,7 +108,7 @@ def fetch(pkg: Package, cache: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
-        "--cache", type=Path, help="cache dir (default: $KEYSWEEP_CORPUS_CACHE or tests/corpus/cache)"
+        "--cache", type=Path, help="cache dir (default: $KEYSWEEP_CORPUS_CACHE or ~/.cache/keysweep/corpus)"
     )
     ap.add_argument("--only", nargs="*", default=None, help="fetch only these package names")
     args = ap.parse_args(argv)
