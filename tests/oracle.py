@@ -511,7 +511,7 @@ class Oracle:
         head = includes[0]
         refs = self.refs()
         for s, lst in intro.items():
-            lst.sort()
+            lst.sort(key=lambda x: (x[0], x[2] or b"", x[3] or ""))
             e = exp.setdefault(digest(s), Expect())
             paths = {p for _, _, p, _ in lst if p is not None}
 

@@ -1641,7 +1641,7 @@ def range_scan(repo: pygit2.Repository, matcher: Matcher, cap: int, expr: str, p
             continue
     head_meta = commits.get(inc[0])
     for k, lst in intro.items():
-        lst.sort()
+        lst.sort(key=lambda x: (x[0], x[2] or b"", x[3] or ""))
         paths = {p for _, _, p, _ in lst if p is not None}
         first_c = lst[0][1]
         moved = lst[0][3] if all(mv is not None for *_, mv in lst) else None
