@@ -142,37 +142,41 @@ def unescape(body: bytes) -> bytes:
     return text.encode("utf-8")
 
 
+def _escaped(data: bytes, j: int) -> bool:
+    """Whether data[j] is preceded by an odd number of backslashes."""
+    k = j - 1
+    while k >= 0 and data[k] == 92:
+        k -= 1
+    return (j - 1 - k) % 2 == 1
+
+
 def _literal_bounds(data: bytes, i: int) -> tuple[int, int] | None:
-    """The content span of the string literal around offset `i`, on one line."""
-    lo = max(0, i - MAX_LITERAL)
-    j = i - 1
-    while j >= lo:
-        c = data[j]
-        if c in (10, 13):
+    """The content span of the string literal around offset `i`, on one line (searched in C)."""
+    far = max(0, i - MAX_LITERAL)
+    near = max(far, data.rfind(b"\n", far, i) + 1, data.rfind(b"\r", far, i) + 1)
+    end = i
+    while True:  # quotes on this line, or a template literal's backtick on an earlier one
+        j = max(data.rfind(b'"', near, end), data.rfind(b"'", near, end), data.rfind(b"`", far, end))
+        if j < 0:
             return None
-        if c in (34, 39, 96):
-            k, n = j - 1, 0
-            while k >= 0 and data[k] == 92:
-                n, k = n + 1, k - 1
-            if n % 2 == 0:
-                break
-        j -= 1
-    else:
-        return None
-    q = data[j]
+        if not _escaped(data, j):
+            break
+        end = j
+    q = data[j : j + 1]
     hi = min(len(data), i + MAX_LITERAL)
+    if q != b"`":  # only template literals span lines
+        for nl in (b"\n", b"\r"):
+            x = data.find(nl, i, hi)
+            if x >= 0:
+                hi = x
     k = i
-    while k < hi:
-        c = data[k]
-        if c == 92:
-            k += 2
-            continue
-        if c == q:
-            return j + 1, k
-        if c in (10, 13) and q != 96:
+    while True:
+        k = data.find(q, k, hi)
+        if k < 0:
             return None
+        if not _escaped(data, k):
+            return j + 1, k
         k += 1
-    return None
 
 
 def _escape_layers(data: bytes) -> Iterator[Layer]:

@@ -24,7 +24,7 @@ class LineIndex:
     def __init__(self, data: bytes, base_line: int = 1) -> None:
         self.data = data
         self.base_line = base_line
-        self._u16 = utf16_codec(data)
+        self._u16 = utf16_codec(data) if data[:1] in (b"\xff", b"\xfe") or b"\x00" in data[:512] else None
         self._starts: list[int] | None = None
 
     def _line_starts(self) -> list[int]:

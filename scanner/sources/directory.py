@@ -88,15 +88,17 @@ def read_chunks(path: bytes, cap: int, overlap: int = CHUNK_OVERLAP) -> Iterator
     """
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
             raise OSError("not a regular file")
+        if st.st_size <= cap:  # the common case: one read sized by fstat, no cap-sized buffer
+            yield 0, f.read()
+            return
         offset = 0
         prev_tail = b""
         while True:
             block = f.read(cap)
             if not block:
-                if offset == 0:
-                    yield 0, b""
                 return
             data = prev_tail + block
             yield offset - len(prev_tail), data
