@@ -7,6 +7,7 @@ import functools
 import json
 import random
 
+from scanner.detect.engine import Matcher
 from scanner.model import Rule
 from scanner.rules import load_rules
 from scanner.rules.templates import expand
@@ -41,3 +42,9 @@ def leak_windows(secret: str, skip: int = 0, width: int = 8) -> set[str]:
         enc = base64.b64encode(chunk[: len(chunk) // 3 * 3]).decode()
         out |= {enc[i : i + width] for i in range(0, len(enc) - width + 1, 4)}
     return out
+
+
+@functools.cache
+def matcher(engine: str = "hyperscan") -> Matcher:
+    """One compiled matcher per engine for the whole test session (compiling costs ~0.5 s)."""
+    return Matcher(rules(), engine)

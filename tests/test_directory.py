@@ -11,17 +11,16 @@ from pathlib import Path
 import pytest
 
 from scanner.config import ScanConfig
-from scanner.detect.engine import Matcher
 from scanner.model import Report
 from scanner.pipeline import scan_directory
-from tests.keys import make_key, rules
+from tests.keys import make_key, matcher, rules
 
 ENGINES = ["hyperscan", "python"]
 
 
 def _scan(root: Path, engine: str = "hyperscan", **kw: object) -> Report:
     config = ScanConfig(target=root, jobs=kw.pop("jobs", 1), engine=engine, **kw)  # type: ignore[arg-type]
-    return scan_directory(config, rules(), Matcher(rules(), engine))
+    return scan_directory(config, rules(), matcher(engine))
 
 
 def _where(report: Report) -> list[tuple[str, int, int, int, int]]:
