@@ -215,10 +215,19 @@ class Oracle:
         return out
 
     def head(self) -> str | None:
+        """HEAD; in a bare repository whose HEAD names no branch, the default branch (§4)."""
         try:
-            return None if self.repo.head_is_unborn else str(self.repo.head.resolve().target)
+            if not self.repo.head_is_unborn:
+                return str(self.repo.head.resolve().target)
         except (KeyError, pygit2.GitError):
+            pass
+        if not self.repo.is_bare:
             return None
+        branches = [n for n in self.repo.listall_references() if n.startswith("refs/heads/")]
+        for name in ("refs/heads/main", "refs/heads/master"):
+            if name in branches:
+                return str(self.repo.references[name].peel(pygit2.Commit).id)
+        return str(self.repo.references[branches[0]].peel(pygit2.Commit).id) if len(branches) == 1 else None
 
     def reachable(self) -> tuple[set[str], set[str]]:
         """(reachable commits, reachable annotated tags)."""

@@ -676,14 +676,26 @@ def list_refs(repo: pygit2.Repository) -> tuple[list[RefTip], list[str]]:
 
 
 def head_commit(repo: pygit2.Repository) -> bytes | None:
-    """HEAD's commit id (in a bare repository, the default branch), None when unborn."""
+    """HEAD's commit id, None when unborn. In a bare repository whose HEAD names a branch that
+    does not exist (a mirror made with another default), the default branch: main, master, or
+    the only branch there is."""
     try:
-        if repo.head_is_unborn:
-            return None
-        target = repo.head.resolve().target
+        if not repo.head_is_unborn:
+            target = repo.head.resolve().target
+            return bytes(getattr(target, "raw", b"")) or None
     except (pygit2.GitError, KeyError, ValueError):
+        pass
+    if not repo.is_bare:
         return None
-    return bytes(getattr(target, "raw", b"")) or None
+    branches = sorted(n for n in repo.listall_references() if n.startswith("refs/heads/"))
+    for name in ("refs/heads/main", "refs/heads/master", *(branches if len(branches) == 1 else ())):
+        if name in branches:
+            try:
+                commit = repo.references[name].peel(pygit2.Commit)
+            except (pygit2.GitError, KeyError, ValueError):
+                continue
+            return bytes(commit.id.raw)
+    return None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1476,6 +1488,14 @@ def resolve_rev(repo: pygit2.Repository, name: str) -> bytes:
         try:
             obj = repo.revparse_single(name)
         except (KeyError, ValueError, pygit2.GitError):
+            head = head_commit(repo) if base == "HEAD" else None
+            if head is not None:
+                rest = name[len(base) :]
+                try:
+                    obj = repo.revparse_single(head.hex() + rest)
+                except (KeyError, ValueError, pygit2.GitError):
+                    raise ScanError(f"{name} lies beyond this clone's history; {FETCH_HINT}") from None
+                return bytes(obj.peel(pygit2.Commit).id.raw)
             if base != name and repo.is_shallow:
                 try:
                     repo.revparse_single(base)
