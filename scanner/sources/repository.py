@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import re
-from array import array
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -30,6 +29,8 @@ from scanner.detect.engine import Matcher
 from scanner.detect.positions import LineIndex
 from scanner.errors import ScanError
 from scanner.model import CommitRef, Match, Position, Rule
+from scanner.sources.crew import Crew, CrewSpec, ObjectsDone, SweepWorker, Tick, TreesDone, split_chunks
+from scanner.sources.packs import Listing, list_objects
 
 # ----------------------------------------------------------------------------------------------
 # skip reasons (a fixed set: ARCHITECTURE.md §5)
@@ -402,23 +403,12 @@ class ObjectBatch:
     """What phase A learnt from one slice of the object list."""
 
     blobs: list[BlobResult] = field(default_factory=list)
-    commits: list[tuple[bytes, CommitMeta, Hits, int]] = field(default_factory=list)  # id, meta, hits, msg size
+    commits: list[tuple[bytes, CommitMeta, Hits, int]] = field(
+        default_factory=list
+    )  # id, meta, hits, msg size
     tags: list[tuple[bytes, TagMeta, Hits, int]] = field(default_factory=list)
     trees: list[bytes] = field(default_factory=list)
     corrupt: list[tuple[bytes, int]] = field(default_factory=list)  # (id, type or 0)
-    nbytes: int = 0
-    count: int = 0
-
-
-@dataclass(slots=True)
-class TreeBatch:
-    link_children: bytes = b""  # concatenated 20-byte ids
-    link_parents: array[int] = field(default_factory=lambda: array("I"))
-    direct: list[int] = field(default_factory=list)  # tree indexes holding an interesting id directly
-    missing_blobs: set[bytes] = field(default_factory=set)
-    missing_trees: set[bytes] = field(default_factory=set)
-    gitlinks: set[bytes] = field(default_factory=set)
-    corrupt: list[int] = field(default_factory=list)
     nbytes: int = 0
     count: int = 0
 
@@ -428,11 +418,6 @@ class Worker:
     repo: pygit2.Repository
     matcher: Matcher
     cap: int
-    # phase B inputs (inherited through fork or set in-process)
-    trees: Sequence[bytes] = ()
-    known_blobs: frozenset[bytes] = frozenset()
-    known_trees: frozenset[bytes] = frozenset()
-    targets: frozenset[bytes] = frozenset()
 
     def read_objects(self, ids: bytes) -> ObjectBatch:
         out = ObjectBatch()
@@ -481,45 +466,6 @@ class Worker:
         lfs = data.startswith(LFS_HEADER) and len(data) < 1024
         return BlobResult(raw, len(data), "ok", scan_text(self.matcher, data), lfs)
 
-    def read_trees(self, span: tuple[int, int]) -> TreeBatch:
-        out = TreeBatch()
-        children: list[bytes] = []
-        parents = out.link_parents
-        known_blobs, known_trees, targets = self.known_blobs, self.known_trees, self.targets
-        for idx in range(span[0], span[1]):
-            raw = self.trees[idx]
-            out.count += 1
-            try:
-                _, data = read_raw(self.repo, raw)
-            except (pygit2.GitError, KeyError, ValueError, OSError):
-                out.corrupt.append(idx)
-                continue
-            out.nbytes += len(data)
-            entries = _ENTRY_IDS.findall(data)
-            ids = {e[1] for e in entries}
-            direct = not targets.isdisjoint(ids)
-            unknown = ids - known_blobs - known_trees
-            for mode, child in entries:
-                if mode == MODE_TREE:
-                    children.append(child)
-                    parents.append(idx)
-            if unknown:
-                for mode, child in entries:
-                    if child not in unknown:
-                        continue
-                    if mode == MODE_GITLINK:
-                        out.gitlinks.add(child)
-                    elif mode == MODE_TREE:
-                        out.missing_trees.add(child)
-                        direct = True
-                    else:
-                        out.missing_blobs.add(child)
-                        direct = True
-            if direct:
-                out.direct.append(idx)
-        out.link_children = b"".join(children)
-        return out
-
 
 _WORKER: Worker | None = None
 
@@ -529,24 +475,12 @@ def _init_worker(
 ) -> None:
     global _WORKER
     repo = open_repository(Path(gitdir), bad)
-    inherited = _PHASE_B
     _WORKER = Worker(repo, Matcher(rules, engine, serialized), cap)
-    if inherited is not None:
-        _WORKER.trees, _WORKER.known_blobs, _WORKER.known_trees, _WORKER.targets = inherited
 
 
 def _task_objects(ids: bytes) -> ObjectBatch:
     assert _WORKER is not None
     return _WORKER.read_objects(ids)
-
-
-def _task_trees(span: tuple[int, int]) -> TreeBatch:
-    assert _WORKER is not None
-    return _WORKER.read_trees(span)
-
-
-# set in the parent right before the phase B pool forks, so workers inherit it without pickling
-_PHASE_B: tuple[Sequence[bytes], frozenset[bytes], frozenset[bytes], frozenset[bytes]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -560,7 +494,9 @@ class PoolSpec:
     bad: frozenset[bytes] = frozenset()
 
 
-def pool_spec(repo: pygit2.Repository, rules: Sequence[Rule], matcher: Matcher, cap: int, workers: int) -> PoolSpec:
+def pool_spec(
+    repo: pygit2.Repository, rules: Sequence[Rule], matcher: Matcher, cap: int, workers: int
+) -> PoolSpec:
     pre = matcher.prefilter
     serialized = pre.serialize() if hasattr(pre, "serialize") else None
     return PoolSpec(repo.path, tuple(rules), matcher.engine, serialized, cap, workers, bad_objects(repo))
@@ -589,41 +525,6 @@ def run_objects(
             yield b
 
 
-def run_trees(
-    local: Worker,
-    spec: PoolSpec,
-    trees: Sequence[bytes],
-    known_blobs: frozenset[bytes],
-    known_trees: frozenset[bytes],
-    targets: frozenset[bytes],
-    progress: Progress,
-) -> Iterator[TreeBatch]:
-    global _PHASE_B
-    n = len(trees)
-    per = max(256, n // (spec.workers * 8) + 1)
-    spans = [(i, min(n, i + per)) for i in range(0, n, per)]
-    done = nbytes = 0
-    local.trees, local.known_blobs, local.known_trees, local.targets = trees, known_blobs, known_trees, targets
-    if spec.workers <= 1 or len(spans) <= 1:
-        for s in spans:
-            b = local.read_trees(s)
-            done += b.count
-            nbytes += b.nbytes
-            progress.update("trees", done, n, nbytes)
-            yield b
-        return
-    _PHASE_B = (trees, known_blobs, known_trees, targets)
-    try:
-        with _pool(spec) as pool:
-            for b in pool.map(_task_trees, spans):
-                done += b.count
-                nbytes += b.nbytes
-                progress.update("trees", done, n, nbytes)
-                yield b
-    finally:
-        _PHASE_B = None
-
-
 def _pool(spec: PoolSpec) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(
         spec.workers,
@@ -639,6 +540,48 @@ def _chunks(ids: Sequence[bytes], workers: int) -> list[bytes]:
         return []
     per = 4000 if workers <= 1 else max(64, min(4000, n // (workers * 8) + 1))
     return [b"".join(ids[i : i + per]) for i in range(0, n, per)]
+
+
+# the full sweep's workers (scanner/sources/crew.py): small repositories are swept in-process
+
+POOL_MIN_OBJECTS = 40_000  # fewer objects than this: no worker processes
+CHUNK_OBJECTS = 2000  # objects per chunk; chunks are dealt to the workers in turn
+
+
+def _sweep_worker(
+    repo: pygit2.Repository,
+    matcher: Matcher,
+    cap: int,
+    listing: Listing,
+    chunks: Sequence[tuple[int, int, int]],
+    tick: Tick,
+) -> SweepWorker:
+    def scan_blob(raw: bytes, data: bytes) -> tuple[Hits, bool]:
+        return scan_text(matcher, data), data.startswith(LFS_HEADER) and len(data) < 1024
+
+    return SweepWorker(
+        repo,
+        matcher,
+        cap,
+        listing,
+        chunks,
+        tick,
+        scan_blob,
+        parse_commit,
+        parse_tag,
+        lambda message: scan_text(matcher, message),
+        lambda raw: read_raw(repo, raw),
+        lambda raw: read_header(repo, raw),
+    )
+
+
+def _make_worker(
+    spec: CrewSpec, listing: Listing, chunks: Sequence[tuple[int, int, int]], tick: Tick
+) -> SweepWorker:
+    repo = open_repository(Path(spec.gitdir), spec.bad)
+    return _sweep_worker(
+        repo, Matcher(spec.rules, spec.engine, spec.serialized), spec.cap, listing, chunks, tick
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -804,7 +747,9 @@ def under(path: bytes, prefix: bytes) -> bool:
 class Trees:
     """Paths of interesting ids inside the trees that lead to them (parsed on demand, memoized)."""
 
-    def __init__(self, repo: pygit2.Repository, closure: set[bytes], interesting: set[bytes], unread: set[bytes]):
+    def __init__(
+        self, repo: pygit2.Repository, closure: set[bytes], interesting: set[bytes], unread: set[bytes]
+    ):
         self.repo = repo
         self.closure = closure
         self.interesting = interesting
@@ -917,7 +862,10 @@ class Sweep:
         self.holds: dict[bytes, frozenset[str]] = {}
         self.unreadable: set[bytes] = set()
         self.known_blobs: set[bytes] = set()
-        self.known_trees: list[bytes] = []
+        self.known_trees: set[bytes] = set()
+        self.listing = Listing()
+        self.crew: Crew | None = None
+        self.local: SweepWorker | None = None
         self.shallow = shallow_commits(repo)
         self.gen: dict[bytes, int] = {}
         self._views: dict[bytes, View] = {}
@@ -925,38 +873,58 @@ class Sweep:
 
     # -- phase A ---------------------------------------------------------------------------
 
-    def read_objects(self) -> list[bytes]:
-        ids = list(dict.fromkeys(o.raw for o in self.repo.odb))
-        self.res.objects = len(ids)
-        local = Worker(self.repo, self.matcher, self.spec.cap)
+    def read_objects(self) -> None:
         res = self.res
+        listing = list_objects(_objects_dirs(self.repo))
+        if listing is None:  # an index this reader does not know: let libgit2 list and type everything
+            listing = Listing(loose=list(dict.fromkeys(o.raw for o in self.repo.odb)))
+            listing.total = len(listing.loose)
+        self.listing = listing
+        res.objects = listing.total
+        workers = self.spec.workers if listing.total >= POOL_MIN_OBJECTS else 1
+        chunks = split_chunks(listing, max(1, workers), CHUNK_OBJECTS)
+        done = {"objects": 0, "trees": 0}
+
+        def tick(phase: str, count: int, _nbytes: int) -> None:
+            done[phase] += count
+            total = listing.total if phase == "objects" else len(self.known_trees)
+            self.progress.update(phase, min(done[phase], total), total, res.nbytes)
+
+        if workers > 1 and len(chunks) > 1:
+            spec = self.spec
+            crew_spec = CrewSpec(spec.gitdir, spec.rules, spec.engine, spec.serialized, spec.cap, spec.bad)
+            self.crew = Crew(crew_spec, listing, chunks, _make_worker, tick)
+            batches: list[ObjectsDone] = self.crew.call("objects")
+        else:
+            self.local = _sweep_worker(self.repo, self.matcher, self.spec.cap, listing, chunks[0], tick)
+            batches = [self.local.objects()]
         lfs = 0
-        for b in run_objects(local, self.spec, ids, self.progress, "objects"):
+        for b in batches:
             res.nbytes += b.nbytes
-            for br in b.blobs:
-                self.known_blobs.add(br.oid)
-                if br.status != "ok":
-                    self.unreadable.add(br.oid)
-                    what = f"blob {br.oid.hex()}" + (f" ({br.size} bytes)" if br.status == TOO_LARGE else "")
-                    res.skip(br.status, what)
-                    continue
-                res.blobs += 1
-                if br.lfs:
-                    lfs += 1
-                    if lfs <= 5:
-                        res.skips.append(SkipNote(LFS_POINTER, f"blob {br.oid.hex()}"))
-                if br.hits:
-                    self.matched[br.oid] = br.hits
-                    self.holds[br.oid] = frozenset(secret_key(m) for m, _ in br.hits if not m.pragma)
-            for oid, meta, hits, _size in b.commits:
-                self.commits[oid] = meta
+            res.blobs += b.blobs
+            for i in range(0, len(b.blob_ids), 20):
+                self.known_blobs.add(b.blob_ids[i : i + 20])
+            for i in range(0, len(b.trees), 20):
+                self.known_trees.add(b.trees[i : i + 20])
+            for oid, size, status in b.bad_blobs:
+                self.unreadable.add(oid)
+                what = f"blob {oid.hex()}" + (f" ({size} bytes)" if status == TOO_LARGE else "")
+                res.skip(status, what)
+            for oid in b.lfs:
+                lfs += 1
+                if lfs <= 5:
+                    res.skips.append(SkipNote(LFS_POINTER, f"blob {oid.hex()}"))
+            for oid, hits in b.matched:
+                self.matched[oid] = hits
+                self.holds[oid] = frozenset(secret_key(m) for m, _ in hits if not m.pragma)
+            for oid, (tree, parents, an, ae, at, cn, ce, ct), hits in b.commits:
+                self.commits[oid] = CommitMeta(tree, parents, Signature(an, ae, at), Signature(cn, ce, ct))
                 if hits:
                     self.commit_hits[oid] = hits
-            for oid, tmeta, hits, _size in b.tags:
+            for oid, tmeta, hits in b.tags:
                 self.tags[oid] = tmeta
                 if hits:
                     self.tag_hits[oid] = hits
-            self.known_trees.extend(b.trees)
             for oid, otype in b.corrupt:
                 res.skip(CORRUPT, f"object {oid.hex()}")
                 if otype in (0, OBJ_BLOB):
@@ -964,31 +932,51 @@ class Sweep:
         if lfs:
             res.skip_counts[LFS_POINTER] = lfs
         res.commits = len(self.commits)
-        return ids
+
+    def _may_lack_objects(self) -> bool:
+        """Whether some object may be absent, so that every tree entry must be checked."""
+        if self.listing.promisor or self.shallow or bad_objects(self.repo):
+            return True
+        known = self.known_trees
+        for meta in self.commits.values():
+            if meta.tree not in known or any(p not in self.commits for p in meta.parents):
+                return True
+        for tmeta in self.tags.values():
+            t = tmeta.target
+            if t not in self.commits and t not in self.tags and t not in known and t not in self.known_blobs:
+                return True
+        return False
 
     # -- phase B ---------------------------------------------------------------------------
 
     def read_trees(self) -> None:
-        trees = self.known_trees
-        known_trees = frozenset(trees)
-        targets = frozenset(self.matched) | frozenset(self.unreadable)
-        local = Worker(self.repo, self.matcher, self.spec.cap)
-        parents_of: dict[bytes, list[int]] = {}
+        res = self.res
+        exact = self._may_lack_objects()
+        targets = sorted(set(self.matched) | self.unreadable)
+        while True:
+            known = frozenset(self.known_blobs | self.known_trees) if exact else None
+            if self.crew is not None:
+                batches: list[TreesDone] = self.crew.call("read_trees", targets, known)
+            else:
+                assert self.local is not None
+                batches = [self.local.read_trees(targets, known)]
+            if exact or not self._subtree_missing(batches):
+                break
+            exact = True  # a subtree is absent: check every entry of every tree
         direct: set[bytes] = set()
         missing_blobs: set[bytes] = set()
         missing_trees: set[bytes] = set()
         gitlinks: set[bytes] = set()
         corrupt: set[bytes] = set()
-        for b in run_trees(local, self.spec, trees, frozenset(self.known_blobs), known_trees, targets, self.progress):
-            ch = b.link_children
-            for k, p in enumerate(b.link_parents):
-                parents_of.setdefault(ch[20 * k : 20 * k + 20], []).append(p)
-            direct.update(trees[i] for i in b.direct)
+        for b in batches:
+            direct.update(b.direct)
             missing_blobs |= b.missing_blobs
             missing_trees |= b.missing_trees
             gitlinks |= b.gitlinks
-            corrupt.update(trees[i] for i in b.corrupt)
-        res = self.res
+            corrupt.update(b.corrupt)
+        for meta in self.commits.values():
+            if meta.tree not in self.known_trees:
+                missing_trees.add(meta.tree)
         for oid in sorted(missing_blobs | missing_trees):
             res.skip(MISSING, f"{'tree' if oid in missing_trees else 'blob'} {oid.hex()}")
         for oid in sorted(corrupt):
@@ -997,19 +985,40 @@ class Sweep:
             res.skip(GITLINK, f"commit {oid.hex()}")
         unread_trees = missing_trees | corrupt
         self.unreadable |= missing_blobs
-        # upward closure: every tree that leads to an interesting id
-        closure: set[bytes] = set()
-        frontier = list(direct) + list(unread_trees)
+        # upward closure: every tree that leads to an interesting id, asked level by level
+        closure: set[bytes] = set(direct)
+        frontier = sorted(direct | unread_trees)
         while frontier:
-            t = frontier.pop()
-            for p in parents_of.get(t, ()):
-                pt = trees[p]
-                if pt not in closure:
-                    closure.add(pt)
-                    frontier.append(pt)
-        closure |= direct
+            if self.crew is not None:
+                found: set[bytes] = set()
+                for got in self.crew.call("parents", frontier):
+                    found.update(got)
+            else:
+                assert self.local is not None
+                found = set(self.local.parents(frontier))
+            frontier = sorted(found - closure)
+            closure.update(frontier)
+        self._close_workers()
         interesting = set(self.matched) | self.unreadable
         self.trees = Trees(self.repo, closure, interesting, unread_trees)
+
+    def _subtree_missing(self, batches: Sequence[TreesDone]) -> bool:
+        """Whether a subtree link names an absent tree (checked on the naming tree's entries)."""
+        for b in batches:
+            for child, parent in b.foreign.items():
+                if child in self.known_trees:
+                    continue
+                entries = read_tree(self.repo, parent) or []
+                if any(m == MODE_TREE and bytes(o) == child for m, _n, o in entries):
+                    return True
+        return False
+
+    def _close_workers(self) -> None:
+        if self.crew is not None:
+            self.crew.close()
+            self.crew = None
+        if self.local is not None:
+            self.local.close()
 
     # -- provenance ------------------------------------------------------------------------
 
@@ -1054,8 +1063,11 @@ class Sweep:
 
     def run(self) -> SourceResult:
         res = self.res
-        self.read_objects()
-        self.read_trees()
+        try:
+            self.read_objects()
+            self.read_trees()
+        finally:
+            self._close_workers()
         self.gen = generations(self.commits)
         for c in sorted(self.shallow):
             if c in self.commits:
@@ -1112,11 +1124,7 @@ class Sweep:
         return res
 
     def trees_set(self) -> set[bytes]:
-        s = getattr(self, "_trees_set", None)
-        if s is None:
-            s = set(self.known_trees)
-            self._trees_set = s
-        return s
+        return self.known_trees
 
     def _peel(self, raw: bytes) -> tuple[bytes, list[bytes], bool]:
         crossed: list[bytes] = []
@@ -1247,7 +1255,9 @@ class Sweep:
         assert self.trees is not None
         for name, t in ref_tree.items():
             entries = self.trees.of(t)
-            at_ref[name] = self._secrets_of(View({p: o for p, o, k in entries if k == K_BLOB and under(p, self.prefix)}, ()))
+            at_ref[name] = self._secrets_of(
+                View({p: o for p, o, k in entries if k == K_BLOB and under(p, self.prefix)}, ())
+            )
         for name, b in ref_blob.items():
             at_ref[name] = set(holds.get(b, ())) if not self.prefix else set()
 
@@ -1395,7 +1405,9 @@ def walk_tree(
                 yield path, bytes(oid)
 
 
-def tree_scan(repo: pygit2.Repository, matcher: Matcher, spec: PoolSpec, progress: Progress, prefix: bytes) -> SourceResult:
+def tree_scan(
+    repo: pygit2.Repository, matcher: Matcher, spec: PoolSpec, progress: Progress, prefix: bytes
+) -> SourceResult:
     """`--no-history`: every blob of HEAD's tree, each scanned once."""
     res = SourceResult()
     head = head_commit(repo)
@@ -1424,7 +1436,9 @@ def tree_scan(repo: pygit2.Repository, matcher: Matcher, spec: PoolSpec, progres
             if br.lfs:
                 res.skip(LFS_POINTER, display(paths[br.oid][0]))
             if br.hits:
-                places = [Place("history", p, br.oid, head, meta.committer.time) for p in sorted(paths[br.oid])]
+                places = [
+                    Place("history", p, br.oid, head, meta.committer.time) for p in sorted(paths[br.oid])
+                ]
                 res.founds.append(Found(br.hits, places))
                 keys.update(secret_key(m) for m, _ in br.hits)
         for raw, otype in batch.corrupt:
@@ -1502,7 +1516,9 @@ def resolve_rev(repo: pygit2.Repository, name: str) -> bytes:
                 except (KeyError, ValueError, pygit2.GitError):
                     pass
                 else:
-                    raise ScanError(f"{name} lies beyond the shallow clone's boundary; {FETCH_HINT}") from None
+                    raise ScanError(
+                        f"{name} lies beyond the shallow clone's boundary; {FETCH_HINT}"
+                    ) from None
             raise RevisionError(f"unknown revision {name!r}") from None
     try:
         commit = obj.peel(pygit2.Commit)
@@ -1526,7 +1542,9 @@ class _Commits:
         return self.cache[c]
 
 
-def range_scan(repo: pygit2.Repository, matcher: Matcher, cap: int, expr: str, prefix: bytes = b"") -> SourceResult:
+def range_scan(
+    repo: pygit2.Repository, matcher: Matcher, cap: int, expr: str, prefix: bytes = b""
+) -> SourceResult:
     """What the commits of a range introduce (exit 2 for a bad expression, 3 for a missing base)."""
     from scanner.sources.staged import BlobScanner, blob_at, lookup
 
@@ -1636,7 +1654,9 @@ def range_scan(repo: pygit2.Repository, matcher: Matcher, cap: int, expr: str, p
             mh = scan_text(matcher, messages[c])
             res.nbytes += len(messages[c])
             if mh:
-                res.founds.append(Found(mh, [Place("message", b"commit:" + c.hex().encode(), None, c, meta.committer.time)]))
+                res.founds.append(
+                    Found(mh, [Place("message", b"commit:" + c.hex().encode(), None, c, meta.committer.time)])
+                )
                 for m, _ in mh:
                     if not m.pragma:
                         intro.setdefault(secret_key(m), []).append((order(c), c, None, None))
@@ -1689,7 +1709,12 @@ def range_scan(repo: pygit2.Repository, matcher: Matcher, cap: int, expr: str, p
 
 
 def _changed(
-    repo: pygit2.Repository, tree: bytes, parents: list[bytes | None], prefix: bytes, res: SourceResult, base: bytes = b""
+    repo: pygit2.Repository,
+    tree: bytes,
+    parents: list[bytes | None],
+    prefix: bytes,
+    res: SourceResult,
+    base: bytes = b"",
 ) -> Iterator[tuple[bytes, bytes]]:
     """(path, blob) of `tree` whose blob differs from every parent's blob at that path."""
     entries = read_tree(repo, tree)

@@ -1,0 +1,516 @@
+"""The full sweep's workers: each reads its own chunks of the object list, in pack order.
+
+Phase A reads commits, tags and blobs (blobs are scanned; only what matched goes back to the
+parent) and only notes where its trees are. Phase B reads those trees once: it looks for the
+interesting ids (blobs that matched or could not be read) with one byte search over the raw tree
+data, and keeps the subtree links (`40000 <name>\\0<id>`) in its own memory. The parent then asks
+every worker, level by level, which trees hold the trees found so far (the upward closure); only
+ids cross the process boundary, never tree data or link tables.
+
+Per-entry parsing of every tree (to find entries whose object is absent) runs only when the
+repository can lack objects: a partial clone (promisor pack), a shallow clone, damaged loose
+objects, or a quick check that found a commit's tree, a parent, a tag's target or a subtree
+missing. Loose trees are always parsed entry by entry. Otherwise a pack that git wrote holds every
+object its trees name, and the sweep trusts it; provenance at matched paths is still checked
+exactly (the trees leading to a matched blob are parsed entry by entry).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import traceback
+from array import array
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any
+
+import pygit2
+
+from scanner.detect.engine import Matcher
+from scanner.errors import ScanError
+from scanner.model import Rule
+from scanner.sources.packs import (
+    LOOSE,
+    OBJ_BLOB,
+    OBJ_COMMIT,
+    OBJ_TAG,
+    OBJ_TREE,
+    Listing,
+    PackError,
+    PackReader,
+)
+
+hyperscan: Any
+try:
+    import hyperscan
+except ImportError:  # pragma: no cover - hyperscan is a dependency; the fallback keeps tests honest
+    hyperscan = None
+
+_SUBTREE = re.compile(rb"40000 [^\x00]*\x00(.{20})", re.S)
+_ENTRY_FULL = re.compile(rb"([0-7]{5,6}) ([^\x00]*)\x00(.{20})", re.S)
+MODE_TREE = b"40000"
+MODE_GITLINK = b"160000"
+SEARCH_BATCH = 4 << 20
+READER_CACHE = 96 << 20  # rebuilt objects kept as delta bases, per worker
+OFFSET_MASK = (1 << 48) - 1
+PROGRESS_EVERY = 2000
+
+
+class IdSearch:
+    """Which of many byte strings hold any of a set of 20-byte ids (hyperscan literals in C)."""
+
+    def __init__(self, ids: Sequence[bytes]) -> None:
+        self.ids = list(ids)
+        self.db: Any = None
+        if self.ids and hyperscan is not None and len(self.ids) > 2:
+            exprs = [b"".join(b"\\x%02x" % c for c in i) for i in self.ids]
+            db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            n = len(exprs)
+            db.compile(expressions=exprs, ids=list(range(n)), elements=n, flags=[0] * n)
+            self.db = db
+
+    def holders(self, datas: Sequence[bytes], joined: bytes | None = None) -> set[int]:
+        """Indexes of `datas` that contain some id (a few false hits across boundaries are fine:
+        callers parse the trees they keep)."""
+        if not self.ids or not datas:
+            return set()
+        if self.db is None:
+            return {k for k, d in enumerate(datas) if any(i in d for i in self.ids)}
+        ends: list[int] = []
+        pos = 0
+        for d in datas:
+            pos += len(d)
+            ends.append(pos)
+        hits: list[int] = []
+
+        def on_match(_id: int, _f: int, to: int, _fl: int, _ctx: object) -> None:
+            hits.append(to - 1)
+
+        self.db.scan(b"".join(datas) if joined is None else joined, match_event_handler=on_match)
+        return {bisect_right(ends, h) for h in hits} - {len(datas)}
+
+
+@dataclass(slots=True)
+class ObjectsDone:
+    """What phase A learnt from one worker's chunks."""
+
+    commits: list[tuple[bytes, Any, Any]] = field(default_factory=list)  # id, flat CommitMeta (pickles fast), hits
+    tags: list[tuple[bytes, Any, Any]] = field(default_factory=list)
+    matched: list[tuple[bytes, Any]] = field(default_factory=list)  # blob id, hits
+    bad_blobs: list[tuple[bytes, int, str]] = field(default_factory=list)  # id, size, reason
+    corrupt: list[tuple[bytes, int]] = field(default_factory=list)  # id, type or 0
+    lfs: list[bytes] = field(default_factory=list)
+    blobs: int = 0  # blobs read and scanned
+    nbytes: int = 0
+    count: int = 0
+    trees: bytes = b""  # concatenated tree ids
+    blob_ids: bytes = b""  # concatenated ids of every blob (read or not)
+
+
+@dataclass(slots=True)
+class TreesDone:
+    direct: list[bytes] = field(
+        default_factory=list
+    )  # trees holding an interesting id (may over-approximate)
+    missing_blobs: set[bytes] = field(default_factory=set)
+    missing_trees: set[bytes] = field(default_factory=set)
+    gitlinks: set[bytes] = field(default_factory=set)
+    corrupt: list[bytes] = field(default_factory=list)
+    foreign: dict[bytes, bytes] = field(default_factory=dict)  # subtree id not read here → a tree naming it
+    nbytes: int = 0
+    count: int = 0
+
+
+Tick = Callable[[str, int, int], None]
+
+
+class SweepWorker:
+    """One worker's share of a full sweep (also used in-process for small repositories)."""
+
+    def __init__(
+        self,
+        repo: pygit2.Repository,
+        matcher: Matcher,
+        cap: int,
+        listing: Listing,
+        chunks: Sequence[tuple[int, int, int]],
+        tick: Tick,
+        scan_blob: Callable[[bytes, bytes], Any],
+        parse_commit: Callable[[bytes], Any],
+        parse_tag: Callable[[bytes], Any],
+        scan_text: Callable[[bytes], Any],
+        read_raw: Callable[[bytes], tuple[int, bytes]],
+        read_header: Callable[[bytes], tuple[int, int]],
+    ) -> None:
+        self.repo = repo
+        self.matcher = matcher
+        self.cap = cap
+        self.listing = listing
+        self.chunks = chunks
+        self.tick = tick
+        self.scan_blob = scan_blob
+        self.parse_commit = parse_commit
+        self.parse_tag = parse_tag
+        self.scan_text = scan_text
+        self.read_raw = read_raw
+        self.read_header = read_header
+        self.trees: list[bytes] = []
+        self.tree_at = array("q")  # source << 48 | offset of each tree (source -1: loose)
+        self.loose_trees: set[int] = set()
+        self.links: dict[bytes, list[int]] = {}
+        self.readers: dict[int, PackReader] = {}
+
+    def _reader(self, src: int) -> PackReader:
+        r = self.readers.get(src)
+        if r is None:
+            r = self.readers[src] = PackReader(self.listing.packs[src].path, READER_CACHE, self.cap)
+        return r
+
+    def _read(self, src: int, off: int, raw: bytes) -> tuple[int, bytes]:
+        """Read from the pack directly; libgit2 reads what this reader cannot (and reports damage)."""
+        if src != LOOSE:
+            try:
+                return self._reader(src).read(off)
+            except (PackError, OSError, IndexError, KeyError):
+                pass
+        return self.read_raw(raw)
+
+    # -- phase A -------------------------------------------------------------------------------
+
+    def objects(self, skip: frozenset[bytes] = frozenset()) -> ObjectsDone:
+        """Read every commit, tag and blob of this worker's chunks; note its trees.
+        Blobs in `skip` (known from a cache) are only counted as present."""
+        out = ObjectsDone()
+        trees: list[bytes] = []
+        tree_at = self.tree_at
+        blob_ids: list[bytes] = []
+        listing = self.listing
+        dup = listing.dup
+        for src, start, stop in self.chunks:
+            typer = None
+            keys: list[int] = []
+            if src != LOOSE:
+                typer = self._reader(src)
+                keys = listing.packs[src].keys
+            for j, raw in listing.ids_of(src, start, stop):
+                if dup and (src, j) in dup:
+                    continue
+                out.count += 1
+                off = keys[j] >> 32 if typer is not None else 0
+                otype, size = typer.type_size(off) if typer is not None else (0, -1)
+                if otype == 0 or (otype == OBJ_BLOB and size < 0):
+                    try:
+                        otype, size = self.read_header(raw)
+                    except (pygit2.GitError, KeyError, ValueError, OSError):
+                        out.corrupt.append((raw, 0))
+                        continue
+                if otype == OBJ_TREE:
+                    if src == LOOSE:
+                        self.loose_trees.add(len(trees))
+                    trees.append(raw)
+                    tree_at.append(src << 48 | off)
+                    continue
+                if otype == OBJ_BLOB:
+                    blob_ids.append(raw)
+                    if raw in skip:
+                        continue
+                    if size > self.cap:
+                        out.bad_blobs.append((raw, size, "too-large"))
+                        continue
+                try:
+                    _, data = self._read(src, off, raw)
+                except (pygit2.GitError, KeyError, ValueError, OSError):
+                    if otype == OBJ_BLOB:
+                        out.bad_blobs.append((raw, size, "corrupt-object"))
+                    else:
+                        out.corrupt.append((raw, otype))
+                    continue
+                out.nbytes += len(data)
+                if otype == OBJ_BLOB:
+                    hits, lfs = self.scan_blob(raw, data)
+                    out.blobs += 1
+                    if lfs:
+                        out.lfs.append(raw)
+                    if hits:
+                        out.matched.append((raw, hits))
+                elif otype == OBJ_COMMIT:
+                    try:
+                        meta, message = self.parse_commit(data)
+                    except (KeyError, ValueError, IndexError):
+                        out.corrupt.append((raw, otype))
+                        continue
+                    a, c = meta.author, meta.committer
+                    flat = (meta.tree, meta.parents, a.name, a.email, a.time, c.name, c.email, c.time)
+                    out.commits.append((raw, flat, self.scan_text(message)))
+                elif otype == OBJ_TAG:
+                    try:
+                        tmeta, message = self.parse_tag(data)
+                    except (KeyError, ValueError, IndexError):
+                        out.corrupt.append((raw, otype))
+                        continue
+                    out.tags.append((raw, tmeta, self.scan_text(message)))
+            self.tick("objects", stop - start, 0)
+        self.trees = trees
+        out.trees = b"".join(trees)
+        out.blob_ids = b"".join(blob_ids)
+        return out
+
+    # -- phase B -------------------------------------------------------------------------------
+
+    def read_trees(self, targets: Sequence[bytes], known: frozenset[bytes] | None) -> TreesDone:
+        """Read this worker's trees once. `known` (every object id) switches on per-entry checks."""
+        out = TreesDone()
+        search = IdSearch(targets)
+        target_set = frozenset(targets)
+        links: dict[bytes, list[int]] = {}
+        self.links = links
+        get = links.get
+        findall = _SUBTREE.findall
+        trees = self.trees
+        batch: list[bytes] = []
+        batch_idx: list[int] = []
+        state = [0, 0]  # bytes and subtree links in the batch
+
+        def flush() -> None:
+            joined = b"".join(batch)
+            if joined.count(b"40000 ") != state[1]:
+                # some name or id holds "40000 ": take those trees' subtree links entry by entry
+                for data, idx in zip(batch, batch_idx, strict=True):
+                    if data.count(b"40000 ") != len(findall(data)):
+                        for m, _n, child in _ENTRY_FULL.findall(data):
+                            if m == MODE_TREE:
+                                links.setdefault(child, []).append(idx)
+            if MODE_GITLINK + b" " in joined:
+                for data, idx in zip(batch, batch_idx, strict=True):
+                    if MODE_GITLINK + b" " in data:
+                        self._exact(idx, data, known, target_set, out)
+            for k in search.holders(batch, joined):
+                out.direct.append(trees[batch_idx[k]])
+            batch.clear()
+            batch_idx.clear()
+            state[0] = state[1] = 0
+
+        for r in self.readers.values():
+            r.clear()  # blobs are no delta bases for trees
+        tree_at = self.tree_at
+        n_done = 0
+        for idx, raw in enumerate(trees):
+            n_done += 1
+            if n_done >= PROGRESS_EVERY:
+                self.tick("trees", n_done, 0)
+                out.count += n_done
+                n_done = 0
+            at = tree_at[idx]
+            try:
+                _, data = self._read(at >> 48, at & OFFSET_MASK, raw)
+            except (pygit2.GitError, KeyError, ValueError, OSError):
+                out.corrupt.append(raw)
+                continue
+            out.nbytes += len(data)
+            if known is not None or idx in self.loose_trees:
+                self._exact(idx, data, known, target_set, out)
+                continue
+            subs = findall(data)
+            for child in subs:
+                got = get(child)
+                if got is None:
+                    links[child] = [idx]
+                else:
+                    got.append(idx)
+            batch.append(data)
+            batch_idx.append(idx)
+            state[0] += len(data)
+            state[1] += len(subs)
+            if state[0] >= SEARCH_BATCH:
+                flush()
+        if batch:
+            flush()
+        out.count += n_done
+        if n_done:
+            self.tick("trees", n_done, 0)
+        mine = set(trees)
+        out.foreign = {c: trees[ps[0]] for c, ps in links.items() if c not in mine}
+        return out
+
+    def _exact(
+        self, idx: int, data: bytes, known: frozenset[bytes] | None, targets: frozenset[bytes], out: TreesDone
+    ) -> None:
+        raw = self.trees[idx]
+        direct = False
+        for mode, _name, child in _ENTRY_FULL.findall(data):
+            if mode == MODE_TREE:
+                self.links.setdefault(child, []).append(idx)
+            if child in targets:
+                direct = True
+            if mode == MODE_GITLINK:
+                out.gitlinks.add(child)  # a submodule commit: another repository's history
+                continue
+            present = child in known if known is not None else self._exists(child)
+            if present:
+                continue
+            if mode == MODE_TREE:
+                out.missing_trees.add(child)
+                direct = True
+            else:
+                out.missing_blobs.add(child)
+                direct = True
+        if direct:
+            out.direct.append(raw)
+
+    def _exists(self, oid: bytes) -> bool:
+        try:
+            return bool(self.repo.odb.exists(pygit2.Oid(raw=oid)))
+        except (pygit2.GitError, ValueError):
+            return False
+
+    # -- closure --------------------------------------------------------------------------------
+
+    def parents(self, frontier: Sequence[bytes]) -> list[bytes]:
+        """Trees read here that name any of `frontier` as a subtree."""
+        out: set[int] = set()
+        links = self.links
+        for t in frontier:
+            got = links.get(t)
+            if got:
+                out.update(got)
+        return [self.trees[i] for i in out]
+
+    def close(self) -> None:
+        self.links = {}
+        self.trees = []
+        for r in self.readers.values():
+            r.close()
+        self.readers = {}
+
+
+# ----------------------------------------------------------------------------------------------
+# worker processes, each with its own pipe (so the parent can ask every worker in turn)
+
+
+@dataclass(frozen=True, slots=True)
+class CrewSpec:
+    gitdir: str
+    rules: tuple[Rule, ...]
+    engine: str
+    serialized: bytes | None
+    cap: int
+    bad: frozenset[bytes]
+
+
+# set by the parent right before forking; children inherit it
+_FORK_STATE: tuple[CrewSpec, Listing, Callable[..., SweepWorker]] | None = None
+
+
+def _child(conn: Connection, chunks: list[tuple[int, int, int]]) -> None:
+    assert _FORK_STATE is not None
+    spec, listing, make = _FORK_STATE
+    sent = [0]
+
+    def tick(phase: str, count: int, nbytes: int) -> None:
+        sent[0] += count
+        conn.send(("tick", phase, count, nbytes))
+
+    try:
+        worker = make(spec, listing, chunks, tick)
+    except BaseException:  # noqa: BLE001 - reported to the parent, which raises ScanError
+        conn.send(("error", traceback.format_exc()))
+        return
+    while True:
+        try:
+            msg = conn.recv()
+        except EOFError:
+            return
+        if msg is None:
+            return
+        name, args = msg
+        try:
+            result = getattr(worker, name)(*args)
+        except BaseException:  # noqa: BLE001
+            conn.send(("error", traceback.format_exc()))
+            continue
+        conn.send(("done", result))
+
+
+class Crew:
+    """N forked workers over interleaved chunks; `call` runs one method on all of them."""
+
+    def __init__(
+        self,
+        spec: CrewSpec,
+        listing: Listing,
+        chunks: list[list[tuple[int, int, int]]],
+        make: Callable[..., SweepWorker],
+        on_tick: Tick,
+    ) -> None:
+        global _FORK_STATE
+        ctx = get_context("fork")
+        self.conns: list[Connection] = []
+        self.procs: list[Any] = []
+        self.on_tick = on_tick
+        _FORK_STATE = (spec, listing, make)
+        try:
+            for mine in chunks:
+                parent, child = ctx.Pipe()
+                p = ctx.Process(target=_child, args=(child, mine), daemon=True)
+                p.start()
+                child.close()
+                self.conns.append(parent)
+                self.procs.append(p)
+        finally:
+            _FORK_STATE = None
+
+    def call(self, name: str, *args: Any) -> list[Any]:
+        for c in self.conns:
+            c.send((name, args))
+        results: dict[int, Any] = {}
+        pending = {c: k for k, c in enumerate(self.conns)}
+        while pending:
+            for ready in wait(list(pending)):
+                c = pending_conn(ready)
+                try:
+                    msg = c.recv()
+                except EOFError:
+                    raise ScanError("a sweep worker died (out of memory?)") from None
+                if msg[0] == "tick":
+                    self.on_tick(msg[1], msg[2], msg[3])
+                elif msg[0] == "error":
+                    raise ScanError(f"a sweep worker failed:\n{msg[1]}")
+                else:
+                    results[pending.pop(c)] = msg[1]
+        return [results[k] for k in range(len(self.conns))]
+
+    def close(self) -> None:
+        for c in self.conns:
+            try:
+                c.send(None)
+                c.close()
+            except OSError:
+                pass
+        for p in self.procs:
+            p.join(5)
+            if p.is_alive():
+                p.kill()
+                p.join()
+
+
+def pending_conn(ready: object) -> Connection:
+    assert isinstance(ready, Connection)
+    return ready
+
+
+def split_chunks(listing: Listing, workers: int, per: int) -> list[list[tuple[int, int, int]]]:
+    """Interleave the chunks over `workers` so that each reads every part of the pack."""
+    chunks = listing.chunks(per)
+    out: list[list[tuple[int, int, int]]] = [[] for _ in range(workers)]
+    for k, c in enumerate(chunks):
+        out[k % workers].append(c)
+    return out
+
+
+def objects_dirs_exist(dirs: Sequence[Path]) -> bool:
+    return any(os.path.isdir(d) for d in dirs)
