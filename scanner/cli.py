@@ -46,6 +46,12 @@ def _parser() -> argparse.ArgumentParser:
         help="exit 1 when a finding (confidence ≥ medium) is at or above this severity (default: high)",
     )
     s.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (default: one per core)")
+    s.add_argument(
+        "--cache",
+        metavar="DIR",
+        type=Path,
+        help="keep what a full sweep learnt in DIR (no secrets) and sweep only what changed next time; trusted input",
+    )
     modes = s.add_mutually_exclusive_group()
     modes.add_argument("--no-history", action="store_true", help="in a repository: HEAD's tree and the working tree only")
     modes.add_argument("--range", metavar="EXPR", dest="range_expr", help="only what the commits of EXPR (A..B, B ^REF) introduce")
@@ -142,7 +148,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         raise UsageError("--jobs must be 0 (one per core) or more")
     rules = load_rules()
     fail_on = None if args.fail_on == "none" else Severity(args.fail_on)
-    config = ScanConfig(target=Path(args.path), jobs=args.jobs, engine=_engine(), fail_on=fail_on)
+    config = ScanConfig(target=Path(args.path), jobs=args.jobs, engine=_engine(), fail_on=fail_on, cache=args.cache)
     try:
         matcher = load_matcher(rules, config.engine)
         mode = "range" if args.range_expr is not None else "staged" if args.staged else "tree" if args.no_history else None

@@ -19,6 +19,7 @@ class ScanConfig:
     size_cap: int = DEFAULT_SIZE_CAP
     fail_on: Severity | None = Severity.HIGH
     fingerprint_key: bytes = DEFAULT_FINGERPRINT_KEY
+    cache: Path | None = None  # --cache DIR: the history cache (trusted input; scanner/cache.py)
 
     @property
     def workers(self) -> int:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from enum import StrEnum
 
+from scanner.cache import HistoryCache, cache_key
 from scanner.config import ScanConfig
 from scanner.detect.engine import Matcher
 from scanner.findings import Hit, build_findings
@@ -76,7 +77,8 @@ def scan_repository(
             case RepoMode.HISTORY:
                 spec = pool_spec(repo, rules, matcher, cap, config.workers)
                 index = read_index(repo)
-                results.append(Sweep(repo, matcher, spec, prog, site.prefix, index).run())
+                cache = _history_cache(config, rules, site, cap)
+                results.append(Sweep(repo, matcher, spec, prog, site.prefix, index, cache).run())
                 results.append(_worktree(repo, site, matcher, config))
             case RepoMode.TREE:
                 from scanner.sources.repository import tree_scan
@@ -95,6 +97,16 @@ def scan_repository(
     finally:
         prog.close()
     return _report(config, rules, site, mode, range_expr, results, scope, time.monotonic() - t0)
+
+
+def _history_cache(config: ScanConfig, rules: Sequence[Rule], site: RepoSite, cap: int) -> HistoryCache | None:
+    """The cache file for this repository, PATH, keysweep version, ruleset and config."""
+    if config.cache is None:
+        return None
+    from scanner import __version__
+
+    key = cache_key(__version__, ruleset_hash(rules), cap, str(site.gitdir.resolve()), site.prefix)
+    return HistoryCache(config.cache, key)
 
 
 def _worktree(repo: object, site: RepoSite, matcher: Matcher, config: ScanConfig) -> SourceResult:

@@ -99,7 +99,9 @@ class IdSearch:
 class ObjectsDone:
     """What phase A learnt from one worker's chunks."""
 
-    commits: list[tuple[bytes, Any, Any]] = field(default_factory=list)  # id, flat CommitMeta (pickles fast), hits
+    commits: list[tuple[bytes, Any, Any]] = field(
+        default_factory=list
+    )  # id, flat CommitMeta (pickles fast), hits
     tags: list[tuple[bytes, Any, Any]] = field(default_factory=list)
     matched: list[tuple[bytes, Any]] = field(default_factory=list)  # blob id, hits
     bad_blobs: list[tuple[bytes, int, str]] = field(default_factory=list)  # id, size, reason

@@ -98,7 +98,7 @@ def _read_idx(path: Path) -> tuple[bytes, list[int]] | None:
     return b[sh : sh + 20 * n], out
 
 
-def _loose_ids(objects: Path) -> list[bytes]:
+def loose_ids(objects: Path) -> list[bytes]:
     out: list[bytes] = []
     try:
         fans = [d for d in os.scandir(objects) if len(d.name) == 2 and d.is_dir()]
@@ -117,7 +117,7 @@ def _loose_ids(objects: Path) -> list[bytes]:
     return out
 
 
-def list_objects(objects_dirs: list[Path]) -> Listing | None:
+def list_objects(objects_dirs: list[Path], order: bool = True) -> Listing | None:
     """Every object under these object directories (a repository's own, then its alternates);
     None when an index cannot be read this way (the caller then asks libgit2 for the list)."""
     out = Listing()
@@ -142,12 +142,12 @@ def list_objects(objects_dirs: list[Path]) -> Listing | None:
             ids, offs = got
             if len(offs) >= 1 << 32:
                 return None
-            keys = [o << 32 | i for i, o in enumerate(offs)]
+            keys = [o << 32 | i for i, o in enumerate(offs)] if order else []
             keys.sort()
             out.packs.append(PackSource(pack, stem, size, ids, keys))
-        out.loose.extend(_loose_ids(objects))
-    out.total = sum(len(p.keys) for p in out.packs) + len(out.loose)
-    if len(out.packs) + (1 if out.loose else 0) > 1:
+        out.loose.extend(loose_ids(objects))
+    out.total = sum(len(p.ids) // 20 for p in out.packs) + len(out.loose)
+    if order and len(out.packs) + (1 if out.loose else 0) > 1:
         seen: set[bytes] = set()
         for s, p in enumerate(out.packs):
             for i in range(len(p.keys)):
@@ -216,20 +216,21 @@ class PackReader:
         self.cache.clear()
         self.cached = 0
 
-    def _at(self, off: int, need: int = 320) -> tuple[bytes, int]:
-        """Bytes at `off`: from the forward-moving block, or (behind it: a delta base) read alone."""
+    def _at(self, off: int, need: int = 320, stream: bool = True) -> tuple[bytes, int]:
+        """Bytes at `off`: from the block (refilled there for the object being read), or, for a
+        delta base outside the block, read alone."""
         p = off - self.base
         if p >= 0 and p + need <= len(self.buf):
             return self.buf, p
-        if p < 0:
+        if not stream:
             return os.pread(self.fd, max(need, 4096), off), 0
         self.buf = os.pread(self.fd, max(_BLOCK, need), off)
         self.base = off
         return self.buf, 0
 
-    def _header(self, off: int) -> tuple[int, int, int, int]:
+    def _header(self, off: int, stream: bool = True) -> tuple[int, int, int, int]:
         """(raw type, size, data offset, base offset or -1) of the entry at `off`."""
-        buf, p = self._at(off)
+        buf, p = self._at(off, 320, stream)
         start = p
         c = buf[p]
         t = (c >> 4) & 7
@@ -280,7 +281,7 @@ class PackReader:
             if got is not None:
                 t = got
                 break
-            rt, _size, _d, base = self._header(off)
+            rt, _size, _d, base = self._header(off, False)
             chain.append(off)
             if rt != _OFS_DELTA:
                 t = rt if OBJ_COMMIT <= rt <= OBJ_TAG else 0
@@ -290,12 +291,12 @@ class PackReader:
             self.types[o] = t
         return t
 
-    def _inflate(self, data_off: int, size: int) -> bytes:
+    def _inflate(self, data_off: int, size: int, stream: bool = True) -> bytes:
         need = size + (size >> 10) + 64
         if need > _BLOCK:
             view = memoryview(os.pread(self.fd, need, data_off))
         else:
-            buf, p = self._at(data_off, need)
+            buf, p = self._at(data_off, need, stream)
             view = memoryview(buf)[p : p + need]
         d = zlib.decompressobj()
         try:
@@ -319,7 +320,7 @@ class PackReader:
             if cached is not None:
                 data = cached
                 break
-            t, size, data_off, base = self._header(cur)
+            t, size, data_off, base = self._header(cur, cur == off)
             if t == _OFS_DELTA:
                 chain.append((cur, data_off, size))
                 cur = base
@@ -328,7 +329,7 @@ class PackReader:
                 raise PackError(f"entry type {t} at {cur}")
             if size > self.cap:
                 raise PackError(f"base over the size cap at {cur}")
-            data = self._inflate(data_off, size)
+            data = self._inflate(data_off, size, cur == off)
             self.types[cur] = t
             self._keep(cur, data)
             break
@@ -336,7 +337,7 @@ class PackReader:
             raise PackError(f"delta chain too long at {off}")
         otype = self.types.get(cur) or self._base_type(cur)
         for o, data_off, dsize in reversed(chain):
-            data = _apply(data, self._inflate(data_off, dsize))
+            data = _apply(data, self._inflate(data_off, dsize, o == off))
             self.types[o] = otype
             self._keep(o, data)
         return otype, data

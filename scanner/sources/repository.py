@@ -13,6 +13,7 @@ Nothing here runs `git`, reads a repository's config-named programs, or writes t
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -25,12 +26,13 @@ from typing import Any, Protocol
 
 import pygit2
 
+from scanner.cache import HistoryCache, digest
 from scanner.detect.engine import Matcher
 from scanner.detect.positions import LineIndex
 from scanner.errors import ScanError
 from scanner.model import CommitRef, Match, Position, Rule
 from scanner.sources.crew import Crew, CrewSpec, ObjectsDone, SweepWorker, Tick, TreesDone, split_chunks
-from scanner.sources.packs import Listing, list_objects
+from scanner.sources.packs import Listing, list_objects, loose_ids
 
 # ----------------------------------------------------------------------------------------------
 # skip reasons (a fixed set: ARCHITECTURE.md §5)
@@ -544,6 +546,7 @@ def _chunks(ids: Sequence[bytes], workers: int) -> list[bytes]:
 
 # the full sweep's workers (scanner/sources/crew.py): small repositories are swept in-process
 
+RESUME_MAX_NEW = 50_000  # more new objects than this: a cached sweep starts over
 POOL_MIN_OBJECTS = 40_000  # fewer objects than this: no worker processes
 CHUNK_OBJECTS = 2000  # objects per chunk; chunks are dealt to the workers in turn
 
@@ -573,6 +576,14 @@ def _sweep_worker(
         lambda raw: read_raw(repo, raw),
         lambda raw: read_header(repo, raw),
     )
+
+
+def _sig_tuple(sig: Signature) -> tuple[str, str, int]:
+    return sig.name, sig.email, sig.time
+
+
+def _no_tick(phase: str, count: int, nbytes: int) -> None:
+    return None
 
 
 def _make_worker(
@@ -846,6 +857,7 @@ class Sweep:
         progress: Progress,
         prefix: bytes = b"",
         index: Sequence[IndexEntry] = (),
+        cache: HistoryCache | None = None,
     ) -> None:
         self.repo = repo
         self.matcher = matcher
@@ -866,6 +878,11 @@ class Sweep:
         self.listing = Listing()
         self.crew: Crew | None = None
         self.local: SweepWorker | None = None
+        self.unread_trees: set[bytes] = set()
+        self.closure: set[bytes] = set()
+        self.origins: list[tuple[str, bytes]] = []  # what each Found was read from (for the cache)
+        self._ab: tuple[tuple[int, int, int], list[tuple[str, str]], dict[str, int]] = ((0, 0, 0), [], {})
+        self.cache = cache
         self.shallow = shallow_commits(repo)
         self.gen: dict[bytes, int] = {}
         self._views: dict[bytes, View] = {}
@@ -898,6 +915,10 @@ class Sweep:
         else:
             self.local = _sweep_worker(self.repo, self.matcher, self.spec.cap, listing, chunks[0], tick)
             batches = [self.local.objects()]
+        self._merge_objects(batches)
+
+    def _merge_objects(self, batches: Sequence[ObjectsDone]) -> None:
+        res = self.res
         lfs = 0
         for b in batches:
             res.nbytes += b.nbytes
@@ -930,7 +951,7 @@ class Sweep:
                 if otype in (0, OBJ_BLOB):
                     self.unreadable.add(oid)
         if lfs:
-            res.skip_counts[LFS_POINTER] = lfs
+            res.skip_counts[LFS_POINTER] = res.skip_counts.get(LFS_POINTER, 0) + lfs
         res.commits = len(self.commits)
 
     def _may_lack_objects(self) -> bool:
@@ -963,6 +984,17 @@ class Sweep:
             if exact or not self._subtree_missing(batches):
                 break
             exact = True  # a subtree is absent: check every entry of every tree
+        direct, unread_trees = self._merge_trees(batches)
+        self._closure(direct, unread_trees, set())
+        self._close_workers()
+        self._ab = (
+            (res.objects, res.blobs, res.nbytes),
+            [(s.reason, s.example) for s in res.skips],
+            dict(res.skip_counts),
+        )
+
+    def _merge_trees(self, batches: Sequence[TreesDone]) -> tuple[set[bytes], set[bytes]]:
+        res = self.res
         direct: set[bytes] = set()
         missing_blobs: set[bytes] = set()
         missing_trees: set[bytes] = set()
@@ -975,7 +1007,7 @@ class Sweep:
             gitlinks |= b.gitlinks
             corrupt.update(b.corrupt)
         for meta in self.commits.values():
-            if meta.tree not in self.known_trees:
+            if meta.tree not in self.known_trees and meta.tree not in self.unread_trees:
                 missing_trees.add(meta.tree)
         for oid in sorted(missing_blobs | missing_trees):
             res.skip(MISSING, f"{'tree' if oid in missing_trees else 'blob'} {oid.hex()}")
@@ -985,9 +1017,13 @@ class Sweep:
             res.skip(GITLINK, f"commit {oid.hex()}")
         unread_trees = missing_trees | corrupt
         self.unreadable |= missing_blobs
-        # upward closure: every tree that leads to an interesting id, asked level by level
-        closure: set[bytes] = set(direct)
-        frontier = sorted(direct | unread_trees)
+        self.unread_trees |= unread_trees
+        return direct, unread_trees
+
+    def _closure(self, direct: set[bytes], unread: set[bytes], closure: set[bytes]) -> None:
+        """Add to `closure` every tree that leads to `direct` or `unread` (asked level by level)."""
+        closure |= direct
+        frontier = sorted(closure | unread)
         while frontier:
             if self.crew is not None:
                 found: set[bytes] = set()
@@ -998,9 +1034,9 @@ class Sweep:
                 found = set(self.local.parents(frontier))
             frontier = sorted(found - closure)
             closure.update(frontier)
-        self._close_workers()
+        self.closure = closure
         interesting = set(self.matched) | self.unreadable
-        self.trees = Trees(self.repo, closure, interesting, unread_trees)
+        self.trees = Trees(self.repo, closure, interesting, self.unread_trees)
 
     def _subtree_missing(self, batches: Sequence[TreesDone]) -> bool:
         """Whether a subtree link names an absent tree (checked on the naming tree's entries)."""
@@ -1063,11 +1099,30 @@ class Sweep:
 
     def run(self) -> SourceResult:
         res = self.res
+        saved = self.cache.load() if self.cache is not None else None
+        state = self._state() if self.cache is not None else ""
+        if saved is not None and saved.get("state") == state:
+            try:
+                done = self._reuse(saved)
+            except (KeyError, ValueError, TypeError):
+                done = None
+            if done is not None:
+                return done
+            self.res = res = SourceResult()
         try:
-            self.read_objects()
-            self.read_trees()
+            if saved is None or not self._resume_safely(saved):
+                self.res = res = SourceResult()
+                self.read_objects()
+                self.read_trees()
         finally:
             self._close_workers()
+        self._finish()
+        if self.cache is not None:
+            self.cache.save(self._dump(state))
+        return res
+
+    def _finish(self) -> None:
+        res = self.res
         self.gen = generations(self.commits)
         for c in sorted(self.shallow):
             if c in self.commits:
@@ -1121,7 +1176,180 @@ class Sweep:
         res.provenance = prov
         self._places(reachable, reach_tags, head, ref_tree, ref_blob)
         res.sources = {"history": res.blobs, "message": len(self.commits) + len(self.tags)}
+
+    # -- the cache (scanner/cache.py): nothing that holds a secret is written -----------------------
+
+    def _state(self) -> str:
+        """A digest of everything a sweep's result depends on besides the objects' contents."""
+        h = hashlib.sha256()
+        for objects in _objects_dirs(self.repo):
+            h.update(os.fsencode(str(objects)) + b"\x00")
+            try:
+                packs = sorted((e.name, e.stat().st_size) for e in os.scandir(objects / "pack"))
+            except OSError:
+                packs = []
+            h.update(repr(packs).encode())
+            for oid in loose_ids(objects):
+                h.update(oid)
+        refs, broken = list_refs(self.repo)
+        h.update(repr([(r.name, r.target) for r in refs]).encode())
+        h.update(
+            repr(
+                (broken, head_commit(self.repo), sorted(self.shallow), sorted(bad_objects(self.repo)))
+            ).encode()
+        )
+        h.update(repr([(e.path, e.blob, e.stage) for e in self.index]).encode())
+        return h.hexdigest()
+
+    def _rescan(self, kind: str, oid: bytes) -> Hits | None:
+        """The matches of a text the cache names (None: it cannot be read any more)."""
+        try:
+            _, data = read_raw(self.repo, oid)
+            if kind == "blob":
+                return scan_text(self.matcher, data)
+            message = parse_commit(data)[1] if kind == "commit" else parse_tag(data)[1]
+        except (pygit2.GitError, KeyError, ValueError, OSError, IndexError):
+            return None
+        return scan_text(self.matcher, message)
+
+    def _dump(self, state: str) -> dict[str, Any]:
+        res = self.res
+        prov = {digest(k): v for k, v in res.provenance.items()}
+        founds = [
+            (kind, oid, found.places) for (kind, oid), found in zip(self.origins, res.founds, strict=True)
+        ]
+        counters = (res.head, res.commits, res.objects, res.blobs, res.nbytes, res.files, res.sources)
+        ab = self._ab
+        tags = {
+            t: (m.target, m.target_type, m.name, _sig_tuple(m.tagger) if m.tagger else None) for t, m in self.tags.items()
+        }
+        commits = {
+            c: (m.tree, m.parents, *_sig_tuple(m.author), *_sig_tuple(m.committer)) for c, m in self.commits.items()
+        }
+        return {
+            "state": state,
+            "result": (founds, prov, counters, list(res.skips), dict(res.skip_counts)),
+            "inter": {
+                "commits": commits,
+                "tags": tags,
+                "blobs": b"".join(self.known_blobs),
+                "trees": b"".join(self.known_trees),
+                "unreadable": sorted(self.unreadable),
+                "matched": sorted(self.matched),
+                "commit_hits": sorted(self.commit_hits),
+                "tag_hits": sorted(self.tag_hits),
+                "closure": b"".join(self.closure),
+                "unread_trees": sorted(self.unread_trees),
+                "ab": ab,
+                "packs": [p.name for p in self.listing.packs],
+            },
+        }
+
+    def _reuse(self, saved: dict[str, Any]) -> SourceResult | None:
+        """The cached result of an unchanged repository, its texts scanned again."""
+        founds, prov, counters, skips, skip_counts = saved["result"]
+        res = SourceResult()
+        res.head, res.commits, res.objects, res.blobs, res.nbytes, res.files, res.sources = counters
+        res.skips = list(skips)
+        res.skip_counts = dict(skip_counts)
+        for kind, oid, places in founds:
+            hits = self._rescan(kind, oid)
+            if not hits:
+                return None
+            res.founds.append(Found(hits, places))
+            for m, _ in hits:
+                got = prov.get(digest(secret_key(m)))
+                if got is not None:
+                    res.provenance[secret_key(m)] = got
         return res
+
+    def _resume_safely(self, saved: dict[str, Any]) -> bool:
+        try:
+            return self._resume(saved)
+        except (KeyError, ValueError, TypeError):
+            return False  # a cache of another shape: sweep it all
+
+    def _resume(self, saved: dict[str, Any]) -> bool:
+        """Phases A and B from the cache plus the objects added since; False: sweep it all."""
+        inter = saved["inter"]
+        n_before, skips_before, counts_before = inter["ab"]
+        if any(r in counts_before for r in (MISSING, CORRUPT)) or self.listing.promisor or self.shallow:
+            return False
+        known: set[bytes] = set()
+        for key in ("blobs", "trees"):
+            blob = inter[key]
+            known.update(blob[i : i + 20] for i in range(0, len(blob), 20))
+        commits = {
+            c: CommitMeta(tree, parents, Signature(an, ae, at), Signature(cn, ce, ct))
+            for c, (tree, parents, an, ae, at, cn, ce, ct) in inter["commits"].items()
+        }
+        tags = {
+            t: TagMeta(target, ttype, name, Signature(*tagger) if tagger else None)
+            for t, (target, ttype, name, tagger) in inter["tags"].items()
+        }
+        known.update(commits)
+        known.update(tags)
+        known.update(inter["unreadable"])
+        listing = list_objects(_objects_dirs(self.repo), order=False)
+        if listing is None or listing.promisor:
+            return False
+        new: list[bytes] = []
+        seen_packs = set(inter["packs"])
+        for p in listing.packs:
+            if p.name in seen_packs:
+                continue  # a pack is named by its content: every object in it was swept
+            ids = p.ids
+            new.extend(o for o in (ids[i : i + 20] for i in range(0, len(ids), 20)) if o not in known)
+        new.extend(o for o in listing.loose if o not in known)
+        new = list(dict.fromkeys(new))
+        if len(new) > RESUME_MAX_NEW:
+            return False
+        # what the cache says
+        res = self.res
+        res.objects, res.blobs, res.nbytes = n_before
+        res.skips = [SkipNote(r, e) for r, e in skips_before]
+        res.skip_counts = dict(counts_before)
+        self.listing = listing
+        self.commits = commits
+        self.tags = tags
+        blobs, trees = inter["blobs"], inter["trees"]
+        self.known_blobs = {blobs[i : i + 20] for i in range(0, len(blobs), 20)}
+        self.known_trees = {trees[i : i + 20] for i in range(0, len(trees), 20)}
+        self.unreadable = set(inter["unreadable"])
+        self.unread_trees = set(inter["unread_trees"])
+        for blob in inter["matched"]:
+            hits = self._rescan("blob", blob)
+            if hits is None:
+                return False
+            self.matched[blob] = hits
+            self.holds[blob] = frozenset(secret_key(m) for m, _ in hits if not m.pragma)
+        for kind, ids_, into in (
+            ("commit", inter["commit_hits"], self.commit_hits),
+            ("tag", inter["tag_hits"], self.tag_hits),
+        ):
+            for oid in ids_:
+                hits = self._rescan(kind, oid)
+                if hits is None:
+                    return False
+                into[oid] = hits
+        # the new objects, read in this process (they are few)
+        sub = Listing(loose=new, total=len(new))
+        res.objects += len(new)
+        self.local = _sweep_worker(
+            self.repo, self.matcher, self.spec.cap, sub, sub.chunks(CHUNK_OBJECTS), _no_tick
+        )
+        self._merge_objects([self.local.objects()])
+        res.commits = len(self.commits)
+        targets = sorted(set(self.matched) | self.unreadable)
+        direct, unread = self._merge_trees([self.local.read_trees(targets, None)])
+        closure = {inter["closure"][i : i + 20] for i in range(0, len(inter["closure"]), 20)}
+        self._closure(direct, unread, closure)
+        self._ab = (
+            (res.objects, res.blobs, res.nbytes),
+            [(s.reason, s.example) for s in res.skips],
+            dict(res.skip_counts),
+        )
+        return True
 
     def trees_set(self) -> set[bytes]:
         return self.known_trees
@@ -1350,6 +1578,7 @@ class Sweep:
         for blob, pl in places.items():
             if pl:
                 res.founds.append(Found(self.matched[blob], pl))
+                self.origins.append(("blob", blob))
         if self.prefix:
             return
         for c, hits in sorted(self.commit_hits.items()):
@@ -1357,16 +1586,20 @@ class Sweep:
             ctime = self.commits[c].committer.time
             if c in reachable:
                 res.founds.append(Found(hits, [Place("message", path, None, c, ctime)]))
+                self.origins.append(("commit", c))
             elif own.exists(pygit2.Oid(raw=c)):
                 res.founds.append(Found(hits, [Place("unreachable", path, None, c, ctime)]))
+                self.origins.append(("commit", c))
         for t_id, hits in sorted(self.tag_hits.items()):
             meta = self.tags[t_id]
             path = b"tag:" + meta.name
             tm = meta.tagger.time if meta.tagger else None
             if t_id in reach_tags:
                 res.founds.append(Found(hits, [Place("message", path, None, t_id, tm)]))
+                self.origins.append(("tag", t_id))
             elif own.exists(pygit2.Oid(raw=t_id)):
                 res.founds.append(Found(hits, [Place("unreachable", path, None, t_id, tm)]))
+                self.origins.append(("tag", t_id))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -1,0 +1,87 @@
+"""The history cache (`--cache DIR`, ARCHITECTURE.md §5): what a full sweep learnt, minus secrets.
+
+One file per (keysweep version, ruleset hash, config hash, repository, PATH): a pickle holding
+
+- the repository state it describes: pack names and sizes, loose object ids, ref tips, HEAD, the
+  shallow list and the index entries — when all are unchanged, the sweep's result is reused;
+- the sweep's intermediate state: every object id by kind, commit and tag headers, which blobs and
+  messages matched (ids only), unreadable ids, and the trees that lead to matched blobs — when
+  objects were added, only the new ones are read, and provenance is computed again;
+- the result: the places of every matched text and the provenance of every secret, keyed by the
+  SHA-256 of the secret (never the secret itself).
+
+Texts that matched are read and scanned again on every run (a handful of blobs), so the cache
+holds no secret, no matched text and no position that only the secret could give. The cache is
+trusted input: it is unpickled, so a cache directory must be as trusted as the code (keep it in
+the CI cache of the same repository, never in a place others can write to).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any
+
+FORMAT = 1
+
+
+def cache_key(*parts: object) -> str:
+    h = hashlib.sha256()
+    for p in (FORMAT, *parts):
+        h.update(repr(p).encode("utf-8", "backslashreplace"))
+        h.update(b"\x00")
+    return h.hexdigest()[:32]
+
+
+def digest(secret_key: str) -> str:
+    """What the cache stores in place of a secret."""
+    return hashlib.sha256(secret_key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class HistoryCache:
+    """One cache file in DIR; loading a missing, damaged or foreign file gives None."""
+
+    def __init__(self, directory: Path, key: str) -> None:
+        self.directory = directory
+        self.path = directory / f"history-{key}.pickle"
+        self.key = key
+
+    def load(self) -> dict[str, Any] | None:
+        try:
+            with open(self.path, "rb") as f:
+                data = pickle.load(f)
+        except (
+            OSError,
+            EOFError,
+            pickle.UnpicklingError,
+            AttributeError,
+            ImportError,
+            IndexError,
+            TypeError,
+            ValueError,
+        ):
+            return None
+        if not isinstance(data, dict) or data.get("key") != self.key:
+            return None
+        return data
+
+    def save(self, data: dict[str, Any]) -> None:
+        """Write atomically; a cache that cannot be written is skipped (the scan still counts)."""
+        data = {**data, "key": self.key}
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".history-", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    pickle.dump(data, f, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(tmp, self.path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+        except OSError:
+            return
