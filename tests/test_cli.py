@@ -128,15 +128,17 @@ def test_readme_rule_table_is_current() -> None:
     assert embedded == render_markdown(rules()), "run `make readme` to regenerate the rule table"
 
 
-def test_self_scan_is_clean() -> None:
-    """The project's tree scans clean with no path allowlist, and files were really scanned.
-
-    (`--no-history`: the full sweep also reads the project's history, whose early commits hold
-    test data written before the no-literal rule.)"""
-    p = run("scan", str(ROOT), "--no-history", "--json", "-", "--fail-on", "low")
+@pytest.mark.parametrize("mode", [[], ["--no-history"]], ids=["full-sweep", "tree"])
+def test_self_scan_is_clean(mode: list[str]) -> None:
+    """The project — its whole history, and its tree — scans clean with no path allowlist, and
+    content was really scanned."""
+    p = run("scan", str(ROOT), *mode, "--json", "-", "--fail-on", "low")
     rep = json.loads(p.stdout)
     assert rep["findings"] == [], [(f["rule_id"], f["locations"][0]["path"]) for f in rep["findings"]]
     assert p.returncode == 0
-    assert rep["stats"]["files"] >= 30
+    assert rep["stats"]["blobs"] + rep["stats"]["files"] >= 30
     assert rep["stats"]["bytes_scanned"] > 100_000
-    assert rep["stats"]["skipped"].get("excluded", {}).get("count", 0) >= 1  # .git/ at least
+    if mode:
+        assert rep["stats"]["skipped"].get("excluded", {}).get("count", 0) >= 1  # .git/ at least
+    else:
+        assert rep["scan"]["mode"] == "history" and rep["stats"]["commits"] >= 1
