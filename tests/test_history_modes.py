@@ -182,12 +182,13 @@ def test_one_and_many_workers_agree(tmp_path: Path, scan: Scan) -> None:
             b.commit({f"side{i}.env": env_line(300 + i)}, ref=f"refs/heads/side{i}", parents=[c])
     import scanner.sources.repository as repository
 
-    old = repository._chunks
-    repository._chunks = lambda ids, workers: old(ids, 1)[:0] or [b"".join(ids[i : i + 16]) for i in range(0, len(ids), 16)]
+    # worker processes even for this small repository, over many small chunks
+    old = repository.POOL_MIN_OBJECTS, repository.CHUNK_OBJECTS
+    repository.POOL_MIN_OBJECTS, repository.CHUNK_OBJECTS = 0, 16
     try:
         one = scan(tmp_path / "r", jobs=1)
         many = scan(tmp_path / "r", jobs=3)
     finally:
-        repository._chunks = old
+        repository.POOL_MIN_OBJECTS, repository.CHUNK_OBJECTS = old
     assert one.findings and one.findings == many.findings
     assert one.stats.blobs == many.stats.blobs and one.stats.commits == many.stats.commits

@@ -881,6 +881,8 @@ class Sweep:
         self.unread_trees: set[bytes] = set()
         self.closure: set[bytes] = set()
         self.origins: list[tuple[str, bytes]] = []  # what each Found was read from (for the cache)
+        self.exact = True  # every tree entry was checked for a missing object
+        self._absent: dict[tuple[bytes, bytes], bool] = {}
         self._ab: tuple[tuple[int, int, int], list[tuple[str, str]], dict[str, int]] = ((0, 0, 0), [], {})
         self.cache = cache
         self.shallow = shallow_commits(repo)
@@ -972,7 +974,7 @@ class Sweep:
 
     def read_trees(self) -> None:
         res = self.res
-        exact = self._may_lack_objects()
+        exact = self.exact = self._may_lack_objects()
         targets = sorted(set(self.matched) | self.unreadable)
         while True:
             known = frozenset(self.known_blobs | self.known_trees) if exact else None
@@ -983,7 +985,7 @@ class Sweep:
                 batches = [self.local.read_trees(targets, known)]
             if exact or not self._subtree_missing(batches):
                 break
-            exact = True  # a subtree is absent: check every entry of every tree
+            exact = self.exact = True  # a subtree is absent: check every entry of every tree
         direct, unread_trees = self._merge_trees(batches)
         self._closure(direct, unread_trees, set())
         self._close_workers()
@@ -1332,6 +1334,7 @@ class Sweep:
                 if hits is None:
                     return False
                 into[oid] = hits
+        self.exact = False  # the cached trees were not all checked entry by entry
         # the new objects, read in this process (they are few)
         sub = Listing(loose=new, total=len(new))
         res.objects += len(new)
@@ -1396,7 +1399,26 @@ class Sweep:
                 return 1
             if pv.unknown_at(path, self.unreadable):
                 unread = True
+        if not unread and not self.exact:
+            unread = any(self._absent_at(p, path) for p in self.commits[c].parents if p in self.commits)
         return 2 if unread else 0
+
+    def _absent_at(self, commit: bytes, path: bytes) -> bool:
+        """Whether `commit`'s tree names an object at `path` (or on the way) that is not here.
+        Trees were not checked entry by entry (the repository had no sign of missing objects),
+        so an introduction is confirmed on the parents' own entries."""
+        key = (commit, path)
+        got = self._absent.get(key)
+        if got is None:
+            from scanner.sources.staged import lookup
+
+            blob, readable = lookup(self.repo, self.commits[commit].tree, path)
+            got = not readable or (blob is not None and blob not in self.known_blobs)
+            if got:
+                what = f"blob {blob.hex()}" if blob is not None else f"tree on the way to {display(path)}"
+                self.res.skip(MISSING, f"{what} (at {display(path)} in {commit.hex()})")
+            self._absent[key] = got
+        return got
 
     def _provenance(
         self,
