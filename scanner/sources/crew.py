@@ -56,7 +56,7 @@ _ENTRY_FULL = re.compile(rb"([0-7]{5,6}) ([^\x00]*)\x00(.{20})", re.S)
 MODE_TREE = b"40000"
 MODE_GITLINK = b"160000"
 SEARCH_BATCH = 4 << 20
-READER_CACHE = 96 << 20  # rebuilt objects kept as delta bases, per worker
+READER_CACHE = 64 << 20  # rebuilt objects kept as delta bases, per worker
 OFFSET_MASK = (1 << 48) - 1
 PROGRESS_EVERY = 2000
 
@@ -173,11 +173,11 @@ class SweepWorker:
             r = self.readers[src] = PackReader(self.listing.packs[src].path, READER_CACHE, self.cap)
         return r
 
-    def _read(self, src: int, off: int, raw: bytes) -> tuple[int, bytes]:
+    def _read(self, src: int, off: int, raw: bytes, otype: int = 0) -> tuple[int, bytes]:
         """Read from the pack directly; libgit2 reads what this reader cannot (and reports damage)."""
         if src != LOOSE:
             try:
-                return self._reader(src).read(off)
+                return self._reader(src).read(off, otype)
             except (PackError, OSError, IndexError, KeyError):
                 pass
         return self.read_raw(raw)
@@ -195,7 +195,7 @@ class SweepWorker:
         dup = listing.dup
         for src, start, stop in self.chunks:
             typer = None
-            keys: list[int] = []
+            keys: Sequence[int] = ()
             if src != LOOSE:
                 typer = self._reader(src)
                 keys = listing.packs[src].keys
@@ -298,7 +298,7 @@ class SweepWorker:
             state[0] = state[1] = 0
 
         for r in self.readers.values():
-            r.clear()  # blobs are no delta bases for trees
+            r.clear(types=True)  # blobs are no delta bases for trees, and every object read now is one
         tree_at = self.tree_at
         n_done = 0
         for idx, raw in enumerate(trees):
@@ -309,7 +309,7 @@ class SweepWorker:
                 n_done = 0
             at = tree_at[idx]
             try:
-                _, data = self._read(at >> 48, at & OFFSET_MASK, raw)
+                _, data = self._read(at >> 48, at & OFFSET_MASK, raw, OBJ_TREE)
             except (pygit2.GitError, KeyError, ValueError, OSError):
                 out.corrupt.append(raw)
                 continue

@@ -35,7 +35,7 @@ class PackSource:
     name: str
     size: int
     ids: bytes  # concatenated 20-byte ids, index order
-    keys: list[int]  # offset << 32 | index position, sorted by offset
+    keys: array[int]  # offset << 32 | index position, sorted by offset (an array: workers inherit it)
 
 
 @dataclass(slots=True)
@@ -144,7 +144,8 @@ def list_objects(objects_dirs: list[Path], order: bool = True) -> Listing | None
                 return None
             keys = [o << 32 | i for i, o in enumerate(offs)] if order else []
             keys.sort()
-            out.packs.append(PackSource(pack, stem, size, ids, keys))
+            out.packs.append(PackSource(pack, stem, size, ids, array("Q", keys)))
+            del keys, offs
         out.loose.extend(loose_ids(objects))
     out.total = sum(len(p.ids) // 20 for p in out.packs) + len(out.loose)
     if order and len(out.packs) + (1 if out.loose else 0) > 1:
@@ -212,9 +213,11 @@ class PackReader:
     def close(self) -> None:
         os.close(self.fd)
 
-    def clear(self) -> None:
+    def clear(self, types: bool = False) -> None:
         self.cache.clear()
         self.cached = 0
+        if types:
+            self.types.clear()
 
     def _at(self, off: int, need: int = 320, stream: bool = True) -> tuple[bytes, int]:
         """Bytes at `off`: from the block (refilled there for the object being read), or, for a
@@ -307,11 +310,11 @@ class PackReader:
             raise PackError(f"bad entry data at {data_off}")
         return out
 
-    def read(self, off: int) -> tuple[int, bytes]:
+    def read(self, off: int, hint: int = 0) -> tuple[int, bytes]:
         """(type, data) of the object at `off`; raises PackError when libgit2 must read it."""
         got = self.cache.get(off)
         if got is not None:
-            return self.types[off], got
+            return hint or self.types[off], got
         chain: list[tuple[int, int, int]] = []  # (offset, data offset, delta size) from the object down
         cur = off
         data = None
@@ -330,15 +333,17 @@ class PackReader:
             if size > self.cap:
                 raise PackError(f"base over the size cap at {cur}")
             data = self._inflate(data_off, size, cur == off)
-            self.types[cur] = t
+            if not hint:
+                self.types[cur] = t
             self._keep(cur, data)
             break
         if data is None:
             raise PackError(f"delta chain too long at {off}")
-        otype = self.types.get(cur) or self._base_type(cur)
+        otype = hint or self.types.get(cur) or self._base_type(cur)
         for o, data_off, dsize in reversed(chain):
             data = _apply(data, self._inflate(data_off, dsize, o == off))
-            self.types[o] = otype
+            if not hint:
+                self.types[o] = otype
             self._keep(o, data)
         return otype, data
 

@@ -55,7 +55,8 @@ MODE_TREE = b"40000"
 MODE_GITLINK = b"160000"
 LFS_HEADER = b"version https://git-lfs.github.com/spec/v1"
 DEFAULT_BLOB_CAP = 64 * 1024 * 1024
-MWINDOW_MAPPED_LIMIT = 1024 * 1024 * 1024
+MWINDOW_MAPPED_LIMIT = 256 * 1024 * 1024  # libgit2 maps pack windows up to this, per process
+MWINDOW_SIZE = 32 * 1024 * 1024
 
 _ENTRY_IDS = re.compile(rb"([0-7]{5,6}) [^\x00]*\x00(.{20})", re.S)
 _ENTRY_FULL = re.compile(rb"([0-7]{5,6}) ([^\x00]*)\x00(.{20})", re.S)
@@ -87,6 +88,7 @@ def configure_libgit2() -> None:
     """Process-wide libgit2 settings for a read-only scanner (owner check off, bounded mapping)."""
     pygit2.option(pygit2.enums.Option.SET_OWNER_VALIDATION, False)
     pygit2.settings.mwindow_mapped_limit = MWINDOW_MAPPED_LIMIT
+    pygit2.settings.mwindow_size = MWINDOW_SIZE
 
 
 @dataclass(frozen=True, slots=True)
