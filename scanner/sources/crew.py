@@ -467,8 +467,15 @@ class Crew:
             _FORK_STATE = None
 
     def call(self, name: str, *args: Any) -> list[Any]:
+        self.send(name, *args)
+        return self.collect()
+
+    def send(self, name: str, *args: Any) -> None:
+        """Start `name` on every worker (collect the results later)."""
         for c in self.conns:
             c.send((name, args))
+
+    def collect(self) -> list[Any]:
         results: dict[int, Any] = {}
         pending = {c: k for k, c in enumerate(self.conns)}
         while pending:

@@ -884,6 +884,7 @@ class Sweep:
         self.closure: set[bytes] = set()
         self.origins: list[tuple[str, bytes]] = []  # what each Found was read from (for the cache)
         self.exact = True  # every tree entry was checked for a missing object
+        self._early: list[bytes] | None = None  # targets of a tree pass started before the merge
         self._absent: dict[tuple[bytes, bytes], bool] = {}
         self._ab: tuple[tuple[int, int, int], list[tuple[str, str]], dict[str, int]] = ((0, 0, 0), [], {})
         self.cache = cache
@@ -916,6 +917,15 @@ class Sweep:
             crew_spec = CrewSpec(spec.gitdir, spec.rules, spec.engine, spec.serialized, spec.cap, spec.bad)
             self.crew = Crew(crew_spec, listing, chunks, _make_worker, tick)
             batches: list[ObjectsDone] = self.crew.call("objects")
+            if not (listing.promisor or self.shallow or bad_objects(self.repo)):
+                # the workers start on their trees while this process takes in what they found
+                targets: set[bytes] = set()
+                for b in batches:
+                    targets.update(o for o, _ in b.matched)
+                    targets.update(o for o, _, _ in b.bad_blobs)
+                    targets.update(o for o, t in b.corrupt if t in (0, OBJ_BLOB))
+                self._early = sorted(targets)
+                self.crew.send("read_trees", self._early, None)
         else:
             self.local = _sweep_worker(self.repo, self.matcher, self.spec.cap, listing, chunks[0], tick)
             batches = [self.local.objects()]
@@ -978,10 +988,16 @@ class Sweep:
         res = self.res
         exact = self.exact = self._may_lack_objects()
         targets = sorted(set(self.matched) | self.unreadable)
+        early, self._early = self._early, None
         while True:
             known = frozenset(self.known_blobs | self.known_trees) if exact else None
-            if self.crew is not None:
-                batches: list[TreesDone] = self.crew.call("read_trees", targets, known)
+            if self.crew is not None and early is not None:
+                batches: list[TreesDone] = self.crew.collect()
+                if exact or early != targets:  # the early pass does not fit what was merged: again
+                    batches = self.crew.call("read_trees", targets, known)
+                early = None
+            elif self.crew is not None:
+                batches = self.crew.call("read_trees", targets, known)
             else:
                 assert self.local is not None
                 batches = [self.local.read_trees(targets, known)]
