@@ -78,8 +78,11 @@ def scan_repository(
                 spec = pool_spec(repo, rules, matcher, cap, config.workers)
                 index = read_index(repo)
                 cache = _history_cache(config, rules, site, cap)
-                results.append(Sweep(repo, matcher, spec, prog, site.prefix, index, cache).run())
-                results.append(_worktree(repo, site, matcher, config))
+                sweep = Sweep(
+                    repo, matcher, spec, prog, site.prefix, index, cache, lambda: _worktree(repo, site, matcher, config)
+                )
+                results.append(sweep.run())
+                results.append(sweep.meanwhile_result or _worktree(repo, site, matcher, config))
             case RepoMode.TREE:
                 from scanner.sources.repository import tree_scan
 

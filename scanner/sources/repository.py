@@ -860,8 +860,11 @@ class Sweep:
         prefix: bytes = b"",
         index: Sequence[IndexEntry] = (),
         cache: HistoryCache | None = None,
+        meanwhile: Callable[[], SourceResult] | None = None,
     ) -> None:
         self.repo = repo
+        self.meanwhile = meanwhile  # other work for this process while the workers read objects
+        self.meanwhile_result: SourceResult | None = None
         self.matcher = matcher
         self.spec = spec
         self.progress = progress
@@ -916,7 +919,10 @@ class Sweep:
             spec = self.spec
             crew_spec = CrewSpec(spec.gitdir, spec.rules, spec.engine, spec.serialized, spec.cap, spec.bad)
             self.crew = Crew(crew_spec, listing, chunks, _make_worker, tick)
-            batches: list[ObjectsDone] = self.crew.call("objects")
+            self.crew.send("objects")
+            if self.meanwhile is not None:  # this process has nothing else to do until they are done
+                self.meanwhile_result, self.meanwhile = self.meanwhile(), None
+            batches: list[ObjectsDone] = self.crew.collect()
             if not (listing.promisor or self.shallow or bad_objects(self.repo)):
                 # the workers start on their trees while this process takes in what they found
                 targets: set[bytes] = set()
