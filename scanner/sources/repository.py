@@ -1834,33 +1834,39 @@ def range_scan(
     res.head = inc[0]
     shallow = shallow_commits(repo)
     commits = _Commits(repo)
-    excluded: set[bytes] = set()
-    stack = list(exc)
-    while stack:
-        c = stack.pop()
-        if c in excluded:
-            continue
-        excluded.add(c)
-        got = commits.get(c)
-        if got is None or c in shallow:
-            continue
-        stack.extend(p for p in got[0].parents if p not in excluded)
     in_range: dict[bytes, CommitMeta] = {}
     messages: dict[bytes, bytes] = {}
-    stack = [c for c in inc if c not in excluded]
-    while stack:
-        c = stack.pop()
-        if c in in_range or c in excluded:
-            continue
-        got = commits.get(c)
-        if got is None:
-            raise ScanError(f"commit {c.hex()} of the range is missing from this clone; {FETCH_HINT}")
-        if c in shallow:
-            raise ScanError(
-                f"the range reaches the shallow clone's boundary at {c.hex()} before leaving it; {FETCH_HINT}"
-            )
-        in_range[c], messages[c] = got
-        stack.extend(p for p in got[0].parents if p not in excluded and p not in in_range)
+    walked = _range_walk(commits, inc, exc, shallow)
+    if walked is not None:
+        for c, (meta, message) in walked.items():
+            in_range[c], messages[c] = meta, message
+    else:  # committer times go backwards somewhere: walk all of the excluded side
+        excluded: set[bytes] = set()
+        stack = list(exc)
+        while stack:
+            c = stack.pop()
+            if c in excluded:
+                continue
+            excluded.add(c)
+            got = commits.get(c)
+            if got is None or c in shallow:
+                continue
+            stack.extend(p for p in got[0].parents if p not in excluded)
+        stack = [c for c in inc if c not in excluded]
+        while stack:
+            c = stack.pop()
+            if c in in_range or c in excluded:
+                continue
+            got = commits.get(c)
+            if got is None:
+                raise ScanError(f"commit {c.hex()} of the range is missing from this clone; {FETCH_HINT}")
+            if c in shallow:
+                raise ScanError(
+                    f"the range reaches the shallow clone's boundary at {c.hex()} before leaving it; {FETCH_HINT}"
+                )
+            in_range[c], messages[c] = got
+            stack.extend(p for p in got[0].parents if p not in excluded and p not in in_range)
+
     res.commits = len(in_range)
     # depth within the range: 1 for commits whose parents all lie outside it
     depth: dict[bytes, int] = {}
@@ -1985,6 +1991,66 @@ def range_scan(
         res.skip(MISSING, "a parent's blob needed to tell whether the range introduced a secret")
     res.sources = {"history": res.blobs}
     return res
+
+
+def _range_walk(
+    commits: _Commits, inc: list[bytes], exc: list[bytes], shallow: frozenset[bytes]
+) -> dict[bytes, tuple[CommitMeta, bytes]] | None:
+    """Commits reachable from `inc` and not from `exc`, walked newest first by committer time
+    (git's limit_list), so that a small range reads a few commits, not the whole history. None
+    when a parent is newer than its child on the way (then only a full walk is exact)."""
+    import heapq
+
+    uninteresting: set[bytes] = set()
+    queued: set[bytes] = set()
+    done: set[bytes] = set()
+    heap: list[tuple[int, int, bytes]] = []
+    counter = 0
+
+    def push(c: bytes, un: bool) -> None:
+        nonlocal counter
+        if un:
+            uninteresting.add(c)
+        if c in queued:
+            return
+        queued.add(c)
+        got = commits.get(c)
+        counter += 1
+        heapq.heappush(heap, (-(got[0].committer.time if got else -(1 << 62)), counter, c))
+
+    for c in exc:
+        push(c, True)
+    for c in inc:
+        push(c, False)
+    out: dict[bytes, tuple[CommitMeta, bytes]] = {}
+    pops = 0
+    while heap:
+        pops += 1
+        if pops % 8 == 0 and all(c in uninteresting for _, _, c in heap):
+            break
+        _, _, c = heapq.heappop(heap)
+        done.add(c)
+        un = c in uninteresting
+        got = commits.get(c)
+        if got is None:
+            if un:
+                continue
+            raise ScanError(f"commit {c.hex()} of the range is missing from this clone; {FETCH_HINT}")
+        if c in shallow:
+            if un:
+                continue
+            raise ScanError(f"the range reaches the shallow clone's boundary at {c.hex()} before leaving it; {FETCH_HINT}")
+        meta = got[0]
+        if not un:
+            out[c] = got
+        for p in meta.parents:
+            pg = commits.get(p)
+            if pg is not None and pg[0].committer.time > meta.committer.time:
+                return None
+            if un and p in done and p not in uninteresting:
+                return None  # processed as part of the range before this news arrived
+            push(p, un)
+    return {c: g for c, g in out.items() if c not in uninteresting}
 
 
 def _changed(
