@@ -66,7 +66,11 @@ def random_history(root: Path, seed: int) -> RepoBuilder:
         msg = f"c{i}" + (f" {make_key(r.choice(KEYS))}" if r.random() < 0.1 else "")
         tips[ref] = b.commit(ch, ref=ref, message=msg)
         if r.random() < 0.1:
-            b.tag(f"t{i}", tips[ref], message="tag" + (f" {make_key(r.choice(KEYS))}" if r.random() < 0.5 else ""))
+            b.tag(
+                f"t{i}",
+                tips[ref],
+                message="tag" + (f" {make_key(r.choice(KEYS))}" if r.random() < 0.5 else ""),
+            )
         if r.random() < 0.08:  # an amended commit: the old one becomes unreachable
             parent = b.repo[tips[ref]].parent_ids[0] if b.repo[tips[ref]].parent_ids else None
             if parent is not None:
@@ -78,13 +82,17 @@ def random_history(root: Path, seed: int) -> RepoBuilder:
 
 
 @pytest.mark.parametrize("seed", range(30))
-def test_random_history_full_sweep(tmp_path: Path, seed: int, swept: Callable[..., dict[str, Expect]]) -> None:
+def test_random_history_full_sweep(
+    tmp_path: Path, seed: int, swept: Callable[..., dict[str, Expect]]
+) -> None:
     random_history(tmp_path / "r", seed)
     swept(tmp_path / "r")
 
 
 @pytest.mark.parametrize("seed", range(30, 42))
-def test_random_history_range(tmp_path: Path, seed: int, scan: Callable[..., Report], matcher: Matcher) -> None:
+def test_random_history_range(
+    tmp_path: Path, seed: int, scan: Callable[..., Report], matcher: Matcher
+) -> None:
     b = random_history(tmp_path / "r", seed)
     commits = sorted({str(c) for c in b.files})
     r = random.Random(seed)
@@ -102,6 +110,37 @@ def test_generator_makes_interesting_histories(tmp_path: Path) -> None:
         b = random_history(tmp_path / str(seed), seed)
         merges += sum(1 for c in b.files if len(b.repo[c].parent_ids) > 1)
         planted = [make_key(k).encode() for k in KEYS]
-        keys += sum(1 for files in b.files.values() for data, _ in files.values() if any(k in data for k in planted))
+        keys += sum(
+            1 for files in b.files.values() for data, _ in files.values() if any(k in data for k in planted)
+        )
         assert isinstance(b.repo, pygit2.Repository)
     assert merges >= 10 and keys >= 30
+
+
+@pytest.mark.parametrize("seed", range(42, 50))
+def test_random_history_range_with_skewed_clocks(
+    tmp_path: Path, seed: int, scan: Callable[..., Report], matcher: Matcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Committer times that repeat or go backwards: the newest-first range walk must stay exact."""
+    from tests import repo_builder
+
+    clock = random.Random(seed)
+
+    def skewed(self: repo_builder.RepoBuilder) -> pygit2.Signature:
+        self.tick += 1
+        return pygit2.Signature(
+            "dev",
+            "dev@example.invalid",
+            1_600_000_000 + clock.choice([0, 60, 120]) * self.tick // 2 - clock.randint(0, 400),
+            0,
+        )
+
+    monkeypatch.setattr(repo_builder.RepoBuilder, "_sig", skewed)
+    b = random_history(tmp_path / "r", seed)
+    commits = sorted({str(c) for c in b.files})
+    r = random.Random(seed)
+    head = str(b.repo.head.target)
+    for base in r.sample(commits, 3):
+        report = scan(tmp_path / "r", RepoMode.RANGE, f"{base}..{head}")
+        want = Oracle(tmp_path / "r", matcher).range([head], [base])
+        assert_agrees(normalize(report), want)

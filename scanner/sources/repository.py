@@ -1894,7 +1894,8 @@ def range_scan(
         out: dict[str, bytes] = {}
         for path, blob in walk_tree(repo, tree, b"", SourceResult()):
             for k in scanner.keys(blob) or ():
-                out.setdefault(k, path)
+                if k not in out or path < out[k]:
+                    out[k] = path  # the first path in byte order (as the oracle picks)
         held_memo[tree] = out
         return out
 
