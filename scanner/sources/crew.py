@@ -22,7 +22,7 @@ import re
 import traceback
 from array import array
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
@@ -166,6 +166,17 @@ class SweepWorker:
         self.loose_trees: set[int] = set()
         self.links: dict[bytes, list[int]] = {}
         self.readers: dict[int, PackReader] = {}
+        self.claim: Callable[[], int] | None = None  # shared chunk counter: workers take the next free chunk
+
+    def _my_chunks(self) -> Iterator[tuple[int, int, int]]:
+        if self.claim is None:
+            yield from self.chunks
+            return
+        while True:
+            k = self.claim()
+            if k >= len(self.chunks):
+                return
+            yield self.chunks[k]
 
     def _reader(self, src: int) -> PackReader:
         r = self.readers.get(src)
@@ -193,7 +204,7 @@ class SweepWorker:
         blob_ids: list[bytes] = []
         listing = self.listing
         dup = listing.dup
-        for src, start, stop in self.chunks:
+        for src, start, stop in self._my_chunks():
             typer = None
             keys: Sequence[int] = ()
             if src != LOOSE:
@@ -405,12 +416,19 @@ class CrewSpec:
 
 
 # set by the parent right before forking; children inherit it
-_FORK_STATE: tuple[CrewSpec, Listing, Callable[..., SweepWorker]] | None = None
+_FORK_STATE: tuple[CrewSpec, Listing, Callable[..., SweepWorker], Any] | None = None
 
 
 def _child(conn: Connection, chunks: list[tuple[int, int, int]]) -> None:
     assert _FORK_STATE is not None
-    spec, listing, make = _FORK_STATE
+    spec, listing, make, counter = _FORK_STATE
+
+    def claim() -> int:
+        with counter.get_lock():
+            k = int(counter.value)
+            counter.value = k + 1
+        return k
+
     sent = [0]
 
     def tick(phase: str, count: int, nbytes: int) -> None:
@@ -419,6 +437,7 @@ def _child(conn: Connection, chunks: list[tuple[int, int, int]]) -> None:
 
     try:
         worker = make(spec, listing, chunks, tick)
+        worker.claim = claim
     except BaseException:  # noqa: BLE001 - reported to the parent, which raises ScanError
         conn.send(("error", traceback.format_exc()))
         return
@@ -439,7 +458,7 @@ def _child(conn: Connection, chunks: list[tuple[int, int, int]]) -> None:
 
 
 class Crew:
-    """N forked workers over interleaved chunks; `call` runs one method on all of them."""
+    """N forked workers that take chunks in turn from one list; `call` runs a method on all of them."""
 
     def __init__(
         self,
@@ -454,7 +473,7 @@ class Crew:
         self.conns: list[Connection] = []
         self.procs: list[Any] = []
         self.on_tick = on_tick
-        _FORK_STATE = (spec, listing, make)
+        _FORK_STATE = (spec, listing, make, ctx.Value("q", 0))
         try:
             for mine in chunks:
                 parent, child = ctx.Pipe()
@@ -513,7 +532,11 @@ def pending_conn(ready: object) -> Connection:
 
 
 def split_chunks(listing: Listing, workers: int, per: int) -> list[list[tuple[int, int, int]]]:
-    """Interleave the chunks over `workers` so that each reads every part of the pack."""
+    """Every chunk, for each worker: a worker takes the next chunk no other has taken (in pack
+    order, so that each reads every part of the pack and none waits on a slow one)."""
+    if workers > 1:
+        chunks = listing.chunks(per)
+        return [chunks] * workers
     chunks = listing.chunks(per)
     out: list[list[tuple[int, int, int]]] = [[] for _ in range(workers)]
     for k, c in enumerate(chunks):

@@ -550,7 +550,7 @@ def _chunks(ids: Sequence[bytes], workers: int) -> list[bytes]:
 
 RESUME_MAX_NEW = 50_000  # more new objects than this: a cached sweep starts over
 POOL_MIN_OBJECTS = 40_000  # fewer objects than this: no worker processes
-CHUNK_OBJECTS = 2000  # objects per chunk; chunks are dealt to the workers in turn
+CHUNK_OBJECTS = 1000  # objects per chunk; each worker takes the next free chunk
 
 
 def _sweep_worker(
