@@ -124,3 +124,22 @@ def test_a_gitlink_in_a_packed_tree_is_counted(tmp_path: Path, scan: Callable[..
     report = scan(tmp_path / "r")
     assert report.stats.skipped.get("gitlink") == 1  # type: ignore[attr-defined]
     assert report.status == "ok"  # type: ignore[attr-defined]
+
+
+def test_objects_in_two_packs_and_loose_are_swept_once(
+    tmp_path: Path, scan: Callable[..., object], many_workers: None
+) -> None:
+    b = history(tmp_path / "r")
+    loose = scan(tmp_path / "r")
+    b.repo.pack()  # a pack of everything, loose copies kept
+    b.commit({"late.env": env_line(34)})
+    b.repo.pack()  # a second pack holding the first one's objects again
+    from scanner.sources.packs import list_objects
+
+    listing = list_objects([Path(b.repo.path) / "objects"])
+    assert listing is not None and len(listing.packs) == 2 and listing.loose and listing.dup
+    assert listing.total == len({o.raw for o in b.repo.odb})
+    after = scan(tmp_path / "r", jobs=3)
+    assert after.stats.objects == loose.stats.objects + 3  # type: ignore[attr-defined]
+    assert after.stats.blobs == loose.stats.blobs + 1  # type: ignore[attr-defined]
+    assert {f.secret_sha256 for f in loose.findings} < {f.secret_sha256 for f in after.findings}  # type: ignore[attr-defined]

@@ -17,7 +17,6 @@ exactly (the trees leading to a matched blob are parsed entry by entry).
 
 from __future__ import annotations
 
-import os
 import re
 import traceback
 from array import array
@@ -26,7 +25,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
-from pathlib import Path
 from typing import Any
 
 import pygit2
@@ -542,7 +540,3 @@ def split_chunks(listing: Listing, workers: int, per: int) -> list[list[tuple[in
     for k, c in enumerate(chunks):
         out[k % workers].append(c)
     return out
-
-
-def objects_dirs_exist(dirs: Sequence[Path]) -> bool:
-    return any(os.path.isdir(d) for d in dirs)

@@ -149,27 +149,51 @@ def list_objects(objects_dirs: list[Path], order: bool = True) -> Listing | None
         out.loose.extend(loose_ids(objects))
     out.total = sum(len(p.ids) // 20 for p in out.packs) + len(out.loose)
     if order and len(out.packs) + (1 if out.loose else 0) > 1:
-        seen: set[bytes] = set()
-        for s, p in enumerate(out.packs):
-            for i in range(len(p.keys)):
-                oid = p.ids[20 * i : 20 * i + 20]
-                if oid in seen:
-                    out.dup.add((s, _position(p, i)))
-                seen.add(oid)
-        for j, oid in enumerate(out.loose):
-            if oid in seen:
-                out.dup.add((LOOSE, j))
-            seen.add(oid)
-        out.total -= len(out.dup)
+        _mark_duplicates(out)
     return out
 
 
-def _position(p: PackSource, i: int) -> int:
-    """Where index entry `i` sits in offset order (rare: only for duplicates)."""
-    for j, k in enumerate(p.keys):
-        if k & _MASK == i:
-            return j
-    return -1
+class _SortedIds:
+    """A pack index's sorted ids as a sequence, for bisect (no copy)."""
+
+    def __init__(self, ids: bytes) -> None:
+        self.ids = ids
+
+    def __len__(self) -> int:
+        return len(self.ids) // 20
+
+    def __getitem__(self, i: int) -> bytes:
+        return self.ids[20 * i : 20 * i + 20]
+
+
+def _mark_duplicates(out: Listing) -> None:
+    """Objects listed twice (in two packs, or packed and loose): one copy is kept, the largest
+    pack's when it has one. The largest pack is searched by bisection in its sorted index, the
+    other sources through a set of their own ids, so the work follows the small sources."""
+    from bisect import bisect_left
+
+    big = max(range(len(out.packs)), key=lambda k: len(out.packs[k].ids)) if out.packs else -1
+    sorted_big = _SortedIds(out.packs[big].ids) if big >= 0 else _SortedIds(b"")
+
+    def in_big(oid: bytes) -> bool:
+        k = bisect_left(sorted_big, oid)
+        return k < len(sorted_big) and sorted_big[k] == oid
+
+    seen: set[bytes] = set()
+    for s_, p in enumerate(out.packs):
+        if s_ == big:
+            continue
+        for j, k in enumerate(p.keys):
+            i = k & _MASK
+            oid = p.ids[20 * i : 20 * i + 20]
+            if oid in seen or in_big(oid):
+                out.dup.add((s_, j))
+            seen.add(oid)
+    for j, oid in enumerate(out.loose):
+        if oid in seen or in_big(oid):
+            out.dup.add((LOOSE, j))
+        seen.add(oid)
+    out.total -= len(out.dup)
 
 
 def _delta_result_size(data: bytes) -> int:
