@@ -51,7 +51,7 @@ def utf16_codec(data: bytes) -> tuple[str, int] | None:
     if data[:2] == b"\xfe\xff":
         return "utf-16-be", 2
     head = data[:512]
-    if len(head) < 16:
+    if len(head) < 16 or b"\x00" not in head:  # nearly every text: one memchr and done
         return None
     even, odd = head[0::2], head[1::2]
     if odd.count(0) >= len(odd) * 0.7 and even.count(0) <= len(even) * 0.1:
