@@ -109,6 +109,7 @@ class ObjectsDone:
     nbytes: int = 0
     count: int = 0
     trees: bytes = b""  # concatenated tree ids
+    tree_chunks: list[tuple[int, bytes, bytes]] = field(default_factory=list)  # chunk, tree ids, where (array q)
     blob_ids: bytes = b""  # concatenated ids of every blob (read or not)
 
 
@@ -165,16 +166,17 @@ class SweepWorker:
         self.links: dict[bytes, list[int]] = {}
         self.readers: dict[int, PackReader] = {}
         self.claim: Callable[[], int] | None = None  # shared chunk counter: workers take the next free chunk
+        self.claim_trees: Callable[[], int] | None = None  # the same for the tree pass
 
-    def _my_chunks(self) -> Iterator[tuple[int, int, int]]:
+    def _my_chunks(self) -> Iterator[tuple[int, tuple[int, int, int]]]:
         if self.claim is None:
-            yield from self.chunks
+            yield from enumerate(self.chunks)
             return
         while True:
             k = self.claim()
             if k >= len(self.chunks):
                 return
-            yield self.chunks[k]
+            yield k, self.chunks[k]
 
     def _reader(self, src: int) -> PackReader:
         r = self.readers.get(src)
@@ -202,7 +204,8 @@ class SweepWorker:
         blob_ids: list[bytes] = []
         listing = self.listing
         dup = listing.dup
-        for src, start, stop in self._my_chunks():
+        for k, (src, start, stop) in self._my_chunks():
+            first = len(trees)
             typer = None
             keys: Sequence[int] = ()
             if src != LOOSE:
@@ -266,6 +269,8 @@ class SweepWorker:
                         continue
                     out.tags.append((raw, tmeta, self.scan_text(message)))
             self.tick("objects", stop - start, 0)
+            if len(trees) > first:
+                out.tree_chunks.append((k, b"".join(trees[first:]), tree_at[first:].tobytes()))
         self.trees = trees
         out.trees = b"".join(trees)
         out.blob_ids = b"".join(blob_ids)
@@ -273,9 +278,14 @@ class SweepWorker:
 
     # -- phase B -------------------------------------------------------------------------------
 
-    def read_trees(self, targets: Sequence[bytes], known: frozenset[bytes] | None) -> TreesDone:
-        """Read this worker's trees once. `known` (every object id) switches on per-entry checks."""
+    def read_trees(
+        self, targets: Sequence[bytes], known: frozenset[bytes] | None, chunks: Sequence[tuple[int, bytes, bytes]] | None = None
+    ) -> TreesDone:
+        """Read trees once: this worker's own, or, given every chunk's trees, the chunks it takes in
+        turn with the others. `known` (every object id) switches on per-entry checks."""
         out = TreesDone()
+        if chunks is not None:
+            self.trees, self.tree_at = [], array("q")
         search = IdSearch(targets)
         target_set = frozenset(targets)
         links: dict[bytes, list[int]] = {}
@@ -310,7 +320,7 @@ class SweepWorker:
             r.clear(types=True)  # blobs are no delta bases for trees, and every object read now is one
         tree_at = self.tree_at
         n_done = 0
-        for idx, raw in enumerate(trees):
+        for idx, raw in self._tree_stream(chunks):
             n_done += 1
             if n_done >= PROGRESS_EVERY:
                 self.tick("trees", n_done, 0)
@@ -323,7 +333,7 @@ class SweepWorker:
                 out.corrupt.append(raw)
                 continue
             out.nbytes += len(data)
-            if known is not None or idx in self.loose_trees:
+            if known is not None or at >> 48 == LOOSE:
                 self._exact(idx, data, known, target_set, out)
                 continue
             subs = findall(data)
@@ -347,6 +357,22 @@ class SweepWorker:
         mine = set(trees)
         out.foreign = {c: trees[ps[0]] for c, ps in links.items() if c not in mine}
         return out
+
+    def _tree_stream(self, chunks: Sequence[tuple[int, bytes, bytes]] | None) -> Iterator[tuple[int, bytes]]:
+        """(index, id) of the trees to read: this worker's own, or chunks taken one at a time."""
+        if chunks is None:
+            yield from enumerate(self.trees)
+            return
+        while True:
+            k = self.claim_trees() if self.claim_trees is not None else -1
+            if not 0 <= k < len(chunks):
+                return
+            _, ids, where = chunks[k]
+            start = len(self.trees)
+            self.trees.extend(ids[i : i + 20] for i in range(0, len(ids), 20))
+            self.tree_at.frombytes(where)
+            for idx in range(start, len(self.trees)):
+                yield idx, self.trees[idx]
 
     def _exact(
         self, idx: int, data: bytes, known: frozenset[bytes] | None, targets: frozenset[bytes], out: TreesDone
@@ -419,13 +445,16 @@ _FORK_STATE: tuple[CrewSpec, Listing, Callable[..., SweepWorker], Any] | None = 
 
 def _child(conn: Connection, chunks: list[tuple[int, int, int]]) -> None:
     assert _FORK_STATE is not None
-    spec, listing, make, counter = _FORK_STATE
+    spec, listing, make, counters = _FORK_STATE
 
-    def claim() -> int:
-        with counter.get_lock():
-            k = int(counter.value)
-            counter.value = k + 1
-        return k
+    def claimer(counter: Any) -> Callable[[], int]:
+        def claim() -> int:
+            with counter.get_lock():
+                k = int(counter.value)
+                counter.value = k + 1
+            return k
+
+        return claim
 
     sent = [0]
 
@@ -435,7 +464,7 @@ def _child(conn: Connection, chunks: list[tuple[int, int, int]]) -> None:
 
     try:
         worker = make(spec, listing, chunks, tick)
-        worker.claim = claim
+        worker.claim, worker.claim_trees = claimer(counters[0]), claimer(counters[1])
     except BaseException:  # noqa: BLE001 - reported to the parent, which raises ScanError
         conn.send(("error", traceback.format_exc()))
         return
@@ -471,7 +500,8 @@ class Crew:
         self.conns: list[Connection] = []
         self.procs: list[Any] = []
         self.on_tick = on_tick
-        _FORK_STATE = (spec, listing, make, ctx.Value("q", 0))
+        self.counters = (ctx.Value("q", 0), ctx.Value("q", 0))
+        _FORK_STATE = (spec, listing, make, self.counters)
         try:
             for mine in chunks:
                 parent, child = ctx.Pipe()
@@ -489,6 +519,9 @@ class Crew:
 
     def send(self, name: str, *args: Any) -> None:
         """Start `name` on every worker (collect the results later)."""
+        if name == "read_trees":
+            with self.counters[1].get_lock():
+                self.counters[1].value = 0
         for c in self.conns:
             c.send((name, args))
 

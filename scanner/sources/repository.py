@@ -888,6 +888,7 @@ class Sweep:
         self.origins: list[tuple[str, bytes]] = []  # what each Found was read from (for the cache)
         self.exact = True  # every tree entry was checked for a missing object
         self._early: list[bytes] | None = None  # targets of a tree pass started before the merge
+        self._tree_chunks: list[tuple[int, bytes, bytes]] | None = None  # every chunk's trees, shared out
         self._absent: dict[tuple[bytes, bytes], bool] = {}
         self._ab: tuple[tuple[int, int, int], list[tuple[str, str]], dict[str, int]] = ((0, 0, 0), [], {})
         self.cache = cache
@@ -931,7 +932,8 @@ class Sweep:
                     targets.update(o for o, _, _ in b.bad_blobs)
                     targets.update(o for o, t in b.corrupt if t in (0, OBJ_BLOB))
                 self._early = sorted(targets)
-                self.crew.send("read_trees", self._early, None)
+                self._tree_chunks = sorted(c for b in batches for c in b.tree_chunks)
+                self.crew.send("read_trees", self._early, None, self._tree_chunks)
         else:
             self.local = _sweep_worker(self.repo, self.matcher, self.spec.cap, listing, chunks[0], tick)
             batches = [self.local.objects()]
@@ -1000,10 +1002,10 @@ class Sweep:
             if self.crew is not None and early is not None:
                 batches: list[TreesDone] = self.crew.collect()
                 if exact or early != targets:  # the early pass does not fit what was merged: again
-                    batches = self.crew.call("read_trees", targets, known)
+                    batches = self.crew.call("read_trees", targets, known, self._tree_chunks)
                 early = None
             elif self.crew is not None:
-                batches = self.crew.call("read_trees", targets, known)
+                batches = self.crew.call("read_trees", targets, known, self._tree_chunks)
             else:
                 assert self.local is not None
                 batches = [self.local.read_trees(targets, known)]
