@@ -54,7 +54,7 @@ _ENTRY_FULL = re.compile(rb"([0-7]{5,6}) ([^\x00]*)\x00(.{20})", re.S)
 MODE_TREE = b"40000"
 MODE_GITLINK = b"160000"
 SEARCH_BATCH = 4 << 20
-READER_CACHE = 64 << 20  # rebuilt objects kept as delta bases, per worker
+READER_CACHE = 48 << 20  # rebuilt objects kept as delta bases, per worker
 OFFSET_MASK = (1 << 48) - 1
 PROGRESS_EVERY = 2000
 
@@ -108,7 +108,6 @@ class ObjectsDone:
     blobs: int = 0  # blobs read and scanned
     nbytes: int = 0
     count: int = 0
-    trees: bytes = b""  # concatenated tree ids
     tree_chunks: list[tuple[int, bytes, bytes]] = field(default_factory=list)  # chunk, tree ids, where (array q)
     blob_ids: bytes = b""  # concatenated ids of every blob (read or not)
 
@@ -272,7 +271,6 @@ class SweepWorker:
             if len(trees) > first:
                 out.tree_chunks.append((k, b"".join(trees[first:]), tree_at[first:].tobytes()))
         self.trees = trees
-        out.trees = b"".join(trees)
         out.blob_ids = b"".join(blob_ids)
         return out
 

@@ -947,8 +947,8 @@ class Sweep:
             res.blobs += b.blobs
             for i in range(0, len(b.blob_ids), 20):
                 self.known_blobs.add(b.blob_ids[i : i + 20])
-            for i in range(0, len(b.trees), 20):
-                self.known_trees.add(b.trees[i : i + 20])
+            for _k, ids, _at in b.tree_chunks:
+                self.known_trees.update(ids[i : i + 20] for i in range(0, len(ids), 20))
             for oid, size, status in b.bad_blobs:
                 self.unreadable.add(oid)
                 what = f"blob {oid.hex()}" + (f" ({size} bytes)" if status == TOO_LARGE else "")
