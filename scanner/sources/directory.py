@@ -14,7 +14,20 @@ from dataclasses import dataclass, field
 
 from scanner.model import Skip
 
-EXCLUDED_DIRS = frozenset({b".git", b"node_modules", b".venv", b"venv", b".tox", b".nox", b"__pycache__", b".mypy_cache", b".ruff_cache", b".pytest_cache"})
+EXCLUDED_DIRS = frozenset(
+    {
+        b".git",
+        b"node_modules",
+        b".venv",
+        b"venv",
+        b".tox",
+        b".nox",
+        b"__pycache__",
+        b".mypy_cache",
+        b".ruff_cache",
+        b".pytest_cache",
+    }
+)
 DEFAULT_SIZE_CAP = 32 * 1024 * 1024
 CHUNK_OVERLAP = 64 * 1024
 

@@ -29,7 +29,15 @@ from scanner.sources.repository import (
     under,
 )
 
-BUILD_DIRS = (b".next/static", b"out", b"build", b"dist", b".output/public", b".svelte-kit/output", b".nuxt/dist")
+BUILD_DIRS = (
+    b".next/static",
+    b"out",
+    b"build",
+    b"dist",
+    b".output/public",
+    b".svelte-kit/output",
+    b".nuxt/dist",
+)
 
 _WT_CHANGED = (
     pygit2.GIT_STATUS_WT_NEW
@@ -128,4 +136,3 @@ def worktree_scan(repo: Any, site: RepoSite, matcher: Matcher, cap: int) -> Sour
     res.sources = {"worktree": scanned}
     res.files = scanned
     return res
-
