@@ -20,8 +20,8 @@ from scanner.model import Exposure, Location, Match, Position, Report, Rule, Sca
 from scanner.rules import ruleset_hash
 from scanner.sources.directory import FileEntry, display_path, read_chunks, walk
 from scanner.sources.repository import Progress
+from scanner.sources.skips import examples_by_reason, is_incomplete
 
-MAX_EXAMPLES = 5
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024
 BATCH_BYTES = 4 * 1024 * 1024
 
@@ -181,12 +181,8 @@ def scan_directory(config: ScanConfig, rules: Sequence[Rule], matcher: Matcher) 
             hits.append(Hit(match=m, location=loc, exposure=Exposure.REPOSITORY))
     findings = build_findings(hits, rule_map, config.fingerprint_key)
     skipped = Counter(s.reason for s in skips)
-    examples: dict[str, tuple[str, ...]] = {}
-    for s in skips:
-        ex = examples.get(s.reason, ())
-        if len(ex) < MAX_EXAMPLES:
-            examples[s.reason] = (*ex, s.example)
-    incomplete = any(r in skipped for r in ("unreadable",))
+    examples = examples_by_reason(skips)
+    incomplete = is_incomplete(skipped)
     stats = Stats(
         seconds=round(time.monotonic() - t0, 3),
         files=scanned_files,

@@ -23,7 +23,6 @@ from scanner.rules import ruleset_hash
 from scanner.sources.directory import display_path
 from scanner.sources.repository import (
     DEFAULT_BLOB_CAP,
-    INCOMPLETE_REASONS,
     NullProgress,
     Progress,
     Provenance,
@@ -34,9 +33,8 @@ from scanner.sources.repository import (
     pool_spec,
     secret_key,
 )
+from scanner.sources.skips import examples_by_reason, is_incomplete
 from scanner.sources.staged import read_index, staged_scan
-
-MAX_EXAMPLES = 5
 
 
 class RepoMode(StrEnum):
@@ -169,16 +167,11 @@ def _report(
     if scope is not None:
         findings = [replace(f, scope=scope) for f in findings]
     skipped: Counter[str] = Counter()
-    examples: dict[str, tuple[str, ...]] = {}
     sources: Counter[str] = Counter()
     head = None
     commits = objects = blobs = nbytes = files = 0
     for res in results:
         skipped.update(res.skip_counts)
-        for s in res.skips:
-            ex = examples.get(s.reason, ())
-            if len(ex) < MAX_EXAMPLES and s.example not in ex:
-                examples[s.reason] = (*ex, s.example)
         sources.update(res.sources)
         head = head or res.head
         commits += res.commits
@@ -186,7 +179,8 @@ def _report(
         blobs += res.blobs
         nbytes += res.nbytes
         files += res.files
-    incomplete = any(r in skipped for r in INCOMPLETE_REASONS)
+    examples = examples_by_reason(s for res in results for s in res.skips)
+    incomplete = is_incomplete(skipped)
     stats = Stats(
         seconds=round(seconds, 3),
         files=files,

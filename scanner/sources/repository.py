@@ -30,25 +30,20 @@ from scanner.cache import HistoryCache, digest
 from scanner.detect.engine import Matcher
 from scanner.detect.positions import LineIndex
 from scanner.errors import ScanError
-from scanner.model import CommitRef, Match, Position, Rule
+from scanner.model import CommitRef, Match, Position, Rule, Skip
 from scanner.sources.crew import Crew, CrewSpec, ObjectsDone, SweepWorker, Tick, TreesDone, split_chunks
 from scanner.sources.packs import Listing, list_objects, loose_ids
 
 # ----------------------------------------------------------------------------------------------
-# skip reasons (a fixed set: ARCHITECTURE.md §5)
-
-MISSING = "missing-object"  # absent from the object database (partial clone, damaged repository)
-CORRUPT = "corrupt-object"  # present but unreadable (bad zlib stream, bad delta, bad header)
-TOO_LARGE = "too-large"  # a blob over the size cap (libgit2 inflates a blob whole)
-SHALLOW = "shallow-boundary"  # a commit whose parents were not fetched
-GITLINK = "gitlink"  # a submodule commit: another repository's history
-LFS_POINTER = "lfs-pointer"  # a Git LFS pointer: the content lives outside git
-UNREADABLE = "unreadable"  # a working-tree file or directory that could not be read
-SYMLINK = "symlink"
-EXCLUDED = "excluded"
-SPECIAL = "special-file"
-
-INCOMPLETE_REASONS = frozenset({MISSING, CORRUPT, TOO_LARGE, SHALLOW, UNREADABLE})
+# skip reasons: a fixed set, in scanner/sources/skips.py (ARCHITECTURE.md §5)
+from scanner.sources.skips import (
+    CORRUPT,
+    GITLINK,
+    LFS_POINTER,
+    MISSING,
+    SHALLOW,
+    TOO_LARGE,
+)
 
 OBJ_COMMIT, OBJ_TREE, OBJ_BLOB, OBJ_TAG = 1, 2, 3, 4
 MODE_TREE = b"40000"
@@ -695,17 +690,11 @@ class Found:
     places: list[Place]
 
 
-@dataclass(frozen=True, slots=True)
-class SkipNote:
-    reason: str
-    example: str
-
-
 @dataclass(slots=True)
 class SourceResult:
     founds: list[Found] = field(default_factory=list)
     provenance: dict[str, Provenance] = field(default_factory=dict)
-    skips: list[SkipNote] = field(default_factory=list)
+    skips: list[Skip] = field(default_factory=list)
     skip_counts: dict[str, int] = field(default_factory=dict)
     head: bytes | None = None
     commits: int = 0
@@ -718,7 +707,7 @@ class SourceResult:
     def skip(self, reason: str, example: str, count: int = 1) -> None:
         self.skip_counts[reason] = self.skip_counts.get(reason, 0) + count
         if sum(1 for s in self.skips if s.reason == reason) < 5:
-            self.skips.append(SkipNote(reason, example))
+            self.skips.append(Skip(reason, example))
 
 
 def display(path: bytes) -> str:
@@ -956,7 +945,7 @@ class Sweep:
             for oid in b.lfs:
                 lfs += 1
                 if lfs <= 5:
-                    res.skips.append(SkipNote(LFS_POINTER, f"blob {oid.hex()}"))
+                    res.skips.append(Skip(LFS_POINTER, f"blob {oid.hex()}"))
             for oid, hits in b.matched:
                 self.matched[oid] = hits
                 self.holds[oid] = frozenset(secret_key(m) for m, _ in hits if not m.pragma)
@@ -1335,7 +1324,7 @@ class Sweep:
         # what the cache says
         res = self.res
         res.objects, res.blobs, res.nbytes = n_before
-        res.skips = [SkipNote(r, e) for r, e in skips_before]
+        res.skips = [Skip(r, e) for r, e in skips_before]
         res.skip_counts = dict(counts_before)
         self.listing = listing
         self.commits = commits

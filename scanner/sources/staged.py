@@ -13,11 +13,8 @@ import pygit2
 
 from scanner.detect.engine import Matcher
 from scanner.sources.repository import (
-    CORRUPT,
-    MISSING,
     MODE_GITLINK,
     MODE_TREE,
-    TOO_LARGE,
     Found,
     Hits,
     IndexEntry,
@@ -32,6 +29,7 @@ from scanner.sources.repository import (
     secret_key,
     tree_entries,
 )
+from scanner.sources.skips import CORRUPT, MISSING, TOO_LARGE
 
 _S_IFMT = 0o170000
 _S_IFGITLINK = 0o160000

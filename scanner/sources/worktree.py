@@ -16,10 +16,6 @@ import pygit2
 from scanner.detect.engine import Matcher
 from scanner.sources.directory import EXCLUDED_DIRS, FileEntry, walk
 from scanner.sources.repository import (
-    EXCLUDED,
-    SPECIAL,
-    SYMLINK,
-    UNREADABLE,
     Found,
     Place,
     Provenance,
@@ -28,6 +24,7 @@ from scanner.sources.repository import (
     secret_key,
     under,
 )
+from scanner.sources.skips import EXCLUDED, SPECIAL, SYMLINK, UNREADABLE
 
 BUILD_DIRS = (
     b".next/static",
