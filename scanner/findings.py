@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from scanner.detect.filters import shannon
 from scanner.model import (
@@ -21,6 +21,7 @@ from scanner.model import (
     Kind,
     Location,
     Match,
+    Provenance,
     Rule,
     Severity,
     SourceKind,
@@ -40,12 +41,7 @@ class Hit:
     match: Match
     location: Location
     exposure: Exposure
-    first_seen: CommitRef | None = None
-    last_seen: CommitRef | None = None
-    present_at_head: bool | None = None
-    present_at_refs: tuple[str, ...] = ()
-    first_seen_truncated: bool = False
-    moved_from: str | None = None
+    provenance: Provenance = field(default_factory=Provenance)
 
 
 def is_weak(secret: str, rule: Rule) -> bool:
@@ -99,7 +95,7 @@ def _location_key(h: Hit, first: CommitRef | None) -> tuple[int, int, int, int, 
     is_first = first is not None and loc.commit == first.commit
     return (
         _SOURCE_ORDER.get(loc.source, 1),
-        0 if h.present_at_head else 1,
+        0 if h.provenance.present_at_head else 1,
         0 if is_first else 1,
         -(loc.commit_time or 0),
         loc.path,
@@ -146,9 +142,9 @@ def _finding(hs: Sequence[Hit], rules: Mapping[str, Rule], digest: str | None, f
     exposure = min((h.exposure for h in hs), key=_EXPOSURE_ORDER.__getitem__)
     severity = max((effective_severity(rule, h.exposure) for h in hs), key=lambda s: s.rank)
     confidence = max((h.match.confidence for h in hs), key=lambda c: c.rank)
-    firsts = [h.first_seen for h in hs if h.first_seen is not None]
+    firsts = [h.provenance.first_seen for h in hs if h.provenance.first_seen is not None]
     first = min(firsts, key=lambda c: (c.commit_time, c.commit)) if firsts else None
-    lasts = [h.last_seen for h in hs if h.last_seen is not None]
+    lasts = [h.provenance.last_seen for h in hs if h.provenance.last_seen is not None]
     last = max(lasts, key=lambda c: (c.commit_time, c.commit)) if lasts else None
     ordered = sorted(hs, key=lambda h: _location_key(h, first))
     seen: set[tuple[object, ...]] = set()
@@ -159,7 +155,7 @@ def _finding(hs: Sequence[Hit], rules: Mapping[str, Rule], digest: str | None, f
         if k not in seen:
             seen.add(k)
             locations.append(loc)
-    heads = [h.present_at_head for h in hs if h.present_at_head is not None]
+    heads = [h.provenance.present_at_head for h in hs if h.provenance.present_at_head is not None]
     secret = next((h.match.secret for h in hs if h.match.secret is not None), None)
     return Finding(
         kind=rule.kind,
@@ -175,11 +171,11 @@ def _finding(hs: Sequence[Hit], rules: Mapping[str, Rule], digest: str | None, f
         locations_total=len(locations),
         also_matched=tuple(also),
         present_at_head=any(heads) if heads else None,
-        present_at_refs=tuple(sorted({r for h in hs for r in h.present_at_refs})),
+        present_at_refs=tuple(sorted({r for h in hs for r in h.provenance.present_at_refs})),
         first_seen=first,
         last_seen=last,
-        first_seen_truncated=first is None and any(h.first_seen_truncated for h in hs),
-        moved_from=next((h.moved_from for h in hs if h.moved_from), None),
+        first_seen_truncated=first is None and any(h.provenance.first_seen_truncated for h in hs),
+        moved_from=next((h.provenance.moved_from for h in hs if h.provenance.moved_from), None),
         remediation_url=rule.revoke_url,
     )
 

@@ -128,6 +128,18 @@ class CommitRef:
 
 
 @dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where a secret's history starts and ends, and where it still is (ARCHITECTURE.md §4)."""
+
+    first_seen: CommitRef | None = None
+    last_seen: CommitRef | None = None
+    present_at_head: bool | None = None
+    present_at_refs: tuple[str, ...] = ()
+    first_seen_truncated: bool = False
+    moved_from: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Original:
     """Where a hit in generated code comes from, through a source map."""
 

@@ -18,14 +18,13 @@ from scanner.cache import HistoryCache, cache_key
 from scanner.config import ScanConfig
 from scanner.detect.engine import Matcher
 from scanner.findings import Hit, build_findings
-from scanner.model import Exposure, Location, Report, Rule, ScanInfo, SourceKind, Stats
+from scanner.model import Exposure, Location, Provenance, Report, Rule, ScanInfo, SourceKind, Stats
 from scanner.rules import ruleset_hash
 from scanner.sources.directory import display_path
 from scanner.sources.repository import (
     DEFAULT_BLOB_CAP,
     NullProgress,
     Progress,
-    Provenance,
     RepoSite,
     SourceResult,
     Sweep,
@@ -150,19 +149,7 @@ def _report(
                         blob=place.blob.hex() if place.blob else None,
                         commit_time=place.commit_time,
                     )
-                    hits.append(
-                        Hit(
-                            match=m,
-                            location=loc,
-                            exposure=exposure,
-                            first_seen=prov.first_seen,
-                            last_seen=prov.last_seen,
-                            present_at_head=prov.present_at_head,
-                            present_at_refs=prov.present_at_refs,
-                            first_seen_truncated=prov.first_seen_truncated,
-                            moved_from=prov.moved_from,
-                        )
-                    )
+                    hits.append(Hit(match=m, location=loc, exposure=exposure, provenance=prov))
     findings = build_findings(hits, rule_map, config.fingerprint_key)
     if scope is not None:
         findings = [replace(f, scope=scope) for f in findings]

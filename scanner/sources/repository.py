@@ -30,7 +30,7 @@ from scanner.cache import HistoryCache, digest
 from scanner.detect.engine import Matcher
 from scanner.detect.positions import LineIndex
 from scanner.errors import ScanError
-from scanner.model import CommitRef, Match, Position, Rule, Skip
+from scanner.model import CommitRef, Match, Position, Provenance, Rule, Skip
 from scanner.sources.crew import Crew, CrewSpec, ObjectsDone, SweepWorker, Tick, TreesDone, split_chunks
 from scanner.sources.packs import Listing, list_objects, loose_ids
 
@@ -670,16 +670,6 @@ class Place:
     commit: bytes | None = None
     commit_time: int | None = None
     local_only: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Provenance:
-    first_seen: CommitRef | None = None
-    last_seen: CommitRef | None = None
-    present_at_head: bool | None = None
-    present_at_refs: tuple[str, ...] = ()
-    first_seen_truncated: bool = False
-    moved_from: str | None = None
 
 
 @dataclass(slots=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pygit2
 
 from scanner.detect.engine import Matcher
+from scanner.model import Provenance
 from scanner.sources.repository import (
     MODE_GITLINK,
     MODE_TREE,
@@ -19,7 +20,6 @@ from scanner.sources.repository import (
     Hits,
     IndexEntry,
     Place,
-    Provenance,
     SourceResult,
     head_commit,
     parse_commit,

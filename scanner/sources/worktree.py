@@ -14,11 +14,11 @@ from typing import Any
 import pygit2
 
 from scanner.detect.engine import Matcher
+from scanner.model import Provenance
 from scanner.sources.directory import EXCLUDED_DIRS, FileEntry, walk
 from scanner.sources.repository import (
     Found,
     Place,
-    Provenance,
     RepoSite,
     SourceResult,
     secret_key,
