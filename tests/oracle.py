@@ -448,6 +448,14 @@ class Oracle:
 
     # -- a range -----------------------------------------------------------------------------
 
+    def _left(self, cflat: dict[bytes, Any], path: bytes, blob: str) -> bool:
+        """Whether the commit whose whole tree is `cflat` deletes `path` or puts another blob
+        there (False when an unreadable tree of the commit covers it: that proves no move)."""
+        if path in cflat:
+            return bool(cflat[path] != blob)
+        covered = (k for k, v in cflat.items() if v is UNKNOWN)
+        return not any(k == b"" or (k.endswith(b"/") and path.startswith(k)) for k in covered)
+
     def range(self, includes: list[str], excludes: list[str]) -> dict[str, Expect]:
         def ancestors(starts: list[str]) -> set[str]:
             seen: set[str] = set()
@@ -477,6 +485,7 @@ class Oracle:
             tree = self.tree_of(c)
             ps = self.parents(c)[0]
             pflats = [self.flat(str(self.commit(p).tree_id)) for p in ps]  # type: ignore[union-attr]
+            cflat = self.flat(str(cm.tree_id))
             for path, blob in tree.items():
                 if blob is UNKNOWN or path.endswith(b"/"):
                     continue
@@ -487,10 +496,12 @@ class Oracle:
                     psec = [self.secrets(self.at(pf, path)) for pf in pflats]
                     if any(p is UNKNOWN or s in p for p in psec):
                         continue
+                    # a move: a parent held s at a path this commit deletes or changes (left as
+                    # it was, the old path makes this a copy: a new introduction)
                     moved = None
                     for pf in pflats:
                         for pp, pb in sorted(pf.items()):
-                            if isinstance(pb, str) and s in self.held(pb):
+                            if isinstance(pb, str) and self._left(cflat, pp, pb) and s in self.held(pb):
                                 moved = pp.decode("utf-8", "replace")
                                 break
                         if moved:

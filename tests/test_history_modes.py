@@ -91,6 +91,51 @@ def test_range_exit_codes_and_fail_on(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["scan", root, "--range", "x", "--staged"]) == 2  # mutually exclusive
 
 
+def test_range_copy_is_a_new_leak(tmp_path: Path, scan: Scan, matcher: Matcher) -> None:
+    """The old path left as it was: a copy, not a move (counted by --fail-on)."""
+    b = RepoBuilder(tmp_path / "r")
+    base = b.commit({"a.env": env_line(60), "README": b"hi\n"})
+    copy = b.commit({"b.env": b"# copied\n" + env_line(60)})
+    got = _range(scan, matcher, tmp_path / "r", f"{base}..{copy}")
+    assert set(got) == {digest(make_key(60))}
+    found = got[digest(make_key(60))]
+    assert found.moved_from is None and found.first_seen == str(copy)  # type: ignore[attr-defined]
+    assert {loc[1] for loc in found.locations} == {"b.env"}  # type: ignore[attr-defined]
+    out = tmp_path / "o.json"
+    root = str(tmp_path / "r")
+    assert main(["scan", root, "--range", f"{base}..{copy}", "--fail-on", "high", "--json", str(out)]) == 1
+    rep = json.loads(out.read_text())
+    got_json = [(f["moved_from"], [loc["path"] for loc in f["locations"]]) for f in rep["findings"]]
+    assert got_json == [(None, ["b.env"])]
+
+
+def test_range_move_that_edits_the_old_file(tmp_path: Path, scan: Scan, matcher: Matcher) -> None:
+    """The old file stays but loses the key in the same commit: a move from it."""
+    b = RepoBuilder(tmp_path / "r")
+    base = b.commit({"conf/old.env": b"A=1\n" + env_line(61), "README": b"hi\n"})
+    move = b.commit({"conf/old.env": b"A=1\n", "srv/new.env": env_line(61)})
+    got = _range(scan, matcher, tmp_path / "r", f"{base}..{move}")
+    assert got[digest(make_key(61))].moved_from == "conf/old.env"  # type: ignore[attr-defined]
+    root = str(tmp_path / "r")
+    assert main(["scan", root, "--range", f"{base}..{move}", "--fail-on", "high"]) == 0
+
+
+def test_range_merge_moves_from_its_second_parent(tmp_path: Path, scan: Scan, matcher: Matcher) -> None:
+    """A merge whose result drops the second parent's file and holds its key elsewhere: a move."""
+    b = RepoBuilder(tmp_path / "r")
+    base = b.commit({"README": b"hi\n"})
+    side = b.commit({"side/.env": env_line(62)}, ref="refs/heads/side", parents=[base])
+    main_tip = b.commit({"README": b"main\n"})
+    merge = b.commit({"app/.env": env_line(62)}, parents=[main_tip, side], message="merge side")
+    assert b"side/.env" not in b.files[merge]
+    got = _range(scan, matcher, tmp_path / "r", f"{side}..{merge}")
+    assert set(got) == {digest(make_key(62))}
+    moved = got[digest(make_key(62))]
+    assert moved.moved_from == "side/.env" and moved.first_seen == str(merge)  # type: ignore[attr-defined]
+    root = str(tmp_path / "r")
+    assert main(["scan", root, "--range", f"{side}..{merge}", "--fail-on", "high"]) == 0
+
+
 def test_staged(tmp_path: Path, scan: Scan, matcher: Matcher) -> None:
     b = RepoBuilder(tmp_path / "r")
     b.commit({"keep.env": env_line(40), "README": b"hi\n"})

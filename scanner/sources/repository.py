@@ -1865,19 +1865,20 @@ def range_scan(
             depth[x] = 1 + max((depth[p] for p in in_range[x].parents if p in in_range), default=0)
 
     scanner = BlobScanner(repo, matcher, cap, res)
-    held_memo: dict[bytes, dict[str, bytes]] = {}
+    left_memo: dict[tuple[bytes, bytes], dict[str, bytes]] = {}
 
-    def held_anywhere(tree: bytes) -> dict[str, bytes]:
-        """secret → one path holding it, in the whole tree (for moved_from)."""
-        got = held_memo.get(tree)
+    def left_behind(ptree: bytes, tree: bytes) -> dict[str, bytes]:
+        """secret → the first path (byte order) holding it among the blobs of the parent tree
+        `ptree` that `tree` deletes or changes (for moved_from; cost follows the change)."""
+        got = left_memo.get((ptree, tree))
         if got is not None:
             return got
         out: dict[str, bytes] = {}
-        for path, blob in walk_tree(repo, tree, b"", SourceResult()):
+        for path, blob in _gone(repo, ptree, tree):
             for k in scanner.keys(blob) or ():
                 if k not in out or path < out[k]:
-                    out[k] = path  # the first path in byte order (as the oracle picks)
-        held_memo[tree] = out
+                    out[k] = path
+        left_memo[(ptree, tree)] = out
         return out
 
     def order(c: bytes) -> OrderKey:
@@ -1906,10 +1907,13 @@ def range_scan(
                 if any(pk is None for pk in parent_keys):
                     undecided.add(k)
                     continue
+                # a move: a parent held k at a path this commit deletes or changes (a copy, the
+                # old path left as it was, is a new introduction)
                 moved = None
                 for pt in ptrees:
-                    if pt is not None and k in held_anywhere(pt):
-                        moved = display(held_anywhere(pt)[k])
+                    was = left_behind(pt, meta.tree).get(k) if pt is not None else None
+                    if was is not None:
+                        moved = display(was)
                         break
                 intro.setdefault(k, []).append((order(c), c, path, moved))
                 cur = places.get((path, blob))
@@ -2067,3 +2071,31 @@ def _changed(
             continue
         elif not any(name in pe and pe[name][1] == oid and pe[name][0] != MODE_TREE for pe in pentries):
             yield path, oid
+
+
+def _gone(
+    repo: pygit2.Repository, old: bytes, new: bytes | None, base: bytes = b""
+) -> Iterator[tuple[bytes, bytes]]:
+    """(path, blob) of the blobs of tree `old` that tree `new` lacks or holds with another blob id
+    (None: `new` has no tree there). Identical subtrees are skipped, so the cost follows the
+    change; a part of either tree that cannot be read yields nothing (it proves no move)."""
+    entries = read_tree(repo, old)
+    if entries is None:
+        return
+    now: dict[bytes, tuple[bytes, bytes]] = {}
+    if new is not None:
+        new_entries = read_tree(repo, new)
+        if new_entries is None:
+            return
+        now = {n: (m, bytes(o)) for m, n, o in new_entries}
+    for mode, name, oid in entries:
+        oid = bytes(oid)
+        cur = now.get(name)
+        if mode == MODE_TREE:
+            sub = cur[1] if cur is not None and cur[0] == MODE_TREE else None
+            if sub != oid:
+                yield from _gone(repo, oid, sub, base + name + b"/")
+        elif mode == MODE_GITLINK:
+            continue
+        elif cur is None or cur[0] in (MODE_TREE, MODE_GITLINK) or cur[1] != oid:
+            yield base + name, oid
