@@ -14,6 +14,8 @@ Nothing here runs `git`; pack files are only read.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import os
 import struct
 import zlib
@@ -21,6 +23,13 @@ from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+# Delta application is the hottest loop of a tree-heavy sweep (one delta per tree version);
+# dulwich's compiled apply_delta does it ~8x faster than the Python loop kept below as fallback.
+_c_apply: Any = None
+with contextlib.suppress(ImportError):  # dulwich is a dependency; the fallback keeps it optional
+    _c_apply = importlib.import_module("dulwich._pack").apply_delta  # a compiled module, no stubs
 
 OBJ_COMMIT, OBJ_TREE, OBJ_BLOB, OBJ_TAG = 1, 2, 3, 4
 _OFS_DELTA, _REF_DELTA = 6, 7
@@ -365,7 +374,7 @@ class PackReader:
             raise PackError(f"delta chain too long at {off}")
         otype = hint or self.types.get(cur) or self._base_type(cur)
         for o, data_off, dsize in reversed(chain):
-            data = _apply(data, self._inflate(data_off, dsize, o == off))
+            data = apply_delta(data, self._inflate(data_off, dsize, o == off))
             if not hint:
                 self.types[o] = otype
             self._keep(o, data)
@@ -384,12 +393,36 @@ class PackReader:
                 self.cached -= len(self.cache.pop(o))
 
 
-def _apply(base: bytes, delta: bytes) -> bytes:
-    """A git delta applied to its base."""
-    i = 0
-    while delta[i] & 0x80:
+def apply_delta(base: bytes, delta: bytes) -> bytes:
+    """A git delta applied to its base (compiled when dulwich is there); PackError when malformed."""
+    if _c_apply is None:
+        return py_apply_delta(base, delta)
+    try:
+        out = _c_apply(base, delta)
+    except Exception as e:  # noqa: BLE001 - dulwich raises ApplyDeltaError, or AssertionError/ValueError on junk
+        raise PackError(f"bad delta: {e}") from None
+    return out[0] if len(out) == 1 else b"".join(out)
+
+
+def py_apply_delta(base: bytes, delta: bytes) -> bytes:
+    """A git delta applied to its base (pure Python)."""
+    try:
+        return _py_apply(base, delta)
+    except IndexError:
+        raise PackError("delta truncated") from None
+
+
+def _py_apply(base: bytes, delta: bytes) -> bytes:
+    i = src = shift = 0
+    while True:
+        c = delta[i]
         i += 1
-    i += 1
+        src |= (c & 0x7F) << shift
+        shift += 7
+        if not c & 0x80:
+            break
+    if src != len(base):
+        raise PackError("delta base has the wrong size")
     expect = shift = 0
     while True:
         c = delta[i]
@@ -432,6 +465,8 @@ def _apply(base: bytes, delta: bytes) -> bytes:
                 raise PackError("delta copies past its base")
             out.append(base[off : off + size])
         elif c:
+            if i + c > n:
+                raise PackError("delta truncated")
             out.append(delta[i : i + c])
             i += c
         else:
