@@ -334,12 +334,13 @@ class PackReader:
         else:
             buf, p = self._at(data_off, need, stream)
             view = memoryview(buf)[p : p + need]
-        d = zlib.decompressobj()
         try:
-            out = d.decompress(view, size + 1)
+            # one call: a truncated stream or a bad checksum raises; what follows the stream is
+            # the next entry and is ignored
+            out = zlib.decompress(view, 15, max(size, 1))
         except zlib.error as e:
             raise PackError(f"bad entry data at {data_off}: {e}") from None
-        if len(out) != size or not d.eof:
+        if len(out) != size:
             raise PackError(f"bad entry data at {data_off}")
         return out
 
