@@ -15,16 +15,10 @@ from pathlib import Path
 from scanner.detect.engine import Matcher
 from scanner.detect.prefilter import DATABASE_FORMAT, HyperscanPrefilter, hyperscan
 from scanner.model import Rule
+from scanner.paths import CACHE_ENV, cache_home
 from scanner.rules import ruleset_hash
 
-CACHE_ENV = "KEYSWEEP_CACHE_HOME"
-
-
-def cache_home() -> Path:
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "keysweep"
+__all__ = ["CACHE_ENV", "cache_home", "load_matcher"]
 
 
 def _path(rules: Sequence[Rule]) -> Path | None:

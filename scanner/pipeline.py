@@ -6,9 +6,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
-from multiprocessing import get_context
 from pathlib import Path
 
 from scanner.config import ScanConfig
@@ -150,6 +148,9 @@ def scan_directory(config: ScanConfig, rules: Sequence[Rule], matcher: Matcher) 
     serialized = matcher.prefilter.serialize() if hasattr(matcher.prefilter, "serialize") else None
     workers = config.workers
     if workers > 1 and total >= PARALLEL_MIN_BYTES and len(w_files) > 1:
+        from concurrent.futures import ProcessPoolExecutor  # imported when a pool is used (start-up)
+        from multiprocessing import get_context
+
         ctx = get_context("fork")
         with ProcessPoolExecutor(
             workers, mp_context=ctx, initializer=_init_worker,

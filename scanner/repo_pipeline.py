@@ -73,10 +73,16 @@ def scan_repository(
         match mode:
             case RepoMode.HISTORY:
                 spec = pool_spec(repo, rules, matcher, cap, config.workers)
-                index = read_index(repo)
                 cache = _history_cache(config, rules, site, cap)
                 sweep = Sweep(
-                    repo, matcher, spec, prog, site.prefix, index, cache, lambda: _worktree(repo, site, matcher, config)
+                    repo,
+                    matcher,
+                    spec,
+                    prog,
+                    site.prefix,
+                    lambda: read_index(repo),
+                    cache,
+                    lambda: _worktree(repo, site, matcher, config),
                 )
                 results.append(sweep.run())
                 results.append(sweep.meanwhile_result or _worktree(repo, site, matcher, config))
@@ -99,7 +105,9 @@ def scan_repository(
     return _report(config, rules, site, mode, range_expr, results, scope, time.monotonic() - t0)
 
 
-def _history_cache(config: ScanConfig, rules: Sequence[Rule], site: RepoSite, cap: int) -> HistoryCache | None:
+def _history_cache(
+    config: ScanConfig, rules: Sequence[Rule], site: RepoSite, cap: int
+) -> HistoryCache | None:
     """The cache file for this repository, PATH, keysweep version, ruleset and config."""
     if config.cache is None:
         return None

@@ -37,7 +37,9 @@ class Matcher:
 
     def __init__(self, rules: Sequence[Rule], engine: str = "auto", serialized: bytes | None = None) -> None:
         self.rules = tuple(rules)
-        self._regex = [re.compile(r.pattern.encode()) for r in self.rules]
+        # compiled when a rule's prefilter first fires: a small scan (a range, a cached sweep)
+        # touches a few rules, and compiling all of them is a visible part of its start-up
+        self._regex: list[re.Pattern[bytes] | None] = [None] * len(self.rules)
         self._span = [span_max(r) for r in self.rules]
         self._prefix = [len(r.prefix) for r in self.rules]
         self._context = [tuple(c.encode() for c in r.context) for r in self.rules]
@@ -74,6 +76,8 @@ class Matcher:
         hits, triggers = self.prefilter.hits(data)
         for hit in hits:
             rx = self._regex[hit.rule]
+            if rx is None:
+                rx = self._regex[hit.rule] = re.compile(self.rules[hit.rule].pattern.encode())
             pos, endpos = hit.lo, min(len(data), hit.hi + self._span[hit.rule])
             while pos < hit.hi:
                 m = rx.search(data, pos, endpos)

@@ -23,11 +23,12 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from multiprocessing import get_context
-from multiprocessing.connection import Connection, wait
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pygit2
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 from scanner.detect.engine import Matcher
 from scanner.errors import ScanError
@@ -494,6 +495,8 @@ class Crew:
         on_tick: Tick,
     ) -> None:
         global _FORK_STATE
+        from multiprocessing import get_context  # imported when workers are started (start-up)
+
         ctx = get_context("fork")
         self.conns: list[Connection] = []
         self.procs: list[Any] = []
@@ -524,6 +527,8 @@ class Crew:
             c.send((name, args))
 
     def collect(self) -> list[Any]:
+        from multiprocessing.connection import wait
+
         results: dict[int, Any] = {}
         pending = {c: k for k, c in enumerate(self.conns)}
         while pending:
@@ -556,6 +561,8 @@ class Crew:
 
 
 def pending_conn(ready: object) -> Connection:
+    from multiprocessing.connection import Connection
+
     assert isinstance(ready, Connection)
     return ready
 

@@ -17,14 +17,15 @@ import hashlib
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pygit2
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 from scanner.cache import HistoryCache, digest
 from scanner.detect.engine import Matcher
@@ -525,6 +526,9 @@ def run_objects(
 
 
 def _pool(spec: PoolSpec) -> ProcessPoolExecutor:
+    from concurrent.futures import ProcessPoolExecutor  # imported when a pool is used (start-up)
+    from multiprocessing import get_context
+
     return ProcessPoolExecutor(
         spec.workers,
         mp_context=get_context("fork"),
@@ -837,7 +841,7 @@ class Sweep:
         spec: PoolSpec,
         progress: Progress,
         prefix: bytes = b"",
-        index: Sequence[IndexEntry] = (),
+        index: Sequence[IndexEntry] | Callable[[], Sequence[IndexEntry]] = (),
         cache: HistoryCache | None = None,
         meanwhile: Callable[[], SourceResult] | None = None,
     ) -> None:
@@ -848,7 +852,7 @@ class Sweep:
         self.spec = spec
         self.progress = progress
         self.prefix = prefix
-        self.index = index
+        self._index = index  # parsed when first needed: an unchanged cached sweep never does
         self.res = SourceResult()
         self.commits: dict[bytes, CommitMeta] = {}
         self.commit_hits: dict[bytes, Hits] = {}
@@ -1205,8 +1209,17 @@ class Sweep:
                 (broken, head_commit(self.repo), sorted(self.shallow), sorted(bad_objects(self.repo)))
             ).encode()
         )
-        h.update(repr([(e.path, e.blob, e.stage) for e in self.index]).encode())
+        from scanner.sources.staged import index_bytes
+
+        raw = index_bytes(self.repo)  # the file itself: a refreshed stat cache only costs a resume
+        h.update(b"-" if raw is None else hashlib.sha256(raw).digest())
         return h.hexdigest()
+
+    @property
+    def index(self) -> Sequence[IndexEntry]:
+        if callable(self._index):
+            self._index = self._index()
+        return self._index
 
     def _rescan(self, kind: str, oid: bytes) -> Hits | None:
         """The matches of a text the cache names (None: it cannot be read any more)."""

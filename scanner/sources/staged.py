@@ -90,14 +90,20 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
     return val, pos
 
 
+def index_bytes(repo: pygit2.Repository) -> bytes | None:
+    """The index file as it is on disk (None for a bare repository or when there is none)."""
+    if repo.is_bare:
+        return None
+    try:
+        return (Path(repo.path) / "index").read_bytes()
+    except OSError:
+        return None
+
+
 def read_index(repo: pygit2.Repository) -> list[IndexEntry]:
     """The index entries of a non-bare repository (empty for a bare one or when there is no index)."""
-    if repo.is_bare:
-        return []
-    path = Path(repo.path) / "index"
-    try:
-        data = path.read_bytes()
-    except OSError:
+    data = index_bytes(repo)
+    if data is None:
         return []
     try:
         return parse_index(data)
