@@ -831,6 +831,9 @@ def _holds_secret(holds: dict[bytes, frozenset[str]], s: str) -> Callable[[bytes
     return same
 
 
+Reached = tuple[set[bytes], set[bytes], bytes | None, dict[str, bytes], dict[str, bytes], dict[str, bytes]]
+
+
 class Sweep:
     """One full sweep of a repository (ARCHITECTURE.md §4 "Full sweep")."""
 
@@ -853,6 +856,7 @@ class Sweep:
         self.progress = progress
         self.prefix = prefix
         self._index = index  # parsed when first needed: an unchanged cached sweep never does
+        self._reached: Reached | None = None
         self.res = SourceResult()
         self.commits: dict[bytes, CommitMeta] = {}
         self.commit_hits: dict[bytes, Hits] = {}
@@ -980,6 +984,8 @@ class Sweep:
         exact = self.exact = self._may_lack_objects()
         targets = sorted(set(self.matched) | self.unreadable)
         early, self._early = self._early, None
+        if self.crew is not None and early is not None:
+            self._reached = self._reach()  # this process would only wait for the workers
         while True:
             known = frozenset(self.known_blobs | self.known_trees) if exact else None
             if self.crew is not None and early is not None:
@@ -1133,6 +1139,17 @@ class Sweep:
         return res
 
     def _finish(self) -> None:
+        reached = self._reached if self._reached is not None else self._reach()
+        reachable, reach_tags, head, ref_commit, ref_tree, ref_blob = reached
+        res = self.res
+        prov = self._provenance(reachable, reach_tags, head, ref_commit, ref_tree, ref_blob)
+        res.provenance = prov
+        self._places(reachable, reach_tags, head, ref_tree, ref_blob)
+        res.sources = {"history": res.blobs, "message": len(self.commits) + len(self.tags)}
+
+    def _reach(self) -> Reached:
+        """Generation numbers, refs and what they reach: commits and refs only, no trees (so it
+        runs while the workers read the trees)."""
         res = self.res
         self.gen = generations(self.commits)
         for c in sorted(self.shallow):
@@ -1182,11 +1199,7 @@ class Sweep:
                 elif p not in reachable:
                     res.skip(MISSING, f"commit {p.hex()}")
         self.reachable = reachable
-
-        prov = self._provenance(reachable, reach_tags, head, ref_commit, ref_tree, ref_blob)
-        res.provenance = prov
-        self._places(reachable, reach_tags, head, ref_tree, ref_blob)
-        res.sources = {"history": res.blobs, "message": len(self.commits) + len(self.tags)}
+        return reachable, reach_tags, head, ref_commit, ref_tree, ref_blob
 
     # -- the cache (scanner/cache.py): nothing that holds a secret is written -----------------------
 
