@@ -50,7 +50,9 @@ PLANT_RULES = ("openai.project-key", "anthropic.api-key", "github.pat", "groq.ap
 
 def git(repo: Path, *args: str) -> str:
     env = {**os.environ, "GIT_AUTHOR_DATE": "1700000000 +0000", "GIT_COMMITTER_DATE": "1700000000 +0000"}
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env).stdout
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env
+    ).stdout
 
 
 def plant(repo: Path) -> list[dict[str, str]]:
@@ -75,7 +77,9 @@ def plant(repo: Path) -> list[dict[str, str]]:
             path.write_text("# bench\nAPI_KEY=\n")
             git(repo, "commit", "-q", "-am", f"drop config {n}")
             scenario = "added-then-deleted"
-        planted.append({"rule": rule_id, "secret_sha256": hashlib.sha256(key.encode()).hexdigest(), "scenario": scenario})
+        planted.append(
+            {"rule": rule_id, "secret_sha256": hashlib.sha256(key.encode()).hexdigest(), "scenario": scenario}
+        )
         del key
     return planted
 
@@ -98,7 +102,14 @@ def build(work: Path, source: Path | None, commits: int) -> tuple[Path, Path]:
     syn = work / "syn60k"
     if not (syn / "expected.json").is_file():
         shutil.rmtree(syn, ignore_errors=True)
-        cmd = [sys.executable, str(SHARED / "make-synthetic-history.py"), str(src), str(syn), "--commits", str(commits)]
+        cmd = [
+            sys.executable,
+            str(SHARED / "make-synthetic-history.py"),
+            str(src),
+            str(syn),
+            "--commits",
+            str(commits),
+        ]
         subprocess.run(cmd, check=True)
     return blob, syn
 
@@ -186,15 +197,41 @@ def gitleaks_bin(venv: Path) -> str:
 
 def commands(tool: str, repo: Path, report: Path, peers: Path) -> list[str]:
     if tool == "keysweep":
-        return [str(ROOT / ".venv" / "bin" / "python"), "-m", "scanner", "scan", str(repo), "--json", str(report), "--fail-on", "none"]
+        return [
+            str(ROOT / ".venv" / "bin" / "python"),
+            "-m",
+            "scanner",
+            "scan",
+            str(repo),
+            "--json",
+            str(report),
+            "--fail-on",
+            "none",
+        ]
     if tool == "kingfisher":
-        base = [str(peers / "bin" / "kingfisher"), "scan", str(repo), "--no-validate", "-q", "--no-update-check"]
+        base = [
+            str(peers / "bin" / "kingfisher"),
+            "scan",
+            str(repo),
+            "--no-validate",
+            "-q",
+            "--no-update-check",
+        ]
         return [*base, "--format", "json", "-o", str(report)]
     if tool == "betterleaks":
         return [str(peers / "bin" / "betterleaks"), "git", str(repo), "--exit-code", "0", "-o", str(report)]
     if tool == "gitleaks":
         base = [gitleaks_bin(peers), "git", str(repo), "--exit-code", "0"]
-        return [*base, "--report-format", "json", "--report-path", str(report), "--no-banner", "--log-level", "error"]
+        return [
+            *base,
+            "--report-format",
+            "json",
+            "--report-path",
+            str(report),
+            "--no-banner",
+            "--log-level",
+            "error",
+        ]
     raise SystemExit(tool)
 
 
@@ -233,12 +270,19 @@ def median(xs: list[float]) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", type=Path, default=Path("/work/benchdata/speed"))
-    ap.add_argument("--source", type=Path, help="an existing make-history-repo.sh repository (default: build one)")
+    ap.add_argument(
+        "--source", type=Path, help="an existing make-history-repo.sh repository (default: build one)"
+    )
     ap.add_argument("--commits", type=int, default=60000)
     ap.add_argument("--peers", type=Path, default=Path("/work/peers-venv"))
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--tools", default="keysweep,kingfisher,betterleaks,gitleaks")
     a = ap.parse_args()
+    # bytecode compiled up front, as `pip install` does: with PYTHONDONTWRITEBYTECODE set (as on
+    # this machine) every run would otherwise compile the package again (~60 ms of start-up)
+    subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "python"), "-m", "compileall", "-q", str(ROOT / "scanner")], check=True
+    )
     blob, syn = build(a.work, a.source, a.commits)
     tools = a.tools.split(",")
     rows: list[list[str]] = []
@@ -258,7 +302,10 @@ def main() -> None:
                     times[tool].append(took)
                     peaks[tool] = max(peaks[tool], peak)
                     counts[tool] = findings(tool, report, planted)
-                    print(f"  {name} round {r + 1} {tool}: {took:.2f} s, {peak / 2**20:.0f} MiB (exit {rc})", file=sys.stderr)
+                    print(
+                        f"  {name} round {r + 1} {tool}: {took:.2f} s, {peak / 2**20:.0f} MiB (exit {rc})",
+                        file=sys.stderr,
+                    )
             extra = keysweep_extras(repo, Path(tmp), a.rounds)
         head = [
             name,
@@ -269,12 +316,29 @@ def main() -> None:
         for tool in tools:
             n, found = counts.get(tool, (0, 0))
             rows.append(
-                [*head, tool, f"{median(times[tool]):.2f} s", f"{peaks[tool] / 2**20:.0f} MiB", str(n), f"{found}/{len(planted)}"]
+                [
+                    *head,
+                    tool,
+                    f"{median(times[tool]):.2f} s",
+                    f"{peaks[tool] / 2**20:.0f} MiB",
+                    str(n),
+                    f"{found}/{len(planted)}",
+                ]
             )
             head = ["", "", "", ""]
         for label, took, peak in extra:
             rows.append(["", "", "", "", label, f"{took:.2f} s", f"{peak / 2**20:.0f} MiB", "", ""])
-    cols = ["repository", "commits", "trees (count / bytes)", "blobs (count / bytes)", "tool", "wall (median)", "peak RSS (sum)", "findings", "recall"]
+    cols = [
+        "repository",
+        "commits",
+        "trees (count / bytes)",
+        "blobs (count / bytes)",
+        "tool",
+        "wall (median)",
+        "peak RSS (sum)",
+        "findings",
+        "recall",
+    ]
     widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(cols)]
     print("| " + " | ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)) + " |")
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
@@ -287,17 +351,38 @@ def keysweep_extras(repo: Path, tmp: Path, rounds: int) -> list[tuple[str, float
     py = str(ROOT / ".venv" / "bin" / "python")
     out: list[tuple[str, float, int]] = []
     base = [py, "-m", "scanner", "scan"]
-    rng = [measure([*base, str(repo), "--range", "HEAD~3..HEAD", "--fail-on", "none"], ROOT) for _ in range(rounds)]
+    rng = [
+        measure([*base, str(repo), "--range", "HEAD~3..HEAD", "--fail-on", "none"], ROOT)
+        for _ in range(rounds)
+    ]
     out.append(("keysweep --range HEAD~3..HEAD", median([t for t, _, _ in rng]), max(p for _, p, _ in rng)))
     clone = tmp / "clone"
     subprocess.run(["git", "clone", "-q", "--no-checkout", str(repo), str(clone)], check=True)
     cache = tmp / "cache"
     first = measure([*base, str(clone), "--cache", str(cache), "--fail-on", "none"], ROOT)
-    again = [measure([*base, str(clone), "--cache", str(cache), "--fail-on", "none"], ROOT) for _ in range(rounds)]
-    out.append((f"keysweep --cache: first {first[0]:.2f} s, then unchanged", median([t for t, _, _ in again]), max(p for _, p, _ in again)))
+    again = [
+        measure([*base, str(clone), "--cache", str(cache), "--fail-on", "none"], ROOT) for _ in range(rounds)
+    ]
+    out.append(
+        (
+            f"keysweep --cache: first {first[0]:.2f} s, then unchanged",
+            median([t for t, _, _ in again]),
+            max(p for _, p, _ in again),
+        )
+    )
     (clone / "bench-new.txt").write_text("one more file\n")
     git(clone, "add", "bench-new.txt")
-    git(clone, "-c", "user.name=bench", "-c", "user.email=bench@example.invalid", "commit", "-q", "-m", "one more file")
+    git(
+        clone,
+        "-c",
+        "user.name=bench",
+        "-c",
+        "user.email=bench@example.invalid",
+        "commit",
+        "-q",
+        "-m",
+        "one more file",
+    )
     one = measure([*base, str(clone), "--cache", str(cache), "--fail-on", "none"], ROOT)
     out.append(("keysweep --cache: after one new commit", one[0], one[1]))
     return out

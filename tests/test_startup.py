@@ -29,7 +29,7 @@ def test_the_rules_copy_equals_the_parsed_rules(tmp_path: Path, monkeypatch: pyt
     assert len(_cached(tmp_path)) == 1
     again = load_rules()
     assert first == again == parsed
-    assert ruleset_hash(again) == ruleset_hash(parsed)
+    assert ruleset_hash(again) == ruleset_hash(parsed) == rules_mod._ruleset_hash(tuple(parsed))
     assert {r.id for r in again} == {r.id for r in parsed} and len(again) > 50
 
 
@@ -37,11 +37,12 @@ def test_a_damaged_or_stale_copy_is_rebuilt(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setenv("KEYSWEEP_CACHE_HOME", str(tmp_path))
     parsed = load_rules()
     (copy,) = _cached(tmp_path)
-    for damage in (b"{not json", b"[]"[:1], json.dumps([{"id": "x"}]).encode()):
+    for damage in (b"{not json", b"[]", json.dumps({"ruleset": "x", "rules": [{"id": "x"}]}).encode()):
         copy.write_bytes(damage)
-        assert load_rules() == parsed
+        got = load_rules()
+        assert got == parsed and ruleset_hash(got) == ruleset_hash(parsed)
     data = json.loads(copy.read_bytes())
-    data[0]["unknown_field"] = 1  # written by another version of the Rule type
+    data["rules"][0]["unknown_field"] = 1  # written by another version of the Rule type
     copy.write_text(json.dumps(data))
     assert load_rules() == parsed
 

@@ -18,7 +18,7 @@ from scanner.model import Confidence, Kind, Rule, Severity
 from scanner.paths import cache_home
 
 RULES_DIR = Path(__file__).parent
-CACHE_FORMAT = b"rules-json-1"
+CACHE_FORMAT = b"rules-json-2"
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\.[a-z0-9]+(?:-[a-z0-9]+)*$")
 _FILE_KEYS = {"provider", "display", "revoke_url", "rules"}
 _RULE_KEYS = {f.name for f in fields(Rule)} - {"provider"}
@@ -177,7 +177,10 @@ def _builtin_rules() -> tuple[Rule, ...]:
         raise RuleError(f"{e.filename}: cannot read rules: {e.strerror}") from None
     path = cache_home() / f"rules-{h.hexdigest()[:24]}.json"
     try:
-        return tuple(_from_json(d) for d in json.loads(path.read_bytes()))
+        doc = json.loads(path.read_bytes())
+        rules = tuple(_from_json(d) for d in doc["rules"])
+        _KNOWN[id(rules)] = (rules, str(doc["ruleset"]))  # its hash, computed when the copy was written
+        return rules
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass
     rules = _load(files)
@@ -185,7 +188,7 @@ def _builtin_rules() -> tuple[Rule, ...]:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".rules-")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump([_to_json(r) for r in rules], fh)
+            json.dump({"ruleset": ruleset_hash(rules), "rules": [_to_json(r) for r in rules]}, fh)
         os.replace(tmp, path)
     except OSError:
         pass  # a read-only home only costs the parse next time
@@ -211,8 +214,14 @@ def _from_json(d: dict[str, Any]) -> Rule:
     return Rule(**values)
 
 
+_KNOWN: dict[int, tuple[tuple[Rule, ...], str]] = {}  # rule sets read from the copy, with their hash
+
+
 def ruleset_hash(rules: Iterable[Rule]) -> str:
     """A stable digest of everything that changes what a ruleset detects."""
+    known = _KNOWN.get(id(rules))
+    if known is not None and known[0] is rules:
+        return known[1]
     return _ruleset_hash(tuple(rules))
 
 

@@ -36,13 +36,15 @@ BUILD_DIRS = (
     b".nuxt/dist",
 )
 
-_WT_CHANGED = (
+# plain ints: pygit2 hands out enum flags, and enum arithmetic per entry is slow on a big checkout
+_WT_CHANGED = int(
     pygit2.GIT_STATUS_WT_NEW
     | pygit2.GIT_STATUS_WT_MODIFIED
     | pygit2.GIT_STATUS_WT_TYPECHANGE
     | pygit2.GIT_STATUS_WT_RENAMED
     | pygit2.GIT_STATUS_CONFLICTED
 )
+_IGNORED = int(pygit2.GIT_STATUS_IGNORED)
 
 
 def _is_build_output(path: bytes) -> bool:
@@ -78,14 +80,17 @@ def worktree_scan(repo: Any, site: RepoSite, matcher: Matcher, cap: int) -> Sour
         return res
     files: list[tuple[bytes, bool]] = []  # (relative path, local-only)
     res.skip(EXCLUDED, ".git/")  # never read: it can hold the CI job's own token
-    for name, flags in sorted(status.items()):
+    for name, flag in sorted(status.items()):
+        flags = int(flag)
+        if not flags & (_WT_CHANGED | _IGNORED):
+            continue  # the working tree matches the index there (or the file is gone): nothing to read
         rel = os.fsencode(name)
         if not under(rel.rstrip(b"/"), site.prefix) and not under(site.prefix, rel.rstrip(b"/")):
             continue
         if _excluded(rel.rstrip(b"/")):
             res.skip(EXCLUDED, rel.decode("utf-8", "replace"))
             continue
-        if flags & pygit2.GIT_STATUS_IGNORED:
+        if flags & _IGNORED:
             if rel.endswith(b"/"):
                 d = rel.rstrip(b"/")
                 if _is_build_output(d):
