@@ -736,6 +736,14 @@ def generations(commits: dict[bytes, CommitMeta]) -> dict[bytes, int]:
     return gen
 
 
+_ID20 = re.compile(rb".{20}", re.S)
+
+
+def split_ids(ids: bytes) -> list[bytes]:
+    """20-byte ids from their concatenation (the slicing loop in C)."""
+    return _ID20.findall(ids)
+
+
 def under(path: bytes, prefix: bytes) -> bool:
     return not prefix or path == prefix or path.startswith(prefix + b"/")
 
@@ -932,10 +940,9 @@ class Sweep:
         for b in batches:
             res.nbytes += b.nbytes
             res.blobs += b.blobs
-            for i in range(0, len(b.blob_ids), 20):
-                self.known_blobs.add(b.blob_ids[i : i + 20])
+            self.known_blobs.update(split_ids(b.blob_ids))
             for _k, ids, _at in b.tree_chunks:
-                self.known_trees.update(ids[i : i + 20] for i in range(0, len(ids), 20))
+                self.known_trees.update(split_ids(ids))
             for oid, size, status in b.bad_blobs:
                 self.unreadable.add(oid)
                 what = f"blob {oid.hex()}" + (f" ({size} bytes)" if status == TOO_LARGE else "")
