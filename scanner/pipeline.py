@@ -81,7 +81,9 @@ def scan_file(matcher: Matcher, f: FileEntry, cap: int) -> FileResult:
                 hits.append((replace(m, start=start + m.start, end=start + m.end), pos))
             prev = (start, data)
     except OSError as e:
-        return FileResult(f.rel, f.size, (), Skip("unreadable", f"{display_path(f.rel)[0]}: {e.strerror or e}"))
+        return FileResult(
+            f.rel, f.size, (), Skip("unreadable", f"{display_path(f.rel)[0]}: {e.strerror or e}")
+        )
     return FileResult(f.rel, f.size, tuple(hits))
 
 
@@ -153,7 +155,9 @@ def scan_directory(config: ScanConfig, rules: Sequence[Rule], matcher: Matcher) 
 
         ctx = get_context("fork")
         with ProcessPoolExecutor(
-            workers, mp_context=ctx, initializer=_init_worker,
+            workers,
+            mp_context=ctx,
+            initializer=_init_worker,
             initargs=(tuple(rules), matcher.engine, serialized, config.size_cap),
         ) as pool:
             for batch_result in pool.map(_scan_batch, _batches(w_files)):

@@ -33,10 +33,18 @@ Scan = Callable[..., Report]
 
 @pytest.fixture
 def scan(rules: tuple[Rule, ...], matcher: Matcher) -> Scan:
-    def run(path: Path, mode: RepoMode = RepoMode.HISTORY, range_expr: str | None = None, jobs: int = 1, **kw: object) -> Report:
+    def run(
+        path: Path,
+        mode: RepoMode = RepoMode.HISTORY,
+        range_expr: str | None = None,
+        jobs: int = 1,
+        **kw: object,
+    ) -> Report:
         site = discover(path)
         assert site is not None, path
-        return scan_repository(ScanConfig(target=path, jobs=jobs), rules, matcher, site, mode, range_expr, **kw)  # type: ignore[arg-type]
+        return scan_repository(
+            ScanConfig(target=path, jobs=jobs), rules, matcher, site, mode, range_expr, **kw
+        )  # type: ignore[arg-type]
 
     return run
 

@@ -67,7 +67,7 @@ def _env_text(name: str, value: str, secret: tuple[int, int], nl: str = "\n") ->
     def esc(s: str) -> str:
         return s.replace("\n", nl)
 
-    before = f"# application settings{nl}DEBUG=false{nl}LOG_LEVEL=info{nl}{name}=\""
+    before = f'# application settings{nl}DEBUG=false{nl}LOG_LEVEL=info{nl}{name}="'
     span = _locate(before, value, secret, esc)
     text = before + esc(value) + f'"{nl}PORT=8080{nl}'
     return text, span
@@ -138,7 +138,7 @@ def yaml_doc(name: str, value: str, secret: tuple[int, int]) -> Planted:
 def python_src(name: str, value: str, secret: tuple[int, int]) -> Planted:
     """Python source: a module-level constant passed to a client."""
     q = '"""' if "\n" in value else ("'" if '"' in value else '"')
-    before = f'import os\n\nfrom client import Client\n\nTIMEOUT = 30\n{name} = {q}'
+    before = f"import os\n\nfrom client import Client\n\nTIMEOUT = 30\n{name} = {q}"
     span = _locate(before, value, secret, _identity)
     text = before + value + f"{q}\nclient = Client(api_key={name}, timeout=TIMEOUT)\n"
     return _finish(text, span)

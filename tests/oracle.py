@@ -403,7 +403,9 @@ class Oracle:
             for s, line, col in found:
                 if best:
                     for path, (_, c) in best.items():
-                        get(s).locations.add(("unreachable", path.decode("utf-8", "replace"), line, col, c, b))
+                        get(s).locations.add(
+                            ("unreachable", path.decode("utf-8", "replace"), line, col, c, b)
+                        )
                 elif not self.prefix:
                     get(s).locations.add(("unreachable", f"blob:{b}", line, col, None, b))
         # presence
@@ -527,7 +529,9 @@ class Oracle:
             assert cm is not None
             if not self.prefix:
                 for s, line, col in self.scan_bytes(cm.raw_message):
-                    exp.setdefault(digest(s), Expect()).locations.add(("message", f"commit:{c}", line, col, c, None))
+                    exp.setdefault(digest(s), Expect()).locations.add(
+                        ("message", f"commit:{c}", line, col, c, None)
+                    )
         head = includes[0]
         refs = self.refs()
         for s, lst in intro.items():
@@ -552,7 +556,11 @@ class Oracle:
             e.last_seen = best[1] if best else None
             e.present_at_head = holds_at(self.flat(str(self.commit(head).tree_id)))  # type: ignore[union-attr]
             e.present_at_refs = tuple(
-                sorted(n for n, o in refs.items() if isinstance(o, pygit2.Commit) and holds_at(self.flat(str(o.tree_id))))
+                sorted(
+                    n
+                    for n, o in refs.items()
+                    if isinstance(o, pygit2.Commit) and holds_at(self.flat(str(o.tree_id)))
+                )
             )
         return exp
 

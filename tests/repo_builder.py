@@ -18,7 +18,12 @@ from scanner.rules.templates import expand
 
 AUTHOR = ("Ada Builder", "ada@example.invalid")
 BASE_TIME = 1_600_000_000
-BLOB, EXEC, LINK, TREE = pygit2.GIT_FILEMODE_BLOB, pygit2.GIT_FILEMODE_BLOB_EXECUTABLE, pygit2.GIT_FILEMODE_LINK, pygit2.GIT_FILEMODE_TREE
+BLOB, EXEC, LINK, TREE = (
+    pygit2.GIT_FILEMODE_BLOB,
+    pygit2.GIT_FILEMODE_BLOB_EXECUTABLE,
+    pygit2.GIT_FILEMODE_LINK,
+    pygit2.GIT_FILEMODE_TREE,
+)
 
 Content = bytes | None
 

@@ -16,10 +16,16 @@ from tests.keys import leak_windows, make_key
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "scanner", *args],
-        capture_output=True, text=True, timeout=300, cwd=cwd, env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -68,7 +74,9 @@ def test_unreadable_target_exits_3_with_failed_reports(tmp_path: Path) -> None:
     assert sarif["runs"][0]["results"] == []
 
 
-def test_crash_is_exit_3_not_1(monkeypatch: pytest.MonkeyPatch, leaky: tuple[Path, list[str]], capsys: pytest.CaptureFixture[str]) -> None:
+def test_crash_is_exit_3_not_1(
+    monkeypatch: pytest.MonkeyPatch, leaky: tuple[Path, list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
     """An unexpected error anywhere in the scan is exit 3, and its message cannot quote scanned data."""
     d, keys = leaky
 
@@ -95,8 +103,13 @@ def test_no_output_holds_the_secret(leaky: tuple[Path, list[str]], tmp_path: Pat
     p3 = run("rules")
     assert p1.returncode == 1 and p2.returncode == 1
     outputs = {
-        "stdout": p1.stdout, "stderr": p1.stderr, "json": js.read_text(), "sarif": sarif.read_text(),
-        "stdout2": p2.stdout, "stderr2": p2.stderr, "rules": p3.stdout,
+        "stdout": p1.stdout,
+        "stderr": p1.stderr,
+        "json": js.read_text(),
+        "sarif": sarif.read_text(),
+        "stdout2": p2.stdout,
+        "stderr2": p2.stderr,
+        "rules": p3.stdout,
     }
     assert json.loads(p2.stdout)["findings"], "JSON on stdout"
     assert "OpenAI" in p2.stderr, "console report on stderr when stdout carries JSON"

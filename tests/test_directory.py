@@ -96,7 +96,11 @@ def test_binary_utf16_and_invalid_utf8(tmp_path: Path, engine: str) -> None:
     (tmp_path / "win.txt").write_bytes(f"line one\r\nkey = {k2}\r\n".encode("utf-16"))
     (tmp_path / "latin.txt").write_bytes(b"caf\xe9 \xff\xfe = " + k3.encode() + b"\n")
     rep = _scan(tmp_path, engine)
-    got = {loc.path: (loc.position.line, loc.position.column, loc.encoding) for f in rep.findings for loc in f.locations}
+    got = {
+        loc.path: (loc.position.line, loc.position.column, loc.encoding)
+        for f in rep.findings
+        for loc in f.locations
+    }
     assert got["blob.bin"] == (1, 302, None)
     # UTF-16: positions in the decoded text; 'key = ' is 6 code units
     assert got["win.txt"] == (2, 7, "utf-16")
@@ -116,7 +120,13 @@ def test_chunked_scan_across_boundaries(tmp_path: Path, engine: str) -> None:
     rep = _scan(tmp_path, engine, size_cap=cap)
     assert _where(rep) == sorted(
         [
-            ("big.txt", line1, 11 + len(head) - head.rfind("\n") - 1, line1, 11 + len(head) - head.rfind("\n") - 1 + len(k1)),
+            (
+                "big.txt",
+                line1,
+                11 + len(head) - head.rfind("\n") - 1,
+                line1,
+                11 + len(head) - head.rfind("\n") - 1 + len(k1),
+            ),
             ("big.txt", line1 + 201, 5001, line1 + 201, 5001 + len(k2)),
         ]
     )
@@ -164,9 +174,23 @@ def test_unreadable_directory_is_skipped_and_reported(tmp_path: Path) -> None:
     os.chmod(root / "locked", 0o700)
     out = tmp_path / "r.json"
     proc = subprocess.run(
-        ["setpriv", f"--bounding-set={DROP_DAC}", f"--inh-caps={DROP_DAC}", sys.executable, "-m", "scanner",
-         "scan", str(root), "--json", str(out), "--fail-on", "none"],
-        capture_output=True, text=True, timeout=120,
+        [
+            "setpriv",
+            f"--bounding-set={DROP_DAC}",
+            f"--inh-caps={DROP_DAC}",
+            sys.executable,
+            "-m",
+            "scanner",
+            "scan",
+            str(root),
+            "--json",
+            str(out),
+            "--fail-on",
+            "none",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     import json

@@ -29,7 +29,23 @@ def pieces() -> tuple[str, ...]:
         out.extend(rule.keywords)
         if rule.prefix:
             out.append(rule.prefix)
-    out += ["\n", "\r\n", " ", "=", '"', "'", ":", "\\n", "\\u002d", "\\/", "keysweep:allow", "xxxx", "AA", "-", "_"]
+    out += [
+        "\n",
+        "\r\n",
+        " ",
+        "=",
+        '"',
+        "'",
+        ":",
+        "\\n",
+        "\\u002d",
+        "\\/",
+        "keysweep:allow",
+        "xxxx",
+        "AA",
+        "-",
+        "_",
+    ]
     return tuple(out)
 
 

@@ -74,7 +74,9 @@ def test_only_in_a_merge_commit(tmp_path: Path, swept: Swept) -> None:
     c2 = b.commit({"README": b"main\n"})
     f1 = b.commit({"feature": b"f\n"}, ref="refs/heads/feature", parents=[c1])
     # an evil merge: the key appears in neither parent
-    m = b.commit({"feature": b"f\n", "app.env": b"A=1\n" + env_line(4)}, parents=[c2, f1], message="Merge feature")
+    m = b.commit(
+        {"feature": b"f\n", "app.env": b"A=1\n" + env_line(4)}, parents=[c2, f1], message="Merge feature"
+    )
     e = only(swept(tmp_path / "r"), 4)
     assert e.first_seen == e.last_seen == str(m)
     assert e.present_at_head is True
@@ -105,7 +107,9 @@ def test_only_in_unreachable_objects(tmp_path: Path, swept: Swept) -> None:
     e = only(exp, 6)
     assert e.first_seen is None and e.last_seen is None
     assert e.present_at_head is False and e.present_at_refs == ()
-    assert {(s, p, c) for s, p, _l, _c, c, _b in e.locations} == {("unreachable", "secrets.txt", str(amended))}
+    assert {(s, p, c) for s, p, _l, _c, c, _b in e.locations} == {
+        ("unreachable", "secrets.txt", str(amended))
+    }
     e2 = only(exp, 7)
     assert paths(e2) == {("unreachable", f"blob:{dangling}", 2, 16)}
     assert e2.first_seen is None
@@ -142,7 +146,10 @@ def test_same_key_in_two_files(tmp_path: Path, swept: Swept) -> None:
     assert e.last_seen == str(c3)
     assert e.present_at_head is True
     assert paths(e) == {("history", "a/.env", 1, 16), ("history", "b/settings.py", 3, 5)}
-    assert {(p, c) for _s, p, _l, _c, c, _b in e.locations} == {("a/.env", str(c2)), ("b/settings.py", str(c3))}
+    assert {(p, c) for _s, p, _l, _c, c, _b in e.locations} == {
+        ("a/.env", str(c2)),
+        ("b/settings.py", str(c3)),
+    }
 
 
 def test_rename(tmp_path: Path, swept: Swept) -> None:

@@ -127,8 +127,21 @@ def test_workspace_owned_by_another_uid(tmp_path: Path) -> None:
     out = tmp_path / "r.json"
     # a fresh process: libgit2's owner check is on until keysweep turns it off
     proc = subprocess.run(
-        [sys.executable, "-m", "scanner", "scan", str(tmp_path / "ws"), "--json", str(out), "--fail-on", "none"],
-        capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": str(tmp_path)},
+        [
+            sys.executable,
+            "-m",
+            "scanner",
+            "scan",
+            str(tmp_path / "ws"),
+            "--json",
+            str(out),
+            "--fail-on",
+            "none",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "HOME": str(tmp_path)},
     )
     assert proc.returncode == 0, proc.stderr
     rep = json.loads(out.read_text())

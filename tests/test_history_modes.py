@@ -192,13 +192,17 @@ def test_tree_scan(tmp_path: Path, scan: Scan) -> None:
     assert set(by) == {digest(make_key(k)) for k in (51, 52, 53)}
     f51 = by[digest(make_key(51))]
     assert f51.present_at_head is True
-    assert [(x.source.value, x.path, x.position.line, x.commit) for x in f51.locations] == [("history", "src/k.py", 2, str(head))]
+    assert [(x.source.value, x.path, x.position.line, x.commit) for x in f51.locations] == [
+        ("history", "src/k.py", 2, str(head))
+    ]
     assert by[digest(make_key(52))].locations[0].source.value == "worktree"
     local = by[digest(make_key(53))]
     assert local.exposure.value == "local-only" and local.severity.value == "low"
 
 
-def test_full_sweep_includes_worktree_and_staged(tmp_path: Path, scan: Scan, swept: Callable[..., object]) -> None:
+def test_full_sweep_includes_worktree_and_staged(
+    tmp_path: Path, scan: Scan, swept: Callable[..., object]
+) -> None:
     b = RepoBuilder(tmp_path / "r")
     b.commit({"README": b"hi\n"})
     b.repo.checkout_head(strategy=pygit2.GIT_CHECKOUT_FORCE)

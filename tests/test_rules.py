@@ -205,7 +205,13 @@ def _placeholders() -> list[tuple[str, str]]:
     r = random.Random(7)
     hexs = "".join(r.choice("0123456789abcdef") for _ in range(40))
     uuid = f"{hexs[:8]}-{hexs[8:12]}-4{hexs[13:16]}-a{hexs[17:20]}-{hexs[20:32]}"
-    integrity = "sha512-" + "".join(r.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") for _ in range(86)) + "=="
+    integrity = (
+        "sha512-"
+        + "".join(
+            r.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") for _ in range(86)
+        )
+        + "=="
+    )
     return [
         ("OPENAI_API_KEY", "sk-..."),
         ("OPENAI_API_KEY", "sk-proj-..."),
@@ -271,7 +277,10 @@ def test_pragma_marks_its_own_line_only(engine: str) -> None:
     a, b = example(rule("anthropic.api-key"), 0), example(rule("openai.project-key"), 0)
     text = f'ANTHROPIC_API_KEY="{a}"  # keysweep:allow test fixture\nOPENAI_API_KEY="{b}"\n'
     found = _pragma_scan(text, engine)
-    assert [(m.rule_id, m.pragma) for m in found] == [("anthropic.api-key", True), ("openai.project-key", False)]
+    assert [(m.rule_id, m.pragma) for m in found] == [
+        ("anthropic.api-key", True),
+        ("openai.project-key", False),
+    ]
     above = f'# keysweep:allow\nOPENAI_API_KEY="{b}"\n'
     assert [m.pragma for m in _pragma_scan(above, engine)] == [False]
     crlf = f'OPENAI_API_KEY="{b}" # keysweep:allow\r\nANTHROPIC_API_KEY="{a}"\r\n'
@@ -320,18 +329,39 @@ def test_loader_accepts_a_good_file(tmp_path: Path) -> None:
     ("text", "message"),
     [
         (GOOD_RULE.format(extra="    colour: blue\n"), "unknown keys"),
-        (GOOD_RULE.format(extra="").replace("(?P<secret>demo_", "(?P<secret>demo_(").replace("{10})", "{10}"), "bad pattern"),
-        (GOOD_RULE.format(extra="").replace("(?P<secret>demo_[a-z]{10})", "demo_[a-z]{10}"), "named group 'secret'"),
+        (
+            GOOD_RULE.format(extra="")
+            .replace("(?P<secret>demo_", "(?P<secret>demo_(")
+            .replace("{10})", "{10}"),
+            "bad pattern",
+        ),
+        (
+            GOOD_RULE.format(extra="").replace("(?P<secret>demo_[a-z]{10})", "demo_[a-z]{10}"),
+            "named group 'secret'",
+        ),
         (GOOD_RULE.format(extra="    validator: crc64-magic\n"), "unknown validator"),
         (GOOD_RULE.format(extra="    example_name: 'not a name'\n"), "example_name"),
-        (GOOD_RULE.format(extra="").replace("demo_{lower:10}", "demo_{nosuchfield:10}"), "bad example template"),
+        (
+            GOOD_RULE.format(extra="").replace("demo_{lower:10}", "demo_{nosuchfield:10}"),
+            "bad example template",
+        ),
         (GOOD_RULE.format(extra="").replace("id: demo.key", "id: other.key"), "id must be"),
         (GOOD_RULE.format(extra="").replace("keywords: [demo_]", "keywords: [DEMO_]"), "lowercase"),
         ("provider: demo\nrules: []\n", "non-empty list"),
         ("provider: demo\nextra: 1\nrules: []\n", "unknown keys"),
     ],
-    ids=["unknown-key", "bad-regex", "no-secret-group", "unknown-validator", "bad-example-name",
-         "bad-template", "id-provider", "keyword-case", "no-rules", "unknown-file-key"],
+    ids=[
+        "unknown-key",
+        "bad-regex",
+        "no-secret-group",
+        "unknown-validator",
+        "bad-example-name",
+        "bad-template",
+        "id-provider",
+        "keyword-case",
+        "no-rules",
+        "unknown-file-key",
+    ],
 )
 def test_loader_rejects(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(RuleError, match=message):

@@ -67,7 +67,15 @@ def formats() -> list[Format]:
     for row in rows:
         lo, _, hi = row["length"].partition("-")
         out.append(
-            Format(row["provider"], row["rule_id"], row["prefix"], row["alphabet"], int(lo), int(hi or lo), row["source"])
+            Format(
+                row["provider"],
+                row["rule_id"],
+                row["prefix"],
+                row["alphabet"],
+                int(lo),
+                int(hi or lo),
+                row["source"],
+            )
         )
     return out
 
@@ -148,6 +156,8 @@ def test_computed_fields_shape() -> None:
     bad = expand("{cask_bad:ACOG}", r)
     assert len(bad) == 84 and bad[76:80] == "ACOG"
     sa = expand("{gcp_sa_json}", r)
-    assert sa.startswith('{"type": "service_account"') and '"private_key": "-----BEGIN PRIVATE KEY-----\\n' in sa
+    assert (
+        sa.startswith('{"type": "service_account"') and '"private_key": "-----BEGIN PRIVATE KEY-----\\n' in sa
+    )
     enc = expand("{pem_enc:RSA PRIVATE KEY}", r)
     assert "Proc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC," in enc

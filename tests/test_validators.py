@@ -192,7 +192,9 @@ def test_gitlab_routable_accepts_and_rejects_edits(version: bool) -> None:
     r = random.Random(4)
     validate = VALIDATORS["gitlab-routable"]
     for prefix in ("glpat-", "glrt-", "gldt-"):
-        token = _routable(prefix, b"c:1\no:" + r.choice([b"2s", b"abc"]) + b"\nu:7f", r.randbytes(16), version)
+        token = _routable(
+            prefix, b"c:1\no:" + r.choice([b"2s", b"abc"]) + b"\nu:7f", r.randbytes(16), version
+        )
         assert validate(token, token).checksum, token
         for i in range(len(prefix), len(token)):
             alphabet = B36 if i >= len(token) - 7 else ALPHABETS["b64url"] + "."

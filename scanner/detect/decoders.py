@@ -75,7 +75,9 @@ def _utf16_layer(data: bytes) -> Layer | None:
 
 
 _YAML_DATA = re.compile(rb"^([ \t]*)data:[ \t]*\r?$", re.M)
-_YAML_ENTRY = re.compile(rb"""([ \t]+)["']?([\w.-]{1,253})["']?[ \t]*:[ \t]*["']?([A-Za-z0-9+/]{8,}={0,2})["']?[ \t]*\r?$""")
+_YAML_ENTRY = re.compile(
+    rb"""([ \t]+)["']?([\w.-]{1,253})["']?[ \t]*:[ \t]*["']?([A-Za-z0-9+/]{8,}={0,2})["']?[ \t]*\r?$"""
+)
 _JSON_DATA = re.compile(rb'"data"\s*:\s*\{([^{}]*)\}')
 _JSON_ENTRY = re.compile(rb'"([\w.-]{1,253})"\s*:\s*"([A-Za-z0-9+/]{8,}={0,2})"')
 _DOCKER_AUTH = re.compile(rb'"(auth|identitytoken|password)"\s*:\s*"([A-Za-z0-9+/]{8,}={0,2})"')

@@ -17,7 +17,13 @@ _PLACEHOLDER = re.compile(
     r"process\.env|import\.meta\.env|secrets\.",
     re.I,
 )
-_SEQUENCES = ("abcdefghijklmnopqrstuvwxyz", "0123456789", "zyxwvutsrqponmlkjihgfedcba", "9876543210", "qwertyuiop")
+_SEQUENCES = (
+    "abcdefghijklmnopqrstuvwxyz",
+    "0123456789",
+    "zyxwvutsrqponmlkjihgfedcba",
+    "9876543210",
+    "qwertyuiop",
+)
 
 
 def shannon(s: str) -> float:

@@ -96,7 +96,9 @@ class PythonPrefilter:
         low = data.lower()
         n = len(data)
         hits = [Hit(i, 0, n) for i, kws in enumerate(self._keywords) if any(k in low for k in kws)]
-        triggers = frozenset(name for name, rx in zip(_TRIGGER_NAMES, _TRIGGER_RX, strict=True) if rx.search(data))
+        triggers = frozenset(
+            name for name, rx in zip(_TRIGGER_NAMES, _TRIGGER_RX, strict=True) if rx.search(data)
+        )
         return hits, triggers
 
 

@@ -43,7 +43,9 @@ def _github(secret: str, _: str) -> Verdict:
     return CHECKSUM if github_style_ok(secret, secret[:-36]) else REJECT
 
 
-_ROUTABLE = re.compile(r"^[a-z]+-(?P<body>[A-Za-z0-9_-]+)\.(?:[0-9a-z]{2}\.)?(?P<len>[0-9a-z]{2})[0-9a-z]{7}$")
+_ROUTABLE = re.compile(
+    r"^[a-z]+-(?P<body>[A-Za-z0-9_-]+)\.(?:[0-9a-z]{2}\.)?(?P<len>[0-9a-z]{2})[0-9a-z]{7}$"
+)
 
 
 def _gitlab_routable(secret: str, _: str) -> Verdict:
@@ -148,7 +150,50 @@ def _pypi(secret: str, _: str) -> Verdict:
 
 
 _DEFAULT_PASSWORDS = frozenset(
-    ["password", "passwd", "pass", "secret", "changeme", "change_me", "postgres", "postgresql", "mysql", "root", "admin", "administrator", "example", "test", "testing", "guest", "user", "username", "pwd", "123456", "12345678", "1234", "qwerty", "letmein", "default", "dbpass", "db_password", "mypassword", "yourpassword", "your_password", "password123", "redis", "mongo", "mongodb", "rabbitmq", "guest", "sa", "dev", "development", "local", "localhost", "app"]
+    [
+        "password",
+        "passwd",
+        "pass",
+        "secret",
+        "changeme",
+        "change_me",
+        "postgres",
+        "postgresql",
+        "mysql",
+        "root",
+        "admin",
+        "administrator",
+        "example",
+        "test",
+        "testing",
+        "guest",
+        "user",
+        "username",
+        "pwd",
+        "123456",
+        "12345678",
+        "1234",
+        "qwerty",
+        "letmein",
+        "default",
+        "dbpass",
+        "db_password",
+        "mypassword",
+        "yourpassword",
+        "your_password",
+        "password123",
+        "redis",
+        "mongo",
+        "mongodb",
+        "rabbitmq",
+        "guest",
+        "sa",
+        "dev",
+        "development",
+        "local",
+        "localhost",
+        "app",
+    ]
 )
 _EXAMPLE_HOSTS = re.compile(
     r"^(?:localhost|127\.\d+\.\d+\.\d+|0\.0\.0\.0|\[?::1\]?|host\.docker\.internal|"

@@ -147,7 +147,8 @@ def _gcp_sa_json(r: random.Random) -> str:
         "auth_uri": "https://accounts.google.com/o/oauth2/auth",
         "token_uri": "https://oauth2.googleapis.com/token",
         "auth_provider_x509_cert_url": "https://www.googleapis.com/oauth2/v1/certs",
-        "client_x509_cert_url": "https://www.googleapis.com/robot/v1/metadata/x509/" + email.replace("@", "%40"),
+        "client_x509_cert_url": "https://www.googleapis.com/robot/v1/metadata/x509/"
+        + email.replace("@", "%40"),
         "universe_domain": "googleapis.com",
     }
     return json.dumps(doc)
@@ -166,7 +167,13 @@ def _supabase_service_jwt(r: random.Random, role: str = "service_role") -> str:
     head = _b64url_json({"alg": "HS256", "typ": "JWT"})
     iat = 1700000000 + r.randrange(10**7)
     body = _b64url_json(
-        {"iss": "supabase", "ref": _rand(r, ALPHABETS["lower"], 20), "role": role, "iat": iat, "exp": iat + 10**9}
+        {
+            "iss": "supabase",
+            "ref": _rand(r, ALPHABETS["lower"], 20),
+            "role": role,
+            "iat": iat,
+            "exp": iat + 10**9,
+        }
     )
     return f"{head}.{body}.{_rand(r, ALPHABETS['b64url'], 43)}"
 
@@ -174,7 +181,14 @@ def _supabase_service_jwt(r: random.Random, role: str = "service_role") -> str:
 def _pypi(r: random.Random) -> str:
     ident = _uuid4(r).encode()
     caveat = json.dumps({"version": 1, "permissions": "user"}).encode()
-    raw = b"\x02\x01\x08pypi.org\x02" + bytes([len(ident)]) + ident + b"\x00\x02" + bytes([len(caveat)]) + caveat
+    raw = (
+        b"\x02\x01\x08pypi.org\x02"
+        + bytes([len(ident)])
+        + ident
+        + b"\x00\x02"
+        + bytes([len(caveat)])
+        + caveat
+    )
     raw += b"\x00\x00\x06\x20" + r.randbytes(32)
     return "pypi-" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
 

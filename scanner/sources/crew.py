@@ -109,7 +109,9 @@ class ObjectsDone:
     blobs: int = 0  # blobs read and scanned
     nbytes: int = 0
     count: int = 0
-    tree_chunks: list[tuple[int, bytes, bytes]] = field(default_factory=list)  # chunk, tree ids, where (array q)
+    tree_chunks: list[tuple[int, bytes, bytes]] = field(
+        default_factory=list
+    )  # chunk, tree ids, where (array q)
     blob_ids: bytes = b""  # concatenated ids of every blob (read or not)
 
 
@@ -278,7 +280,10 @@ class SweepWorker:
     # -- phase B -------------------------------------------------------------------------------
 
     def read_trees(
-        self, targets: Sequence[bytes], known: frozenset[bytes] | None, chunks: Sequence[tuple[int, bytes, bytes]] | None = None
+        self,
+        targets: Sequence[bytes],
+        known: frozenset[bytes] | None,
+        chunks: Sequence[tuple[int, bytes, bytes]] | None = None,
     ) -> TreesDone:
         """Read trees once: this worker's own, or, given every chunk's trees, the chunks it takes in
         turn with the others. `known` (every object id) switches on per-entry checks."""

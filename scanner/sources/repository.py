@@ -1261,10 +1261,12 @@ class Sweep:
         counters = (res.head, res.commits, res.objects, res.blobs, res.nbytes, res.files, res.sources)
         ab = self._ab
         tags = {
-            t: (m.target, m.target_type, m.name, _sig_tuple(m.tagger) if m.tagger else None) for t, m in self.tags.items()
+            t: (m.target, m.target_type, m.name, _sig_tuple(m.tagger) if m.tagger else None)
+            for t, m in self.tags.items()
         }
         commits = {
-            c: (m.tree, m.parents, *_sig_tuple(m.author), *_sig_tuple(m.committer)) for c, m in self.commits.items()
+            c: (m.tree, m.parents, *_sig_tuple(m.author), *_sig_tuple(m.committer))
+            for c, m in self.commits.items()
         }
         return {
             "state": state,
@@ -2058,7 +2060,9 @@ def _range_walk(
         if c in shallow:
             if un:
                 continue
-            raise ScanError(f"the range reaches the shallow clone's boundary at {c.hex()} before leaving it; {FETCH_HINT}")
+            raise ScanError(
+                f"the range reaches the shallow clone's boundary at {c.hex()} before leaving it; {FETCH_HINT}"
+            )
         meta = got[0]
         if not un:
             out[c] = got
