@@ -13,6 +13,7 @@ Nothing here runs `git`, reads a repository's config-named programs, or writes t
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import re
@@ -1122,6 +1123,17 @@ class Sweep:
         return c in self.shallow or any(p not in self.commits for p in self.commits[c].parents)
 
     def run(self) -> SourceResult:
+        """The sweep, with the cyclic garbage collector paused (see crew._child): the parent's
+        tables (commit headers, ids by kind, views) are millions of acyclic objects."""
+        was = gc.isenabled()
+        gc.disable()
+        try:
+            return self._run()
+        finally:
+            if was:
+                gc.enable()
+
+    def _run(self) -> SourceResult:
         res = self.res
         saved = self.cache.load() if self.cache is not None else None
         state = self._state() if self.cache is not None else ""
