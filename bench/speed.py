@@ -286,6 +286,7 @@ def main() -> None:
     blob, syn = build(a.work, a.source, a.commits)
     tools = a.tools.split(",")
     rows: list[list[str]] = []
+    ratios: list[str] = []
     for name, repo in (("blob-heavy", blob), ("tree-heavy", syn)):
         st = repo_stats(repo)
         planted = {p["secret_sha256"] for p in json.loads((repo / "expected.json").read_text())["planted"]}
@@ -328,6 +329,16 @@ def main() -> None:
             head = ["", "", "", ""]
         for label, took, peak in extra:
             rows.append(["", "", "", "", label, f"{took:.2f} s", f"{peak / 2**20:.0f} MiB", "", ""])
+        if "keysweep" in tools:
+            # the same round's runs are minutes apart at most: their ratio survives a machine
+            # whose speed drifts between rounds better than a ratio of medians does
+            for peer in tools:
+                if peer == "keysweep":
+                    continue
+                per = [k / o for k, o in zip(times["keysweep"], times[peer], strict=True) if o > 0]
+                if per:
+                    listed = ", ".join(f"{r:.2f}" for r in per)
+                    ratios.append(f"{name}: keysweep / {peer} per round {listed}; median {median(per):.2f}")
     cols = [
         "repository",
         "commits",
@@ -344,6 +355,9 @@ def main() -> None:
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for r in rows:
         print("| " + " | ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) + " |")
+    print()
+    for line in ratios:
+        print(line)
 
 
 def keysweep_extras(repo: Path, tmp: Path, rounds: int) -> list[tuple[str, float, int]]:
