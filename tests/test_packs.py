@@ -114,3 +114,15 @@ def test_the_reader_gives_libgit2s_bytes_for_every_packed_object(
         deltas += reader._header(off)[3] >= 0
     reader.close()
     assert deltas >= 20  # the test is about deltas: there must be many
+    # the tree pass's inlined path: the same bytes, from the cache, the block or the general path
+    trees = [
+        (j, raw)
+        for j, raw in listing.ids_of(0, 0, len(src.keys))
+        if repo.odb.read(pygit2.Oid(raw=raw))[0] == 2
+    ]
+    assert len(trees) >= 30
+    for cache_bytes in (1 << 12, 1 << 20):
+        fast = PackReader(src.path, cache_bytes=cache_bytes)
+        for j, raw in trees + trees[::-3]:  # in pack order, then again backwards (cached or not)
+            assert fast.read_tree(src.keys[j] >> 32) == repo.odb.read(pygit2.Oid(raw=raw))[1]
+        fast.close()

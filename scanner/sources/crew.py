@@ -196,6 +196,14 @@ class SweepWorker:
                 pass
         return self.read_raw(raw)
 
+    def _read_tree(self, src: int, off: int, raw: bytes) -> bytes:
+        if src != LOOSE:
+            try:
+                return self._reader(src).read_tree(off)
+            except (PackError, OSError, IndexError, KeyError):
+                pass
+        return self.read_raw(raw)[1]
+
     # -- phase A -------------------------------------------------------------------------------
 
     def objects(self, skip: frozenset[bytes] = frozenset()) -> ObjectsDone:
@@ -333,7 +341,7 @@ class SweepWorker:
                 n_done = 0
             at = tree_at[idx]
             try:
-                _, data = self._read(at >> 48, at & OFFSET_MASK, raw, OBJ_TREE)
+                data = self._read_tree(at >> 48, at & OFFSET_MASK, raw)
             except (pygit2.GitError, KeyError, ValueError, OSError):
                 out.corrupt.append(raw)
                 continue

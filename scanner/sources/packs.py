@@ -381,6 +381,68 @@ class PackReader:
             self._keep(o, data)
         return otype, data
 
+    def read_tree(self, off: int) -> bytes:
+        """`read(off, OBJ_TREE)` for the common case of the tree pass, inlined: the entry is in
+        the current block, whole or a delta on a base still in the cache. About a third of the
+        tree pass went into the general path's calls; anything else takes that path."""
+        cache = self.cache
+        got = cache.get(off)
+        if got is not None:
+            return got
+        buf = self.buf
+        p = off - self.base
+        if p < 0 or p + 320 > len(buf):
+            return self.read(off, OBJ_TREE)[1]
+        start = p
+        c = buf[p]
+        t = (c >> 4) & 7
+        size = c & 15
+        shift = 4
+        while c & 0x80:
+            p += 1
+            c = buf[p]
+            size |= (c & 0x7F) << shift
+            shift += 7
+        p += 1
+        if t == _OFS_DELTA:
+            c = buf[p]
+            rel = c & 0x7F
+            while c & 0x80:
+                p += 1
+                c = buf[p]
+                rel = ((rel + 1) << 7) | (c & 0x7F)
+            p += 1
+            base = cache.get(off - rel)
+            if base is None:
+                return self.read(off, OBJ_TREE)[1]
+        elif t == OBJ_TREE:
+            base = None
+        else:
+            return self.read(off, OBJ_TREE)[1]
+        need = size + (size >> 10) + 64
+        if p + need > len(buf):
+            return self.read(off, OBJ_TREE)[1]
+        try:
+            out = zlib.decompress(memoryview(buf)[p : p + need], 15, max(size, 1))
+        except zlib.error as e:
+            raise PackError(f"bad entry data at {off + p - start}: {e}") from None
+        if len(out) != size:
+            raise PackError(f"bad entry data at {off + p - start}")
+        data = out if base is None else apply_delta(base, out)
+        n = len(data)
+        if n <= self.cache_bytes >> 4:
+            cache[off] = data
+            self.cached += n
+            if self.cached > self.cache_bytes:
+                self._evict()
+        return data
+
+    def _evict(self) -> None:
+        """Drop the older half of the cache (dicts keep insertion order)."""
+        drop = len(self.cache) // 2
+        for o in list(self.cache)[:drop]:
+            self.cached -= len(self.cache.pop(o))
+
     def _keep(self, off: int, data: bytes) -> None:
         n = len(data)
         if n > self.cache_bytes >> 4:
@@ -388,10 +450,7 @@ class PackReader:
         self.cache[off] = data
         self.cached += n
         if self.cached > self.cache_bytes:
-            # drop the older half (dicts keep insertion order)
-            drop = len(self.cache) // 2
-            for o in list(self.cache)[:drop]:
-                self.cached -= len(self.cache.pop(o))
+            self._evict()
 
 
 def apply_delta(base: bytes, delta: bytes) -> bytes:
