@@ -475,10 +475,7 @@ def _child(conn: Connection, chunks: list[tuple[int, int, int]]) -> None:
         sent[0] += count
         conn.send(("tick", phase, count, nbytes))
 
-    # a worker lives for one sweep and builds millions of small containers (link lists, batches)
-    # but no reference cycles worth collecting: the cyclic collector's repeated full passes cost
-    # ~15 % of a tree-heavy sweep, and its writes to inherited objects unshare memory pages
-    gc.disable()
+    gc.disable()  # a worker lives for one sweep: no cyclic collection at all (scanner/gcpause.py)
     try:
         worker = make(spec, listing, chunks, tick)
         worker.claim, worker.claim_trees = claimer(counters[0]), claimer(counters[1])

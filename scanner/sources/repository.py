@@ -13,7 +13,6 @@ Nothing here runs `git`, reads a repository's config-named programs, or writes t
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import os
 import re
@@ -32,6 +31,7 @@ from scanner.cache import HistoryCache, digest
 from scanner.detect.engine import Matcher
 from scanner.detect.positions import LineIndex
 from scanner.errors import ScanError
+from scanner.gcpause import paused_gc
 from scanner.model import CommitRef, Match, Position, Provenance, Rule, Skip
 from scanner.sources.crew import Crew, CrewSpec, ObjectsDone, SweepWorker, Tick, TreesDone, split_chunks
 from scanner.sources.packs import Listing, list_objects, loose_ids
@@ -1123,15 +1123,9 @@ class Sweep:
         return c in self.shallow or any(p not in self.commits for p in self.commits[c].parents)
 
     def run(self) -> SourceResult:
-        """The sweep, with the cyclic garbage collector paused (see crew._child): the parent's
-        tables (commit headers, ids by kind, views) are millions of acyclic objects."""
-        was = gc.isenabled()
-        gc.disable()
-        try:
+        """The sweep (scanner/gcpause.py: its tables are millions of acyclic objects)."""
+        with paused_gc():
             return self._run()
-        finally:
-            if was:
-                gc.enable()
 
     def _run(self) -> SourceResult:
         res = self.res
