@@ -18,13 +18,12 @@ the CI cache of the same repository, never in a place others can write to).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from scanner.paths import write_atomic
 
 FORMAT = 1
 
@@ -72,16 +71,4 @@ class HistoryCache:
     def save(self, data: dict[str, Any]) -> None:
         """Write atomically; a cache that cannot be written is skipped (the scan still counts)."""
         data = {**data, "key": self.key}
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".history-", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    pickle.dump(data, f, protocol=pickle.HIGHEST_PROTOCOL)
-                os.replace(tmp, self.path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
-        except OSError:
-            return
+        write_atomic(self.path, pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))

@@ -7,15 +7,13 @@ any unreadable or mismatched file is simply rebuilt.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from scanner.detect.engine import Matcher
 from scanner.detect.prefilter import DATABASE_FORMAT, HyperscanPrefilter, hyperscan
 from scanner.model import Rule
-from scanner.paths import CACHE_ENV, cache_home
+from scanner.paths import CACHE_ENV, cache_home, write_atomic
 from scanner.rules import ruleset_hash
 
 __all__ = ["CACHE_ENV", "cache_home", "load_matcher"]
@@ -38,12 +36,5 @@ def load_matcher(rules: Sequence[Rule], engine: str) -> Matcher:
             pass
     matcher = Matcher(rules, engine)
     if path is not None and isinstance(matcher.prefilter, HyperscanPrefilter):
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".matcher-")
-            with os.fdopen(fd, "wb") as f:
-                f.write(matcher.prefilter.serialize())
-            os.replace(tmp, path)
-        except OSError:
-            pass  # a read-only home only costs the compile next time
+        write_atomic(path, matcher.prefilter.serialize())  # a read-only home: compiled again next time
     return matcher

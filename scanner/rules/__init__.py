@@ -5,9 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterable
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -15,7 +13,7 @@ from typing import Any
 
 from scanner.errors import RuleError
 from scanner.model import Confidence, Kind, Rule, Severity
-from scanner.paths import cache_home
+from scanner.paths import cache_home, write_atomic
 
 RULES_DIR = Path(__file__).parent
 CACHE_FORMAT = b"rules-json-2"
@@ -184,14 +182,8 @@ def _builtin_rules() -> tuple[Rule, ...]:
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass
     rules = _load(files)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".rules-")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"ruleset": ruleset_hash(rules), "rules": [_to_json(r) for r in rules]}, fh)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only home only costs the parse next time
+    doc = {"ruleset": ruleset_hash(rules), "rules": [_to_json(r) for r in rules]}
+    write_atomic(path, json.dumps(doc).encode())  # a read-only home: parsed again next time
     return rules
 
 
