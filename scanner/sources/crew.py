@@ -43,6 +43,7 @@ from scanner.sources.packs import (
     Listing,
     PackError,
     PackReader,
+    split_ids,
 )
 
 hyperscan: Any
@@ -382,7 +383,7 @@ class SweepWorker:
                 return
             _, ids, where = chunks[k]
             start = len(self.trees)
-            self.trees.extend(ids[i : i + 20] for i in range(0, len(ids), 20))
+            self.trees.extend(split_ids(ids))
             self.tree_at.frombytes(where)
             for idx in range(start, len(self.trees)):
                 yield idx, self.trees[idx]

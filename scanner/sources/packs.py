@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import re
 import struct
 import zlib
 from array import array
@@ -77,6 +78,14 @@ class Listing:
         for j in range(start, stop):
             i = keys[j] & _MASK
             yield j, ids[20 * i : 20 * i + 20]
+
+
+_ID20 = re.compile(rb".{20}", re.S)
+
+
+def split_ids(ids: bytes) -> list[bytes]:
+    """20-byte ids from their concatenation (the slicing loop in C)."""
+    return _ID20.findall(ids)
 
 
 def _read_idx(path: Path) -> tuple[bytes, list[int]] | None:

@@ -34,7 +34,7 @@ from scanner.errors import ScanError
 from scanner.gcpause import paused_gc
 from scanner.model import CommitRef, Match, Position, Provenance, Rule, Skip
 from scanner.sources.crew import Crew, CrewSpec, ObjectsDone, SweepWorker, Tick, TreesDone, split_chunks
-from scanner.sources.packs import Listing, list_objects, loose_ids
+from scanner.sources.packs import Listing, list_objects, loose_ids, split_ids
 
 # ----------------------------------------------------------------------------------------------
 # skip reasons: a fixed set, in scanner/sources/skips.py (ARCHITECTURE.md §5)
@@ -422,8 +422,7 @@ class Worker:
 
     def read_objects(self, ids: bytes) -> ObjectBatch:
         out = ObjectBatch()
-        for i in range(0, len(ids), 20):
-            raw = ids[i : i + 20]
+        for raw in split_ids(ids):
             out.count += 1
             try:
                 otype, size = read_header(self.repo, raw)
@@ -735,14 +734,6 @@ def generations(commits: dict[bytes, CommitMeta]) -> dict[bytes, int]:
             stack.pop()
             gen[c] = 1 + max((gen[p] for p in commits[c].parents if p in commits), default=0)
     return gen
-
-
-_ID20 = re.compile(rb".{20}", re.S)
-
-
-def split_ids(ids: bytes) -> list[bytes]:
-    """20-byte ids from their concatenation (the slicing loop in C)."""
-    return _ID20.findall(ids)
 
 
 def under(path: bytes, prefix: bytes) -> bool:
@@ -1326,7 +1317,7 @@ class Sweep:
         known: set[bytes] = set()
         for key in ("blobs", "trees"):
             blob = inter[key]
-            known.update(blob[i : i + 20] for i in range(0, len(blob), 20))
+            known.update(split_ids(blob))
         commits = {
             c: CommitMeta(tree, parents, Signature(an, ae, at), Signature(cn, ce, ct))
             for c, (tree, parents, an, ae, at, cn, ce, ct) in inter["commits"].items()
@@ -1346,8 +1337,7 @@ class Sweep:
         for p in listing.packs:
             if p.name in seen_packs:
                 continue  # a pack is named by its content: every object in it was swept
-            ids = p.ids
-            new.extend(o for o in (ids[i : i + 20] for i in range(0, len(ids), 20)) if o not in known)
+            new.extend(o for o in split_ids(p.ids) if o not in known)
         new.extend(o for o in listing.loose if o not in known)
         new = list(dict.fromkeys(new))
         if len(new) > RESUME_MAX_NEW:
@@ -1361,8 +1351,8 @@ class Sweep:
         self.commits = commits
         self.tags = tags
         blobs, trees = inter["blobs"], inter["trees"]
-        self.known_blobs = {blobs[i : i + 20] for i in range(0, len(blobs), 20)}
-        self.known_trees = {trees[i : i + 20] for i in range(0, len(trees), 20)}
+        self.known_blobs = set(split_ids(blobs))
+        self.known_trees = set(split_ids(trees))
         self.unreadable = set(inter["unreadable"])
         self.unread_trees = set(inter["unread_trees"])
         for blob in inter["matched"]:
@@ -1391,7 +1381,7 @@ class Sweep:
         res.commits = len(self.commits)
         targets = sorted(set(self.matched) | self.unreadable)
         direct, unread = self._merge_trees([self.local.read_trees(targets, None)])
-        closure = {inter["closure"][i : i + 20] for i in range(0, len(inter["closure"]), 20)}
+        closure = set(split_ids(inter["closure"]))
         self._closure(direct, unread, closure)
         self._ab = (
             (res.objects, res.blobs, res.nbytes),
