@@ -214,20 +214,59 @@ def _mark_duplicates(out: Listing) -> None:
     out.total -= len(out.dup)
 
 
+def _varint(data: bytes, i: int) -> tuple[int, int]:
+    """A delta header's size field (base-128, least significant group first) at `i`, and the
+    index after it."""
+    value = shift = 0
+    while True:
+        c = data[i]
+        i += 1
+        value |= (c & 0x7F) << shift
+        shift += 7
+        if not c & 0x80:
+            return value, i
+
+
 def _delta_result_size(data: bytes) -> int:
     """The result size in a delta's header (after the base size)."""
-    pos = 0
-    size = 0
-    for _ in range(2):
-        shift = size = 0
-        while True:
-            c = data[pos]
-            pos += 1
-            size |= (c & 0x7F) << shift
-            shift += 7
-            if not c & 0x80:
-                break
-    return size
+    return _varint(data, _varint(data, 0)[1])[0]
+
+
+def _entry_header(buf: bytes, p: int) -> tuple[int, int, int, int]:
+    """(raw type, size field, index of the entry's data, distance back to an OFS_DELTA's base
+    or 0) of the pack entry whose header starts at `buf[p]`."""
+    c = buf[p]
+    t = (c >> 4) & 7
+    size = c & 15
+    shift = 4
+    while c & 0x80:
+        p += 1
+        c = buf[p]
+        size |= (c & 0x7F) << shift
+        shift += 7
+    p += 1
+    rel = 0
+    if t == _OFS_DELTA:
+        c = buf[p]
+        rel = c & 0x7F
+        while c & 0x80:
+            p += 1
+            c = buf[p]
+            rel = ((rel + 1) << 7) | (c & 0x7F)
+        p += 1
+    return t, size, p, rel
+
+
+def _decompress(view: memoryview, size: int, where: int) -> bytes:
+    """One entry's zlib stream: a truncated stream or a bad checksum raises; what follows the
+    stream is the next entry and is ignored."""
+    try:
+        out = zlib.decompress(view, 15, max(size, 1))
+    except zlib.error as e:
+        raise PackError(f"bad entry data at {where}: {e}") from None
+    if len(out) != size:
+        raise PackError(f"bad entry data at {where}")
+    return out
 
 
 class PackError(Exception):
@@ -276,28 +315,8 @@ class PackReader:
     def _header(self, off: int, stream: bool = True) -> tuple[int, int, int, int]:
         """(raw type, size, data offset, base offset or -1) of the entry at `off`."""
         buf, p = self._at(off, 320, stream)
-        start = p
-        c = buf[p]
-        t = (c >> 4) & 7
-        size = c & 15
-        shift = 4
-        while c & 0x80:
-            p += 1
-            c = buf[p]
-            size |= (c & 0x7F) << shift
-            shift += 7
-        p += 1
-        base = -1
-        if t == _OFS_DELTA:
-            c = buf[p]
-            rel = c & 0x7F
-            while c & 0x80:
-                p += 1
-                c = buf[p]
-                rel = ((rel + 1) << 7) | (c & 0x7F)
-            p += 1
-            base = off - rel
-        return t, size, off + p - start, base
+        t, size, q, rel = _entry_header(buf, p)
+        return t, size, off + q - p, off - rel if rel else -1
 
     def type_size(self, off: int) -> tuple[int, int]:
         """(type or 0 when libgit2 must tell, size or -1 when unknown); sizes only for blobs."""
@@ -343,15 +362,7 @@ class PackReader:
         else:
             buf, p = self._at(data_off, need, stream)
             view = memoryview(buf)[p : p + need]
-        try:
-            # one call: a truncated stream or a bad checksum raises; what follows the stream is
-            # the next entry and is ignored
-            out = zlib.decompress(view, 15, max(size, 1))
-        except zlib.error as e:
-            raise PackError(f"bad entry data at {data_off}: {e}") from None
-        if len(out) != size:
-            raise PackError(f"bad entry data at {data_off}")
-        return out
+        return _decompress(view, size, data_off)
 
     def read(self, off: int, hint: int = 0) -> tuple[int, bytes]:
         """(type, data) of the object at `off`; raises PackError when libgit2 must read it."""
@@ -391,9 +402,9 @@ class PackReader:
         return otype, data
 
     def read_tree(self, off: int) -> bytes:
-        """`read(off, OBJ_TREE)` for the common case of the tree pass, inlined: the entry is in
-        the current block, whole or a delta on a base still in the cache. About a third of the
-        tree pass went into the general path's calls; anything else takes that path."""
+        """`read(off, OBJ_TREE)` by a short path for the tree pass's common case: the entry is in
+        the current block, whole or a delta on a base still in the cache (reads ~20 % faster
+        than the general path's chain walk); anything else takes the general path."""
         cache = self.cache
         got = cache.get(off)
         if got is not None:
@@ -402,48 +413,20 @@ class PackReader:
         p = off - self.base
         if p < 0 or p + 320 > len(buf):
             return self.read(off, OBJ_TREE)[1]
-        start = p
-        c = buf[p]
-        t = (c >> 4) & 7
-        size = c & 15
-        shift = 4
-        while c & 0x80:
-            p += 1
-            c = buf[p]
-            size |= (c & 0x7F) << shift
-            shift += 7
-        p += 1
+        t, size, q, rel = _entry_header(buf, p)
+        base = None
         if t == _OFS_DELTA:
-            c = buf[p]
-            rel = c & 0x7F
-            while c & 0x80:
-                p += 1
-                c = buf[p]
-                rel = ((rel + 1) << 7) | (c & 0x7F)
-            p += 1
             base = cache.get(off - rel)
             if base is None:
                 return self.read(off, OBJ_TREE)[1]
-        elif t == OBJ_TREE:
-            base = None
-        else:
+        elif t != OBJ_TREE:
             return self.read(off, OBJ_TREE)[1]
         need = size + (size >> 10) + 64
-        if p + need > len(buf):
+        if q + need > len(buf):
             return self.read(off, OBJ_TREE)[1]
-        try:
-            out = zlib.decompress(memoryview(buf)[p : p + need], 15, max(size, 1))
-        except zlib.error as e:
-            raise PackError(f"bad entry data at {off + p - start}: {e}") from None
-        if len(out) != size:
-            raise PackError(f"bad entry data at {off + p - start}")
+        out = _decompress(memoryview(buf)[q : q + need], size, off + q - p)
         data = out if base is None else apply_delta(base, out)
-        n = len(data)
-        if n <= self.cache_bytes >> 4:
-            cache[off] = data
-            self.cached += n
-            if self.cached > self.cache_bytes:
-                self._evict()
+        self._keep(off, data)
         return data
 
     def _evict(self) -> None:
@@ -482,24 +465,10 @@ def py_apply_delta(base: bytes, delta: bytes) -> bytes:
 
 
 def _py_apply(base: bytes, delta: bytes) -> bytes:
-    i = src = shift = 0
-    while True:
-        c = delta[i]
-        i += 1
-        src |= (c & 0x7F) << shift
-        shift += 7
-        if not c & 0x80:
-            break
+    src, i = _varint(delta, 0)
     if src != len(base):
         raise PackError("delta base has the wrong size")
-    expect = shift = 0
-    while True:
-        c = delta[i]
-        i += 1
-        expect |= (c & 0x7F) << shift
-        shift += 7
-        if not c & 0x80:
-            break
+    expect, i = _varint(delta, i)
     out: list[bytes] = []
     n = len(delta)
     while i < n:
