@@ -29,7 +29,7 @@ def test_the_rules_copy_equals_the_parsed_rules(tmp_path: Path, monkeypatch: pyt
     assert len(_cached(tmp_path)) == 1
     again = load_rules()
     assert first == again == parsed
-    assert ruleset_hash(again) == ruleset_hash(parsed) == rules_mod._ruleset_hash(tuple(parsed))
+    assert ruleset_hash(again) == ruleset_hash(parsed) == rules_mod.ruleset_digest(parsed)
     assert {r.id for r in again} == {r.id for r in parsed} and len(again) > 50
 
 

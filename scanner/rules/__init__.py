@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import re
@@ -177,7 +176,7 @@ def _builtin_rules() -> tuple[Rule, ...]:
     try:
         doc = json.loads(path.read_bytes())
         rules = tuple(_from_json(d) for d in doc["rules"])
-        _KNOWN[id(rules)] = (rules, str(doc["ruleset"]))  # its hash, computed when the copy was written
+        _HASHES[id(rules)] = (rules, str(doc["ruleset"]))  # the hash the copy was written with
         return rules
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         pass
@@ -206,18 +205,21 @@ def _from_json(d: dict[str, Any]) -> Rule:
     return Rule(**values)
 
 
-_KNOWN: dict[int, tuple[tuple[Rule, ...], str]] = {}  # rule sets read from the copy, with their hash
+_HASHES: dict[int, tuple[tuple[Rule, ...], str]] = {}  # by id of a rule tuple: the tuple, its hash
 
 
 def ruleset_hash(rules: Iterable[Rule]) -> str:
-    """A stable digest of everything that changes what a ruleset detects."""
-    known = _KNOWN.get(id(rules))
+    """A stable digest of everything that changes what a ruleset detects (computed once per rule
+    tuple; the rules copy brings the hash it was written with)."""
+    known = _HASHES.get(id(rules))
     if known is not None and known[0] is rules:
         return known[1]
-    return _ruleset_hash(tuple(rules))
+    digest = ruleset_digest(rules)
+    if isinstance(rules, tuple):
+        _HASHES[id(rules)] = (rules, digest)
+    return digest
 
 
-@functools.lru_cache(maxsize=8)
-def _ruleset_hash(rules: tuple[Rule, ...]) -> str:
+def ruleset_digest(rules: Iterable[Rule]) -> str:
     blob = json.dumps([asdict(r) for r in rules], sort_keys=True, default=str).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
