@@ -118,7 +118,7 @@ def repo_stats(repo: Path) -> dict[str, int]:
     """Commits, trees and blobs (count and inflated bytes), read straight from the packs."""
     import pygit2
 
-    from scanner.sources.packs import OBJ_BLOB, OBJ_COMMIT, OBJ_TREE, PackReader, list_objects
+    from scanner.git.packs import OBJ_BLOB, OBJ_COMMIT, OBJ_TREE, PackReader, list_objects
 
     gitdir = repo / ".git" if (repo / ".git").is_dir() else repo
     marker = gitdir / "bench-stats.json"

@@ -25,7 +25,7 @@ from typing import Any
 
 from scanner.paths import write_atomic
 
-FORMAT = 1
+FORMAT = 2  # 2: the sweep's types moved to scanner/sources/ and scanner/git/ (issue 8)
 
 
 def cache_key(*parts: object) -> str:

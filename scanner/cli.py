@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from scanner import __version__
-from scanner.config import ScanConfig
+from scanner.config import Mode, ScanConfig
 from scanner.errors import KeysweepError, ScanError, UsageError
 from scanner.findings import counts_for_fail
 from scanner.model import Report, Rule, ScanInfo, Severity, Stats
@@ -153,27 +153,33 @@ class _Progress:
 
 def _cmd_scan(args: argparse.Namespace) -> int:
     from scanner.matcher_cache import load_matcher
-    from scanner.pipeline import scan_target
+    from scanner.pipeline import scan
 
     if args.jobs < 0:
         raise UsageError("--jobs must be 0 (one per core) or more")
     rules = load_rules()
     fail_on = None if args.fail_on == "none" else Severity(args.fail_on)
+    mode = (
+        Mode.RANGE
+        if args.range_expr is not None
+        else Mode.STAGED
+        if args.staged
+        else Mode.TREE
+        if args.no_history
+        else Mode.HISTORY
+    )
     config = ScanConfig(
-        target=Path(args.path), jobs=args.jobs, engine=_engine(), fail_on=fail_on, cache=args.cache
+        target=Path(args.path),
+        mode=mode,
+        range_expr=args.range_expr,
+        jobs=args.jobs,
+        engine=_engine(),
+        fail_on=fail_on,
+        cache=args.cache,
     )
     try:
         matcher = load_matcher(rules, config.engine)
-        mode = (
-            "range"
-            if args.range_expr is not None
-            else "staged"
-            if args.staged
-            else "tree"
-            if args.no_history
-            else None
-        )
-        report = scan_target(config, rules, matcher, mode, args.range_expr, _Progress(sys.stderr))
+        report = scan(config, rules, matcher, _Progress(sys.stderr))
     except ScanError as e:
         _failed(args, rules, config, str(e))
         raise

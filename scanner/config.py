@@ -4,16 +4,28 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 from scanner.findings import DEFAULT_FINGERPRINT_KEY
 from scanner.model import Severity
-from scanner.sources.directory import DEFAULT_SIZE_CAP
+from scanner.sources.walk import DEFAULT_SIZE_CAP
+
+
+class Mode(StrEnum):
+    """What a scan reads (ARCHITECTURE.md §4); a target outside a repository is a directory scan."""
+
+    HISTORY = "history"  # the full sweep and the working tree (default)
+    TREE = "tree"  # --no-history: HEAD's tree and the working tree
+    RANGE = "range"  # --range EXPR
+    STAGED = "staged"  # --staged
 
 
 @dataclass(frozen=True, slots=True)
 class ScanConfig:
     target: Path
+    mode: Mode = Mode.HISTORY
+    range_expr: str | None = None  # with Mode.RANGE
     jobs: int = 0  # 0: one per core
     engine: str = "auto"  # auto | hyperscan | python
     size_cap: int = DEFAULT_SIZE_CAP

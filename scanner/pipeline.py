@@ -1,119 +1,39 @@
-"""sources → detect → findings → suppress: one scan, from a config to a finished Report."""
+"""sources → detect → findings → report: one scan, from a config to a finished Report.
+
+`scan` picks the sources a mode reads (ARCHITECTURE.md §4), runs each, and `build_report` turns
+what they found into hits, findings, stats and the report status — the only place a report is
+assembled, pragmas are counted and findings are identified and ordered.
+"""
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
-from scanner.config import ScanConfig
+from scanner.cache import HistoryCache, cache_key
+from scanner.config import Mode, ScanConfig
 from scanner.detect.engine import Matcher
-from scanner.detect.positions import LineIndex, utf16_units
-from scanner.errors import ScanError
+from scanner.errors import ScanError, UsageError
 from scanner.findings import Hit, build_findings
-from scanner.model import Exposure, Location, Match, Position, Report, Rule, ScanInfo, Skip, SourceKind, Stats
+from scanner.git.repo import RepoSite, discover, open_repository
+from scanner.model import Exposure, Location, Provenance, Report, Rule, ScanInfo, SourceKind, Stats
 from scanner.rules import ruleset_hash
-from scanner.sources.directory import FileEntry, display_path, read_chunks, walk
-from scanner.sources.repository import Progress
-from scanner.sources.skips import examples_by_reason, is_incomplete
+from scanner.skips import examples_by_reason, is_incomplete
+from scanner.sources.base import NullProgress, Progress, ScanContext, Source, SourceResult, secret_key
+from scanner.sources.directory import DirectorySource
+from scanner.sources.walk import display_path
 
-PARALLEL_MIN_BYTES = 8 * 1024 * 1024
-BATCH_BYTES = 4 * 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class FileResult:
-    rel: bytes
-    size: int
-    hits: tuple[tuple[Match, Position], ...]
-    skip: Skip | None = None
-
-
-_WORKER: tuple[Matcher, int] | None = None
-
-
-def _init_worker(rules: Sequence[Rule], engine: str, serialized: bytes | None, cap: int) -> None:
-    global _WORKER
-    _WORKER = (Matcher(rules, engine, serialized), cap)
-
-
-def _scan_batch(batch: Sequence[FileEntry]) -> list[FileResult]:
-    assert _WORKER is not None
-    matcher, cap = _WORKER
-    return [scan_file(matcher, f, cap) for f in batch]
-
-
-def _breaks(b: bytes) -> int:
-    n = b.count(b"\n")
-    if b"\r" in b:
-        n += b.count(b"\r") - b.count(b"\r\n")
-    return n
-
-
-def scan_file(matcher: Matcher, f: FileEntry, cap: int) -> FileResult:
-    """Scan one file, in overlapping chunks above `cap`; positions are file-absolute."""
-    hits: list[tuple[Match, Position]] = []
-    seen: set[tuple[int, int, str]] = set()
-    lines_before = 0  # line breaks in the file before the current chunk's start
-    line_start = 0  # absolute offset of the line the current chunk starts in
-    prev: tuple[int, bytes] | None = None
-    try:
-        for start, data in read_chunks(f.abspath, cap):
-            if prev is not None:
-                pstart, pdata = prev
-                region = pdata[: start - pstart]
-                lines_before += _breaks(region)
-                last = max(region.rfind(b"\n"), region.rfind(b"\r"))
-                if last >= 0:
-                    line_start = pstart + last + 1
-            index = LineIndex(data)
-            for m in matcher.scan(data):
-                key = (start + m.start, start + m.end, m.rule_id)
-                if key in seen:
-                    continue
-                seen.add(key)
-                pos = index.position(m.start, m.end)
-                if start:
-                    pos = _shift(f.abspath, start, pos, lines_before, line_start)
-                hits.append((replace(m, start=start + m.start, end=start + m.end), pos))
-            prev = (start, data)
-    except OSError as e:
-        return FileResult(
-            f.rel, f.size, (), Skip("unreadable", f"{display_path(f.rel)[0]}: {e.strerror or e}")
-        )
-    return FileResult(f.rel, f.size, tuple(hits))
-
-
-def _shift(path: bytes, start: int, pos: Position, lines_before: int, line_start: int) -> Position:
-    """Make a chunk-relative position file-absolute."""
-    column, end_column = pos.column, pos.end_column
-    if pos.line == 1 and line_start < start:
-        with open(path, "rb") as fh:
-            fh.seek(line_start)
-            carry = utf16_units(fh.read(start - line_start))
-        column += carry
-        if pos.end_line == 1:
-            end_column += carry
-    line = lines_before + pos.line
-    return Position(line, column, line + pos.end_line - pos.line, end_column, start + pos.byte_offset)
-
-
-def _batches(files: Sequence[FileEntry]) -> list[list[FileEntry]]:
-    out: list[list[FileEntry]] = []
-    cur: list[FileEntry] = []
-    size = 0
-    for f in files:
-        cur.append(f)
-        size += f.size
-        if size >= BATCH_BYTES or len(cur) >= 256:
-            out.append(cur)
-            cur, size = [], 0
-    if cur:
-        out.append(cur)
-    return out
+_EXPOSURE = {
+    "history": Exposure.REPOSITORY,
+    "message": Exposure.REPOSITORY,
+    "staged": Exposure.REPOSITORY,
+    "worktree": Exposure.REPOSITORY,
+    "directory": Exposure.REPOSITORY,
+    "unreachable": Exposure.UNREACHABLE,
+}
 
 
 def find_repository(path: Path) -> Path | None:
@@ -128,72 +48,137 @@ def find_repository(path: Path) -> Path | None:
     return None
 
 
-def scan_directory(config: ScanConfig, rules: Sequence[Rule], matcher: Matcher) -> Report:
-    """Scan every file under the target (a repository as a directory of its files, `.git/` excluded)."""
+def scan(
+    config: ScanConfig, rules: Sequence[Rule], matcher: Matcher, progress: Progress | None = None
+) -> Report:
+    """Scan `config.target` in `config.mode`: a repository found upward from it, else a directory.
+    Raises RevisionError/UsageError (exit 2) or ScanError (exit 3)."""
     t0 = time.monotonic()
-    root = config.target
-    if not root.exists():
-        raise ScanError(f"target does not exist: {root}")
-    if not os.access(root, os.R_OK | os.X_OK) and root.is_dir():
-        raise ScanError(f"target is not readable: {root}")
-    repo = find_repository(root) if root.is_dir() else None
-    source = SourceKind.WORKTREE if repo is not None else SourceKind.DIRECTORY
-    if root.is_file():
-        st = root.stat()
-        w_files = [FileEntry(os.fsencode(root.name), os.fsencode(root), st.st_size)]
-        w_skips: list[Skip] = []
-    else:
-        w = walk(os.fsencode(root))
-        w_files, w_skips = w.files, w.skips
-    total = sum(f.size for f in w_files)
-    results: list[FileResult] = []
-    serialized = matcher.prefilter.serialize() if hasattr(matcher.prefilter, "serialize") else None
-    workers = config.workers
-    if workers > 1 and total >= PARALLEL_MIN_BYTES and len(w_files) > 1:
-        from concurrent.futures import ProcessPoolExecutor  # imported when a pool is used (start-up)
-        from multiprocessing import get_context
+    if not config.target.exists():
+        raise ScanError(f"target does not exist: {config.target}")
+    prog = progress or NullProgress()
+    ctx = ScanContext(
+        matcher=matcher,
+        rules=tuple(rules),
+        workers=config.workers,
+        size_cap=config.size_cap,
+        progress=prog,
+    )
+    site = discover(config.target)
+    try:
+        if site is None:
+            if config.mode not in (Mode.HISTORY, Mode.TREE):
+                raise UsageError(f"--{config.mode} needs a git repository; {config.target} is not in one")
+            in_repo = find_repository(config.target) is not None
+            source = DirectorySource(config.target, "worktree" if in_repo else "directory")
+            results = [source.scan(ctx)]
+            mode = "tree" if in_repo else "directory"
+        else:
+            ctx = replace(ctx, cache=_history_cache(config, rules, site, ctx.blob_cap))
+            results = [s.scan(ctx) for s in repository_sources(config, site)]
+            mode = config.mode.value
+    finally:
+        prog.close()
+    return build_report(config, rules, mode, results, time.monotonic() - t0)
 
-        ctx = get_context("fork")
-        with ProcessPoolExecutor(
-            workers,
-            mp_context=ctx,
-            initializer=_init_worker,
-            initargs=(tuple(rules), matcher.engine, serialized, config.size_cap),
-        ) as pool:
-            for batch_result in pool.map(_scan_batch, _batches(w_files)):
-                results.extend(batch_result)
-    else:
-        results = [scan_file(matcher, f, config.size_cap) for f in w_files]
 
-    skips = list(w_skips)
+def repository_sources(config: ScanConfig, site: RepoSite) -> list[Source]:
+    """The sources a mode reads in the repository at `site`."""
+    from scanner.sources.worktree import WorktreeSource
+
+    repo = open_repository(site.gitdir)
+    match config.mode:
+        case Mode.HISTORY:
+            from scanner.sources.history import HistorySource
+
+            worktree = WorktreeSource(repo, site)
+            return [HistorySource(repo, site, meanwhile=worktree), worktree]
+        case Mode.TREE:
+            from scanner.sources.tree import TreeSource
+
+            return [TreeSource(repo, site), WorktreeSource(repo, site)]
+        case Mode.RANGE:
+            from scanner.sources.range import RangeSource
+
+            assert config.range_expr is not None
+            return [RangeSource(repo, site, config.range_expr)]
+        case Mode.STAGED:
+            from scanner.sources.staged import StagedSource
+
+            return [StagedSource(repo, site)]
+
+
+def _history_cache(
+    config: ScanConfig, rules: Sequence[Rule], site: RepoSite, cap: int
+) -> HistoryCache | None:
+    """The cache file for this repository, PATH, keysweep version, ruleset and config."""
+    if config.cache is None or config.mode is not Mode.HISTORY:
+        return None
+    from scanner import __version__
+
+    key = cache_key(__version__, ruleset_hash(rules), cap, str(site.gitdir.resolve()), site.prefix)
+    return HistoryCache(config.cache, key)
+
+
+def build_report(
+    config: ScanConfig,
+    rules: Sequence[Rule],
+    mode: str,
+    results: Sequence[SourceResult],
+    seconds: float,
+) -> Report:
+    """The report of a scan: hits from every place, pragmas counted, findings, stats and status."""
     rule_map = {r.id: r for r in rules}
     hits: list[Hit] = []
     suppressed: Counter[str] = Counter()
-    scanned_bytes = 0
-    scanned_files = 0
     for res in results:
-        if res.skip is not None:
-            skips.append(res.skip)
-            continue
-        scanned_files += 1
-        scanned_bytes += res.size
-        path, path_bytes = display_path(res.rel)
-        for m, pos in res.hits:
-            if m.pragma:
-                suppressed["pragma"] += 1
-                continue
-            loc = Location(source=source, path=path, position=pos, path_bytes=path_bytes, encoding=m.encoding)
-            hits.append(Hit(match=m, location=loc, exposure=Exposure.REPOSITORY))
+        for found in res.founds:
+            for place in found.places:
+                source = SourceKind(place.source)
+                path, path_bytes = display_path(place.path)
+                exposure = Exposure.LOCAL_ONLY if place.local_only else _EXPOSURE[place.source]
+                for m, pos in found.hits:
+                    if m.pragma:
+                        suppressed["pragma"] += 1
+                        continue
+                    prov = res.provenance.get(secret_key(m), Provenance())
+                    loc = Location(
+                        source=source,
+                        path=path,
+                        position=pos,
+                        path_bytes=path_bytes,
+                        encoding=m.encoding,
+                        commit=place.commit.hex() if place.commit else None,
+                        blob=place.blob.hex() if place.blob else None,
+                        commit_time=place.commit_time,
+                    )
+                    hits.append(Hit(match=m, location=loc, exposure=exposure, provenance=prov))
     findings = build_findings(hits, rule_map, config.fingerprint_key)
-    skipped = Counter(s.reason for s in skips)
-    examples = examples_by_reason(skips)
+    if config.mode is Mode.RANGE:
+        findings = [replace(f, scope="range") for f in findings]
+    skipped: Counter[str] = Counter()
+    sources: Counter[str] = Counter()
+    head = None
+    commits = objects = blobs = nbytes = files = 0
+    for res in results:
+        skipped.update(res.skip_counts)
+        sources.update(res.sources)
+        head = head or res.head
+        commits += res.commits
+        objects += res.objects
+        blobs += res.blobs
+        nbytes += res.nbytes
+        files += res.files
+    examples = examples_by_reason(s for res in results for s in res.skips)
     incomplete = is_incomplete(skipped)
     stats = Stats(
-        seconds=round(time.monotonic() - t0, 3),
-        files=scanned_files,
-        blobs=0,
-        bytes_scanned=scanned_bytes,
-        sources={source.value: scanned_files},
+        seconds=round(seconds, 3),
+        files=files,
+        commits=commits,
+        objects=objects,
+        blobs=blobs,
+        bytes_scanned=nbytes,
+        sources=dict(sources),
         suppressed=dict(suppressed),
         skipped=dict(skipped),
         skipped_examples=examples,
@@ -201,32 +186,14 @@ def scan_directory(config: ScanConfig, rules: Sequence[Rule], matcher: Matcher) 
     )
     return Report(
         status="incomplete" if incomplete else "ok",
-        scan=ScanInfo(mode="directory" if repo is None else "tree", target=str(root)),
+        scan=ScanInfo(
+            mode=mode,
+            target=str(config.target),
+            head=head.hex() if head else None,
+            range=config.range_expr if config.mode is Mode.RANGE else None,
+        ),
         stats=stats,
         findings=tuple(findings),
         ruleset=ruleset_hash(rules),
         rules=tuple(rules),
     )
-
-
-def scan_target(
-    config: ScanConfig,
-    rules: Sequence[Rule],
-    matcher: Matcher,
-    mode: str | None = None,
-    range_expr: str | None = None,
-    progress: Progress | None = None,
-) -> Report:
-    """A repository (found upward from the target) in `mode` — default the full sweep — else a directory."""
-    from scanner.errors import UsageError
-    from scanner.repo_pipeline import RepoMode, scan_repository
-    from scanner.sources.repository import discover
-
-    if not config.target.exists():
-        raise ScanError(f"target does not exist: {config.target}")
-    site = discover(config.target)
-    if site is None:
-        if mode is not None and mode != "tree":
-            raise UsageError(f"--{mode} needs a git repository; {config.target} is not in one")
-        return scan_directory(config, rules, matcher)
-    return scan_repository(config, rules, matcher, site, RepoMode(mode or "history"), range_expr, progress)

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from scanner.config import ScanConfig
+from scanner.config import Mode, ScanConfig
 from scanner.detect.engine import Matcher
+from scanner.git.repo import discover
 from scanner.model import Report, Rule
-from scanner.repo_pipeline import RepoMode, scan_repository
+from scanner.pipeline import scan as run_scan
 from scanner.rules import load_rules
-from scanner.sources.repository import discover
 from tests.oracle import Expect, Oracle, normalize
 
 
@@ -35,16 +35,12 @@ Scan = Callable[..., Report]
 def scan(rules: tuple[Rule, ...], matcher: Matcher) -> Scan:
     def run(
         path: Path,
-        mode: RepoMode = RepoMode.HISTORY,
+        mode: Mode = Mode.HISTORY,
         range_expr: str | None = None,
         jobs: int = 1,
-        **kw: object,
     ) -> Report:
-        site = discover(path)
-        assert site is not None, path
-        return scan_repository(
-            ScanConfig(target=path, jobs=jobs), rules, matcher, site, mode, range_expr, **kw
-        )  # type: ignore[arg-type]
+        assert discover(path) is not None, path
+        return run_scan(ScanConfig(target=path, mode=mode, range_expr=range_expr, jobs=jobs), rules, matcher)
 
     return run
 

@@ -12,9 +12,10 @@ import pytest
 
 from scanner.config import ScanConfig
 from scanner.detect.engine import Matcher
+from scanner.git.repo import discover
 from scanner.model import Report, Rule
-from scanner.repo_pipeline import RepoMode, scan_repository
-from scanner.sources.repository import Sweep, discover
+from scanner.pipeline import scan as run_scan
+from scanner.sources.history.sweep import Sweep
 from tests.oracle import digest, normalize
 from tests.repo_builder import RepoBuilder, env_line, key_rule, make_key
 from tests.test_history_packed import pack_all
@@ -27,9 +28,7 @@ def run(rules: tuple[Rule, ...], matcher: Matcher) -> Run:
     def go(path: Path, cache: Path | None = None, jobs: int = 1) -> Report:
         site = discover(path)
         assert site is not None
-        return scan_repository(
-            ScanConfig(target=path, jobs=jobs, cache=cache), rules, matcher, site, RepoMode.HISTORY
-        )
+        return run_scan(ScanConfig(target=path, jobs=jobs, cache=cache), rules, matcher)
 
     return go
 

@@ -12,7 +12,7 @@ import pytest
 
 from scanner.config import ScanConfig
 from scanner.model import Report
-from scanner.pipeline import scan_directory
+from scanner.pipeline import scan
 from tests.keys import make_key, matcher, rules
 
 ENGINES = ["hyperscan", "python"]
@@ -20,7 +20,7 @@ ENGINES = ["hyperscan", "python"]
 
 def _scan(root: Path, engine: str = "hyperscan", **kw: object) -> Report:
     config = ScanConfig(target=root, jobs=kw.pop("jobs", 1), engine=engine, **kw)  # type: ignore[arg-type]
-    return scan_directory(config, rules(), matcher(engine))
+    return scan(config, rules(), matcher(engine))
 
 
 def _where(report: Report) -> list[tuple[str, int, int, int, int]]:

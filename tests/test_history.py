@@ -271,14 +271,14 @@ def test_path_limits_history(tmp_path: Path, scan: Callable[..., object], matche
 
 def test_bare_mirror_with_dangling_head(tmp_path: Path, swept: Swept, scan: Callable[..., object]) -> None:
     """A bare repository whose HEAD names a missing branch: HEAD is the default branch (main)."""
-    from scanner.repo_pipeline import RepoMode
+    from scanner.config import Mode
 
     b = RepoBuilder(tmp_path / "m.git", bare=True)
     c1 = b.commit({"k.env": env_line(22)})
     b.repo.references.create("HEAD", "refs/heads/master", force=True)
     e = only(swept(tmp_path / "m.git"), 22)
     assert e.present_at_head is True
-    report = scan(tmp_path / "m.git", RepoMode.TREE)
+    report = scan(tmp_path / "m.git", Mode.TREE)
     assert report.scan.head == str(c1)  # type: ignore[attr-defined]
     assert len(report.findings) == 1  # type: ignore[attr-defined]
-    assert scan(tmp_path / "m.git", RepoMode.RANGE, "HEAD").findings  # type: ignore[attr-defined]
+    assert scan(tmp_path / "m.git", Mode.RANGE, "HEAD").findings  # type: ignore[attr-defined]

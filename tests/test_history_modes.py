@@ -10,10 +10,10 @@ import pygit2
 import pytest
 
 from scanner.cli import main
+from scanner.config import Mode
 from scanner.detect.engine import Matcher
+from scanner.git.refs import parse_range
 from scanner.model import Report
-from scanner.repo_pipeline import RepoMode
-from scanner.sources.repository import parse_range
 from tests.conftest import assert_agrees
 from tests.oracle import Oracle, digest, normalize
 from tests.repo_builder import RepoBuilder, env_line, make_key
@@ -35,7 +35,7 @@ def _pr_repo(root: Path) -> tuple[RepoBuilder, dict[str, pygit2.Oid]]:
 
 
 def _range(scan: Scan, matcher: Matcher, root: Path, expr: str) -> dict[str, object]:
-    report = scan(root, RepoMode.RANGE, expr)
+    report = scan(root, Mode.RANGE, expr)
     assert report.scan.mode == "range" and report.scan.range == expr
     got = normalize(report)
     inc, exc = parse_range(expr)
@@ -148,7 +148,7 @@ def test_staged(tmp_path: Path, scan: Scan, matcher: Matcher) -> None:
     for p in ("new.env", "keep.env", "moved.env"):
         idx.add(p)
     idx.write()
-    report = scan(tmp_path / "r", RepoMode.STAGED)
+    report = scan(tmp_path / "r", Mode.STAGED)
     got = normalize(report)
     assert_agrees(got, Oracle(tmp_path / "r", matcher).staged())
     assert set(got) == {digest(make_key(41)), digest(make_key(40))}
@@ -161,7 +161,7 @@ def test_staged_conflict_and_unborn_head(tmp_path: Path, scan: Scan, matcher: Ma
     (tmp_path / "u" / "a.env").write_bytes(env_line(43))
     b.repo.index.add("a.env")
     b.repo.index.write()
-    got = normalize(scan(tmp_path / "u", RepoMode.STAGED))
+    got = normalize(scan(tmp_path / "u", Mode.STAGED))
     assert set(got) == {digest(make_key(43))}
     assert_agrees(got, Oracle(tmp_path / "u", matcher).staged())
 
@@ -172,7 +172,7 @@ def test_staged_conflict_and_unborn_head(tmp_path: Path, scan: Scan, matcher: Ma
     b.repo.checkout_head(strategy=pygit2.GIT_CHECKOUT_FORCE)
     b.repo.merge(theirs)
     assert b.repo.index.conflicts is not None
-    got = normalize(scan(tmp_path / "c", RepoMode.STAGED))
+    got = normalize(scan(tmp_path / "c", Mode.STAGED))
     assert_agrees(got, Oracle(tmp_path / "c", matcher).staged())
     assert set(got) == {digest(make_key(45))}  # stage 2 is HEAD's blob; stage 3 brings the other key
     del ours
@@ -186,7 +186,7 @@ def test_tree_scan(tmp_path: Path, scan: Scan) -> None:
     (tmp_path / "r" / "untracked.env").write_bytes(env_line(52))
     (tmp_path / "r" / ".gitignore").write_bytes(b".env.local\n")
     (tmp_path / "r" / ".env.local").write_bytes(env_line(53))
-    report = scan(tmp_path / "r", RepoMode.TREE)
+    report = scan(tmp_path / "r", Mode.TREE)
     assert report.scan.mode == "tree" and report.scan.head == str(head)
     by = {f.secret_sha256: f for f in report.findings}
     assert set(by) == {digest(make_key(k)) for k in (51, 52, 53)}
@@ -229,7 +229,7 @@ def test_one_and_many_workers_agree(tmp_path: Path, scan: Scan) -> None:
         c = b.commit(files, message=f"c{i}" + (f" {make_key(200 + i)}" if i % 20 == 0 else ""))
         if i % 15 == 0:
             b.commit({f"side{i}.env": env_line(300 + i)}, ref=f"refs/heads/side{i}", parents=[c])
-    import scanner.sources.repository as repository
+    import scanner.sources.history.sweep as repository
 
     # worker processes even for this small repository, over many small chunks
     old = repository.POOL_MIN_OBJECTS, repository.CHUNK_OBJECTS

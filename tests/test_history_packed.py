@@ -51,7 +51,7 @@ def history(path: Path) -> RepoBuilder:
 @pytest.fixture
 def many_workers(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Worker processes even for a small repository, over many small chunks."""
-    import scanner.sources.repository as repository
+    import scanner.sources.history.sweep as repository
 
     monkeypatch.setattr(repository, "POOL_MIN_OBJECTS", 0)
     monkeypatch.setattr(repository, "CHUNK_OBJECTS", 7)
@@ -134,7 +134,7 @@ def test_objects_in_two_packs_and_loose_are_swept_once(
     b.repo.pack()  # a pack of everything, loose copies kept
     b.commit({"late.env": env_line(34)})
     b.repo.pack()  # a second pack holding the first one's objects again
-    from scanner.sources.packs import list_objects
+    from scanner.git.packs import list_objects
 
     listing = list_objects([Path(b.repo.path) / "objects"])
     assert listing is not None and len(listing.packs) == 2 and listing.loose and listing.dup

@@ -9,9 +9,9 @@ from pathlib import Path
 import pygit2
 import pytest
 
+from scanner.config import Mode
 from scanner.detect.engine import Matcher
 from scanner.model import Report
-from scanner.repo_pipeline import RepoMode
 from tests.conftest import assert_agrees
 from tests.oracle import Expect, Oracle, normalize
 from tests.repo_builder import RepoBuilder, env_line, make_key
@@ -98,7 +98,7 @@ def test_random_history_range(
     r = random.Random(seed)
     head = str(b.repo.head.target)
     base = r.choice(commits)
-    report = scan(tmp_path / "r", RepoMode.RANGE, f"{base}..{head}")
+    report = scan(tmp_path / "r", Mode.RANGE, f"{base}..{head}")
     want = Oracle(tmp_path / "r", matcher).range([head], [base])
     assert_agrees(normalize(report), want)
 
@@ -141,6 +141,6 @@ def test_random_history_range_with_skewed_clocks(
     r = random.Random(seed)
     head = str(b.repo.head.target)
     for base in r.sample(commits, 3):
-        report = scan(tmp_path / "r", RepoMode.RANGE, f"{base}..{head}")
+        report = scan(tmp_path / "r", Mode.RANGE, f"{base}..{head}")
         want = Oracle(tmp_path / "r", matcher).range([head], [base])
         assert_agrees(normalize(report), want)

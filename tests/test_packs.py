@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scanner.sources import packs
-from scanner.sources.packs import PackError, PackReader, apply_delta, list_objects, py_apply_delta
+from scanner.git import packs
+from scanner.git.packs import PackError, PackReader, apply_delta, list_objects, py_apply_delta
 
 create_delta = importlib.import_module("dulwich._pack").create_delta  # compiled, no stubs
 

@@ -9,22 +9,17 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import Any
 
 import pygit2
 
 from scanner.detect.engine import Matcher
+from scanner.git.repo import RepoSite
+from scanner.git.trees import under
 from scanner.model import Provenance
-from scanner.sources.directory import EXCLUDED_DIRS, FileEntry, walk
-from scanner.sources.repository import (
-    Found,
-    Place,
-    RepoSite,
-    SourceResult,
-    secret_key,
-    under,
-)
-from scanner.sources.skips import EXCLUDED, SPECIAL, SYMLINK, UNREADABLE
+from scanner.skips import EXCLUDED, SPECIAL, SYMLINK, UNREADABLE
+from scanner.sources.base import Found, Place, ScanContext, SourceResult, secret_key
+from scanner.sources.files import scan_file
+from scanner.sources.walk import EXCLUDED_DIRS, FileEntry, walk
 
 BUILD_DIRS = (
     b".next/static",
@@ -65,10 +60,8 @@ def _excluded(path: bytes) -> bool:
     return any(p in EXCLUDED_DIRS for p in path.split(b"/"))
 
 
-def worktree_scan(repo: Any, site: RepoSite, matcher: Matcher, cap: int) -> SourceResult:
+def worktree_scan(repo: pygit2.Repository, site: RepoSite, matcher: Matcher, cap: int) -> SourceResult:
     """Scan the working-tree part of the repository at `site` (nothing for a bare repository)."""
-    from scanner.pipeline import scan_file
-
     res = SourceResult()
     if site.workdir is None or repo.is_bare:
         return res
@@ -138,3 +131,17 @@ def worktree_scan(repo: Any, site: RepoSite, matcher: Matcher, cap: int) -> Sour
     res.sources = {"worktree": scanned}
     res.files = scanned
     return res
+
+
+class WorktreeSource:
+    """The working-tree part of a repository scan; scanned once, however often it is asked."""
+
+    def __init__(self, repo: pygit2.Repository, site: RepoSite) -> None:
+        self.repo = repo
+        self.site = site
+        self._done: SourceResult | None = None
+
+    def scan(self, ctx: ScanContext) -> SourceResult:
+        if self._done is None:
+            self._done = worktree_scan(self.repo, self.site, ctx.matcher, ctx.size_cap)
+        return self._done

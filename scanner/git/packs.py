@@ -26,13 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scanner.git.objects import OBJ_BLOB, OBJ_COMMIT, OBJ_TAG, OBJ_TREE
+
 # Delta application is the hottest loop of a tree-heavy sweep (one delta per tree version);
 # dulwich's compiled apply_delta does it ~8x faster than the Python loop kept below as fallback.
 _c_apply: Any = None
 with contextlib.suppress(ImportError):  # dulwich is a dependency; the fallback keeps it optional
     _c_apply = importlib.import_module("dulwich._pack").apply_delta  # a compiled module, no stubs
 
-OBJ_COMMIT, OBJ_TREE, OBJ_BLOB, OBJ_TAG = 1, 2, 3, 4
 _OFS_DELTA, _REF_DELTA = 6, 7
 _BLOCK = 4 << 20
 _MASK = (1 << 32) - 1

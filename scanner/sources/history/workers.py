@@ -1,4 +1,4 @@
-"""The full sweep's workers: each reads its own chunks of the object list, in pack order.
+"""The full sweep's workers (run in a scanner/sources/pool.py pool, or in-process): each reads its own chunks of the object list, in pack order.
 
 Phase A reads commits, tags and blobs (blobs are scanned; only what matched goes back to the
 parent) and only notes where its trees are. Phase B reads those trees once: it looks for the
@@ -17,34 +17,38 @@ exactly (the trees leading to a matched blob are parsed entry by entry).
 
 from __future__ import annotations
 
-import gc
-import re
-import traceback
 from array import array
 from bisect import bisect_right
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pygit2
 
 if TYPE_CHECKING:
-    from multiprocessing.connection import Connection
+    pass
 
 from scanner.detect.engine import Matcher
-from scanner.errors import ScanError
-from scanner.model import Rule
-from scanner.sources.packs import (
-    LOOSE,
+from scanner.git.objects import (
+    ENTRY_FULL,
+    MODE_GITLINK,
+    MODE_TREE,
     OBJ_BLOB,
     OBJ_COMMIT,
     OBJ_TAG,
     OBJ_TREE,
-    Listing,
-    PackError,
-    PackReader,
-    split_ids,
+    SUBTREE,
+    is_lfs_pointer,
+    parse_commit,
+    parse_tag,
 )
+from scanner.git.packs import LOOSE, Listing, PackError, PackReader, split_ids
+from scanner.git.repo import open_repository, read_header, read_raw
+from scanner.model import Rule
+from scanner.skips import CORRUPT, TOO_LARGE
+from scanner.sources.base import scan_text
+from scanner.sources.pool import Lane
 
 hyperscan: Any
 try:
@@ -52,10 +56,6 @@ try:
 except ImportError:  # pragma: no cover - hyperscan is a dependency; the fallback keeps tests honest
     hyperscan = None
 
-_SUBTREE = re.compile(rb"40000 [^\x00]*\x00(.{20})", re.S)
-_ENTRY_FULL = re.compile(rb"([0-7]{5,6}) ([^\x00]*)\x00(.{20})", re.S)
-MODE_TREE = b"40000"
-MODE_GITLINK = b"160000"
 SEARCH_BATCH = 4 << 20
 READER_CACHE = 48 << 20  # rebuilt objects kept as delta bases, per worker
 OFFSET_MASK = (1 << 48) - 1
@@ -131,7 +131,7 @@ class TreesDone:
     count: int = 0
 
 
-Tick = Callable[[str, int, int], None]
+OBJECTS_COUNTER, TREES_COUNTER = 0, 1  # the pool's shared counters for the two passes
 
 
 class SweepWorker:
@@ -144,40 +144,28 @@ class SweepWorker:
         cap: int,
         listing: Listing,
         chunks: Sequence[tuple[int, int, int]],
-        tick: Tick,
-        scan_blob: Callable[[bytes, bytes], Any],
-        parse_commit: Callable[[bytes], Any],
-        parse_tag: Callable[[bytes], Any],
-        scan_text: Callable[[bytes], Any],
-        read_raw: Callable[[bytes], tuple[int, bytes]],
-        read_header: Callable[[bytes], tuple[int, int]],
+        lane: Lane,
     ) -> None:
         self.repo = repo
         self.matcher = matcher
         self.cap = cap
         self.listing = listing
         self.chunks = chunks
-        self.tick = tick
-        self.scan_blob = scan_blob
-        self.parse_commit = parse_commit
-        self.parse_tag = parse_tag
-        self.scan_text = scan_text
-        self.read_raw = read_raw
-        self.read_header = read_header
+        self.tick = lane.tick
         self.trees: list[bytes] = []
         self.tree_at = array("q")  # source << 48 | offset of each tree (source -1: loose)
         self.loose_trees: set[int] = set()
         self.links: dict[bytes, list[int]] = {}
         self.readers: dict[int, PackReader] = {}
-        self.claim: Callable[[], int] | None = None  # shared chunk counter: workers take the next free chunk
-        self.claim_trees: Callable[[], int] | None = None  # the same for the tree pass
+        self.lane = lane  # with a pool: workers take the next free chunk from shared counters
 
     def _my_chunks(self) -> Iterator[tuple[int, tuple[int, int, int]]]:
-        if self.claim is None:
+        claim = self.lane.claim
+        if claim is None:
             yield from enumerate(self.chunks)
             return
         while True:
-            k = self.claim()
+            k = claim(OBJECTS_COUNTER)
             if k >= len(self.chunks):
                 return
             yield k, self.chunks[k]
@@ -195,7 +183,7 @@ class SweepWorker:
                 return self._reader(src).read(off, otype)
             except (PackError, OSError, IndexError, KeyError):
                 pass
-        return self.read_raw(raw)
+        return read_raw(self.repo, raw)
 
     def _read_tree(self, src: int, off: int, raw: bytes) -> bytes:
         if src != LOOSE:
@@ -203,7 +191,7 @@ class SweepWorker:
                 return self._reader(src).read_tree(off)
             except (PackError, OSError, IndexError, KeyError):
                 pass
-        return self.read_raw(raw)[1]
+        return read_raw(self.repo, raw)[1]
 
     # -- phase A -------------------------------------------------------------------------------
 
@@ -231,7 +219,7 @@ class SweepWorker:
                 otype, size = typer.type_size(off) if typer is not None else (0, -1)
                 if otype == 0 or (otype == OBJ_BLOB and size < 0):
                     try:
-                        otype, size = self.read_header(raw)
+                        otype, size = read_header(self.repo, raw)
                     except (pygit2.GitError, KeyError, ValueError, OSError):
                         out.corrupt.append((raw, 0))
                         continue
@@ -246,40 +234,40 @@ class SweepWorker:
                     if raw in skip:
                         continue
                     if size > self.cap:
-                        out.bad_blobs.append((raw, size, "too-large"))
+                        out.bad_blobs.append((raw, size, TOO_LARGE))
                         continue
                 try:
                     _, data = self._read(src, off, raw)
                 except (pygit2.GitError, KeyError, ValueError, OSError):
                     if otype == OBJ_BLOB:
-                        out.bad_blobs.append((raw, size, "corrupt-object"))
+                        out.bad_blobs.append((raw, size, CORRUPT))
                     else:
                         out.corrupt.append((raw, otype))
                     continue
                 out.nbytes += len(data)
                 if otype == OBJ_BLOB:
-                    hits, lfs = self.scan_blob(raw, data)
+                    hits = scan_text(self.matcher, data)
                     out.blobs += 1
-                    if lfs:
+                    if is_lfs_pointer(data):
                         out.lfs.append(raw)
                     if hits:
                         out.matched.append((raw, hits))
                 elif otype == OBJ_COMMIT:
                     try:
-                        meta, message = self.parse_commit(data)
+                        meta, message = parse_commit(data)
                     except (KeyError, ValueError, IndexError):
                         out.corrupt.append((raw, otype))
                         continue
                     a, c = meta.author, meta.committer
                     flat = (meta.tree, meta.parents, a.name, a.email, a.time, c.name, c.email, c.time)
-                    out.commits.append((raw, flat, self.scan_text(message)))
+                    out.commits.append((raw, flat, scan_text(self.matcher, message)))
                 elif otype == OBJ_TAG:
                     try:
-                        tmeta, message = self.parse_tag(data)
+                        tmeta, message = parse_tag(data)
                     except (KeyError, ValueError, IndexError):
                         out.corrupt.append((raw, otype))
                         continue
-                    out.tags.append((raw, tmeta, self.scan_text(message)))
+                    out.tags.append((raw, tmeta, scan_text(self.matcher, message)))
             self.tick("objects", stop - start, 0)
             if len(trees) > first:
                 out.tree_chunks.append((k, b"".join(trees[first:]), tree_at[first:].tobytes()))
@@ -305,7 +293,7 @@ class SweepWorker:
         links: dict[bytes, list[int]] = {}
         self.links = links
         get = links.get
-        findall = _SUBTREE.findall
+        findall = SUBTREE.findall
         trees = self.trees
         batch: list[bytes] = []
         batch_idx: list[int] = []
@@ -317,7 +305,7 @@ class SweepWorker:
                 # some name or id holds "40000 ": take those trees' subtree links entry by entry
                 for data, idx in zip(batch, batch_idx, strict=True):
                     if data.count(b"40000 ") != len(findall(data)):
-                        for m, _n, child in _ENTRY_FULL.findall(data):
+                        for m, _n, child in ENTRY_FULL.findall(data):
                             if m == MODE_TREE:
                                 links.setdefault(child, []).append(idx)
             if MODE_GITLINK + b" " in joined:
@@ -378,7 +366,7 @@ class SweepWorker:
             yield from enumerate(self.trees)
             return
         while True:
-            k = self.claim_trees() if self.claim_trees is not None else -1
+            k = self.lane.claim(TREES_COUNTER) if self.lane.claim is not None else -1
             if not 0 <= k < len(chunks):
                 return
             _, ids, where = chunks[k]
@@ -393,7 +381,7 @@ class SweepWorker:
     ) -> None:
         raw = self.trees[idx]
         direct = False
-        for mode, _name, child in _ENTRY_FULL.findall(data):
+        for mode, _name, child in ENTRY_FULL.findall(data):
             if mode == MODE_TREE:
                 self.links.setdefault(child, []).append(idx)
             if child in targets:
@@ -439,150 +427,6 @@ class SweepWorker:
         self.readers = {}
 
 
-# ----------------------------------------------------------------------------------------------
-# worker processes, each with its own pipe (so the parent can ask every worker in turn)
-
-
-@dataclass(frozen=True, slots=True)
-class CrewSpec:
-    gitdir: str
-    rules: tuple[Rule, ...]
-    engine: str
-    serialized: bytes | None
-    cap: int
-    bad: frozenset[bytes]
-
-
-# set by the parent right before forking; children inherit it
-_FORK_STATE: tuple[CrewSpec, Listing, Callable[..., SweepWorker], Any] | None = None
-
-
-def _child(conn: Connection, chunks: list[tuple[int, int, int]]) -> None:
-    assert _FORK_STATE is not None
-    spec, listing, make, counters = _FORK_STATE
-
-    def claimer(counter: Any) -> Callable[[], int]:
-        def claim() -> int:
-            with counter.get_lock():
-                k = int(counter.value)
-                counter.value = k + 1
-            return k
-
-        return claim
-
-    sent = [0]
-
-    def tick(phase: str, count: int, nbytes: int) -> None:
-        sent[0] += count
-        conn.send(("tick", phase, count, nbytes))
-
-    gc.disable()  # a worker lives for one sweep: no cyclic collection at all (scanner/gcpause.py)
-    try:
-        worker = make(spec, listing, chunks, tick)
-        worker.claim, worker.claim_trees = claimer(counters[0]), claimer(counters[1])
-    except BaseException:  # noqa: BLE001 - reported to the parent, which raises ScanError
-        conn.send(("error", traceback.format_exc()))
-        return
-    while True:
-        try:
-            msg = conn.recv()
-        except EOFError:
-            return
-        if msg is None:
-            return
-        name, args = msg
-        try:
-            result = getattr(worker, name)(*args)
-        except BaseException:  # noqa: BLE001
-            conn.send(("error", traceback.format_exc()))
-            continue
-        conn.send(("done", result))
-
-
-class Crew:
-    """N forked workers that take chunks in turn from one list; `call` runs a method on all of them."""
-
-    def __init__(
-        self,
-        spec: CrewSpec,
-        listing: Listing,
-        chunks: list[list[tuple[int, int, int]]],
-        make: Callable[..., SweepWorker],
-        on_tick: Tick,
-    ) -> None:
-        global _FORK_STATE
-        from multiprocessing import get_context  # imported when workers are started (start-up)
-
-        ctx = get_context("fork")
-        self.conns: list[Connection] = []
-        self.procs: list[Any] = []
-        self.on_tick = on_tick
-        self.counters = (ctx.Value("q", 0), ctx.Value("q", 0))
-        _FORK_STATE = (spec, listing, make, self.counters)
-        try:
-            for mine in chunks:
-                parent, child = ctx.Pipe()
-                p = ctx.Process(target=_child, args=(child, mine), daemon=True)
-                p.start()
-                child.close()
-                self.conns.append(parent)
-                self.procs.append(p)
-        finally:
-            _FORK_STATE = None
-
-    def call(self, name: str, *args: Any) -> list[Any]:
-        self.send(name, *args)
-        return self.collect()
-
-    def send(self, name: str, *args: Any) -> None:
-        """Start `name` on every worker (collect the results later)."""
-        if name == "read_trees":
-            with self.counters[1].get_lock():
-                self.counters[1].value = 0
-        for c in self.conns:
-            c.send((name, args))
-
-    def collect(self) -> list[Any]:
-        from multiprocessing.connection import wait
-
-        results: dict[int, Any] = {}
-        pending = {c: k for k, c in enumerate(self.conns)}
-        while pending:
-            for ready in wait(list(pending)):
-                c = pending_conn(ready)
-                try:
-                    msg = c.recv()
-                except EOFError:
-                    raise ScanError("a sweep worker died (out of memory?)") from None
-                if msg[0] == "tick":
-                    self.on_tick(msg[1], msg[2], msg[3])
-                elif msg[0] == "error":
-                    raise ScanError(f"a sweep worker failed:\n{msg[1]}")
-                else:
-                    results[pending.pop(c)] = msg[1]
-        return [results[k] for k in range(len(self.conns))]
-
-    def close(self) -> None:
-        for c in self.conns:
-            try:
-                c.send(None)
-                c.close()
-            except OSError:
-                pass
-        for p in self.procs:
-            p.join(5)
-            if p.is_alive():
-                p.kill()
-                p.join()
-
-
-def pending_conn(ready: object) -> Connection:
-    from multiprocessing.connection import Connection
-
-    assert isinstance(ready, Connection)
-    return ready
-
-
 def split_chunks(listing: Listing, workers: int, per: int) -> list[list[tuple[int, int, int]]]:
     """Every chunk, for each worker: a worker takes the next chunk no other has taken (in pack
     order, so that each reads every part of the pack and none waits on a slow one)."""
@@ -594,3 +438,24 @@ def split_chunks(listing: Listing, workers: int, per: int) -> list[list[tuple[in
     for k, c in enumerate(chunks):
         out[k % workers].append(c)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class SweepSpec:
+    """What every sweep worker process builds its worker from (inherited by fork, never pickled)."""
+
+    gitdir: str
+    rules: tuple[Rule, ...]
+    engine: str
+    serialized: bytes | None
+    cap: int
+    bad: frozenset[bytes]
+    listing: Listing
+    chunks: tuple[tuple[int, int, int], ...]
+
+
+def make_sweep_worker(spec: SweepSpec, lane: Lane) -> SweepWorker:
+    """A worker process's SweepWorker: its own repository handle and matcher (a pool's factory)."""
+    repo = open_repository(Path(spec.gitdir), spec.bad)
+    matcher = Matcher(spec.rules, spec.engine, spec.serialized)
+    return SweepWorker(repo, matcher, spec.cap, spec.listing, spec.chunks, lane)

@@ -1,0 +1,160 @@
+"""Reading trees: entries, paths in a tree, every blob under a tree, and tree-to-tree changes.
+
+Every walk is iterative or bounded by the tree's own depth, and reports what it could not read
+through `skip(reason, example)` instead of stopping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pygit2
+
+from scanner.git.objects import MODE_GITLINK, MODE_TREE, parse_commit, tree_entries
+from scanner.git.refs import head_commit
+from scanner.git.repo import read_raw
+from scanner.skips import CORRUPT, GITLINK, MISSING
+
+SkipSink = Callable[[str, str], None]  # (reason, example): where a walk reports what it could not read
+
+
+def display(path: bytes) -> str:
+    return path.decode("utf-8", "replace")
+
+
+def under(path: bytes, prefix: bytes) -> bool:
+    return not prefix or path == prefix or path.startswith(prefix + b"/")
+
+
+def read_tree(repo: pygit2.Repository, tree: bytes) -> list[tuple[bytes, bytes, bytes]] | None:
+    try:
+        _, data = read_raw(repo, tree)
+    except (pygit2.GitError, KeyError, ValueError, OSError):
+        return None
+    return tree_entries(data)
+
+
+def walk_tree(
+    repo: pygit2.Repository, tree: bytes, prefix: bytes, skip: SkipSink, base: bytes = b""
+) -> Iterator[tuple[bytes, bytes]]:
+    """(path, blob) of every blob under `tree` within `prefix`; unreadable trees and gitlinks counted."""
+    stack = [(tree, base)]
+    while stack:
+        t, b = stack.pop()
+        entries = read_tree(repo, t)
+        if entries is None:
+            reason = MISSING if not repo.odb.exists(pygit2.Oid(raw=t)) else CORRUPT
+            skip(reason, f"tree {t.hex()} ({display(b) or '/'})")
+            continue
+        for mode, name, oid in entries:
+            path = b + name
+            if mode == MODE_TREE:
+                if under(path, prefix) or under(prefix, path):
+                    stack.append((bytes(oid), path + b"/"))
+            elif mode == MODE_GITLINK:
+                if under(path, prefix):
+                    skip(GITLINK, f"{display(path)} → {bytes(oid).hex()}")
+            elif under(path, prefix):
+                yield path, bytes(oid)
+
+
+def changed(
+    repo: pygit2.Repository,
+    tree: bytes,
+    parents: list[bytes | None],
+    prefix: bytes,
+    skip: SkipSink,
+    base: bytes = b"",
+) -> Iterator[tuple[bytes, bytes]]:
+    """(path, blob) of `tree` whose blob differs from every parent's blob at that path."""
+    entries = read_tree(repo, tree)
+    if entries is None:
+        skip(MISSING if not repo.odb.exists(pygit2.Oid(raw=tree)) else CORRUPT, f"tree {tree.hex()}")
+        return
+    pentries: list[dict[bytes, tuple[bytes, bytes]]] = []
+    for pt in parents:
+        pe = read_tree(repo, pt) if pt is not None else []
+        pentries.append({n: (m, bytes(o)) for m, n, o in pe or ()})
+    for mode, name, oid in entries:
+        path = base + name
+        oid = bytes(oid)
+        if mode == MODE_TREE:
+            if not (under(path, prefix) or under(prefix, path)):
+                continue
+            subs = [pe[name][1] if name in pe and pe[name][0] == MODE_TREE else None for pe in pentries]
+            if oid in subs:
+                continue
+            sub_parents: list[bytes | None] = list(subs)
+            yield from changed(repo, oid, sub_parents, prefix, skip, path + b"/")
+        elif mode == MODE_GITLINK or not under(path, prefix):
+            continue
+        elif not any(name in pe and pe[name][1] == oid and pe[name][0] != MODE_TREE for pe in pentries):
+            yield path, oid
+
+
+def gone(
+    repo: pygit2.Repository, old: bytes, new: bytes | None, base: bytes = b""
+) -> Iterator[tuple[bytes, bytes]]:
+    """(path, blob) of the blobs of tree `old` that tree `new` lacks or holds with another blob id
+    (None: `new` has no tree there). Identical subtrees are skipped, so the cost follows the
+    change; a part of either tree that cannot be read yields nothing (it proves no move)."""
+    entries = read_tree(repo, old)
+    if entries is None:
+        return
+    now: dict[bytes, tuple[bytes, bytes]] = {}
+    if new is not None:
+        new_entries = read_tree(repo, new)
+        if new_entries is None:
+            return
+        now = {n: (m, bytes(o)) for m, n, o in new_entries}
+    for mode, name, oid in entries:
+        oid = bytes(oid)
+        cur = now.get(name)
+        if mode == MODE_TREE:
+            sub = cur[1] if cur is not None and cur[0] == MODE_TREE else None
+            if sub != oid:
+                yield from gone(repo, oid, sub, base + name + b"/")
+        elif mode == MODE_GITLINK:
+            continue
+        elif cur is None or cur[0] in (MODE_TREE, MODE_GITLINK) or cur[1] != oid:
+            yield base + name, oid
+
+
+def lookup(repo: pygit2.Repository, tree: bytes | None, path: bytes) -> tuple[bytes | None, bool]:
+    """(blob id at `path` in `tree` or None, whether the trees on the way could be read)."""
+    parts = path.split(b"/")
+    cur = tree
+    for i, name in enumerate(parts):
+        if cur is None:
+            return None, True
+        try:
+            _, data = read_raw(repo, cur)
+        except (pygit2.GitError, KeyError, ValueError, OSError):
+            return None, False
+        nxt = None
+        for mode, ename, oid in tree_entries(data):
+            if ename == name:
+                last = i == len(parts) - 1
+                if last and mode not in (MODE_TREE, MODE_GITLINK):
+                    return bytes(oid), True
+                if not last and mode == MODE_TREE:
+                    nxt = bytes(oid)
+                break
+        cur = nxt
+    return None, True
+
+
+def blob_at(repo: pygit2.Repository, tree: bytes | None, path: bytes) -> bytes | None:
+    """The blob id at `path` in `tree` (None when absent, unreadable or not a blob)."""
+    return lookup(repo, tree, path)[0]
+
+
+def head_tree(repo: pygit2.Repository) -> bytes | None:
+    head = head_commit(repo)
+    if head is None:
+        return None
+    try:
+        _, data = read_raw(repo, head)
+        return parse_commit(data)[0].tree
+    except (pygit2.GitError, KeyError, ValueError, IndexError):
+        return None

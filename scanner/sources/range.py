@@ -1,0 +1,218 @@
+"""The range scan (`--range`, ARCHITECTURE.md §4 "Range"): what the commits of a range introduce.
+
+Only the parent-to-commit tree diff of each commit is read, so the cost follows the change; a
+secret that a parent held at a path the commit deletes or changes is reported with `moved_from`.
+"""
+
+from __future__ import annotations
+
+import pygit2
+
+from scanner.detect.engine import Matcher
+from scanner.errors import ScanError
+from scanner.git.graph import CommitCache, range_walk
+from scanner.git.objects import OBJ_COMMIT, OBJ_TAG, CommitMeta, parse_commit, parse_tag
+from scanner.git.refs import FETCH_HINT, list_refs, parse_range, resolve_rev
+from scanner.git.repo import RepoSite, read_raw, shallow_commits
+from scanner.git.trees import blob_at, changed, display, gone, lookup
+from scanner.model import Provenance
+from scanner.skips import MISSING
+from scanner.sources.base import (
+    BlobScanner,
+    Found,
+    Place,
+    ScanContext,
+    SourceResult,
+    commit_ref,
+    scan_text,
+    secret_key,
+)
+
+OrderKey = tuple[int, int, str]
+
+
+def range_scan(
+    repo: pygit2.Repository, matcher: Matcher, cap: int, expr: str, prefix: bytes = b""
+) -> SourceResult:
+    """What the commits of a range introduce (exit 2 for a bad expression, 3 for a missing base)."""
+    includes, excludes = parse_range(expr)
+    inc = [resolve_rev(repo, n) for n in includes]
+    exc = [resolve_rev(repo, n) for n in excludes]
+    res = SourceResult()
+    res.head = inc[0]
+    shallow = shallow_commits(repo)
+    commits = CommitCache(repo)
+    in_range: dict[bytes, CommitMeta] = {}
+    messages: dict[bytes, bytes] = {}
+    walked = range_walk(commits, inc, exc, shallow)
+    if walked is not None:
+        for c, (meta, message) in walked.items():
+            in_range[c], messages[c] = meta, message
+    else:  # committer times go backwards somewhere: walk all of the excluded side
+        excluded: set[bytes] = set()
+        stack = list(exc)
+        while stack:
+            c = stack.pop()
+            if c in excluded:
+                continue
+            excluded.add(c)
+            got = commits.get(c)
+            if got is None or c in shallow:
+                continue
+            stack.extend(p for p in got[0].parents if p not in excluded)
+        stack = [c for c in inc if c not in excluded]
+        while stack:
+            c = stack.pop()
+            if c in in_range or c in excluded:
+                continue
+            got = commits.get(c)
+            if got is None:
+                raise ScanError(f"commit {c.hex()} of the range is missing from this clone; {FETCH_HINT}")
+            if c in shallow:
+                raise ScanError(
+                    f"the range reaches the shallow clone's boundary at {c.hex()} before leaving it; {FETCH_HINT}"
+                )
+            in_range[c], messages[c] = got
+            stack.extend(p for p in got[0].parents if p not in excluded and p not in in_range)
+
+    res.commits = len(in_range)
+    # depth within the range: 1 for commits whose parents all lie outside it
+    depth: dict[bytes, int] = {}
+    for c in in_range:
+        if c in depth:
+            continue
+        st = [c]
+        while st:
+            x = st[-1]
+            pend = [p for p in in_range[x].parents if p in in_range and p not in depth]
+            if pend:
+                st.extend(pend)
+                continue
+            st.pop()
+            depth[x] = 1 + max((depth[p] for p in in_range[x].parents if p in in_range), default=0)
+
+    scanner = BlobScanner(repo, matcher, cap, res)
+    left_memo: dict[tuple[bytes, bytes], dict[str, bytes]] = {}
+
+    def left_behind(ptree: bytes, tree: bytes) -> dict[str, bytes]:
+        """secret → the first path (byte order) holding it among the blobs of the parent tree
+        `ptree` that `tree` deletes or changes (for moved_from; cost follows the change)."""
+        got = left_memo.get((ptree, tree))
+        if got is not None:
+            return got
+        out: dict[str, bytes] = {}
+        for path, blob in gone(repo, ptree, tree):
+            for k in scanner.keys(blob) or ():
+                if k not in out or path < out[k]:
+                    out[k] = path
+        left_memo[(ptree, tree)] = out
+        return out
+
+    def order(c: bytes) -> OrderKey:
+        return (depth[c], in_range[c].committer.time, c.hex())
+
+    intro: dict[str, list[tuple[OrderKey, bytes, bytes | None, str | None]]] = {}  # key, commit, path, moved
+    places: dict[tuple[bytes, bytes], tuple[OrderKey, bytes, set[str]]] = {}
+    undecided: set[str] = set()
+    for c, meta in in_range.items():
+        ptrees: list[bytes | None] = []
+        for p in meta.parents:
+            pm = commits.get(p)
+            ptrees.append(pm[0].tree if pm else None)
+        for path, blob in changed(repo, meta.tree, ptrees, prefix, res.skip):
+            hits = scanner.hits(blob, display(path))
+            if not hits:
+                continue
+            keys = {secret_key(m) for m, _ in hits if not m.pragma}
+            parent_keys: list[frozenset[str] | None] = []
+            for pt in ptrees:
+                pb, readable = lookup(repo, pt, path) if pt is not None else (None, False)
+                parent_keys.append(scanner.keys(pb) if readable else None)
+            for k in sorted(keys):
+                if any(pk is not None and k in pk for pk in parent_keys):
+                    continue
+                if any(pk is None for pk in parent_keys):
+                    undecided.add(k)
+                    continue
+                # a move: a parent held k at a path this commit deletes or changes (a copy, the
+                # old path left as it was, is a new introduction)
+                moved = None
+                for pt in ptrees:
+                    was = left_behind(pt, meta.tree).get(k) if pt is not None else None
+                    if was is not None:
+                        moved = display(was)
+                        break
+                intro.setdefault(k, []).append((order(c), c, path, moved))
+                cur = places.get((path, blob))
+                if cur is None or order(c) < cur[0]:
+                    places[(path, blob)] = (order(c), c, (cur[2] if cur else set()) | {k})
+                else:
+                    cur[2].add(k)
+        if not prefix:
+            mh = scan_text(matcher, messages[c])
+            res.nbytes += len(messages[c])
+            if mh:
+                res.founds.append(
+                    Found(mh, [Place("message", b"commit:" + c.hex().encode(), None, c, meta.committer.time)])
+                )
+                for m, _ in mh:
+                    if not m.pragma:
+                        intro.setdefault(secret_key(m), []).append((order(c), c, None, None))
+    for (path, blob), (_, c, keys) in sorted(places.items()):
+        hits = scanner.hits(blob) or ()
+        kept = tuple((m, p) for m, p in hits if secret_key(m) in keys)
+        res.founds.append(Found(kept, [Place("history", path, blob, c, in_range[c].committer.time)]))
+    # provenance, at the paths the range introduced (scope: range)
+    refs, _ = list_refs(repo)
+    tips: list[tuple[str, bytes]] = []
+    for r in refs:
+        try:
+            obj_id = r.target
+            for _ in range(16):
+                otype, data = read_raw(repo, obj_id)
+                if otype != OBJ_TAG:
+                    break
+                obj_id = parse_tag(data)[0].target
+            if otype == OBJ_COMMIT:
+                tips.append((r.name, parse_commit(data)[0].tree))
+        except (pygit2.GitError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+    head_meta = commits.get(inc[0])
+    for k, lst in intro.items():
+        lst.sort(key=lambda x: (x[0], x[2] or b"", x[3] or ""))
+        paths = {p for _, _, p, _ in lst if p is not None}
+        first_c = lst[0][1]
+        moved = lst[0][3] if all(mv is not None for *_, mv in lst) else None
+
+        def holds_at(tree: bytes | None, k: str = k, paths: set[bytes] = paths) -> bool:
+            return tree is not None and any(k in (scanner.keys(blob_at(repo, tree, p)) or ()) for p in paths)
+
+        last: tuple[tuple[int, int, str], bytes] | None = None
+        for c, meta in in_range.items():
+            if holds_at(meta.tree) or any(lc == c and lp is None for _, lc, lp, _ in lst):
+                lk = (meta.committer.time, depth[c], c.hex())
+                if last is None or lk > last[0]:
+                    last = (lk, c)
+        res.provenance[k] = Provenance(
+            first_seen=commit_ref(first_c, in_range[first_c]),
+            last_seen=commit_ref(last[1], in_range[last[1]]) if last else None,
+            present_at_head=holds_at(head_meta[0].tree) if head_meta else None,
+            present_at_refs=tuple(sorted(n for n, t in tips if holds_at(t))),
+            moved_from=moved,
+        )
+    if undecided - set(intro):
+        res.skip(MISSING, "a parent's blob needed to tell whether the range introduced a secret")
+    res.sources = {"history": res.blobs}
+    return res
+
+
+class RangeSource:
+    """What the commits of a rev-list expression introduce (`--range`)."""
+
+    def __init__(self, repo: pygit2.Repository, site: RepoSite, expr: str) -> None:
+        self.repo = repo
+        self.site = site
+        self.expr = expr
+
+    def scan(self, ctx: ScanContext) -> SourceResult:
+        return range_scan(self.repo, ctx.matcher, ctx.blob_cap, self.expr, self.site.prefix)
