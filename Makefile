@@ -31,6 +31,7 @@ scan: $(STAMP)
 test: $(STAMP) $(NODE_STAMP) $(CORPUS_STAMP)
 	$(BIN)/ruff check scanner tests bench scripts
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q -n 2
 
 lint: $(STAMP)
