@@ -25,7 +25,7 @@ from typing import Any
 
 from scanner.paths import write_atomic
 
-FORMAT = 2  # 2: the sweep's types moved to scanner/sources/ and scanner/git/ (issue 8)
+FORMAT = 2  # 2: the sweep's types moved (scanner/sources/, scanner/git/); secrets keyed by model.secret_id
 
 
 def cache_key(*parts: object) -> str:
@@ -34,11 +34,6 @@ def cache_key(*parts: object) -> str:
         h.update(repr(p).encode("utf-8", "backslashreplace"))
         h.update(b"\x00")
     return h.hexdigest()[:32]
-
-
-def digest(secret_key: str) -> str:
-    """What the cache stores in place of a secret."""
-    return hashlib.sha256(secret_key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class HistoryCache:

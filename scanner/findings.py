@@ -25,6 +25,7 @@ from scanner.model import (
     Rule,
     Severity,
     SourceKind,
+    secret_id,
 )
 
 DEFAULT_FINGERPRINT_KEY = b"keysweep-fingerprint-v1"
@@ -47,10 +48,6 @@ class Hit:
 def is_weak(secret: str, rule: Rule) -> bool:
     """Short or low-entropy secrets (URL passwords): an unsalted digest could be reversed."""
     return len(secret) < WEAK_LENGTH or rule.validator == "db-url" or shannon(secret) < WEAK_ENTROPY
-
-
-def secret_digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
 def redact(secret: str, rule: Rule) -> str | None:
@@ -108,21 +105,23 @@ def _location_key(h: Hit, first: CommitRef | None) -> tuple[int, int, int, int, 
 
 
 def _identity(h: Hit, rule: Rule, key: bytes) -> tuple[str, str | None, str]:
-    """(grouping key, secret digest or None, fingerprint)."""
+    """(grouping key, secret digest or None, fingerprint), all from the one secret id (model.secret_id).
+
+    An exposure is also identified by its path (content hashes stripped). A weak secret is one
+    finding per value: grouped by its id in memory, never written; its fingerprint names the rule
+    and the first location instead."""
     m = h.match
+    sid = secret_id(m)
     if rule.kind is Kind.EXPOSURE or m.secret is None:
-        norm = " ".join((m.exposure_text or "").split())
-        material = f"{rule.id}\0{strip_content_hash(h.location.path)}\0{secret_digest(norm)}"
+        material = f"{rule.id}\0{strip_content_hash(h.location.path)}\0{sid}"
         return "x:" + material, None, fingerprint(key, material)
     if is_weak(m.secret, rule):
-        material = f"{rule.id}\0{h.location.path}\0{secret_digest(m.secret)}"
         return (
-            "w:" + material,
+            "w:" + sid,
             None,
             fingerprint(key, f"{rule.id}\0{h.location.path}\0{h.location.position.line}"),
         )
-    digest = secret_digest(m.secret)
-    return "s:" + digest, digest, fingerprint(key, digest)
+    return "s:" + sid, sid, fingerprint(key, sid)
 
 
 def build_findings(
@@ -152,9 +151,9 @@ def _finding(hs: Sequence[Hit], rules: Mapping[str, Rule], digest: str | None, f
     severity = max((effective_severity(rule, h.exposure) for h in hs), key=lambda s: s.rank)
     confidence = max((h.match.confidence for h in hs), key=lambda c: c.rank)
     firsts = [h.provenance.first_seen for h in hs if h.provenance.first_seen is not None]
-    first = min(firsts, key=lambda c: (c.commit_time, c.commit)) if firsts else None
+    first = min(firsts, key=lambda c: (c.generation, c.commit_time, c.commit)) if firsts else None
     lasts = [h.provenance.last_seen for h in hs if h.provenance.last_seen is not None]
-    last = max(lasts, key=lambda c: (c.commit_time, c.commit)) if lasts else None
+    last = max(lasts, key=lambda c: (c.commit_time, c.generation, c.commit)) if lasts else None
     ordered = sorted(hs, key=lambda h: _location_key(h, first))
     seen: set[tuple[object, ...]] = set()
     locations: list[Location] = []

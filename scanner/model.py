@@ -5,6 +5,7 @@ Frozen and slotted, so a value handed from one stage to the next cannot change u
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -105,6 +106,18 @@ class Match:
     exposure_text: str | None = None
 
 
+def secret_id(m: Match) -> str:
+    """The one identity of what a match holds (ARCHITECTURE.md §4): the SHA-256 of the secret, or
+    for an exposure the SHA-256 of its rule id and whitespace-normalized text. Sources compare
+    texts by it, the history cache stores it, findings group by it; the digest of a weak secret
+    is never written to a report (scanner/findings.py)."""
+    if m.secret is not None:
+        material = m.secret
+    else:
+        material = "\x00" + m.rule_id + "\x00" + " ".join((m.exposure_text or "").split())
+    return hashlib.sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class Position:
     """1-based line/column (UTF-16 code units) of a span, plus its byte offset."""
@@ -125,6 +138,9 @@ class CommitRef:
     email: str
     author_time: str
     commit_time: str
+    generation: int = (
+        0  # in the commit graph (range: depth in the range); orders first_seen (§4), not written
+    )
 
 
 @dataclass(frozen=True, slots=True)

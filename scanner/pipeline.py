@@ -22,7 +22,7 @@ from scanner.git.repo import RepoSite, discover, open_repository
 from scanner.model import Exposure, Location, Provenance, Report, Rule, ScanInfo, SourceKind, Stats
 from scanner.rules import ruleset_hash
 from scanner.skips import examples_by_reason, is_incomplete
-from scanner.sources.base import NullProgress, Progress, ScanContext, Source, SourceResult, secret_key
+from scanner.sources.base import NullProgress, Progress, ScanContext, Source, SourceResult, secret_id
 from scanner.sources.directory import DirectorySource
 from scanner.sources.walk import display_path
 
@@ -141,7 +141,7 @@ def build_report(
                     if m.pragma:
                         suppressed["pragma"] += 1
                         continue
-                    prov = res.provenance.get(secret_key(m), Provenance())
+                    prov = res.provenance.get(secret_id(m), Provenance())
                     loc = Location(
                         source=source,
                         path=path,

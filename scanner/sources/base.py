@@ -16,6 +16,7 @@ from scanner.detect.positions import LineIndex
 from scanner.git.objects import CommitMeta, iso
 from scanner.git.repo import bad_objects, read_header, read_raw
 from scanner.model import CommitRef, Match, Position, Provenance, Rule, Skip
+from scanner.model import secret_id as secret_id  # the one identity of a secret, for every source
 from scanner.skips import CORRUPT, MISSING, TOO_LARGE
 
 Hits = tuple[tuple[Match, Position], ...]
@@ -36,13 +37,6 @@ class NullProgress:
 
     def close(self) -> None:
         return None
-
-
-def secret_key(m: Match) -> str:
-    """What "holds the secret" compares: the secret, or for an exposure its rule and normalized text."""
-    if m.secret is not None:
-        return m.secret
-    return "\x00" + m.rule_id + "\x00" + " ".join((m.exposure_text or "").split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,13 +87,14 @@ def display(path: bytes) -> str:
 # commit graph and the trees that lead to interesting objects
 
 
-def commit_ref(oid: bytes, meta: CommitMeta) -> CommitRef:
+def commit_ref(oid: bytes, meta: CommitMeta, generation: int = 0) -> CommitRef:
     return CommitRef(
         commit=oid.hex(),
         author=meta.author.name,
         email=meta.author.email,
         author_time=iso(meta.author.time),
         commit_time=iso(meta.committer.time),
+        generation=generation,
     )
 
 
@@ -164,7 +159,7 @@ class BlobScanner:
         h = self.hits(blob)
         if h is None:
             return None
-        return frozenset(secret_key(m) for m, _ in h if not m.pragma)
+        return frozenset(secret_id(m) for m, _ in h if not m.pragma)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from scanner.sources.base import (
     SourceResult,
     commit_ref,
     scan_text,
-    secret_key,
+    secret_id,
 )
 
 OrderKey = tuple[int, int, str]
@@ -123,7 +123,7 @@ def range_scan(
             hits = scanner.hits(blob, display(path))
             if not hits:
                 continue
-            keys = {secret_key(m) for m, _ in hits if not m.pragma}
+            keys = {secret_id(m) for m, _ in hits if not m.pragma}
             parent_keys: list[frozenset[str] | None] = []
             for pt in ptrees:
                 pb, readable = lookup(repo, pt, path) if pt is not None else (None, False)
@@ -157,10 +157,10 @@ def range_scan(
                 )
                 for m, _ in mh:
                     if not m.pragma:
-                        intro.setdefault(secret_key(m), []).append((order(c), c, None, None))
+                        intro.setdefault(secret_id(m), []).append((order(c), c, None, None))
     for (path, blob), (_, c, keys) in sorted(places.items()):
         hits = scanner.hits(blob) or ()
-        kept = tuple((m, p) for m, p in hits if secret_key(m) in keys)
+        kept = tuple((m, p) for m, p in hits if secret_id(m) in keys)
         res.founds.append(Found(kept, [Place("history", path, blob, c, in_range[c].committer.time)]))
     # provenance, at the paths the range introduced (scope: range)
     refs, _ = list_refs(repo)
@@ -194,8 +194,8 @@ def range_scan(
                 if last is None or lk > last[0]:
                     last = (lk, c)
         res.provenance[k] = Provenance(
-            first_seen=commit_ref(first_c, in_range[first_c]),
-            last_seen=commit_ref(last[1], in_range[last[1]]) if last else None,
+            first_seen=commit_ref(first_c, in_range[first_c], depth[first_c]),
+            last_seen=commit_ref(last[1], in_range[last[1]], depth[last[1]]) if last else None,
             present_at_head=holds_at(head_meta[0].tree) if head_meta else None,
             present_at_refs=tuple(sorted(n for n, t in tips if holds_at(t))),
             moved_from=moved,

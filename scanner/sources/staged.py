@@ -15,7 +15,7 @@ from scanner.git.repo import RepoSite
 from scanner.git.trees import head_tree, lookup
 from scanner.model import Provenance
 from scanner.skips import MISSING
-from scanner.sources.base import BlobScanner, Found, Place, ScanContext, SourceResult, secret_key
+from scanner.sources.base import BlobScanner, Found, Place, ScanContext, SourceResult, secret_id
 
 
 def staged_scan(repo: pygit2.Repository, matcher: Matcher, cap: int, prefix: bytes = b"") -> SourceResult:
@@ -47,11 +47,11 @@ def staged_scan(repo: pygit2.Repository, matcher: Matcher, cap: int, prefix: byt
         held = scanner.keys(at_head)
         if held is None:
             held = frozenset()  # HEAD's blob unreadable: count what the staged blob holds
-        kept = tuple((m, p) for m, p in hits if secret_key(m) not in held)
+        kept = tuple((m, p) for m, p in hits if secret_id(m) not in held)
         if kept:
             res.founds.append(Found(kept, [Place("staged", e.path, e.blob)]))
             for m, _ in kept:
-                res.provenance.setdefault(secret_key(m), Provenance())
+                res.provenance.setdefault(secret_id(m), Provenance())
     res.sources = {"staged": len(seen)}
     return res
 

@@ -36,7 +36,7 @@ from scanner.sources.base import (
     SourceResult,
     pool_spec,
     scan_text,
-    secret_key,
+    secret_id,
 )
 from scanner.sources.pool import Lane, Pool
 
@@ -192,7 +192,7 @@ def tree_scan(
                     Place("history", p, br.oid, head, meta.committer.time) for p in sorted(paths[br.oid])
                 ]
                 res.founds.append(Found(br.hits, places))
-                keys.update(secret_key(m) for m, _ in br.hits)
+                keys.update(secret_id(m) for m, _ in br.hits)
         for raw, otype in batch.corrupt:
             res.skip(CORRUPT, f"{'blob' if otype in (0, OBJ_BLOB) else 'object'} {raw.hex()}")
     res.objects = len(paths)

@@ -17,7 +17,7 @@ from scanner.git.repo import RepoSite
 from scanner.git.trees import under
 from scanner.model import Provenance
 from scanner.skips import EXCLUDED, SPECIAL, SYMLINK, UNREADABLE
-from scanner.sources.base import Found, Place, ScanContext, SourceResult, secret_key
+from scanner.sources.base import Found, Place, ScanContext, SourceResult, secret_id
 from scanner.sources.files import scan_file
 from scanner.sources.walk import EXCLUDED_DIRS, FileEntry, walk
 
@@ -127,7 +127,7 @@ def worktree_scan(repo: pygit2.Repository, site: RepoSite, matcher: Matcher, cap
         if fr.hits:
             res.founds.append(Found(fr.hits, [Place("worktree", rel, local_only=local)]))
             for m, _ in fr.hits:
-                res.provenance.setdefault(secret_key(m), Provenance())
+                res.provenance.setdefault(secret_id(m), Provenance())
     res.sources = {"worktree": scanned}
     res.files = scanned
     return res

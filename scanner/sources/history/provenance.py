@@ -19,7 +19,7 @@ from scanner.git.repo import own_odb
 from scanner.git.trees import display, lookup, under
 from scanner.model import CommitRef, Provenance
 from scanner.skips import MISSING, SHALLOW
-from scanner.sources.base import Found, Place, SourceResult, commit_ref, secret_key
+from scanner.sources.base import Found, Place, SourceResult, commit_ref, secret_id
 from scanner.sources.history.links import EMPTY_VIEW, K_BLOB, K_UNREAD, Trees, View
 from scanner.sources.history.tables import Tables
 
@@ -175,7 +175,7 @@ class Attribution:
     def _ref(self, oid: bytes) -> CommitRef:
         meta = self.t.commits.get(oid)
         if meta is not None:
-            return commit_ref(oid, meta)
+            return commit_ref(oid, meta, self.t.gen.get(oid, 1))
         tagger = self.t.tags[oid].tagger
         tm = tagger.time if tagger else 0
         return CommitRef(
@@ -184,6 +184,7 @@ class Attribution:
             email=tagger.email if tagger else "",
             author_time=iso(tm),
             commit_time=iso(tm),
+            generation=self._tag_key(oid)[0],
         )
 
     def _intro(self, c: bytes, path: bytes, same: Callable[[bytes], bool]) -> int:
@@ -278,7 +279,7 @@ class Attribution:
                 for m, _ in hits:
                     if m.pragma:
                         continue
-                    s = secret_key(m)
+                    s = secret_id(m)
                     offer_first(s, self.key(c), c)
                     offer_last(s, self.last_key(c), c)
             for t, hits in self.t.tag_hits.items():
@@ -289,7 +290,7 @@ class Attribution:
                 for m, _ in hits:
                     if m.pragma:
                         continue
-                    s = secret_key(m)
+                    s = secret_id(m)
                     offer_first(s, k, t)
                     offer_last(s, lk, t)
 
@@ -311,7 +312,7 @@ class Attribution:
         for ss in holds.values():
             keys |= ss
         for hits in (*self.t.commit_hits.values(), *self.t.tag_hits.values()):
-            keys.update(secret_key(m) for m, _ in hits)
+            keys.update(secret_id(m) for m, _ in hits)
         out: dict[str, Provenance] = {}
         for s in keys:
             trunc = s in truncated

@@ -12,13 +12,12 @@ from typing import Any
 
 import pygit2
 
-from scanner.cache import digest
 from scanner.detect.engine import Matcher
 from scanner.git.objects import Signature, parse_commit, parse_tag
 from scanner.git.packs import loose_ids
 from scanner.git.refs import head_commit, list_refs
 from scanner.git.repo import bad_objects, index_bytes, objects_dirs, read_raw
-from scanner.sources.base import Found, Hits, SourceResult, scan_text, secret_key
+from scanner.sources.base import Found, Hits, SourceResult, scan_text, secret_id
 from scanner.sources.history.tables import Tables
 
 
@@ -65,7 +64,7 @@ def dump(
     t: Tables,
     ab: tuple[tuple[int, int, int], list[tuple[str, str]], dict[str, int]],
 ) -> dict[str, Any]:
-    prov = {digest(k): v for k, v in res.provenance.items()}
+    prov = dict(res.provenance)  # keyed by secret id: a digest, never the secret
     founds = [(kind, oid, found.places) for (kind, oid), found in zip(origins, res.founds, strict=True)]
     counters = (res.head, res.commits, res.objects, res.blobs, res.nbytes, res.files, res.sources)
     tags = {
@@ -108,7 +107,7 @@ def reuse(repo: pygit2.Repository, matcher: Matcher, saved: dict[str, Any]) -> S
             return None
         res.founds.append(Found(hits, places))
         for m, _ in hits:
-            got = prov.get(digest(secret_key(m)))
+            got = prov.get(secret_id(m))
             if got is not None:
-                res.provenance[secret_key(m)] = got
+                res.provenance[secret_id(m)] = got
     return res

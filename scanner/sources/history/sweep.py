@@ -28,7 +28,7 @@ from scanner.git.repo import bad_objects, objects_dirs, shallow_commits
 from scanner.git.trees import read_tree
 from scanner.model import Skip
 from scanner.skips import CORRUPT, GITLINK, LFS_POINTER, MISSING, TOO_LARGE
-from scanner.sources.base import PoolSpec, Progress, SourceResult, secret_key
+from scanner.sources.base import PoolSpec, Progress, SourceResult, secret_id
 from scanner.sources.history.links import Trees
 from scanner.sources.history.provenance import Attribution, Reached, reach
 from scanner.sources.history.resume import dump, rescan, reuse, state_digest
@@ -153,7 +153,7 @@ class Sweep:
                     res.skips.append(Skip(LFS_POINTER, f"blob {oid.hex()}"))
             for oid, hits in b.matched:
                 self.t.matched[oid] = hits
-                self.t.holds[oid] = frozenset(secret_key(m) for m, _ in hits if not m.pragma)
+                self.t.holds[oid] = frozenset(secret_id(m) for m, _ in hits if not m.pragma)
             for oid, (tree, parents, an, ae, at, cn, ce, ct), hits in b.commits:
                 self.t.commits[oid] = CommitMeta(tree, parents, Signature(an, ae, at), Signature(cn, ce, ct))
                 if hits:
@@ -397,7 +397,7 @@ class Sweep:
             if hits is None:
                 return False
             self.t.matched[blob] = hits
-            self.t.holds[blob] = frozenset(secret_key(m) for m, _ in hits if not m.pragma)
+            self.t.holds[blob] = frozenset(secret_id(m) for m, _ in hits if not m.pragma)
         for kind, ids_, into in (
             ("commit", inter["commit_hits"], self.t.commit_hits),
             ("tag", inter["tag_hits"], self.t.tag_hits),
