@@ -1,7 +1,8 @@
 """Refs and revisions: every ref with its target, HEAD (the default branch of a bare mirror),
 and the `--range` expressions keysweep accepts (`A..B`, `B ^REF…`).
 
-Revisions are resolved by libgit2 (`revparse_single`) after their shape is checked here, so a
+Revisions are resolved by libgit2 (`revparse_single`) after their name is checked by libgit2's own
+ref-name rules (`reference_is_valid_name`, as `git check-ref-format`), so a
 malformed expression is a usage error (exit 2) and a well-formed id that is absent names
 `fetch-depth: 0` (exit 3).
 """
@@ -70,7 +71,6 @@ def head_commit(repo: pygit2.Repository) -> bytes | None:
 
 
 _HEX = re.compile(r"^[0-9a-fA-F]{4,40}$")
-_BAD_REV = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
 FETCH_HINT = "fetch the full history (actions/checkout with `fetch-depth: 0`)"
 
 
@@ -111,7 +111,7 @@ def resolve_rev(repo: pygit2.Repository, name: str) -> bytes:
             raise ScanError(f"commit {name} is not in this clone; {FETCH_HINT}") from None
     else:
         base = re.split(r"[~^@]", name, maxsplit=1)[0]
-        if not base or _BAD_REV.search(base) or base.endswith((".", "/", ".lock")) or "//" in base:
+        if not base or base.startswith("-") or not pygit2.reference_is_valid_name("refs/heads/" + base):
             raise RevisionError(f"malformed revision {name!r}")
         try:
             obj = repo.revparse_single(name)
