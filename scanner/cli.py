@@ -241,6 +241,14 @@ def _cmd_rules(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def entry() -> int:
+    """The `keysweep` command: `main` under the stall watchdog (scanner/watchdog.py)."""
+    from scanner import watchdog
+    from scanner.output.escape import escape_text
+
+    return watchdog.supervise(main, escape_text)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `keysweep` command; returns the exit code."""
     args: argparse.Namespace | None = None

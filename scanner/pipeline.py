@@ -93,10 +93,11 @@ def repository_sources(config: ScanConfig, site: RepoSite) -> list[Source]:
 
             worktree = WorktreeSource(repo, site)
             return [HistorySource(repo, site, meanwhile=worktree), worktree]
-        case Mode.TREE:
+        case Mode.TREE:  # HEAD's tree, the index entries that differ from it, the working tree (§4)
+            from scanner.sources.staged import StagedSource
             from scanner.sources.tree import TreeSource
 
-            return [TreeSource(repo, site), WorktreeSource(repo, site)]
+            return [TreeSource(repo, site), StagedSource(repo, site), WorktreeSource(repo, site)]
         case Mode.RANGE:
             from scanner.sources.range import RangeSource
 

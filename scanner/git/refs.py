@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import pygit2
 
 from scanner.errors import RevisionError, ScanError
+from scanner.git.objects import OBJ_COMMIT, OBJ_TAG, parse_commit, parse_tag
+from scanner.git.repo import bad_objects, read_raw, shallow_commits
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +105,10 @@ def parse_range(expr: str) -> tuple[list[str], list[str]]:
 
 
 def resolve_rev(repo: pygit2.Repository, name: str) -> bytes:
-
+    """The commit `name` names: libgit2's revparse, or keysweep's own reading when the repository
+    holds damaged loose objects (libgit2 would spin forever on one of them)."""
+    if bad_objects(repo):
+        return _resolve_damaged(repo, name)
     if _HEX.match(name):
         try:
             obj = repo.revparse_single(name)
@@ -139,3 +144,79 @@ def resolve_rev(repo: pygit2.Repository, name: str) -> bytes:
     except (pygit2.GitError, ValueError, KeyError, TypeError):
         raise RevisionError(f"revision {name!r} does not name a commit") from None
     return bytes(commit.id.raw)
+
+
+_REV = re.compile(r"^([^~^]*)((?:~[0-9]*|\^[0-9]*|\^\{(?:commit)?\})*)$")
+_OP = re.compile(r"~[0-9]*|\^[0-9]*|\^\{(?:commit)?\}")
+_DWIM = ("{}", "refs/{}", "refs/tags/{}", "refs/heads/{}", "refs/remotes/{}", "refs/remotes/{}/HEAD")
+
+
+def _resolve_damaged(repo: pygit2.Repository, name: str) -> bytes:
+    """`base` followed by `~N`, `^N`, `^{commit}`, with every object read through `read_raw`."""
+    m = _REV.match(name)
+    base = m.group(1) if m else ""
+    if m is None or not base or base.startswith("-"):
+        raise RevisionError(f"malformed revision {name!r}")
+    oid = _base_oid(repo, base, name)
+
+    def read(oid: bytes) -> tuple[int, bytes]:
+        try:
+            return read_raw(repo, oid)
+        except KeyError:
+            raise ScanError(f"{name}: object {oid.hex()} is not in this clone; {FETCH_HINT}") from None
+        except (pygit2.GitError, ValueError, OSError):
+            raise ScanError(f"{name}: object {oid.hex()} is damaged (corrupt-object)") from None
+
+    otype, data = read(oid)
+    for _ in range(16):
+        if otype != OBJ_TAG:
+            break
+        oid = parse_tag(data)[0].target
+        otype, data = read(oid)
+    if otype != OBJ_COMMIT:
+        raise RevisionError(f"revision {name!r} does not name a commit")
+    shallow = shallow_commits(repo)
+    for op in _OP.findall(m.group(2)):
+        if op.startswith("^{"):
+            continue
+        steps, nth = (int(op[1:] or 1), 1) if op[0] == "~" else (1, int(op[1:] or 1))
+        for _ in range(steps if nth else 0):
+            try:
+                parents = parse_commit(data)[0].parents
+            except (KeyError, ValueError, IndexError):
+                raise ScanError(f"{name}: commit {oid.hex()} is damaged (corrupt-object)") from None
+            if len(parents) < nth:
+                if oid in shallow:
+                    raise ScanError(f"{name} lies beyond the shallow clone's boundary; {FETCH_HINT}")
+                raise RevisionError(f"unknown revision {name!r}")
+            oid = parents[nth - 1]
+            _, data = read(oid)
+    return oid
+
+
+def _base_oid(repo: pygit2.Repository, base: str, name: str) -> bytes:
+    if base == "HEAD":
+        head = head_commit(repo)
+        if head is None:
+            raise RevisionError(f"unknown revision {name!r} (HEAD is unborn)")
+        return head
+    if _HEX.match(base):
+        if len(base) == 40:
+            return bytes.fromhex(base)
+        low = base.lower()
+        if any(b.hex().startswith(low) for b in bad_objects(repo)):
+            raise ScanError(f"{name}: object {base} is damaged (corrupt-object)")
+        try:
+            return bytes(repo.revparse_single(base).id.raw)
+        except (KeyError, ValueError, pygit2.GitError):
+            raise ScanError(f"commit {base} is not in this clone; {FETCH_HINT}") from None
+    if not pygit2.reference_is_valid_name("refs/heads/" + base):
+        raise RevisionError(f"malformed revision {name!r}")
+    for pattern in _DWIM:
+        try:
+            ref = repo.references.get(pattern.format(base))
+            if ref is not None:
+                return bytes(getattr(ref.resolve().target, "raw", b""))
+        except (pygit2.GitError, KeyError, ValueError, AttributeError):
+            continue
+    raise RevisionError(f"unknown revision {name!r}")

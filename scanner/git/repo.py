@@ -13,6 +13,7 @@ from typing import Any
 
 import pygit2
 
+from scanner import watchdog
 from scanner.errors import ScanError
 
 MWINDOW_MAPPED_LIMIT = 256 * 1024 * 1024  # libgit2 maps pack windows up to this, per process
@@ -90,6 +91,7 @@ def read_raw(repo: pygit2.Repository, raw: bytes) -> tuple[int, bytes]:
     """(type, data) of an object; raises KeyError when absent, GitError when damaged."""
     if raw in getattr(repo, "_keysweep_bad", ()):
         raise DamagedObject(f"damaged loose object {raw.hex()}")
+    watchdog.reading(raw)
     otype, data = repo.odb.read(pygit2.Oid(raw=raw))
     return int(otype), data
 
@@ -97,6 +99,7 @@ def read_raw(repo: pygit2.Repository, raw: bytes) -> tuple[int, bytes]:
 def read_header(repo: pygit2.Repository, raw: bytes) -> tuple[int, int]:
     if raw in getattr(repo, "_keysweep_bad", ()):
         raise DamagedObject(f"damaged loose object {raw.hex()}")
+    watchdog.reading(raw)
     otype, size = repo.odb.read_header(pygit2.Oid(raw=raw))
     return int(otype), int(size)
 

@@ -10,6 +10,7 @@ from typing import Protocol
 
 import pygit2
 
+from scanner import watchdog
 from scanner.cache import HistoryCache
 from scanner.detect.engine import Matcher
 from scanner.detect.positions import LineIndex
@@ -100,6 +101,7 @@ def commit_ref(oid: bytes, meta: CommitMeta, generation: int = 0) -> CommitRef:
 
 def scan_text(matcher: Matcher, data: bytes) -> Hits:
     """Matches of one text with their positions (pragma-marked matches included)."""
+    watchdog.beat()
     found = matcher.scan(data)
     if not found:
         return ()

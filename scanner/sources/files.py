@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from scanner import watchdog
 from scanner.detect.engine import Matcher
 from scanner.detect.positions import LineIndex, utf16_units
 from scanner.model import Match, Position, Rule, Skip
@@ -71,6 +72,7 @@ def scan_file(matcher: Matcher, f: FileEntry, cap: int) -> FileResult:
                 last = max(region.rfind(b"\n"), region.rfind(b"\r"))
                 if last >= 0:
                     line_start = pstart + last + 1
+            watchdog.beat()
             index = LineIndex(data)
             for m in matcher.scan(data):
                 key = (start + m.start, start + m.end, m.rule_id)

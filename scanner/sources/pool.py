@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from scanner import watchdog
 from scanner.errors import ScanError
 
 if TYPE_CHECKING:
@@ -180,6 +181,7 @@ class Pool(Generic[S, W]):
                     msg = c.recv()
                 except EOFError:
                     raise ScanError("a worker process died (out of memory?)") from None
+                watchdog.beat()
                 if msg[0] == "tick":
                     self.on_tick(msg[1], msg[2], msg[3])
                 elif msg[0] == "error":

@@ -12,11 +12,14 @@ import stat
 
 import pygit2
 
+from scanner import watchdog
 from scanner.detect.engine import Matcher
-from scanner.git.repo import RepoSite
-from scanner.git.trees import under
+from scanner.git.objects import parse_commit
+from scanner.git.refs import head_commit
+from scanner.git.repo import RepoSite, bad_objects, read_raw
+from scanner.git.trees import under, walk_tree
 from scanner.model import Provenance
-from scanner.skips import EXCLUDED, SPECIAL, SYMLINK, UNREADABLE
+from scanner.skips import CORRUPT, EXCLUDED, SPECIAL, SYMLINK, UNREADABLE
 from scanner.sources.base import Found, Place, ScanContext, SourceResult, secret_id
 from scanner.sources.files import scan_file
 from scanner.sources.walk import EXCLUDED_DIRS, FileEntry, walk
@@ -66,11 +69,20 @@ def worktree_scan(repo: pygit2.Repository, site: RepoSite, matcher: Matcher, cap
     if site.workdir is None or repo.is_bare:
         return res
     root = os.fsencode(str(site.workdir))
-    try:
-        status: dict[str, int] = repo.status(untracked_files="all", ignored=True)
-    except pygit2.GitError as e:
-        res.skip(UNREADABLE, f"working tree: {e}")
-        return res
+    damaged = _damaged_head(repo)
+    if damaged is not None:
+        # libgit2 would spin forever on it (scanner/git/repo.py): every file is read instead
+        res.skip(CORRUPT, f"{damaged}: the working tree was not compared with HEAD; every file is read")
+        status: dict[str, int] = {}
+        for f in walk(root).files:
+            status[os.fsdecode(f.rel)] = _WT_CHANGED
+    else:
+        try:
+            with watchdog.doing("reading the working tree's status"):
+                status = repo.status(untracked_files="all", ignored=True)
+        except pygit2.GitError as e:
+            res.skip(UNREADABLE, f"working tree: {e}")
+            return res
     files: list[tuple[bytes, bool]] = []  # (relative path, local-only)
     res.skip(EXCLUDED, ".git/")  # never read: it can hold the CI job's own token
     for name, flag in sorted(status.items()):
@@ -131,6 +143,26 @@ def worktree_scan(repo: pygit2.Repository, site: RepoSite, matcher: Matcher, cap
     res.sources = {"worktree": scanned}
     res.files = scanned
     return res
+
+
+def _damaged_head(repo: pygit2.Repository) -> str | None:
+    """The damaged object on HEAD's commit or trees, which libgit2's status would read (None: none)."""
+    if not bad_objects(repo):
+        return None
+    head = head_commit(repo)
+    if head is None:
+        return None
+    try:
+        _, data = read_raw(repo, head)
+        tree = parse_commit(data)[0].tree
+    except (pygit2.GitError, KeyError, ValueError, OSError, IndexError):
+        return f"commit {head.hex()} (HEAD)"
+    bad: list[str] = []
+    for _ in walk_tree(
+        repo, tree, b"", lambda reason, example: bad.append(example) if reason == CORRUPT else None
+    ):
+        pass
+    return bad[0] if bad else None
 
 
 class WorktreeSource:

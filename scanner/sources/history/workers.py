@@ -29,6 +29,7 @@ import pygit2
 if TYPE_CHECKING:
     pass
 
+from scanner import watchdog
 from scanner.detect.engine import Matcher
 from scanner.git.objects import (
     ENTRY_FULL,
@@ -269,6 +270,7 @@ class SweepWorker:
                         continue
                     out.tags.append((raw, tmeta, scan_text(self.matcher, message)))
             self.tick("objects", stop - start, 0)
+            watchdog.beat()
             if len(trees) > first:
                 out.tree_chunks.append((k, b"".join(trees[first:]), tree_at[first:].tobytes()))
         self.trees = trees
@@ -326,6 +328,7 @@ class SweepWorker:
             n_done += 1
             if n_done >= PROGRESS_EVERY:
                 self.tick("trees", n_done, 0)
+                watchdog.beat()
                 out.count += n_done
                 n_done = 0
             at = tree_at[idx]

@@ -1,0 +1,116 @@
+"""Defects of issue 9, each with the test that failed before its fix: damaged objects never hang
+a scan, `--no-history` reads the index, and a stall becomes exit 3 instead of a hang."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pygit2
+import pytest
+
+from scanner.config import Mode
+from scanner.model import Report
+from tests.oracle import digest
+from tests.repo_builder import RepoBuilder, env_line, make_key
+
+KEYSWEEP = [sys.executable, "-m", "scanner"]
+MODES = [[], ["--no-history"], ["--range", "HEAD~1..HEAD"], ["--staged"]]
+
+
+def _run(args: list[str], cwd: Path, timeout: float = 60, **env: str) -> subprocess.CompletedProcess[str]:
+    full = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent), **env}
+    return subprocess.run(
+        [*KEYSWEEP, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full
+    )
+
+
+def _loose_path(root: Path, oid: pygit2.Oid) -> Path:
+    return root / ".git" / "objects" / str(oid)[:2] / str(oid)[2:]
+
+
+@pytest.mark.parametrize("cut", [2, 10, 60])
+@pytest.mark.parametrize("mode", MODES, ids=["history", "tree", "range", "staged"])
+def test_truncated_head_commit_never_hangs_and_never_passes(
+    tmp_path: Path, mode: list[str], cut: int
+) -> None:
+    b = RepoBuilder(tmp_path / "r")
+    b.commit({"a.env": env_line(70)})
+    head = b.commit({"b.txt": b"two\n", "c.env": env_line(71)})
+    b.repo.checkout_head(strategy=pygit2.GIT_CHECKOUT_FORCE)
+    loose = _loose_path(tmp_path / "r", head)
+    loose.chmod(0o644)
+    loose.write_bytes(loose.read_bytes()[:cut])
+    got = _run(["scan", ".", *mode], tmp_path / "r")
+    assert got.returncode in (1, 3), (got.returncode, got.stderr)
+    assert "Traceback" not in got.stderr
+    if got.returncode == 3:
+        assert str(head) in got.stderr  # it names the object it could not read
+
+
+def test_no_history_reads_the_index(tmp_path: Path, scan: object) -> None:
+    from collections.abc import Callable
+
+    run: Callable[..., Report] = scan  # type: ignore[assignment]
+    b = RepoBuilder(tmp_path / "r")
+    b.commit({"README": b"hi\n"})
+    b.repo.checkout_head(strategy=pygit2.GIT_CHECKOUT_FORCE)
+    (tmp_path / "r" / "staged.env").write_bytes(env_line(72))
+    b.repo.index.add("staged.env")
+    b.repo.index.write()
+    report = run(tmp_path / "r", Mode.TREE)
+    assert {f.secret_sha256 for f in report.findings} == {digest(make_key(72))}
+    assert report.findings[0].locations[0].source.value == "staged"
+
+    # no commit at all: HEAD is unborn
+    u = RepoBuilder(tmp_path / "u")
+    (tmp_path / "u" / "k.env").write_bytes(env_line(73))
+    u.repo.index.add("k.env")
+    u.repo.index.write()
+    report = run(tmp_path / "u", Mode.TREE)
+    assert {f.secret_sha256 for f in report.findings} == {digest(make_key(73))}
+    assert report.stats.complete
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                stat = Path(f"/proc/{d}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(d))
+    return out
+
+
+def test_the_watchdog_turns_a_stall_into_exit_3(tmp_path: Path) -> None:
+    big = tmp_path / "big.bin"
+    with open(big, "wb") as f:
+        f.truncate(3 << 30)  # sparse: seconds of scanning, no disk
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+        "KEYSWEEP_STALL_SECONDS": "2",
+    }
+    proc = subprocess.Popen(
+        [*KEYSWEEP, "scan", str(tmp_path), "--jobs", "1"], stderr=subprocess.PIPE, text=True, env=env
+    )
+    child = None
+    deadline = time.monotonic() + 20
+    while child is None and time.monotonic() < deadline and proc.poll() is None:
+        kids = _children(proc.pid)
+        child = kids[0] if kids else None
+        time.sleep(0.01)
+    assert child is not None, "the command runs its scan in a supervised child"
+    os.kill(child, signal.SIGSTOP)  # a real stall: the scan makes no progress at all
+    t0 = time.monotonic()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 3, err
+    assert "no progress for 2 s" in err
+    assert time.monotonic() - t0 < 30
