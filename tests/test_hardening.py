@@ -114,3 +114,50 @@ def test_the_watchdog_turns_a_stall_into_exit_3(tmp_path: Path) -> None:
     assert proc.returncode == 3, err
     assert "no progress for 2 s" in err
     assert time.monotonic() - t0 < 30
+
+
+def _deep_repo(root: Path, depth: int) -> tuple[RepoBuilder, str]:
+    """A key at the bottom of a tree `depth` directories deep, added by the second commit."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, 4 * depth))  # the test's own tree builder recurses
+    try:
+        b = RepoBuilder(root)
+        b.commit({"README": b"hi\n"})
+        path = "/".join(["d"] * depth) + "/k.env"
+        b.commit({path: env_line(74)})
+    finally:
+        sys.setrecursionlimit(old)
+    return b, path
+
+
+@pytest.mark.parametrize("mode", [Mode.HISTORY, Mode.TREE, Mode.RANGE])
+def test_a_tree_a_thousand_directories_deep(tmp_path: Path, scan: object, mode: Mode) -> None:
+    from collections.abc import Callable
+
+    run: Callable[..., Report] = scan  # type: ignore[assignment]
+    _, path = _deep_repo(tmp_path / "r", 1000)
+    report = run(tmp_path / "r", mode, "HEAD~1..HEAD" if mode is Mode.RANGE else None)
+    assert report.stats.complete, report.stats.skipped_examples
+    (f,) = report.findings
+    assert f.secret_sha256 == digest(make_key(74))
+    assert f.locations[0].path == path
+
+
+def test_a_working_tree_150_directories_deep_is_complete(tmp_path: Path, scan: object) -> None:
+    from collections.abc import Callable
+
+    run: Callable[..., Report] = scan  # type: ignore[assignment]
+    b = RepoBuilder(tmp_path / "r")
+    b.commit({"README": b"hi\n", "same.env": env_line(75)})
+    b.repo.checkout_head(strategy=pygit2.GIT_CHECKOUT_FORCE)
+    deep = tmp_path / "r" / "/".join(["d"] * 150)
+    deep.mkdir(parents=True)
+    (deep / "k.env").write_bytes(env_line(76))
+    (tmp_path / "r" / ".gitignore").write_bytes(b"ignored.txt\n")
+    (tmp_path / "r" / "ignored.txt").write_bytes(env_line(77))  # ignored, not .env: never read
+    report = run(tmp_path / "r", Mode.TREE)
+    assert report.stats.complete, report.stats.skipped_examples
+    by = {f.secret_sha256: f for f in report.findings}
+    assert set(by) == {digest(make_key(75)), digest(make_key(76))}
+    assert [loc.source.value for loc in by[digest(make_key(76))].locations] == ["worktree"]
+    assert [loc.source.value for loc in by[digest(make_key(75))].locations] == ["history"]  # unchanged file

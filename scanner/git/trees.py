@@ -64,9 +64,30 @@ def changed(
     parents: list[bytes | None],
     prefix: bytes,
     skip: SkipSink,
-    base: bytes = b"",
 ) -> Iterator[tuple[bytes, bytes]]:
-    """(path, blob) of `tree` whose blob differs from every parent's blob at that path."""
+    """(path, blob) of `tree` whose blob differs from every parent's blob at that path, in the
+    order of a depth-first walk (iterative: any depth)."""
+    stack = [_changed_level(repo, tree, parents, prefix, skip, b"")]
+    while stack:
+        step = next(stack[-1], None)
+        if step is None:
+            stack.pop()
+        elif step[0] is None:
+            stack.append(_changed_level(repo, step[1], step[2], prefix, skip, step[3]))
+        else:
+            yield step[0], step[1]
+
+
+def _changed_level(
+    repo: pygit2.Repository,
+    tree: bytes,
+    parents: list[bytes | None],
+    prefix: bytes,
+    skip: SkipSink,
+    base: bytes,
+) -> Iterator[tuple[bytes | None, bytes, list[bytes | None], bytes]]:
+    """One tree of `changed`: (path, blob, [], b"") for a changed blob, (None, subtree, its
+    parents' subtrees, its path/) for a subtree to walk."""
     entries = read_tree(repo, tree)
     if entries is None:
         skip(MISSING if not repo.odb.exists(pygit2.Oid(raw=tree)) else CORRUPT, f"tree {tree.hex()}")
@@ -84,20 +105,32 @@ def changed(
             subs = [pe[name][1] if name in pe and pe[name][0] == MODE_TREE else None for pe in pentries]
             if oid in subs:
                 continue
-            sub_parents: list[bytes | None] = list(subs)
-            yield from changed(repo, oid, sub_parents, prefix, skip, path + b"/")
+            yield None, oid, list(subs), path + b"/"
         elif mode == MODE_GITLINK or not under(path, prefix):
             continue
         elif not any(name in pe and pe[name][1] == oid and pe[name][0] != MODE_TREE for pe in pentries):
-            yield path, oid
+            yield path, oid, [], b""
 
 
-def gone(
-    repo: pygit2.Repository, old: bytes, new: bytes | None, base: bytes = b""
-) -> Iterator[tuple[bytes, bytes]]:
+def gone(repo: pygit2.Repository, old: bytes, new: bytes | None) -> Iterator[tuple[bytes, bytes]]:
     """(path, blob) of the blobs of tree `old` that tree `new` lacks or holds with another blob id
     (None: `new` has no tree there). Identical subtrees are skipped, so the cost follows the
-    change; a part of either tree that cannot be read yields nothing (it proves no move)."""
+    change; a part of either tree that cannot be read yields nothing (it proves no move).
+    Iterative, in depth-first order."""
+    stack = [_gone_level(repo, old, new, b"")]
+    while stack:
+        step = next(stack[-1], None)
+        if step is None:
+            stack.pop()
+        elif step[0] is None:
+            stack.append(_gone_level(repo, step[1], step[2], step[3]))
+        else:
+            yield step[0], step[1]
+
+
+def _gone_level(
+    repo: pygit2.Repository, old: bytes, new: bytes | None, base: bytes
+) -> Iterator[tuple[bytes | None, bytes, bytes | None, bytes]]:
     entries = read_tree(repo, old)
     if entries is None:
         return
@@ -113,11 +146,11 @@ def gone(
         if mode == MODE_TREE:
             sub = cur[1] if cur is not None and cur[0] == MODE_TREE else None
             if sub != oid:
-                yield from gone(repo, oid, sub, base + name + b"/")
+                yield None, oid, sub, base + name + b"/"
         elif mode == MODE_GITLINK:
             continue
         elif cur is None or cur[0] in (MODE_TREE, MODE_GITLINK) or cur[1] != oid:
-            yield base + name, oid
+            yield base + name, oid, None, b""
 
 
 def lookup(repo: pygit2.Repository, tree: bytes | None, path: bytes) -> tuple[bytes | None, bool]:

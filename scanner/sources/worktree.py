@@ -7,6 +7,7 @@ Never `.git/`, `node_modules/` or virtualenvs; symlinks are never followed (skip
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 
@@ -14,6 +15,7 @@ import pygit2
 
 from scanner import watchdog
 from scanner.detect.engine import Matcher
+from scanner.git.index import read_index
 from scanner.git.objects import parse_commit
 from scanner.git.refs import head_commit
 from scanner.git.repo import RepoSite, bad_objects, read_raw
@@ -70,17 +72,19 @@ def worktree_scan(repo: pygit2.Repository, site: RepoSite, matcher: Matcher, cap
         return res
     root = os.fsencode(str(site.workdir))
     damaged = _damaged_head(repo)
-    if damaged is not None:
-        # libgit2 would spin forever on it (scanner/git/repo.py): every file is read instead
-        res.skip(CORRUPT, f"{damaged}: the working tree was not compared with HEAD; every file is read")
-        status: dict[str, int] = {}
-        for f in walk(root).files:
-            status[os.fsdecode(f.rel)] = _WT_CHANGED
+    status: dict[str, int] | None = None
+    if damaged is not None:  # libgit2's status would spin forever on it (scanner/git/repo.py)
+        res.skip(CORRUPT, f"{damaged}: the working tree is compared with the index only")
     else:
         try:
             with watchdog.doing("reading the working tree's status"):
                 status = repo.status(untracked_files="all", ignored=True)
-        except pygit2.GitError as e:
+        except pygit2.GitError:
+            status = None  # e.g. libgit2's "directory nesting too deep (100)": walk it here
+    if status is None:
+        try:
+            status = _status_by_walk(repo, root, res)
+        except (pygit2.GitError, OSError, ValueError) as e:
             res.skip(UNREADABLE, f"working tree: {e}")
             return res
     files: list[tuple[bytes, bool]] = []  # (relative path, local-only)
@@ -143,6 +147,42 @@ def worktree_scan(repo: pygit2.Repository, site: RepoSite, matcher: Matcher, cap
     res.sources = {"worktree": scanned}
     res.files = scanned
     return res
+
+
+def _status_by_walk(repo: pygit2.Repository, root: bytes, res: SourceResult) -> dict[str, int]:
+    """libgit2's status flags this scan needs, from keysweep's own iterative walk and index
+    parser (any depth; no object is read): a file is changed when its blob id differs from its
+    stage-0 index entry, untracked when the index lacks it, ignored as the ignore files say."""
+    index = {e.path: e.blob for e in read_index(repo) if e.stage == 0}
+    conflicted = {e.path for e in read_index(repo) if e.stage}
+    w = walk(root)
+    for sk in w.skips:
+        if sk.reason != EXCLUDED:
+            res.skip(sk.reason, sk.example)
+    out: dict[str, int] = {}
+    for f in w.files:
+        name = os.fsdecode(f.rel)
+        blob = index.get(f.rel)
+        if blob is not None and f.rel not in conflicted:
+            if _blob_id(f.abspath) != blob:
+                out[name] = _WT_CHANGED
+        elif f.rel in conflicted:
+            out[name] = _WT_CHANGED
+        elif repo.path_is_ignored(name):
+            out[name] = _IGNORED
+        else:
+            out[name] = _WT_CHANGED
+    return out
+
+
+def _blob_id(path: bytes) -> bytes:
+    h = hashlib.sha1(usedforsecurity=False)
+    with open(path, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        h.update(b"blob %d\x00" % size)
+        while chunk := fh.read(1 << 20):
+            h.update(chunk)
+    return h.digest()
 
 
 def _damaged_head(repo: pygit2.Repository) -> str | None:

@@ -34,33 +34,59 @@ class Trees:
             return ((b"", tree, K_UNREAD),)
         if tree not in self.closure:
             return ()
-        return self._walk(tree, 0)
+        return self._walk(tree)
 
-    def _walk(self, tree: bytes, depth: int) -> tuple[Entry, ...]:
-        got = self._memo.get(tree)
+    def _walk(self, tree: bytes) -> tuple[Entry, ...]:
+        """The interesting entries under `tree`, children before parents (iterative: a tree
+        thousands of directories deep is walked like any other)."""
+        memo = self._memo
+        got = memo.get(tree)
         if got is not None:
             return got
-        out: list[Entry] = []
-        try:
-            _, data = read_raw(self.repo, tree)
-        except (pygit2.GitError, KeyError, ValueError, OSError):
-            data = None
-        if data is None:
-            res: tuple[Entry, ...] = ((b"", tree, K_UNREAD),)
-            self._memo[tree] = res
-            return res
-        for mode, name, child in tree_entries(data):
-            if mode == MODE_TREE:
-                if child in self.unread:
-                    out.append((name, child, K_UNREAD))
-                elif child in self.closure and depth < 256:
-                    for path, oid, kind in self._walk(child, depth + 1):
-                        out.append((name + b"/" + path if path else name, oid, kind))
-            elif mode != MODE_GITLINK and child in self.interesting:
-                out.append((name, child, K_BLOB))
-        res = tuple(out)
-        self._memo[tree] = res
-        return res
+        parsed: dict[bytes, list[tuple[bytes, bytes, bytes]] | None] = {}
+        on_stack: set[bytes] = set()
+        stack = [tree]
+        while stack:
+            t = stack[-1]
+            if t in memo:
+                stack.pop()
+                continue
+            if t not in parsed:
+                try:
+                    parsed[t] = tree_entries(read_raw(self.repo, t)[1])
+                except (pygit2.GitError, KeyError, ValueError, OSError):
+                    parsed[t] = None
+                on_stack.add(t)
+            entries = parsed[t]
+            if entries is None:
+                memo[t] = ((b"", t, K_UNREAD),)
+                stack.pop()
+                continue
+            pending = [
+                c
+                for m, _n, c in entries
+                if m == MODE_TREE
+                and c in self.closure
+                and c not in self.unread
+                and c not in memo
+                and c not in on_stack
+            ]
+            if pending:
+                stack.extend(pending)
+                continue
+            out: list[Entry] = []
+            for mode, name, child in entries:
+                if mode == MODE_TREE:
+                    if child in self.unread or (child in on_stack and child not in memo):
+                        out.append((name, child, K_UNREAD))  # (a tree that names itself: never read twice)
+                    elif child in self.closure:
+                        out.extend((name + b"/" + p if p else name, o, k) for p, o, k in memo[child])
+                elif mode != MODE_GITLINK and child in self.interesting:
+                    out.append((name, child, K_BLOB))
+            memo[t] = tuple(out)
+            on_stack.discard(t)
+            stack.pop()
+        return memo[tree]
 
 
 @dataclass(slots=True)
