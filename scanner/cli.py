@@ -54,6 +54,11 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="keep what a full sweep learnt in DIR (no secrets) and sweep only what changed next time; trusted input",
     )
+    s.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 3 when anything could not be read (range and staged scans always do)",
+    )
     modes = s.add_mutually_exclusive_group()
     modes.add_argument(
         "--no-history", action="store_true", help="in a repository: HEAD's tree and the working tree only"
@@ -91,18 +96,30 @@ def _write(dest: str, text: str) -> None:
         raise UsageError(f"cannot write {dest}: {e.strerror}") from None
 
 
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse output options that would lose a report or write two documents into one stream."""
+    outs = [(flag, dest) for flag, dest in (("--sarif", args.sarif), ("--json", args.json_out)) if dest]
+    if sum(1 for _, d in outs if d == "-") > 1:
+        raise UsageError("only one of --sarif and --json can write to stdout ('-')")
+    files = [Path(d).resolve() for _, d in outs if d != "-"]
+    if len(files) != len(set(files)):
+        raise UsageError(f"--sarif and --json name the same file: {files[0]}")
+    if args.cache is not None and args.cache.exists() and not args.cache.is_dir():
+        raise UsageError(f"--cache must name a directory: {args.cache} is not one")
+
+
 def _color(stream: TextIO) -> bool:
     return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
-def _emit(report: Report, args: argparse.Namespace) -> None:
+def _emit(report: Report, args: argparse.Namespace, files: bool = True) -> None:
     from scanner.output.console import render_console
     from scanner.output.json import render_json
     from scanner.output.sarif import render_sarif
 
-    if args.sarif:
+    if args.sarif and files:
         _write(args.sarif, render_sarif(report))
-    if args.json_out:
+    if args.json_out and files:
         _write(args.json_out, render_json(report))
     stream = sys.stderr if "-" in (args.sarif, args.json_out) else sys.stdout
     stream.write(render_console(report, color=_color(stream)))
@@ -153,10 +170,11 @@ class _Progress:
 
 def _cmd_scan(args: argparse.Namespace) -> int:
     from scanner.matcher_cache import load_matcher
-    from scanner.pipeline import scan
+    from scanner.pipeline import gate_gap, scan
 
     if args.jobs < 0:
         raise UsageError("--jobs must be 0 (one per core) or more")
+    _check_outputs(args)
     rules = load_rules()
     fail_on = None if args.fail_on == "none" else Severity(args.fail_on)
     mode = (
@@ -176,6 +194,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         engine=_engine(),
         fail_on=fail_on,
         cache=args.cache,
+        strict=args.strict,
     )
     try:
         matcher = load_matcher(rules, config.engine)
@@ -188,6 +207,11 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     except Exception as e:  # noqa: BLE001 - a crash is exit 3 and a failed report
         _failed(args, rules, config, _describe(e))
         raise _Crash(_describe(e)) from None
+    gap = gate_gap(report, config)
+    if gap is not None:  # what was found is shown, but the reports say the run failed
+        _emit(report, args, files=False)
+        _failed(args, rules, config, gap)
+        raise ScanError(gap)
     _emit(report, args)
     return EXIT_FINDINGS if counts_for_fail(report.findings, config.fail_on) else EXIT_OK
 
@@ -205,7 +229,7 @@ def _failed(args: argparse.Namespace, rules: tuple[Rule, ...], config: ScanConfi
 
     report = Report(
         status="failed",
-        scan=ScanInfo(mode="directory", target=str(config.target)),
+        scan=ScanInfo(mode=config.mode.value, target=str(config.target)),
         stats=Stats(seconds=0.0, complete=False),
         findings=(),
         ruleset=ruleset_hash(rules),
@@ -260,17 +284,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as e:  # --help / --version
         return int(e.code or 0) if isinstance(e.code, int) else EXIT_OK
     except UsageError as e:
-        print(f"keysweep: error: {e}", file=sys.stderr)
+        _say(f"error: {e}")
         return EXIT_USAGE
-    except ScanError as e:
-        print(f"keysweep: scan failed: {e}", file=sys.stderr)
-        return EXIT_FAILED
-    except _Crash as e:
-        print(f"keysweep: scan failed: {e}", file=sys.stderr)
+    except (ScanError, _Crash) as e:
+        _say(f"scan failed: {e}")
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("keysweep: interrupted", file=sys.stderr)
         return EXIT_FAILED
     except Exception as e:  # noqa: BLE001 - main catches everything: a crash is 3, never 1
-        print(f"keysweep: scan failed: {_describe(e)}", file=sys.stderr)
+        _say(f"scan failed: {_describe(e)}")
         return EXIT_FAILED
+
+
+def _say(message: str) -> None:
+    """Every message of the command goes out here, escaped: a path given on the command line or
+    read from a repository can hold ESC, BEL or a line starting with `::` (a workflow command)."""
+    from scanner.output.escape import escape_text
+
+    print("keysweep: " + "\n  ".join(escape_text(line) for line in message.split("\n")), file=sys.stderr)

@@ -32,6 +32,7 @@ class ScanConfig:
     fail_on: Severity | None = Severity.HIGH
     fingerprint_key: bytes = DEFAULT_FINGERPRINT_KEY
     cache: Path | None = None  # --cache DIR: the history cache (trusted input; scanner/cache.py)
+    strict: bool = False  # --strict: any gap in coverage is exit 3 (range and staged scans always are)
 
     @property
     def workers(self) -> int:

@@ -76,6 +76,8 @@ def effective_severity(rule: Rule, exposure: Exposure) -> Severity:
             return Severity.CRITICAL
         case Exposure.LOCAL_ONLY:
             return Severity.LOW
+        case Exposure.FILE:  # a plain directory: the rule's own severity (§4)
+            return rule.severity
         case Exposure.REPOSITORY | Exposure.UNREACHABLE:
             if rule.kind is Kind.SECRET and rule.severity.rank < CREDENTIAL_FLOOR.rank:
                 return CREDENTIAL_FLOOR
@@ -89,6 +91,7 @@ _EXPOSURE_ORDER = {
     Exposure.REPOSITORY: 1,
     Exposure.UNREACHABLE: 2,
     Exposure.LOCAL_ONLY: 3,
+    Exposure.FILE: 4,
 }
 
 

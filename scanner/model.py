@@ -56,6 +56,7 @@ class Exposure(StrEnum):
     CLIENT_BUNDLE = "client-bundle"
     LOCAL_ONLY = "local-only"
     UNREACHABLE = "unreachable"
+    FILE = "file"  # a plain-directory scan: no repository to say more
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from scanner.findings import Hit, build_findings
 from scanner.git.repo import RepoSite, discover, open_repository
 from scanner.model import Exposure, Location, Provenance, Report, Rule, ScanInfo, SourceKind, Stats
 from scanner.rules import ruleset_hash
-from scanner.skips import examples_by_reason, is_incomplete
+from scanner.skips import INCOMPLETE_REASONS, PATH_ABSENT, examples_by_reason, is_incomplete
 from scanner.sources.base import NullProgress, Progress, ScanContext, Source, SourceResult, secret_id
 from scanner.sources.directory import DirectorySource
 from scanner.sources.walk import display_path
@@ -31,7 +31,7 @@ _EXPOSURE = {
     "message": Exposure.REPOSITORY,
     "staged": Exposure.REPOSITORY,
     "worktree": Exposure.REPOSITORY,
-    "directory": Exposure.REPOSITORY,
+    "directory": Exposure.FILE,
     "unreachable": Exposure.UNREACHABLE,
 }
 
@@ -77,16 +77,34 @@ def scan(
             ctx = replace(ctx, cache=_history_cache(config, rules, site, ctx.blob_cap))
             results = [s.scan(ctx) for s in repository_sources(config, site)]
             mode = config.mode.value
+            if site.prefix and config.mode in (Mode.HISTORY, Mode.TREE):
+                results.append(_path_check(site))
     finally:
         prog.close()
     return build_report(config, rules, mode, results, time.monotonic() - t0)
+
+
+def gate_gap(report: Report, config: ScanConfig) -> str | None:
+    """Why this scan cannot pass a gate (exit 3), or None: a range or staged scan that could not
+    read a blob it covers, or with `strict` any incomplete scan (ARCHITECTURE.md §7)."""
+    if report.status != "incomplete" or not (config.strict or config.mode in (Mode.RANGE, Mode.STAGED)):
+        return None
+    gaps = [
+        f"{reason} ({n}: {', '.join(report.stats.skipped_examples.get(reason, ()))})"
+        for reason, n in sorted(report.stats.skipped.items())
+        if reason in INCOMPLETE_REASONS
+    ]
+    what = (
+        "--strict" if config.strict and config.mode not in (Mode.RANGE, Mode.STAGED) else f"--{config.mode}"
+    )
+    return f"{what}: could not read everything it must vouch for: {'; '.join(gaps)}"
 
 
 def repository_sources(config: ScanConfig, site: RepoSite) -> list[Source]:
     """The sources a mode reads in the repository at `site`."""
     from scanner.sources.worktree import WorktreeSource
 
-    repo = open_repository(site.gitdir)
+    repo = open_repository(site.gitdir, bare=site.bare)
     match config.mode:
         case Mode.HISTORY:
             from scanner.sources.history import HistorySource
@@ -107,6 +125,22 @@ def repository_sources(config: ScanConfig, site: RepoSite) -> list[Source]:
             from scanner.sources.staged import StagedSource
 
             return [StagedSource(repo, site)]
+
+
+def _path_check(site: RepoSite) -> SourceResult:
+    """A PATH that no commit holds limits a sweep to nothing: say so instead of looking clean."""
+    from scanner.git.refs import head_commit, list_refs
+    from scanner.git.trees import display, history_holds_path
+
+    repo = open_repository(site.gitdir, bare=site.bare)
+    tips = [t.target for t in list_refs(repo)[0]]
+    head = head_commit(repo)
+    res = SourceResult()
+    if not history_holds_path(repo, [*([head] if head else []), *tips], site.prefix):
+        res.skip(
+            PATH_ABSENT, f"{display(site.prefix)}: no commit holds this path; only the working tree was read"
+        )
+    return res
 
 
 def _history_cache(

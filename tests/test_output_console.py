@@ -71,7 +71,7 @@ def test_finding_block() -> None:
     assert "OpenAI project API key (openai.project-key)" in block
     assert "sk-proj-…X9aA (164)" in block
     assert "fingerprint 1c3fd55fd2db" in block
-    assert "shipped in a client-side bundle; present at HEAD" in block
+    assert "shipped in a client-side bundle, readable by anyone who loads the page; present at HEAD" in block
     assert "dist/assets/index-3f2a1c.js:1:48213 (bundle) from src/api/client.ts:12:18" in block
     assert "src/api/client.ts:12:18 (history, 0432bc90bd)" in block
     assert "first seen 0432bc90bd 2024-01-02T10:05:00Z by Alice Example <alice@example.com>" in block
@@ -91,7 +91,7 @@ def test_more_locations_are_counted() -> None:
 def test_short_secret_and_exposure() -> None:
     text = render_console(history_report(), color=False)
     assert "(short secret, not shown)" in text
-    assert "local file only, not committed" in text
+    assert "in a local file that is not committed" in text
     assert "exposes a key to clients" in text
 
 

@@ -18,6 +18,7 @@ from scanner.errors import ScanError
 
 MWINDOW_MAPPED_LIMIT = 256 * 1024 * 1024  # libgit2 maps pack windows up to this, per process
 MWINDOW_SIZE = 32 * 1024 * 1024
+_OPEN_BARE = pygit2.enums.RepositoryOpenFlag.BARE
 
 
 def configure_libgit2() -> None:
@@ -34,11 +35,30 @@ class RepoSite:
     gitdir: Path
     workdir: Path | None
     prefix: bytes  # b"" for the whole repository, else b"sub/dir" (no trailing slash)
+    bare: bool = False  # opened as a bare repository whatever its config says (PATH is a git directory)
+
+
+def is_git_dir(path: Path) -> bool:
+    """`HEAD`, `objects/` and `refs/`: a git directory, with or without a `config` file."""
+    try:
+        return (path / "HEAD").is_file() and (path / "objects").is_dir() and (path / "refs").is_dir()
+    except OSError:
+        return False
 
 
 def discover(target: Path) -> RepoSite | None:
-    """The repository holding `target` (found upward), or None for a plain directory."""
+    """The repository holding `target` (found upward), or None for a plain directory.
+
+    A target that is itself a git directory is a bare repository: some mirroring and backup tools
+    write one without a `config` file, which libgit2 would open as a repository whose working tree
+    is the parent directory (and PATH a subtree of it that no commit holds)."""
     configure_libgit2()
+    if target.is_dir() and is_git_dir(target):
+        try:
+            pygit2.Repository(str(target), _OPEN_BARE)
+        except (pygit2.GitError, KeyError, OSError):
+            return None
+        return RepoSite(target, None, b"", bare=True)
     start = target if target.is_dir() else target.parent
     try:
         found = pygit2.discover_repository(str(start))
@@ -63,14 +83,20 @@ def discover(target: Path) -> RepoSite | None:
     return RepoSite(Path(found), workdir, prefix)
 
 
-def open_repository(gitdir: Path, bad: frozenset[bytes] | None = None) -> pygit2.Repository:
+def open_repository(
+    gitdir: Path, bad: frozenset[bytes] | None = None, bare: bool = False
+) -> pygit2.Repository:
     """Open a repository and note its damaged loose objects (libgit2 1.9 never returns from
     inflating a truncated loose object, so those are found first and never handed to it)."""
     configure_libgit2()
     try:
-        repo = pygit2.Repository(str(gitdir))
+        repo = pygit2.Repository(str(gitdir), _OPEN_BARE) if bare else pygit2.Repository(str(gitdir))
     except (pygit2.GitError, KeyError, OSError) as e:
         raise ScanError(f"cannot open the repository at {gitdir}: {e}") from None
+    for d in objects_dirs(repo)[:1]:  # this repository's own store: without it nothing can be read
+        for sub in (d, d / "pack"):
+            if sub.is_dir() and not os.access(sub, os.R_OK | os.X_OK):
+                raise ScanError(f"cannot read {sub}: permission denied")
     setattr(repo, "_keysweep_bad", damaged_loose(repo) if bad is None else bad)  # noqa: B010
     return repo
 
@@ -200,8 +226,11 @@ def own_odb(repo: pygit2.Repository) -> pygit2.Odb:
     """This repository's own objects, without those of `objects/info/alternates`."""
     objects = str(common_dir(repo) / "objects")
     odb = pygit2.Odb()
-    odb.add_backend(pygit2.OdbBackendPack(objects), 1)
-    odb.add_backend(pygit2.OdbBackendLoose(objects, 0, False), 2)
+    try:
+        odb.add_backend(pygit2.OdbBackendPack(objects), 1)
+        odb.add_backend(pygit2.OdbBackendLoose(objects, 0, False), 2)
+    except (pygit2.GitError, OSError) as e:
+        raise ScanError(f"cannot read the object store {objects}: {e}") from None
     return odb
 
 

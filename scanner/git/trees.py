@@ -191,3 +191,42 @@ def head_tree(repo: pygit2.Repository) -> bytes | None:
         return parse_commit(data)[0].tree
     except (pygit2.GitError, KeyError, ValueError, IndexError):
         return None
+
+
+def history_holds_path(repo: pygit2.Repository, tips: list[bytes], path: bytes) -> bool:
+    """Whether any commit reachable from `tips` has an entry (file or directory) at `path`.
+
+    Commits are read newest first from the tips; a root tree already seen is not looked in again,
+    so the cost is the commits plus the distinct trees on the way to `path`."""
+    from scanner.git.graph import CommitCache
+
+    commits = CommitCache(repo)
+    parts = path.split(b"/")
+    seen_commits: set[bytes] = set()
+    seen_trees: set[bytes] = set()
+    stack = list(tips)
+    while stack:
+        c = stack.pop()
+        if c in seen_commits:
+            continue
+        seen_commits.add(c)
+        got = commits.get(c)
+        if got is None:
+            continue
+        meta = got[0]
+        stack.extend(meta.parents)
+        if meta.tree in seen_trees:
+            continue
+        seen_trees.add(meta.tree)
+        cur: bytes | None = meta.tree
+        for i, name in enumerate(parts):
+            entries = read_tree(repo, cur) if cur is not None else None
+            if entries is None:
+                break
+            hit = next(((m, bytes(o)) for m, n, o in entries if n == name), None)
+            if hit is None:
+                break
+            if i == len(parts) - 1:
+                return True
+            cur = hit[1] if hit[0] == MODE_TREE else None
+    return False

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import assert_never
 
 import scanner
-from scanner.model import Exposure, Finding, Kind, Location, Report, Rule, Severity
+from scanner.model import Finding, Kind, Location, Report, Rule, Severity
 from scanner.output.escape import escape_text, guard_lines
+from scanner.output.where import where
 
 LOCATIONS_SHOWN = 5
 FINGERPRINT_SHOWN = 12
@@ -127,17 +127,7 @@ class _Fields:
 
 
 def _exposure(finding: Finding) -> str:
-    match finding.exposure:
-        case Exposure.REPOSITORY:
-            text = "committed to the repository"
-        case Exposure.CLIENT_BUNDLE:
-            text = "shipped in a client-side bundle"
-        case Exposure.LOCAL_ONLY:
-            text = "local file only, not committed"
-        case Exposure.UNREACHABLE:
-            text = "unreachable git object (still in the object store)"
-        case _:
-            assert_never(finding.exposure)
+    text = where(finding)
     if finding.present_at_head is True:
         text += "; present at HEAD"
     elif finding.present_at_head is False:

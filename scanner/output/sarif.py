@@ -36,9 +36,10 @@ from typing import Any, assert_never
 from urllib.parse import quote
 
 import scanner
-from scanner.model import Confidence, Exposure, Finding, Kind, Location, Report, Rule, Stats
+from scanner.model import Confidence, Finding, Kind, Location, Report, Rule, Stats
 from scanner.output.escape import dump_json
 from scanner.output.severity import severity_level
+from scanner.output.where import where
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -250,20 +251,6 @@ def _result(finding: Finding, rules: Sequence[Rule], index: dict[str, int]) -> d
     }
 
 
-def _exposure_phrase(exposure: Exposure) -> str:
-    match exposure:
-        case Exposure.REPOSITORY:
-            return "committed to the repository"
-        case Exposure.CLIENT_BUNDLE:
-            return "shipped in a client-side bundle, readable by anyone who loads the page"
-        case Exposure.LOCAL_ONLY:
-            return "in a local file that is not committed"
-        case Exposure.UNREACHABLE:
-            return "in an unreachable git object, still in the repository's object store"
-        case _:
-            assert_never(exposure)
-
-
 def result_message(finding: Finding, rule: Rule) -> str:
     """The alert title: rule, redacted preview, exposure, first-seen commit. Never the secret."""
     name = rule.name or rule.id
@@ -273,7 +260,7 @@ def result_message(finding: Finding, rule: Rule) -> str:
         first = f"Leaked {name} {finding.redacted} ({rule.id})."
     else:
         first = f"Leaked {name} ({rule.id})."
-    parts = [first, f"It is {_exposure_phrase(finding.exposure)}."]
+    parts = [first, f"It is {where(finding)}."]
     if finding.present_at_head is True:
         parts.append("It is still present at HEAD.")
     elif finding.present_at_head is False:

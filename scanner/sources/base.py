@@ -21,7 +21,9 @@ from scanner.model import secret_id as secret_id  # the one identity of a secret
 from scanner.skips import CORRUPT, MISSING, TOO_LARGE
 
 Hits = tuple[tuple[Match, Position], ...]
-DEFAULT_BLOB_CAP = 64 * 1024 * 1024  # git blobs over this are read by streaming (see skips)
+DEFAULT_BLOB_CAP = (
+    1 << 30
+)  # git blobs up to this are read whole and scanned; larger ones are skipped (too-large)
 
 
 class Progress(Protocol):

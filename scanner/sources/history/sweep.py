@@ -197,7 +197,8 @@ class Sweep:
         if self.crew is not None and early is not None:
             self._reached = reach(self.repo, self.t, res)  # this process would only wait for the workers
         while True:
-            known = frozenset(self.t.known_blobs | self.t.known_trees) if exact else None
+            # objects that exist but could not be read are not also "missing"
+            known = frozenset(self.t.known_blobs | self.t.known_trees | self.t.unreadable) if exact else None
             if self.crew is not None and early is not None:
                 batches: list[TreesDone] = self.crew.collect()
                 if exact or early != targets:  # the early pass does not fit what was merged: again

@@ -1,0 +1,35 @@
+"""Where a finding sits, in words: one phrase for the console and the SARIF message."""
+
+from __future__ import annotations
+
+from typing import assert_never
+
+from scanner.model import Exposure, Finding, SourceKind
+
+_UNCOMMITTED = frozenset({SourceKind.WORKTREE, SourceKind.STAGED})
+
+
+def where(finding: Finding) -> str:
+    """The exposure, told by the kinds of places that hold the secret (a finding whose places are
+    all staged or all in the working tree, and that no commit holds, is not "committed")."""
+    sources = {loc.source for loc in finding.locations}
+    committed = finding.present_at_head is True or finding.first_seen is not None
+    match finding.exposure:
+        case Exposure.REPOSITORY:
+            if committed or not sources:
+                return "committed to the repository"
+            if sources <= {SourceKind.WORKTREE}:
+                return "in the working tree, not committed (a modified or untracked file)"
+            if sources <= _UNCOMMITTED:
+                return "staged in the index, not committed yet"
+            return "committed to the repository"
+        case Exposure.CLIENT_BUNDLE:
+            return "shipped in a client-side bundle, readable by anyone who loads the page"
+        case Exposure.LOCAL_ONLY:
+            return "in a local file that is not committed"
+        case Exposure.UNREACHABLE:
+            return "in an unreachable git object, still in the repository's object store"
+        case Exposure.FILE:
+            return "in a file (not in a git repository)"
+        case _:
+            assert_never(finding.exposure)
