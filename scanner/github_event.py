@@ -29,7 +29,7 @@ from scanner.errors import ScanError, UsageError
 from scanner.output.escape import escape_text
 
 FETCH_DEPTH_HINT = "check out the full history (actions/checkout with `fetch-depth: 0`)"
-_SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _PR_EVENTS = frozenset({"pull_request", "pull_request_target"})
 _SWEEP_EVENTS = frozenset({"schedule", "workflow_dispatch"})
 
@@ -118,11 +118,12 @@ def sarif_mode_for(mode: Mode, event_name: str) -> str:
 
 
 def is_sha(value: object) -> bool:
-    return isinstance(value, str) and _SHA.match(value) is not None
+    """A full lower-case hex object id, and nothing else (no newline, no revision syntax)."""
+    return isinstance(value, str) and _SHA.fullmatch(value) is not None
 
 
 def _sha(value: object) -> str | None:
-    return value if isinstance(value, str) and _SHA.match(value) else None
+    return value if isinstance(value, str) and is_sha(value) else None
 
 
 def _dig(payload: Mapping[str, Any], *keys: str) -> object:
@@ -203,6 +204,8 @@ def _push_or_group(event_name: str, payload: Mapping[str, Any], ref: str, clone:
         forced = payload.get("forced") is True
         if payload.get("deleted") is True:
             return Plan(Scope.NOTHING, f"push deleting {escape_text(str(pushed))}: no commits to scan")
+    if (before is None or after is None) and event_name in ("push", "merge_group"):
+        raise ScanError(f"the {event_name} event's payload names no valid `before` and `after` commit ids")
     if before is None or after is None:
         raise UsageError(
             f"mode push needs a push or merge_group event naming `before` and `after`; this is a "
@@ -252,7 +255,7 @@ def _not_on_other_branches(after: str, pushed_ref: str, clone: CloneView) -> tup
     for ref_name, tip in clone.branch_tips():
         if name is not None and _names_branch(ref_name, name):
             continue
-        if not is_sha(tip):
+        if ref_name.endswith("/HEAD") or not is_sha(tip):
             continue
         count += 1
         others.setdefault(tip)

@@ -13,6 +13,7 @@ from dataclasses import replace
 from scanner.findings import counts_for_fail
 from scanner.model import Report, Rule, ScanInfo, Severity, Stats
 from scanner.rules import ruleset_hash
+from scanner.sources.skips import INCOMPLETE_REASONS
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 
@@ -24,7 +25,8 @@ def is_incomplete(report: Report) -> bool:
 def skipped_summary(report: Report) -> str:
     """`2 missing-object, 1 shallow-boundary`: what was left unread, by reason (no examples:
     those are paths from the scanned data and stay in the reports' own escaped fields)."""
-    parts = [f"{count} {reason}" for reason, count in sorted(report.stats.skipped.items()) if count]
+    skipped = sorted(report.stats.skipped.items())
+    parts = [f"{count} {reason}" for reason, count in skipped if count and reason in INCOMPLETE_REASONS]
     return ", ".join(parts) or "some content"
 
 

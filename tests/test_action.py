@@ -169,7 +169,15 @@ def pr_repo(tmp_path: Path) -> tuple[Runner, dict[str, str], dict[str, Planted]]
 
 def test_pull_request_scans_base_to_head(pr_repo: tuple[Runner, dict[str, str], dict[str, Planted]]) -> None:
     runner, c, keys = pr_repo
+    # the workspace trips libgit2's owner check, which keysweep turns off for its read-only scan
     assert runner.workspace.stat().st_uid == 1001
+    probe = subprocess.run(
+        [sys.executable, "-c", "import pygit2, sys; pygit2.Repository(sys.argv[1])", str(runner.workspace)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert probe.returncode != 0 and "not owned by current user" in probe.stderr
     payload = pull_request_payload(7, base=c["c1"], head=c["f2"], before=c["f1"])
     r = run_entrypoint(runner, "pull_request", payload, c["merge"], "refs/pull/7/merge", keys)
     assert f"keysweep: pull request #7: base..head {c['c1'][:12]}..{c['f2'][:12]}\n" in r.stdout
