@@ -438,6 +438,29 @@ def test_schedule_sweeps_the_whole_history(
     assert "SARIF (keysweep/history, status ok) written to keysweep.sarif" in r.stdout
 
 
+def test_workflow_dispatch_sweeps_with_the_history_cache(
+    swept_repo: tuple[Runner, dict[str, str], dict[str, Planted]],
+) -> None:
+    """`cache-dir: ${{ runner.temp }}/keysweep-cache`: the second sweep reuses the first one's cache
+    and reports the same findings."""
+    runner, c, keys = swept_repo
+    cache = runner.temp / "keysweep-cache"
+    inputs = {"cache-dir": str(cache)}
+    payload = {"inputs": {}, "ref": "refs/heads/main", "repository": {"full_name": "octo/app"}}
+    first = run_entrypoint(
+        runner, "workflow_dispatch", payload, c["c1"], "refs/heads/main", keys, inputs=inputs
+    )
+    assert "keysweep: workflow_dispatch event: the whole history\n" in first.stdout
+    files = sorted(p.name for p in cache.iterdir())
+    assert files and all(not name.startswith(".") for name in files)
+    again = run_entrypoint(
+        runner, "workflow_dispatch", payload, c["c1"], "refs/heads/main", keys, inputs=inputs
+    )
+    assert first.code == again.code == 1
+    assert first.digests() == again.digests() == {digest(keys["gone"]), digest(keys["other"])}
+    assert again.outputs == first.outputs and again.run["automationDetails"]["id"] == "keysweep/history/"
+
+
 def test_custom_sarif_file_reaches_keysweep_through_bash(
     swept_repo: tuple[Runner, dict[str, str], dict[str, Planted]], tmp_path: Path
 ) -> None:
