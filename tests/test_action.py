@@ -564,3 +564,20 @@ def test_the_leak_check_would_catch_a_leak() -> None:
     for leaked in (secret, secret[30:40], json.dumps({"v": secret[10:]})):
         with pytest.raises(AssertionError, match="shows part of planted secret"):
             assert_no_leak(planted, {"log": f"value: {leaked}"})
+
+
+def test_a_plain_directory_needs_mode_tree(tmp_path: Path) -> None:
+    keys = {"k": _secret("openai.project-key", 60)}
+    runner = _runner(tmp_path)
+    runner.workspace.mkdir(parents=True)
+    (runner.workspace / "settings.env").write_bytes(keys["k"].line())
+    chown_tree(runner.workspace)
+    r = run_entrypoint(
+        runner, "push", push_payload("refs/heads/main", "b" * 40, "c" * 40), "c" * 40, "refs/heads/main", keys
+    )
+    assert r.code == 3 and "is not in a git repository" in r.stderr and "fetch-depth: 0" in r.stderr
+    assert r.outputs["status"] == "failed"
+    r = run_entrypoint(runner, "push", {}, "c" * 40, "refs/heads/main", keys, inputs={"mode": "tree"})
+    assert "keysweep: mode tree: a plain directory (no git repository)\n" in r.stdout
+    assert r.code == 1 and r.outputs["findings"] == "1" and r.outputs["status"] == "ok"
+    assert r.run["automationDetails"]["id"] == "keysweep/tree/" and r.digests() == {digest(keys["k"])}
