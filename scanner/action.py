@@ -25,15 +25,19 @@ import secrets
 import sys
 import traceback
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
 import pygit2
 
 from scanner import __version__
+from scanner.config import Mode as ScanMode
 from scanner.config import ScanConfig
 from scanner.errors import KeysweepError, ScanError, UsageError
+from scanner.git.objects import OBJ_COMMIT, OBJ_TAG, CommitMeta, parse_commit, parse_tag
+from scanner.git.refs import head_commit, list_refs
+from scanner.git.repo import discover, open_repository, read_raw
 from scanner.github_event import CloneView, Mode, Plan, Scope, is_sha, plan, sarif_mode_for
 from scanner.model import Report, Rule, ScanInfo, Severity
 from scanner.outcome import (
@@ -174,8 +178,9 @@ def _shown_path(ctx: RunnerContext, path: Path) -> str:
         return str(path)
 
 
-class PygitClone:
-    """`CloneView` over a pygit2 repository (opened with libgit2's owner check already off)."""
+class GitClone:
+    """`CloneView` through keysweep's git layer, so that a damaged loose object is never handed
+    to libgit2 (which can spin on one) and libgit2's owner check is already off."""
 
     def __init__(self, repo: pygit2.Repository) -> None:
         self.repo = repo
@@ -184,39 +189,48 @@ class PygitClone:
     def shallow(self) -> bool:
         return bool(self.repo.is_shallow)
 
-    def _commit(self, sha: str) -> pygit2.Commit | None:
-        if not is_sha(sha):
+    def _read(self, raw: bytes) -> tuple[int, bytes] | None:
+        try:
+            return read_raw(self.repo, raw)
+        except (pygit2.GitError, KeyError, ValueError, OSError):
+            return None
+
+    def _commit(self, sha: str) -> CommitMeta | None:
+        got = self._read(bytes.fromhex(sha)) if is_sha(sha) else None
+        if got is None or got[0] != OBJ_COMMIT:
             return None
         try:
-            obj = self.repo.get(sha)
-        except (pygit2.GitError, KeyError, ValueError):
+            return parse_commit(got[1])[0]
+        except (KeyError, ValueError, IndexError):
             return None
-        return obj if isinstance(obj, pygit2.Commit) else None
 
     def head(self) -> str | None:
-        try:
-            commit = self.repo.revparse_single("HEAD").peel(pygit2.Commit)
-        except (pygit2.GitError, KeyError, ValueError):
-            return None
-        return str(commit.id)
+        head = head_commit(self.repo)
+        return head.hex() if head else None
 
     def has_commit(self, sha: str) -> bool:
         return self._commit(sha) is not None
 
     def parents(self, sha: str) -> tuple[str, ...]:
         commit = self._commit(sha)
-        return tuple(str(p) for p in commit.parent_ids) if commit is not None else ()
+        return tuple(p.hex() for p in commit.parents) if commit is not None else ()
 
     def branch_tips(self) -> list[tuple[str, str]]:
         tips: list[tuple[str, str]] = []
-        for name in sorted(self.repo.listall_references()):
-            if not name.startswith(("refs/heads/", "refs/remotes/")) or name.endswith("/HEAD"):
+        for tip in list_refs(self.repo)[0]:
+            if not tip.name.startswith(("refs/heads/", "refs/remotes/")) or tip.name.endswith("/HEAD"):
                 continue
-            try:
-                commit = self.repo.references[name].peel(pygit2.Commit)
-            except (pygit2.GitError, KeyError, ValueError):
-                continue
-            tips.append((name, str(commit.id)))
+            target: bytes | None = tip.target
+            for _ in range(8):  # a branch naming an annotated tag: peel it to its commit
+                got = self._read(target) if target else None
+                if got is None or got[0] != OBJ_TAG:
+                    break
+                try:
+                    target = parse_tag(got[1])[0].target
+                except (KeyError, ValueError, IndexError):
+                    target = None
+            if target and self._commit(target.hex()) is not None:
+                tips.append((tip.name, target.hex()))
         return tips
 
 
@@ -245,15 +259,14 @@ def _scan(
     inputs: ActionInputs, ctx: RunnerContext, env: Mapping[str, str], rules: tuple[Rule, ...], log: TextIO
 ) -> _Run:
     from scanner.matcher_cache import load_matcher
-    from scanner.pipeline import scan_target
-    from scanner.sources.repository import discover
+    from scanner.pipeline import scan
 
     target = _resolve(ctx, inputs.path)
     if not target.exists():
         raise ScanError(f"input `path` {escape_text(str(target))} does not exist; did a checkout step run?")
     cache = _resolve(ctx, inputs.cache_dir) if inputs.cache_dir else None
     config = ScanConfig(target=target, engine=_engine(env), fail_on=inputs.fail_on, cache=cache)
-    site = discover(target)
+    site = discover(target)  # turns libgit2's owner check off: the workspace is another uid's
     if site is None:
         if inputs.mode is not Mode.TREE:
             raise ScanError(
@@ -262,7 +275,7 @@ def _scan(
             )
         the_plan = Plan(Scope.TREE, "mode tree: a plain directory (no git repository)")
     else:
-        clone = PygitClone(pygit2.Repository(str(site.gitdir)))
+        clone = GitClone(open_repository(site.gitdir))
         payload = read_payload(ctx, log)
         the_plan = plan(inputs.mode, ctx.event_name, payload, ctx.ref, clone)
         _check_checkout(ctx, clone, log)
@@ -271,20 +284,23 @@ def _scan(
         _say(log, f"note: {note}")
     matcher = load_matcher(rules, config.engine)
     gate_report: Report | None = None
+    tree = replace(config, mode=ScanMode.TREE)
     match the_plan.scope:
         case Scope.RANGE:
-            gate_report = scan_target(config, rules, matcher, "range", the_plan.range_expr)
+            gate_report = scan(
+                replace(config, mode=ScanMode.RANGE, range_expr=the_plan.range_expr), rules, matcher
+            )
             _say(
                 log,
                 f"range: {gate_report.stats.commits} commit{'s' if gate_report.stats.commits != 1 else ''}",
             )
-            sarif = scan_target(config, rules, matcher, "tree")
+            sarif = scan(tree, rules, matcher)
         case Scope.SWEEP:
-            gate_report = sarif = scan_target(config, rules, matcher, None)
+            gate_report = sarif = scan(replace(config, mode=ScanMode.HISTORY), rules, matcher)
         case Scope.TREE:
-            gate_report = sarif = scan_target(config, rules, matcher, "tree")
+            gate_report = sarif = scan(tree, rules, matcher)
         case Scope.NOTHING:
-            sarif = scan_target(config, rules, matcher, "tree")
+            sarif = scan(tree, rules, matcher)
     return _Run(the_plan, gate_report, sarif)
 
 

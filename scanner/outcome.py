@@ -13,7 +13,7 @@ from dataclasses import replace
 from scanner.findings import counts_for_fail
 from scanner.model import Report, Rule, ScanInfo, Severity, Stats
 from scanner.rules import ruleset_hash
-from scanner.sources.skips import INCOMPLETE_REASONS
+from scanner.skips import INCOMPLETE_REASONS
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 
