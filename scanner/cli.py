@@ -18,11 +18,10 @@ from typing import TextIO
 from scanner import __version__
 from scanner.config import Mode, ScanConfig
 from scanner.errors import KeysweepError, ScanError, UsageError
-from scanner.findings import counts_for_fail
 from scanner.model import Report, Rule, ScanInfo, Severity, Stats
+from scanner.outcome import EXIT_FAILED, EXIT_OK, EXIT_USAGE, gate
 from scanner.rules import load_rules, ruleset_hash
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
 ENGINE_ENV = "KEYSWEEP_ENGINE"
 
 
@@ -57,7 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--strict",
         action="store_true",
-        help="exit 3 when anything could not be read (range and staged scans always do)",
+        help="exit 3 when anything went unread (an incomplete scan), and write the reports as failed"
+        " (range and staged scans always do)",
     )
     modes = s.add_mutually_exclusive_group()
     modes.add_argument(
@@ -72,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     modes.add_argument(
         "--staged", action="store_true", help="only what the index adds over HEAD (pre-commit)"
     )
+    sub.add_parser("action", help="GitHub Actions entry: reads the INPUT_* variables and the event payload")
     r = sub.add_parser("rules", help="print the rule table")
     r.add_argument("--json", action="store_true", help="as JSON")
     r.add_argument("--markdown", action="store_true", help="as a Markdown table (the README's)")
@@ -170,7 +171,7 @@ class _Progress:
 
 def _cmd_scan(args: argparse.Namespace) -> int:
     from scanner.matcher_cache import load_matcher
-    from scanner.pipeline import gate_gap, scan
+    from scanner.pipeline import scan
 
     if args.jobs < 0:
         raise UsageError("--jobs must be 0 (one per core) or more")
@@ -207,13 +208,11 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     except Exception as e:  # noqa: BLE001 - a crash is exit 3 and a failed report
         _failed(args, rules, config, _describe(e))
         raise _Crash(_describe(e)) from None
-    gap = gate_gap(report, config)
-    if gap is not None:  # what was found is shown, but the reports say the run failed
-        _emit(report, args, files=False)
-        _failed(args, rules, config, gap)
-        raise ScanError(gap)
+    code, report = gate(report, config.fail_on, config.strict)
     _emit(report, args)
-    return EXIT_FINDINGS if counts_for_fail(report.findings, config.fail_on) else EXIT_OK
+    if code == EXIT_FAILED:
+        _say(f"scan failed: {report.error}")
+    return code
 
 
 class _Crash(Exception):
@@ -280,6 +279,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if args.command == "scan":
             return _cmd_scan(args)
+        if args.command == "action":
+            from scanner.action import run_action
+
+            return run_action(os.environ, sys.stdout, sys.stderr)
         return _cmd_rules(args)
     except SystemExit as e:  # --help / --version
         return int(e.code or 0) if isinstance(e.code, int) else EXIT_OK

@@ -21,7 +21,7 @@ from scanner.findings import Hit, build_findings
 from scanner.git.repo import RepoSite, discover, open_repository
 from scanner.model import Exposure, Location, Provenance, Report, Rule, ScanInfo, SourceKind, Stats
 from scanner.rules import ruleset_hash
-from scanner.skips import INCOMPLETE_REASONS, PATH_ABSENT, examples_by_reason, is_incomplete
+from scanner.skips import PATH_ABSENT, examples_by_reason, is_incomplete
 from scanner.sources.base import NullProgress, Progress, ScanContext, Source, SourceResult, secret_id
 from scanner.sources.directory import DirectorySource
 from scanner.sources.walk import display_path
@@ -82,22 +82,6 @@ def scan(
     finally:
         prog.close()
     return build_report(config, rules, mode, results, time.monotonic() - t0)
-
-
-def gate_gap(report: Report, config: ScanConfig) -> str | None:
-    """Why this scan cannot pass a gate (exit 3), or None: a range or staged scan that could not
-    read a blob it covers, or with `strict` any incomplete scan (ARCHITECTURE.md §7)."""
-    if report.status != "incomplete" or not (config.strict or config.mode in (Mode.RANGE, Mode.STAGED)):
-        return None
-    gaps = [
-        f"{reason} ({n}: {', '.join(report.stats.skipped_examples.get(reason, ()))})"
-        for reason, n in sorted(report.stats.skipped.items())
-        if reason in INCOMPLETE_REASONS
-    ]
-    what = (
-        "--strict" if config.strict and config.mode not in (Mode.RANGE, Mode.STAGED) else f"--{config.mode}"
-    )
-    return f"{what}: could not read everything it must vouch for: {'; '.join(gaps)}"
 
 
 def repository_sources(config: ScanConfig, site: RepoSite) -> list[Source]:

@@ -17,7 +17,9 @@ UNREADABLE = "unreadable"  # a file or directory that could not be read
 SYMLINK = "symlink"  # never followed
 EXCLUDED = "excluded"  # .git/, node_modules/, virtualenvs
 SPECIAL = "special-file"  # fifos, sockets, devices
-PATH_ABSENT = "path-not-in-history"  # PATH names a subtree no commit holds (a warning: nothing to sweep there)
+PATH_ABSENT = (
+    "path-not-in-history"  # PATH names a subtree no commit holds (a warning: nothing to sweep there)
+)
 
 # skipping any of these leaves a gap in coverage: the report says `incomplete`
 INCOMPLETE_REASONS = frozenset({MISSING, CORRUPT, TOO_LARGE, SHALLOW, UNREADABLE})

@@ -206,8 +206,8 @@ def test_log_and_run() -> None:
         ("history", "keysweep/history/"),
         ("tree", "keysweep/tree/"),
         ("directory", "keysweep/tree/"),
-        ("range", "keysweep/tree/"),
-        ("staged", "keysweep/tree/"),
+        ("range", "keysweep/range/"),
+        ("staged", "keysweep/staged/"),
     ],
 )
 def test_category(mode: str, category: str) -> None:

@@ -87,8 +87,12 @@ def sarif_document(report: Report) -> dict[str, Any]:
 
 
 def automation_id(mode: str) -> str:
-    """The run's category: `keysweep/history/` for a full sweep, `keysweep/tree/` otherwise."""
-    return "keysweep/history/" if mode == "history" else "keysweep/tree/"
+    """The run's category: `keysweep/history/` for a full sweep, `keysweep/range/` for a range and
+    `keysweep/staged/` for the index (partial states, never to be uploaded over a complete one),
+    `keysweep/tree/` for the tree and directory scans."""
+    if mode in ("history", "range", "staged"):
+        return f"keysweep/{mode}/"
+    return "keysweep/tree/"
 
 
 # --- rules -------------------------------------------------------------------------------------

@@ -79,7 +79,10 @@ class BlobReader:
             out.count += 1
             try:
                 otype, size = read_header(self.repo, raw)
-            except (pygit2.GitError, KeyError, ValueError, OSError):
+            except KeyError:  # absent (a partial clone, a lost object): the tree scan names it missing
+                out.blobs.append(BlobResult(raw, 0, MISSING))
+                continue
+            except (pygit2.GitError, ValueError, OSError):
                 out.corrupt.append((raw, 0))
                 continue
             if otype == OBJ_TREE:
@@ -169,8 +172,11 @@ def tree_scan(
     try:
         _, data = read_raw(repo, head)
         meta, _message = parse_commit(data)
-    except (pygit2.GitError, KeyError, ValueError, OSError):
+    except KeyError:
         res.skip(MISSING, f"commit {head.hex()} (HEAD)")
+        return res
+    except (pygit2.GitError, ValueError, OSError, IndexError):
+        res.skip(CORRUPT, f"commit {head.hex()} (HEAD)")
         return res
     res.commits = 1
     paths: dict[bytes, list[bytes]] = {}

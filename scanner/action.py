@@ -1,0 +1,496 @@
+"""`keysweep action`: the GitHub Actions entry point (ARCHITECTURE.md §1, §7; github.md §4, §5).
+
+`entrypoint.sh` only execs this. It reads the `INPUT_*` variables itself — the runner keeps the
+hyphens of input names (`INPUT_SARIF-FILE`), which only a process's environment, not a shell,
+can carry — applies its own defaults where one is absent or empty, reads the event payload, and
+runs up to two scans through the same pipeline as `keysweep scan`:
+
+- the scan that decides the exit code: the commit range of a pull request or push, the whole
+  history on schedule (`scanner.github_event` decides which);
+- the checked-out commit's tree, written as the SARIF file (category `keysweep/tree`), the state
+  code scanning shows for that commit; on schedule the sweep itself is the SARIF file
+  (`keysweep/history`). A range's SARIF is never written: uploading it would mark every alert
+  outside the range fixed.
+
+Outputs go to `$GITHUB_OUTPUT` in the multi-line-safe `name<<DELIMITER` form. Like the CLI, this
+module is the only place here that touches the environment and files; no value of an input ever
+becomes an option of anything, and no secret is ever printed (the reports hold none).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+import traceback
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, TextIO
+
+import pygit2
+
+from scanner import __version__
+from scanner.config import Mode as ScanMode
+from scanner.config import ScanConfig
+from scanner.errors import KeysweepError, ScanError, UsageError
+from scanner.git.objects import OBJ_COMMIT, OBJ_TAG, CommitMeta, parse_commit, parse_tag
+from scanner.git.refs import head_commit, list_refs
+from scanner.git.repo import discover, open_repository, read_raw
+from scanner.github_event import CloneView, Mode, Plan, Scope, is_sha, plan, sarif_mode_for
+from scanner.model import Report, Rule, ScanInfo, Severity
+from scanner.outcome import (
+    EXIT_FAILED,
+    EXIT_FINDINGS,
+    EXIT_OK,
+    EXIT_USAGE,
+    failed_report,
+    gate,
+    severity_counts,
+)
+from scanner.output.escape import escape_text, guard_lines
+
+ENGINE_ENV = "KEYSWEEP_ENGINE"
+FAIL_ON_CHOICES = ("none", "low", "medium", "high", "critical")
+DEFAULT_SARIF = "keysweep.sarif"
+_TRUE = ("true", "True", "TRUE")
+_FALSE = ("false", "False", "FALSE")
+
+
+@dataclass(frozen=True, slots=True)
+class ActionInputs:
+    """The action's inputs after defaults and validation (action.yml mirrors these defaults)."""
+
+    path: str = "."
+    mode: Mode = Mode.AUTO
+    sarif_file: str = DEFAULT_SARIF
+    fail_on: Severity | None = Severity.HIGH
+    cache_dir: str | None = None
+    strict: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerContext:
+    """What the runner says about this run (`GITHUB_*`, `RUNNER_TEMP`), container paths already."""
+
+    workspace: Path
+    event_name: str
+    event_path: Path | None
+    output: Path | None
+    sha: str | None
+    ref: str
+
+
+def input_var(name: str) -> str:
+    """The variable the runner sets for input `name`: upper-cased, spaces to `_`, hyphens kept."""
+    return "INPUT_" + name.replace(" ", "_").upper()
+
+
+def read_inputs(env: Mapping[str, str]) -> ActionInputs:
+    """The inputs from `env`; UsageError (exit 2) for a value that is not allowed."""
+
+    def get(name: str) -> str | None:
+        value = env.get(input_var(name), "").strip()
+        if not value:
+            return None
+        if value.startswith("-"):
+            raise UsageError(
+                f"input `{name}` must not start with '-' (got {escape_text(value[:60])!r}); "
+                "no input is ever passed on as an option"
+            )
+        return value
+
+    defaults = ActionInputs()
+    mode_text = get("mode") or defaults.mode.value
+    try:
+        mode = Mode(mode_text)
+    except ValueError:
+        choices = " | ".join(m.value for m in Mode)
+        raise UsageError(f"input `mode` must be {choices}, not {escape_text(mode_text)!r}") from None
+    fail_text = (get("fail-on") or "high").lower()
+    if fail_text not in FAIL_ON_CHOICES:
+        raise UsageError(
+            f"input `fail-on` must be {' | '.join(FAIL_ON_CHOICES)}, not {escape_text(fail_text)!r}"
+        )
+    strict_text = get("strict")
+    if strict_text is None:
+        strict = defaults.strict
+    elif strict_text in _TRUE or strict_text in _FALSE:
+        strict = strict_text in _TRUE
+    else:
+        raise UsageError(f"input `strict` must be true or false, not {escape_text(strict_text)!r}")
+    return ActionInputs(
+        path=get("path") or defaults.path,
+        mode=mode,
+        sarif_file=get("sarif-file") or defaults.sarif_file,
+        fail_on=None if fail_text == "none" else Severity(fail_text),
+        cache_dir=get("cache-dir"),
+        strict=strict,
+    )
+
+
+def read_context(env: Mapping[str, str]) -> RunnerContext:
+    workspace = Path(env.get("GITHUB_WORKSPACE") or os.getcwd())
+    event_path = env.get("GITHUB_EVENT_PATH")
+    output = env.get("GITHUB_OUTPUT")
+    return RunnerContext(
+        workspace=workspace,
+        event_name=env.get("GITHUB_EVENT_NAME", ""),
+        event_path=Path(event_path) if event_path else None,
+        output=Path(output) if output else None,
+        sha=env.get("GITHUB_SHA") or None,
+        ref=env.get("GITHUB_REF", ""),
+    )
+
+
+def read_payload(ctx: RunnerContext, log: TextIO) -> dict[str, Any]:
+    """The webhook payload; `{}` (with a note) when the file is absent or not a JSON object."""
+    if ctx.event_path is None:
+        return {}
+    try:
+        data = json.loads(ctx.event_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        reason = e.strerror if isinstance(e, OSError) else "not JSON"
+        _say(log, f"note: the event payload could not be read ({reason}); going by the event name")
+        return {}
+    if not isinstance(data, dict):
+        _say(log, "note: the event payload is not a JSON object; going by the event name")
+        return {}
+    return data
+
+
+def _resolve(ctx: RunnerContext, value: str) -> Path:
+    """A path input: absolute as given, else relative to the workspace (not to the cwd)."""
+    p = Path(value)
+    return p if p.is_absolute() else ctx.workspace / p
+
+
+def _shown_path(ctx: RunnerContext, path: Path) -> str:
+    """A path as later steps can use it: relative to the workspace when it lies inside.
+
+    Later steps run on the host, where the workspace has another absolute path than the
+    container's `/github/workspace`; a workspace-relative path means the same file to both.
+    """
+    try:
+        return path.relative_to(ctx.workspace).as_posix()
+    except ValueError:
+        return str(path)
+
+
+class GitClone:
+    """`CloneView` through keysweep's git layer, so that a damaged loose object is never handed
+    to libgit2 (which can spin on one) and libgit2's owner check is already off."""
+
+    def __init__(self, repo: pygit2.Repository) -> None:
+        self.repo = repo
+
+    @property
+    def shallow(self) -> bool:
+        return bool(self.repo.is_shallow)
+
+    def _read(self, raw: bytes) -> tuple[int, bytes] | None:
+        try:
+            return read_raw(self.repo, raw)
+        except (pygit2.GitError, KeyError, ValueError, OSError):
+            return None
+
+    def _commit(self, sha: str) -> CommitMeta | None:
+        got = self._read(bytes.fromhex(sha)) if is_sha(sha) else None
+        if got is None or got[0] != OBJ_COMMIT:
+            return None
+        try:
+            return parse_commit(got[1])[0]
+        except (KeyError, ValueError, IndexError):
+            return None
+
+    def head(self) -> str | None:
+        head = head_commit(self.repo)
+        return head.hex() if head else None
+
+    def has_commit(self, sha: str) -> bool:
+        return self._commit(sha) is not None
+
+    def parents(self, sha: str) -> tuple[str, ...]:
+        commit = self._commit(sha)
+        return tuple(p.hex() for p in commit.parents) if commit is not None else ()
+
+    def branch_tips(self) -> list[tuple[str, str]]:
+        tips: list[tuple[str, str]] = []
+        for tip in list_refs(self.repo)[0]:
+            if not tip.name.startswith(("refs/heads/", "refs/remotes/")) or tip.name.endswith("/HEAD"):
+                continue
+            target: bytes | None = tip.target
+            for _ in range(8):  # a branch naming an annotated tag: peel it to its commit
+                got = self._read(target) if target else None
+                if got is None or got[0] != OBJ_TAG:
+                    break
+                try:
+                    target = parse_tag(got[1])[0].target
+                except (KeyError, ValueError, IndexError):
+                    target = None
+            if target and self._commit(target.hex()) is not None:
+                tips.append((tip.name, target.hex()))
+        return tips
+
+
+def _say(log: TextIO, line: str) -> None:
+    log.write(guard_lines(f"keysweep: {line}") + "\n")
+    log.flush()
+
+
+def _engine(env: Mapping[str, str]) -> str:
+    value = env.get(ENGINE_ENV, "auto")
+    if value not in ("auto", "hyperscan", "python"):
+        raise UsageError(f"{ENGINE_ENV} must be auto, hyperscan or python, not {escape_text(value)!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """The scans of one run: the one that decides the exit code and the one written as SARIF."""
+
+    plan: Plan
+    gate: Report | None
+    sarif: Report
+
+
+def _scan(
+    inputs: ActionInputs, ctx: RunnerContext, env: Mapping[str, str], rules: tuple[Rule, ...], log: TextIO
+) -> _Run:
+    from scanner.matcher_cache import load_matcher
+    from scanner.pipeline import scan
+
+    target = _resolve(ctx, inputs.path)
+    if not target.exists():
+        raise ScanError(f"input `path` {escape_text(str(target))} does not exist; did a checkout step run?")
+    cache = _resolve(ctx, inputs.cache_dir) if inputs.cache_dir else None
+    config = ScanConfig(target=target, engine=_engine(env), fail_on=inputs.fail_on, cache=cache)
+    site = discover(target)  # turns libgit2's owner check off: the workspace is another uid's
+    if site is None:
+        if inputs.mode is not Mode.TREE:
+            raise ScanError(
+                f"{escape_text(str(target))} is not in a git repository: check the repository out first "
+                "(actions/checkout with `fetch-depth: 0`), or set `mode: tree` to scan a plain directory"
+            )
+        the_plan = Plan(Scope.TREE, "mode tree: a plain directory (no git repository)")
+    else:
+        clone = GitClone(open_repository(site.gitdir))
+        payload = read_payload(ctx, log)
+        the_plan = plan(inputs.mode, ctx.event_name, payload, ctx.ref, clone)
+        _check_checkout(ctx, clone, log)
+    _say(log, the_plan.reason)
+    for note in the_plan.notes:
+        _say(log, f"note: {note}")
+    matcher = load_matcher(rules, config.engine)
+    gate_report: Report | None = None
+    tree = replace(config, mode=ScanMode.TREE)
+    match the_plan.scope:
+        case Scope.RANGE:
+            gate_report = scan(
+                replace(config, mode=ScanMode.RANGE, range_expr=the_plan.range_expr), rules, matcher
+            )
+            _say(
+                log,
+                f"range: {gate_report.stats.commits} commit{'s' if gate_report.stats.commits != 1 else ''}",
+            )
+            sarif = scan(tree, rules, matcher)
+        case Scope.SWEEP:
+            gate_report = sarif = scan(replace(config, mode=ScanMode.HISTORY), rules, matcher)
+        case Scope.TREE:
+            gate_report = sarif = scan(tree, rules, matcher)
+        case Scope.NOTHING:
+            sarif = scan(tree, rules, matcher)
+    return _Run(the_plan, gate_report, sarif)
+
+
+def _check_checkout(ctx: RunnerContext, clone: CloneView, log: TextIO) -> None:
+    """Say so when the checked-out commit is not the one the run is about (`GITHUB_SHA`)."""
+    head = clone.head()
+    if ctx.sha and is_sha(ctx.sha) and head is not None and head != ctx.sha:
+        _say(log, f"note: the checked-out commit {head[:12]} is not GITHUB_SHA {ctx.sha[:12]}")
+
+
+def write_outputs(path: Path, outputs: Mapping[str, str]) -> None:
+    """Append `outputs` to `$GITHUB_OUTPUT`, each as `name<<DELIMITER`, value, `DELIMITER`."""
+    lines: list[str] = []
+    for name, value in outputs.items():
+        delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+        while delimiter in value:
+            delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+        lines += [f"{name}<<{delimiter}", value, delimiter]
+    try:
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write("\n".join(lines) + "\n")
+    except OSError as e:
+        raise UsageError(f"cannot write GITHUB_OUTPUT {escape_text(str(path))}: {e.strerror}") from None
+
+
+def _write_sarif(path: Path, report: Report) -> None:
+    from scanner.output.sarif import render_sarif
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render_sarif(report), encoding="utf-8")
+    except OSError as e:
+        raise UsageError(f"cannot write the SARIF file {escape_text(str(path))}: {e.strerror}") from None
+
+
+def _describe(e: BaseException) -> str:
+    """Type and innermost frame only: an exception's message could quote scanned data."""
+    tb = traceback.extract_tb(e.__traceback__)
+    where = f" at {Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else ""
+    return f"internal error ({type(e).__name__}){where}"
+
+
+def _summary(report: Report) -> str:
+    counts = severity_counts(report)
+    total = len(report.findings)
+    by = ", ".join(f"{counts[s]} {s.value}" for s in reversed(Severity))
+    return f"{total} finding{'s' if total != 1 else ''} ({by})"
+
+
+def run_action(env: Mapping[str, str], out: TextIO, err: TextIO) -> int:
+    """Run the action; returns the exit code (2 > 3 > 1 > 0), having written outputs and SARIF."""
+    from scanner.output.console import render_console
+    from scanner.rules import load_rules
+
+    inputs: ActionInputs | None = None
+    ctx = read_context(env)
+    rules: tuple[Rule, ...] = ()
+    run: _Run | None = None
+    try:
+        inputs = read_inputs(env)
+        threshold = inputs.fail_on.value if inputs.fail_on else "none"
+        out.write(
+            f"keysweep {__version__} action: {escape_text(ctx.event_name) or 'no'} event, mode "
+            f"{inputs.mode.value}, fail-on {threshold}, strict {str(inputs.strict).lower()}\n"
+        )
+        rules = load_rules()
+        run = _scan(inputs, ctx, env, rules, out)
+    except UsageError as e:
+        print(f"keysweep: error: {e}", file=err)
+        return _finish_failed(inputs, ctx, rules, None, str(e), EXIT_USAGE, err)
+    except ScanError as e:
+        print(f"keysweep: scan failed: {e}", file=err)
+        return _finish_failed(inputs, ctx, rules, run, str(e), EXIT_FAILED, err)
+    except KeysweepError as e:
+        print(f"keysweep: scan failed: {e}", file=err)
+        return _finish_failed(inputs, ctx, rules, run, str(e), EXIT_FAILED, err)
+    except Exception as e:  # noqa: BLE001 - a crash is exit 3 and a failed report, never 1
+        print(f"keysweep: scan failed: {_describe(e)}", file=err)
+        return _finish_failed(inputs, ctx, rules, run, _describe(e), EXIT_FAILED, err)
+
+    assert inputs is not None
+    code, gate_report = (EXIT_OK, None) if run.gate is None else gate(run.gate, inputs.fail_on, inputs.strict)
+    if gate_report is not None:
+        out.write(render_console(gate_report, color=False))
+    if gate_report is not None and run.sarif is run.gate:
+        sarif = gate_report
+    else:
+        sarif_code, sarif = gate(run.sarif, None, inputs.strict)
+        if code == EXIT_FAILED and gate_report is not None and sarif.status != "failed":
+            sarif = failed_report(rules, sarif.scan, f"the range scan failed: {gate_report.error}")
+        code = EXIT_FAILED if sarif_code == EXIT_FAILED else code
+        _say(out, f"tree of the checked-out commit: {_summary(run.sarif)}")
+    sarif_path = _resolve(ctx, inputs.sarif_file)
+    shown = _shown_path(ctx, sarif_path)
+    try:
+        _write_sarif(sarif_path, sarif)
+        _say(out, f"SARIF ({_category(sarif)}, status {sarif.status}) written to {escape_text(shown)}")
+        _outputs(ctx, shown, gate_report, sarif.status, err)
+    except UsageError as e:
+        print(f"keysweep: error: {e}", file=err)
+        return EXIT_USAGE
+    failure = next((r.error for r in (gate_report, sarif) if r is not None and r.status == "failed"), None)
+    _say(out, _verdict(code, run.plan, failure, inputs))
+    return code
+
+
+def _category(report: Report) -> str:
+    from scanner.output.sarif import automation_id
+
+    return automation_id(report.scan.mode).rstrip("/")
+
+
+def _verdict(code: int, the_plan: Plan, failure: str | None, inputs: ActionInputs) -> str:
+    what = {Scope.RANGE: "the range", Scope.SWEEP: "the history", Scope.TREE: "the tree"}.get(
+        the_plan.scope, "nothing to gate"
+    )
+    if code == EXIT_FAILED:
+        return f"exit 3: the scan failed ({escape_text(failure or 'unknown error')})"
+    threshold = inputs.fail_on.value if inputs.fail_on else "none"
+    if code == EXIT_FINDINGS:
+        return f"exit 1: findings at or above {threshold} in {what}"
+    return f"exit 0: no finding at or above {threshold} in {what}"
+
+
+def _outputs(ctx: RunnerContext, shown: str, gate_report: Report | None, status: str, err: TextIO) -> None:
+    if ctx.output is None:
+        print("keysweep: GITHUB_OUTPUT is not set; no outputs written", file=err)
+        return
+    if gate_report is None:
+        counts: Mapping[Severity, int] = dict.fromkeys(Severity, 0)
+        total = 0
+    else:
+        counts, total = severity_counts(gate_report), len(gate_report.findings)
+    write_outputs(
+        ctx.output,
+        {
+            "sarif-file": shown,
+            "findings": str(total),
+            "critical": str(counts[Severity.CRITICAL]),
+            "high": str(counts[Severity.HIGH]),
+            "status": status,
+        },
+    )
+
+
+def _finish_failed(
+    inputs: ActionInputs | None,
+    ctx: RunnerContext,
+    rules: tuple[Rule, ...],
+    run: _Run | None,
+    message: str,
+    code: int,
+    err: TextIO,
+) -> int:
+    """A run that could not scan: a failed SARIF (so no upload marks alerts fixed) and outputs."""
+    if inputs is None:  # the inputs themselves are bad: there is no SARIF path to trust
+        if ctx.output is not None:
+            try:
+                write_outputs(ctx.output, {"status": "failed"})
+            except UsageError as e:
+                print(f"keysweep: error: {e}", file=err)
+        return code
+    try:
+        if not rules:
+            from scanner.rules import load_rules
+
+            rules = load_rules()
+        mode = run.plan.sarif_mode if run is not None else sarif_mode_for(inputs.mode, ctx.event_name)
+        scan = ScanInfo(mode=mode, target=str(_resolve(ctx, inputs.path)))
+        sarif_path = _resolve(ctx, inputs.sarif_file)
+        _write_sarif(sarif_path, failed_report(rules, scan, message))
+        if ctx.output is not None:
+            write_outputs(
+                ctx.output,
+                {
+                    "sarif-file": _shown_path(ctx, sarif_path),
+                    "findings": "",
+                    "critical": "",
+                    "high": "",
+                    "status": "failed",
+                },
+            )
+    except KeysweepError as e:
+        print(f"keysweep: error: {e}", file=err)
+        return EXIT_USAGE if code == EXIT_USAGE else code
+    except Exception as e:  # noqa: BLE001 - reporting the failure must not turn it into another
+        print(f"keysweep: could not write the failed report: {_describe(e)}", file=err)
+    return code
+
+
+def main() -> int:
+    """`python -m scanner.action`, for debugging outside the CLI."""
+    return run_action(os.environ, sys.stdout, sys.stderr)
