@@ -320,10 +320,17 @@ class PackReader:
         return t, size, off + q - p, off - rel if rel else -1
 
     def type_size(self, off: int) -> tuple[int, int]:
-        """(type or 0 when libgit2 must tell, size or -1 when unknown); sizes only for blobs."""
-        t, size, data_off, base = self._header(off)
-        if t == _OFS_DELTA:
-            t = self._base_type(base)
+        """(type or 0 when libgit2 must tell, size or -1 when unknown); sizes only for blobs.
+        A damaged header (a truncated or corrupted pack) is left to libgit2 too, which reports it."""
+        try:
+            t, size, data_off, base = self._header(off)
+            delta = t == _OFS_DELTA
+            if delta:
+                t = self._base_type(base)
+        except (PackError, IndexError, ValueError, struct.error, OSError):
+            self.types[off] = 0
+            return 0, -1
+        if delta:
             size = -1
             if t == OBJ_BLOB:
                 try:

@@ -23,7 +23,7 @@ from scanner.detect.engine import Matcher
 from scanner.gcpause import paused_gc
 from scanner.git.index import IndexEntry
 from scanner.git.objects import MODE_TREE, OBJ_BLOB, CommitMeta, Signature, TagMeta
-from scanner.git.packs import Listing, list_objects, split_ids
+from scanner.git.packs import Listing, list_objects, loose_ids, split_ids
 from scanner.git.repo import bad_objects, objects_dirs, shallow_commits
 from scanner.git.trees import read_tree
 from scanner.model import Skip
@@ -87,7 +87,12 @@ class Sweep:
         res = self.res
         listing = list_objects(objects_dirs(self.repo))
         if listing is None:  # an index this reader does not know: let libgit2 list and type everything
-            listing = Listing(loose=list(dict.fromkeys(o.raw for o in self.repo.odb)))
+            try:
+                ids = list(dict.fromkeys(o.raw for o in self.repo.odb))
+            except pygit2.GitError as e:  # a damaged pack index: what it lists is out of reach
+                res.skip(CORRUPT, f"the object database cannot be listed ({e}): loose objects only")
+                ids = list(dict.fromkeys(o for d in objects_dirs(self.repo) for o in loose_ids(d)))
+            listing = Listing(loose=ids)
             listing.total = len(listing.loose)
         self.t.listing = listing
         res.objects = listing.total

@@ -1,0 +1,105 @@
+"""Damage fuzzing (issue 9): random loose and packed objects of built repositories are truncated,
+corrupted or deleted, and every mode must end within a time bound with exit 0, 1 or 3 — never a
+hang, a traceback or an internal error."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pygit2
+import pytest
+
+from tests.repo_builder import RepoBuilder, env_line
+from tests.test_history_packed import pack_all
+
+ROOT = Path(__file__).resolve().parent.parent
+MODES = [[], ["--no-history"], ["--range", "HEAD~2..HEAD"], ["--staged"]]
+ROUNDS = int(os.environ.get("KEYSWEEP_FUZZ_ROUNDS", "6"))
+
+
+def _history(root: Path) -> RepoBuilder:
+    b = RepoBuilder(root)
+    for i in range(6):
+        files: dict[str | bytes, bytes | None] = {
+            "README": f"v{i}\n".encode(),
+            f"d{i % 3}/k{i}.env": env_line(200 + i),
+        }
+        if i % 2:
+            files[f"d{(i + 1) % 3}/k{i - 1}.env"] = None
+        b.commit(files, message=f"c{i}")
+    b.commit({"side.env": env_line(210)}, ref="refs/heads/side")
+    b.repo.checkout_head(strategy=pygit2.GIT_CHECKOUT_FORCE)
+    (root / "staged.env").write_bytes(env_line(211))
+    b.repo.index.add("staged.env")
+    b.repo.index.write()
+    return b
+
+
+def _damage(root: Path, rng: random.Random) -> str:
+    objects = root / ".git" / "objects"
+    files = sorted(
+        p
+        for p in objects.rglob("*")
+        if p.is_file() and (len(p.parent.name) == 2 or p.suffix in (".pack", ".idx"))
+    )
+    victims = rng.sample(files, k=min(len(files), rng.randint(1, 3)))
+    done = []
+    for p in victims:
+        p.chmod(0o644)
+        data = p.read_bytes()
+        how = rng.choice(["truncate", "flip", "delete", "empty"])
+        if how == "truncate":
+            p.write_bytes(data[: rng.randrange(0, max(1, len(data)))])
+        elif how == "flip":
+            b = bytearray(data)
+            for _ in range(rng.randint(1, 8)):
+                if b:
+                    b[rng.randrange(len(b))] ^= 1 << rng.randrange(8)
+            p.write_bytes(bytes(b))
+        elif how == "empty":
+            p.write_bytes(b"")
+        else:
+            p.unlink()
+        done.append(f"{how} {p.relative_to(root)}")
+    return "; ".join(done)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("fuzz")
+    loose = base / "loose"
+    _history(loose)
+    packed = base / "packed"
+    b = _history(packed)
+    pack_all(b.repo)
+    return {"loose": loose, "packed": packed}
+
+
+@pytest.mark.parametrize("kind", ["loose", "packed"])
+@pytest.mark.parametrize("seed", range(ROUNDS))
+def test_damaged_objects_end_every_mode_cleanly(
+    built: dict[str, Path], tmp_path: Path, kind: str, seed: int
+) -> None:
+    rng = random.Random(f"{kind}:{seed}")
+    root = tmp_path / "r"
+    shutil.copytree(built[kind], root, symlinks=True)
+    what = _damage(root, rng)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "KEYSWEEP_STALL_SECONDS": "20"}
+    for mode in MODES:
+        got = subprocess.run(
+            [sys.executable, "-m", "scanner", "scan", str(root), *mode, "--jobs", "1"],
+            capture_output=True,
+            text=True,
+            timeout=90,
+            env=env,
+        )
+        where = f"{kind} seed {seed} ({what}), mode {mode}"
+        assert got.returncode in (0, 1, 3), f"{where}: exit {got.returncode}\n{got.stderr}"
+        assert "Traceback" not in got.stderr, f"{where}\n{got.stderr}"
+        assert "internal error" not in got.stderr, f"{where}\n{got.stderr}"
+        assert "no progress for" not in got.stderr, f"{where}: a stall\n{got.stderr}"
