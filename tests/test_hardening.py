@@ -161,3 +161,16 @@ def test_a_working_tree_150_directories_deep_is_complete(tmp_path: Path, scan: o
     assert set(by) == {digest(make_key(75)), digest(make_key(76))}
     assert [loc.source.value for loc in by[digest(make_key(76))].locations] == ["worktree"]
     assert [loc.source.value for loc in by[digest(make_key(75))].locations] == ["history"]  # unchanged file
+
+
+def test_an_empty_head_commit_object_is_corrupt_not_beyond_the_clone(tmp_path: Path) -> None:
+    b = RepoBuilder(tmp_path / "r")
+    b.commit({"a.env": env_line(78)})
+    head = b.commit({"b.txt": b"two\n"})
+    loose = _loose_path(tmp_path / "r", head)
+    loose.chmod(0o644)
+    loose.write_bytes(b"")
+    got = _run(["scan", ".", "--range", "HEAD~1..HEAD"], tmp_path / "r")
+    assert got.returncode == 3, got.stderr
+    assert "corrupt-object" in got.stderr and str(head) in got.stderr
+    assert "beyond" not in got.stderr
