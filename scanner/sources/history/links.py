@@ -38,13 +38,14 @@ class Trees:
 
     def _walk(self, tree: bytes) -> tuple[Entry, ...]:
         """The interesting entries under `tree`, children before parents (iterative: a tree
-        thousands of directories deep is walked like any other)."""
+        thousands of directories deep is walked like any other). Each tree is parsed once into
+        its subtrees of the closure and its interesting blobs, so the walk touches only those."""
         memo = self._memo
         got = memo.get(tree)
         if got is not None:
             return got
-        parsed: dict[bytes, list[tuple[bytes, bytes, bytes]] | None] = {}
-        on_stack: set[bytes] = set()
+        closure, unread, interesting = self.closure, self.unread, self.interesting
+        parsed: dict[bytes, tuple[list[tuple[bytes, bytes]], list[Entry]] | None] = {}
         stack = [tree]
         while stack:
             t = stack[-1]
@@ -53,38 +54,39 @@ class Trees:
                 continue
             if t not in parsed:
                 try:
-                    parsed[t] = tree_entries(read_raw(self.repo, t)[1])
+                    entries = tree_entries(read_raw(self.repo, t)[1])
                 except (pygit2.GitError, KeyError, ValueError, OSError):
                     parsed[t] = None
-                on_stack.add(t)
-            entries = parsed[t]
-            if entries is None:
+                else:
+                    subs: list[tuple[bytes, bytes]] = []
+                    own: list[Entry] = []
+                    for mode, name, child in entries:
+                        if mode == MODE_TREE:
+                            if child in unread:
+                                own.append((name, child, K_UNREAD))
+                            elif child in closure:
+                                subs.append((name, child))
+                        elif mode != MODE_GITLINK and child in interesting:
+                            own.append((name, child, K_BLOB))
+                    parsed[t] = (subs, own)
+                    pending = [c for _n, c in subs if c not in memo and c not in parsed]
+                    if pending:
+                        stack.extend(pending)
+                        continue
+            got_t = parsed[t]
+            if got_t is None:
                 memo[t] = ((b"", t, K_UNREAD),)
                 stack.pop()
                 continue
-            pending = [
-                c
-                for m, _n, c in entries
-                if m == MODE_TREE
-                and c in self.closure
-                and c not in self.unread
-                and c not in memo
-                and c not in on_stack
-            ]
-            if pending:
-                stack.extend(pending)
-                continue
-            out: list[Entry] = []
-            for mode, name, child in entries:
-                if mode == MODE_TREE:
-                    if child in self.unread or (child in on_stack and child not in memo):
-                        out.append((name, child, K_UNREAD))  # (a tree that names itself: never read twice)
-                    elif child in self.closure:
-                        out.extend((name + b"/" + p if p else name, o, k) for p, o, k in memo[child])
-                elif mode != MODE_GITLINK and child in self.interesting:
-                    out.append((name, child, K_BLOB))
+            subs, own = got_t
+            out = list(own)
+            for name, child in subs:
+                below = memo.get(child)
+                if below is None:  # a tree that names itself (only a hash collision could): unread
+                    out.append((name, child, K_UNREAD))
+                else:
+                    out.extend((name + b"/" + p if p else name, o, k) for p, o, k in below)
             memo[t] = tuple(out)
-            on_stack.discard(t)
             stack.pop()
         return memo[tree]
 
