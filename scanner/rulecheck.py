@@ -15,7 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from scanner.detect.engine import Matcher
 from scanner.errors import RuleError
 from scanner.model import Kind, Rule
 from scanner.rules.templates import expand
@@ -51,8 +50,11 @@ def _planted(rule: Rule, value: str) -> bytes:
 def check_rules(rules: Sequence[Rule], builtin: Sequence[Rule], engine: str, where: str) -> CheckResult:
     """Every example of `rules` found by its rule and no negative example; RuleError listing each
     failure otherwise."""
+    from scanner.matcher_cache import load_matcher  # the compiled database a scan with them reuses
+
     ids = {r.id for r in rules}
-    matcher = Matcher([*(r for r in builtin if r.id not in ids), *rules], engine)
+    everything = tuple(sorted((*(r for r in builtin if r.id not in ids), *rules), key=lambda r: r.id))
+    matcher = load_matcher(everything, engine)
     problems: list[str] = []
     examples = negatives = 0
     for rule in rules:

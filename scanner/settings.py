@@ -209,7 +209,7 @@ class _Reader:
         paths = self.globs(t.get("paths"), f"severity[{i}].paths", table, False)
         rules = self.rule_ids(t.get("rules", []), f"severity[{i}].rules", table, known)
         if not paths and not rules:
-            self.fail(f"severity[{i}]", "needs 'rules', 'paths' or both", table)
+            self.fail(f"severity[{i}]", "needs 'rules', 'paths' or both", table, "")
         return SeverityOverride(severity=Severity(level), rules=rules, paths=paths)
 
     def rules(self, value: Any, builtin: tuple[Rule, ...]) -> tuple[Rule, ...]:

@@ -411,7 +411,9 @@ def suppressed_report() -> Report:
 
     baseline = Baseline(
         (
-            entry(digest("fp history"), "anthropic.api-key", ("services/svc-00/settings.py",), "revoked 2024-03"),
+            entry(
+                digest("fp history"), "anthropic.api-key", ("services/svc-00/settings.py",), "revoked 2024-03"
+            ),
             entry(digest("fp bundle"), "openai.project-key", ("src/api/client.ts",)),
             entry(digest("fp gone"), "groq.api-key", ("old/config.yaml",)),
         ),
