@@ -106,7 +106,9 @@ def main() -> None:
     files = len(git(repo, "ls-files").splitlines())
     print(f"repository: {a.repo} ({commits} commits on HEAD, {files} files at HEAD)")
     tools = commands(a.peers)
-    subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "-m", "compileall", "-q", str(ROOT / "scanner")], check=True)
+    subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "python"), "-m", "compileall", "-q", str(ROOT / "scanner")], check=True
+    )
     rows = []
     for name, stage in (("clean", stage_clean), ("key", stage_key)):
         reset(repo)
@@ -118,8 +120,10 @@ def main() -> None:
                 seconds, code = run(cmd, repo)
                 times[tool].append(seconds)
                 codes[tool].add(code)
-        for tool in tools:
-            rows.append((name, what, tool, statistics.median(times[tool]), min(times[tool]), sorted(codes[tool])))
+        rows.extend(
+            (name, what, tool, statistics.median(times[tool]), min(times[tool]), sorted(codes[tool]))
+            for tool in tools
+        )
     reset(repo)
     print(f"\n| change | tool | wall (median of {a.rounds}) | min | exit codes |")
     print("|---|---|---|---|---|")

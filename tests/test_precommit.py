@@ -29,7 +29,11 @@ def _snapshot(dest: Path) -> str:
     b = RepoBuilder(dest)
     files: dict[str | bytes, bytes | None] = {name: (ROOT / name).read_bytes() for name in SNAPSHOT}
     for path in sorted((ROOT / "scanner").rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".yml", ".j2", ".typed"):
+        if (
+            path.is_file()
+            and "__pycache__" not in path.parts
+            and path.suffix in (".py", ".yml", ".j2", ".typed")
+        ):
             files[path.relative_to(ROOT).as_posix()] = path.read_bytes()
     return str(b.commit(files, message="snapshot"))
 

@@ -202,7 +202,7 @@ def _staged_hint() -> list[str]:
         "  was ever pushed or shared. A staged key is not yet committed: nothing to rewrite.",
         "If it is not a live secret (a test fixture, a revoked sample): end its line with",
         "  `keysweep:allow` in a comment, allowlist the path in .keysweep.toml ([[allow]] paths and a",
-        "  reason), or acknowledge it: `keysweep baseline update --output F` with `baseline = \"F\"`",
+        '  reason), or acknowledge it: `keysweep baseline update --output F` with `baseline = "F"`',
         "  in .keysweep.toml.",
     ]
 
