@@ -30,7 +30,7 @@ class CheckResult:
 def load_checked(path: Path, builtin: Sequence[Rule]) -> tuple[Rule, ...]:
     """The rules of `path` (YAML rule file or TOML config), validated; RuleError/UsageError if not."""
     if path.suffix == ".toml":
-        from scanner.settings import load_config
+        from scanner.suppress.settings import load_config
 
         return load_config(path, builtin).rules
     from scanner.rules import load_file

@@ -11,9 +11,9 @@ import pytest
 from scanner import cli
 from scanner.errors import UsageError
 from scanner.model import Severity
-from scanner.settings import ConfigError, parse_config
 from scanner.suppress.globs import GlobError, compile_glob
 from scanner.suppress.inputs import resolve
+from scanner.suppress.settings import ConfigError, parse_config
 from tests.keys import make_key, rules
 
 # an extra rule in the bundled schema; its example is a template (no key-shaped literal here)
@@ -112,7 +112,7 @@ def test_a_valid_config() -> None:
         '[[severity]]\npaths = ["scripts/**"]\nseverity = "low"\n' + acme()
     )
     s = parse(text)
-    from scanner.settings import Settings
+    from scanner.suppress.settings import Settings
 
     assert isinstance(s, Settings)
     assert (s.fail_on, s.baseline, s.fingerprint_key) == (
@@ -168,7 +168,7 @@ def test_bad_globs(glob: str) -> None:
 
 def test_fail_on_precedence() -> None:
     s = parse('fail-on = "critical"\n')
-    from scanner.settings import Settings
+    from scanner.suppress.settings import Settings
 
     assert isinstance(s, Settings)
     assert resolve(rules(), s, None, None, None).fail_on is Severity.CRITICAL  # the config's

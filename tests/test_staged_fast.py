@@ -12,8 +12,7 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from scanner.config import ScanConfig
-from scanner.config import Mode
+from scanner.config import Mode, ScanConfig
 from scanner.git.index import read_index_tree
 from scanner.git.trees import TreeMemo, head_tree, unchanged_dirs
 from scanner.pipeline import scan

@@ -10,12 +10,12 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from scanner.config import ScanConfig
+from scanner.config import Mode, ScanConfig
 from scanner.detect.engine import Matcher
 from scanner.errors import ScanError
 from scanner.findings import counts_for_fail
 from scanner.model import Report
-from scanner.pipeline import scan_target
+from scanner.pipeline import scan
 from scanner.suppress.baseline import create_baseline, render_baseline
 from scanner.suppress.inputs import resolve
 from scanner.suppress.trusted import live_map, read_at_commit, read_trusted
@@ -31,12 +31,14 @@ def gate(repo: Path, trusted: str, base: str, head: str) -> tuple[int, tuple[str
     inputs = resolve(rules(), t.settings, t.baseline, t.baseline_path, None)
     config = ScanConfig(
         target=repo,
+        mode=Mode.RANGE,
+        range_expr=f"{base}..{head}",
         jobs=1,
         fail_on=inputs.fail_on,
         fingerprint_key=inputs.fingerprint_key,
         policy=inputs.policy,
     )
-    report = scan_target(config, inputs.rules, Matcher(inputs.rules, "python"), "range", f"{base}..{head}")
+    report = scan(config, inputs.rules, Matcher(inputs.rules, "python"))
     return counts_for_fail(report.findings, config.fail_on), t.changed, report
 
 
@@ -82,8 +84,8 @@ def test_pr_baselining_its_own_key_still_fails(repo: tuple[RepoBuilder, str]) ->
     )
     # the change baselines its own key (as `keysweep baseline update` on the branch would)
     b.set_head("refs/heads/pr")
-    config = ScanConfig(target=b.path, jobs=1)
-    full = scan_target(config, rules(), Matcher(rules(), "python"), "tree")
+    config = ScanConfig(target=b.path, mode=Mode.TREE, jobs=1)
+    full = scan(config, rules(), Matcher(rules(), "python"))
     assert [f.rule_id for f in full.findings] == ["openai.project-key"]
     text = render_baseline(
         create_baseline(full.findings, full.scan.mode, live_map(full), config.fingerprint_key)
@@ -115,7 +117,7 @@ def test_no_config_at_the_trusted_commit(tmp_path: Path) -> None:
 
 
 def test_bad_config_at_the_trusted_commit_names_the_commit(tmp_path: Path) -> None:
-    from scanner.settings import ConfigError
+    from scanner.suppress.settings import ConfigError
 
     b = RepoBuilder(tmp_path / "repo")
     base = str(b.commit({".keysweep.toml": b'fail-on = "high"\n[[allow]]\npaths = ["x["]\nreason = "r"\n'}))

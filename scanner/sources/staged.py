@@ -12,7 +12,7 @@ from scanner.detect.engine import Matcher
 from scanner.git.index import read_index_tree
 from scanner.git.refs import head_commit
 from scanner.git.repo import RepoSite
-from scanner.git.trees import TreeMemo, head_tree, lookup, under_any, unchanged_dirs
+from scanner.git.trees import TreeMemo, head_tree, lookup, unchanged_dirs, under_any
 from scanner.model import Provenance
 from scanner.skips import MISSING
 from scanner.sources.base import BlobScanner, Found, Place, ScanContext, SourceResult, secret_id

@@ -14,9 +14,9 @@ from pathlib import Path
 from scanner.errors import UsageError
 from scanner.findings import DEFAULT_FINGERPRINT_KEY
 from scanner.model import Rule, Severity
-from scanner.settings import Settings, find_config, load_config
 from scanner.suppress.baseline import key_id, parse_baseline
 from scanner.suppress.policy import Baseline, Policy
+from scanner.suppress.settings import Settings, find_config, load_config
 
 DEFAULT_FAIL_ON = "high"
 
@@ -34,7 +34,7 @@ class ScanInputs:
 def repository_root(target: Path) -> Path:
     """Where `.keysweep.toml` and relative baseline paths live: the working tree root, else the
     scanned directory."""
-    from scanner.sources.repository import discover
+    from scanner.git.repo import discover
 
     site = discover(target) if target.exists() else None
     if site is not None and site.workdir is not None:

@@ -18,10 +18,10 @@ import pygit2
 
 from scanner.errors import ScanError, UsageError
 from scanner.model import Finding, Report, Rule, SourceKind
-from scanner.settings import CONFIG_NAME, Settings, parse_config
 from scanner.suppress.apply import live_paths
 from scanner.suppress.baseline import parse_baseline
 from scanner.suppress.policy import Baseline
+from scanner.suppress.settings import CONFIG_NAME, Settings, parse_config
 
 
 @dataclass(frozen=True, slots=True)
