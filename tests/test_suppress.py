@@ -284,3 +284,35 @@ def test_sarif_suppressions_match_the_schema(
     result["suppressions"][0]["status"] = "maybe"
     result["baselineState"] = "sideways"
     assert len(list(validator.iter_errors(doc))) == 2
+
+
+@pytest.mark.parametrize("mode", ["range", "staged", "tree", "history"])
+def test_pragma_is_counted_in_every_mode(tmp_path: Path, mode: str) -> None:
+    """A pragma'd key is counted (and listed with its reason) whatever the mode: a range or staged
+    scan — the PR gate and the pre-commit hook — must not drop it without a trace."""
+    b = RepoBuilder(tmp_path / "repo")
+    b.commit({"README": b"hi\n"})
+    line = f'K = "{make_key(seed=81)}"  # keysweep:allow documented example\n'.encode()
+    if mode == "staged":
+        b.repo.checkout_head(strategy=pygit2.GIT_CHECKOUT_FORCE)
+        (b.path / "a.py").write_bytes(line)
+        b.repo.index.read()
+        b.repo.index.add("a.py")
+        b.repo.index.write()
+    else:
+        b.commit({"a.py": line})
+        b.repo.checkout_head(strategy=pygit2.GIT_CHECKOUT_FORCE)
+    flags = {
+        "range": ["--range", "HEAD~1..HEAD"],
+        "staged": ["--staged"],
+        "tree": ["--no-history"],
+        "history": [],
+    }
+    out = tmp_path / "r.json"
+    assert cli.main(["scan", str(b.path), "--jobs", "1", "--json", str(out), *flags[mode]]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["findings"] == []
+    assert doc["stats"]["suppressed"] == {"pragma": 1}
+    assert [(f["suppression"]["kind"], f["locations"][0]["path"]) for f in doc["suppressed"]] == [
+        ("pragma", "a.py")
+    ]
