@@ -7,20 +7,24 @@ crash included: `main` catches everything), 1 findings at or above --fail-on, 0 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from scanner import __version__
 from scanner.config import Mode, ScanConfig
 from scanner.errors import KeysweepError, ScanError, UsageError
-from scanner.model import Report, Rule, ScanInfo, Severity, Stats
+from scanner.model import Report, Rule, ScanInfo, Stats
 from scanner.outcome import EXIT_FAILED, EXIT_OK, EXIT_USAGE, gate
 from scanner.rules import load_rules, ruleset_hash
+
+if TYPE_CHECKING:
+    from scanner.suppress.inputs import ScanInputs
 
 ENGINE_ENV = "KEYSWEEP_ENGINE"
 
@@ -41,8 +45,21 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--fail-on",
         choices=["none", "low", "medium", "high", "critical"],
-        default="high",
-        help="exit 1 when a finding (confidence ≥ medium) is at or above this severity (default: high)",
+        default=None,
+        help="exit 1 when a finding (confidence ≥ medium) is at or above this severity "
+        "(default: the config's fail-on, else high)",
+    )
+    _suppress_args(s)
+    s.add_argument(
+        "--baseline",
+        metavar="F",
+        type=Path,
+        help="acknowledged findings (`keysweep baseline create`): kept in the reports, not counted",
+    )
+    s.add_argument(
+        "--no-suppress",
+        action="store_true",
+        help="ignore pragmas, allowlists, disabled rules and the baseline: show and count everything",
     )
     s.add_argument(
         "--jobs", type=int, default=0, metavar="N", help="worker processes (default: one per core)"
@@ -73,10 +90,39 @@ def _parser() -> argparse.ArgumentParser:
         "--staged", action="store_true", help="only what the index adds over HEAD (pre-commit)"
     )
     sub.add_parser("action", help="GitHub Actions entry: reads the INPUT_* variables and the event payload")
+    b = sub.add_parser("baseline", help="write or refresh a baseline of the current findings")
+    bsub = b.add_subparsers(dest="baseline_command", required=True, parser_class=_Parser)
+    for name, text in (
+        ("create", "a new baseline of every finding of a full scan"),
+        ("update", "add new findings and refresh changed entries; everything else stays byte for byte"),
+    ):
+        c = bsub.add_parser(name, help=text)
+        c.add_argument("path", nargs="?", default=".", help="repository or directory (default: .)")
+        c.add_argument("--output", metavar="F", type=Path, required=True, help="the baseline file")
+        c.add_argument("--reason", metavar="TEXT", help="the reason recorded on new entries")
+        _suppress_args(c)
+        c.add_argument("--jobs", type=int, default=0, metavar="N", help="worker processes")
+        if name == "update":
+            c.add_argument("--prune", action="store_true", help="drop stale entries (their secret is gone)")
     r = sub.add_parser("rules", help="print the rule table")
     r.add_argument("--json", action="store_true", help="as JSON")
     r.add_argument("--markdown", action="store_true", help="as a Markdown table (the README's)")
+    r.add_argument(
+        "--check",
+        metavar="FILE",
+        type=Path,
+        help="validate a rules file (YAML, or a .keysweep.toml's [[rules]]) and test its examples",
+    )
     return p
+
+
+def _suppress_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--config",
+        metavar="F",
+        type=Path,
+        help="the configuration file (default: .keysweep.toml at the repository root)",
+    )
 
 
 def _engine() -> str:
@@ -176,8 +222,9 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     if args.jobs < 0:
         raise UsageError("--jobs must be 0 (one per core) or more")
     _check_outputs(args)
-    rules = load_rules()
-    fail_on = None if args.fail_on == "none" else Severity(args.fail_on)
+    builtin = load_rules()
+    inputs = _inputs(args, builtin, args.baseline, args.fail_on, suppress=not args.no_suppress)
+    rules = inputs.rules
     mode = (
         Mode.RANGE
         if args.range_expr is not None
@@ -193,9 +240,11 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         range_expr=args.range_expr,
         jobs=args.jobs,
         engine=_engine(),
-        fail_on=fail_on,
+        fail_on=inputs.fail_on,
         cache=args.cache,
         strict=args.strict,
+        fingerprint_key=inputs.fingerprint_key,
+        policy=inputs.policy,
     )
     try:
         matcher = load_matcher(rules, config.engine)
@@ -213,6 +262,81 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     if code == EXIT_FAILED:
         _say(f"scan failed: {report.error}")
     return code
+
+
+def _inputs(
+    args: argparse.Namespace,
+    builtin: tuple[Rule, ...],
+    baseline: Path | None,
+    fail_on: str | None,
+    suppress: bool,
+) -> ScanInputs:
+    from scanner.suppress.inputs import load_local, resolve
+
+    scanning = args.command == "scan"
+    settings, base, source = load_local(Path(args.path), builtin, args.config, baseline, scanning)
+    return resolve(builtin, settings, base, source, fail_on, suppress)
+
+
+def _cmd_baseline(args: argparse.Namespace) -> int:
+    """`baseline create|update`: a full scan with the config applied, its findings written as a
+    baseline; an update that changes nothing leaves the file untouched."""
+    from scanner.matcher_cache import load_matcher
+    from scanner.pipeline import scan
+    from scanner.suppress.baseline import create_baseline, parse_baseline, render_baseline, update_baseline
+    from scanner.suppress.trusted import live_map
+
+    if args.jobs < 0:
+        raise UsageError("--jobs must be 0 (one per core) or more")
+    out: Path = args.output
+    creating = args.baseline_command == "create"
+    if creating and out.exists():
+        raise UsageError(f"{out} exists; `keysweep baseline update` refreshes it")
+    old_text = None
+    if not creating:
+        try:
+            old_text = out.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise UsageError(f"cannot read the baseline {out}: {getattr(e, 'strerror', None) or e}") from None
+    builtin = load_rules()
+    inputs = _inputs(args, builtin, None, "none", suppress=True)
+    policy = dataclasses.replace(inputs.policy, baseline=None)
+    config = ScanConfig(
+        target=Path(args.path),
+        jobs=args.jobs,
+        engine=_engine(),
+        fingerprint_key=inputs.fingerprint_key,
+        policy=policy,
+    )
+    report = scan(config, inputs.rules, load_matcher(inputs.rules, config.engine), _Progress(sys.stderr))
+    if report.status != "ok":
+        raise ScanError(f"the scan of {args.path} is {report.status}; a baseline needs a complete scan")
+    live = live_map(report)
+    mode = report.scan.mode
+    if creating:
+        baseline = create_baseline(report.findings, mode, live, inputs.fingerprint_key, args.reason)
+        _write(str(out), render_baseline(baseline))
+        print(f"keysweep: {out}: {len(baseline.entries)} entries", file=sys.stderr)
+        return EXIT_OK
+    assert old_text is not None
+    old = parse_baseline(old_text, str(out))
+    from scanner.suppress.baseline import key_id
+
+    if old.key_id != key_id(inputs.fingerprint_key):
+        raise UsageError(f"{out}: made with another fingerprint key; recreate it with `baseline create`")
+    result = update_baseline(old, report.findings, mode, live, args.reason, args.prune)
+    text = render_baseline(result.baseline)
+    if text != old_text:
+        _write(str(out), text)
+    stale = "dropped" if result.pruned else "kept (--prune drops them)"
+    print(
+        f"keysweep: {out}: {len(result.added)} added, {len(result.refreshed)} refreshed, "
+        f"{len(result.stale)} stale {stale}" + ("" if text != old_text else "; unchanged, not rewritten"),
+        file=sys.stderr,
+    )
+    for entry in result.stale:
+        print(f"keysweep: stale: {entry.rule_id} {entry.fingerprint[:12]} (no longer found)", file=sys.stderr)
+    return EXIT_OK
 
 
 class _Crash(Exception):
@@ -255,6 +379,16 @@ def _cmd_rules(args: argparse.Namespace) -> int:
     from scanner.output import ruletable
 
     rules = load_rules()
+    if args.check is not None:
+        from scanner.rulecheck import check_rules, load_checked
+
+        extra = load_checked(args.check, rules)
+        result = check_rules(extra, rules, _engine(), args.check.name)
+        print(
+            f"{args.check}: {result.rules} rules valid; {result.examples} examples found by their rule, "
+            f"{result.negatives} negative examples not found"
+        )
+        return EXIT_OK
     if args.json:
         sys.stdout.write(ruletable.render_json(rules))
     elif args.markdown:
@@ -283,6 +417,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from scanner.action import run_action
 
             return run_action(os.environ, sys.stdout, sys.stderr)
+        if args.command == "baseline":
+            return _cmd_baseline(args)
         return _cmd_rules(args)
     except SystemExit as e:  # --help / --version
         return int(e.code or 0) if isinstance(e.code, int) else EXIT_OK

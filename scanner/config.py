@@ -10,6 +10,7 @@ from pathlib import Path
 from scanner.findings import DEFAULT_FINGERPRINT_KEY
 from scanner.model import Severity
 from scanner.sources.walk import DEFAULT_SIZE_CAP
+from scanner.suppress.policy import DEFAULT_POLICY, Policy
 
 
 class Mode(StrEnum):
@@ -33,6 +34,7 @@ class ScanConfig:
     fingerprint_key: bytes = DEFAULT_FINGERPRINT_KEY
     cache: Path | None = None  # --cache DIR: the history cache (trusted input; scanner/cache.py)
     strict: bool = False  # --strict: any gap in coverage is exit 3 (range and staged scans always are)
+    policy: Policy = DEFAULT_POLICY  # the suppress stage: config allowlists, disabled rules, baseline
 
     @property
     def workers(self) -> int:

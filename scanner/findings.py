@@ -95,7 +95,7 @@ _EXPOSURE_ORDER = {
 }
 
 
-def _location_key(h: Hit, first: CommitRef | None) -> tuple[int, int, int, int, str]:
+def _location_key(h: Hit, first: CommitRef | None) -> tuple[int, int, int, int, str, int]:
     loc = h.location
     is_first = first is not None and loc.commit == first.commit
     return (
@@ -104,27 +104,30 @@ def _location_key(h: Hit, first: CommitRef | None) -> tuple[int, int, int, int, 
         0 if is_first else 1,
         -(loc.commit_time or 0),
         loc.path,
+        loc.position.byte_offset,  # ties: a weak secret's fingerprint comes from the first one
     )
 
 
-def _identity(h: Hit, rule: Rule, key: bytes) -> tuple[str, str | None, str]:
+def _identity(h: Hit, rule: Rule, key: bytes) -> tuple[str, str | None, str | None]:
     """(grouping key, secret digest or None, fingerprint), all from the one secret id (model.secret_id).
 
     An exposure is also identified by its path (content hashes stripped). A weak secret is one
-    finding per value: grouped by its id in memory, never written; its fingerprint names the rule
-    and the first location instead."""
+    finding per value: grouped by its id in memory, never written; its fingerprint (None here)
+    comes from the finding's first location once the locations are ordered (`weak_fingerprint`)."""
     m = h.match
     sid = secret_id(m)
     if rule.kind is Kind.EXPOSURE or m.secret is None:
         material = f"{rule.id}\0{strip_content_hash(h.location.path)}\0{sid}"
         return "x:" + material, None, fingerprint(key, material)
     if is_weak(m.secret, rule):
-        return (
-            "w:" + sid,
-            None,
-            fingerprint(key, f"{rule.id}\0{h.location.path}\0{h.location.position.line}"),
-        )
+        return "w:" + sid, None, None
     return "s:" + sid, sid, fingerprint(key, sid)
+
+
+def weak_fingerprint(key: bytes, rule_id: str, context: str | None) -> str:
+    """§4: the rule id and the masked, normalized line of the first location — no path and no
+    line number (renames and line moves keep it), nothing that reverses to the value."""
+    return fingerprint(key, f"weak\0{rule_id}\0{context or ''}")
 
 
 def build_findings(
@@ -132,17 +135,19 @@ def build_findings(
 ) -> list[Finding]:
     """Group hits by secret and order findings and locations deterministically (§4 Orderings)."""
     groups: dict[str, list[Hit]] = {}
-    meta: dict[str, tuple[str | None, str]] = {}
+    meta: dict[str, tuple[str | None, str | None]] = {}
     for h in hits:
         gk, digest, fp = _identity(h, rules[h.match.rule_id], key)
         groups.setdefault(gk, []).append(h)
         meta.setdefault(gk, (digest, fp))
-    findings = [_finding(hs, rules, *meta[gk]) for gk, hs in groups.items()]
-    findings.sort(key=_finding_key)
+    findings = [_finding(hs, rules, key, *meta[gk]) for gk, hs in groups.items()]
+    findings.sort(key=finding_order)
     return findings
 
 
-def _finding(hs: Sequence[Hit], rules: Mapping[str, Rule], digest: str | None, fp: str) -> Finding:
+def _finding(
+    hs: Sequence[Hit], rules: Mapping[str, Rule], key: bytes, digest: str | None, fp: str | None
+) -> Finding:
     # the rule that names a secret: the one most hits agree on, ties by rule id
     counts: dict[str, int] = {}
     for h in hs:
@@ -158,11 +163,13 @@ def _finding(hs: Sequence[Hit], rules: Mapping[str, Rule], digest: str | None, f
     lasts = [h.provenance.last_seen for h in hs if h.provenance.last_seen is not None]
     last = max(lasts, key=lambda c: (c.commit_time, c.generation, c.commit)) if lasts else None
     ordered = sorted(hs, key=lambda h: _location_key(h, first))
+    if fp is None:
+        fp = weak_fingerprint(key, rule_id, ordered[0].match.context)
     seen: set[tuple[object, ...]] = set()
     locations: list[Location] = []
     for h in ordered:
         loc = h.location
-        k = (loc.source, loc.path, loc.blob, loc.position, loc.commit)
+        k = (loc.source, loc.path, loc.blob, loc.position, loc.commit, loc.pragma)
         if k not in seen:
             seen.add(k)
             locations.append(loc)
@@ -191,12 +198,14 @@ def _finding(hs: Sequence[Hit], rules: Mapping[str, Rule], digest: str | None, f
     )
 
 
-def _finding_key(f: Finding) -> tuple[int, str, str, str]:
+def finding_order(f: Finding) -> tuple[int, str, str, str]:
+    """§4 Orderings: severity, first-seen time, rule id, fingerprint."""
     return (-f.severity.rank, f.first_seen.commit_time if f.first_seen else "", f.rule_id, f.fingerprint)
 
 
 def counts_for_fail(findings: Iterable[Finding], threshold: Severity | None) -> int:
-    """Findings at or above `threshold` with confidence ≥ medium, moves excluded (§4)."""
+    """Findings at or above `threshold` with confidence ≥ medium, moves and suppressed (baselined)
+    findings excluded (§4, §7)."""
     if threshold is None:
         return 0
     return sum(
@@ -205,4 +214,5 @@ def counts_for_fail(findings: Iterable[Finding], threshold: Severity | None) -> 
         if f.severity.rank >= threshold.rank
         and f.confidence.rank >= Confidence.MEDIUM.rank
         and not f.moved_from
+        and f.suppression is None
     )

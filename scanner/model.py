@@ -51,6 +51,23 @@ class SourceKind(StrEnum):
     MESSAGE = "message"
 
 
+class SuppressKind(StrEnum):
+    """Why a finding is not counted (ARCHITECTURE.md §1 suppress); the keys of `stats.suppressed`."""
+
+    PRAGMA = "pragma"
+    ALLOWLIST = "allowlist"
+    BASELINE = "baseline"
+    DISABLED_RULE = "disabled-rule"
+
+
+class BaselineState(StrEnum):
+    """A finding against the baseline, as SARIF's `baselineState` says it."""
+
+    NEW = "new"  # not in the baseline: reported
+    UNCHANGED = "unchanged"  # in the baseline: kept in the reports, not counted
+    UPDATED = "updated"  # in the baseline, but held by more files than then: reported
+
+
 class Exposure(StrEnum):
     REPOSITORY = "repository"
     CLIENT_BUNDLE = "client-bundle"
@@ -105,6 +122,9 @@ class Match:
     encoding: str | None = None
     pragma: bool = False
     exposure_text: str | None = None
+    # SHA-256 of the match's line, whitespace-normalized, with the span masked: the identity of a
+    # weak secret (§4 Fingerprint), which has no digest to publish
+    context: str | None = None
 
 
 def secret_id(m: Match) -> str:
@@ -176,6 +196,7 @@ class Location:
     blob: str | None = None
     original: Original | None = None
     commit_time: int | None = None
+    pragma: bool = False  # the line carries `keysweep:allow` (suppress decides what that means)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +221,37 @@ class Finding:
     moved_from: str | None = None
     remediation_url: str = ""
     scope: str | None = None
+    suppression: Suppression | None = None
+    baseline_state: BaselineState | None = None  # set when the scan compared with a baseline
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    """Why a finding is not counted, and the reason a person gave for it."""
+
+    kind: SuppressKind
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineEntryRef:
+    """A baseline entry as the reports name it (a stale one: its secret was not found)."""
+
+    fingerprint: str
+    rule_id: str
+    redacted: str | None
+    paths: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineSummary:
+    """What the scan made of the baseline it was given."""
+
+    entries: int
+    matched: int
+    grown: int  # findings in the baseline now held by more files: reported again
+    stale: tuple[BaselineEntryRef, ...]  # entries whose secret the scan did not find
+    stale_checked: bool  # false for range and staged scans, which see only part of the repository
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,3 +294,5 @@ class Report:
     ruleset: str
     rules: tuple[Rule, ...]
     error: str | None = None
+    suppressed: tuple[Finding, ...] = ()  # pragma, allowlist and disabled-rule findings, with their reason
+    baseline: BaselineSummary | None = None

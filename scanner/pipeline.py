@@ -1,8 +1,9 @@
-"""sources → detect → findings → report: one scan, from a config to a finished Report.
+"""sources → detect → findings → report → suppress: one scan, from a config to a finished Report.
 
 `scan` picks the sources a mode reads (ARCHITECTURE.md §4), runs each, and `build_report` turns
 what they found into hits, findings, stats and the report status — the only place a report is
-assembled, pragmas are counted and findings are identified and ordered.
+assembled and findings are identified and ordered; `suppress` then applies pragmas, the config
+and the baseline, once.
 """
 
 from __future__ import annotations
@@ -81,7 +82,20 @@ def scan(
                 results.append(_path_check(site))
     finally:
         prog.close()
-    return build_report(config, rules, mode, results, time.monotonic() - t0)
+    return suppress(build_report(config, rules, mode, results, time.monotonic() - t0), config)
+
+
+def suppress(report: Report, config: ScanConfig) -> Report:
+    """The suppress stage, once, on the finished report (ARCHITECTURE.md §1): pragmas, the
+    config's allowlists and disabled rules, the baseline (scanner/suppress/apply.py)."""
+    from scanner.suppress.apply import apply_policy
+
+    live = None
+    if config.policy.baseline is not None and config.policy.suppress:
+        from scanner.suppress.trusted import live_map
+
+        live = live_map(report)
+    return apply_policy(report, config.policy, live)
 
 
 def repository_sources(config: ScanConfig, site: RepoSite) -> list[Source]:
@@ -146,10 +160,10 @@ def build_report(
     results: Sequence[SourceResult],
     seconds: float,
 ) -> Report:
-    """The report of a scan: hits from every place, pragmas counted, findings, stats and status."""
+    """The report of a scan: hits from every place (pragma-marked ones too: the suppress stage
+    decides and counts), findings, stats and status."""
     rule_map = {r.id: r for r in rules}
     hits: list[Hit] = []
-    suppressed: Counter[str] = Counter()
     for res in results:
         for found in res.founds:
             for place in found.places:
@@ -157,9 +171,6 @@ def build_report(
                 path, path_bytes = display_path(place.path)
                 exposure = Exposure.LOCAL_ONLY if place.local_only else _EXPOSURE[place.source]
                 for m, pos in found.hits:
-                    if m.pragma:
-                        suppressed["pragma"] += 1
-                        continue
                     prov = res.provenance.get(secret_id(m), Provenance())
                     loc = Location(
                         source=source,
@@ -170,6 +181,7 @@ def build_report(
                         commit=place.commit.hex() if place.commit else None,
                         blob=place.blob.hex() if place.blob else None,
                         commit_time=place.commit_time,
+                        pragma=m.pragma,
                     )
                     hits.append(Hit(match=m, location=loc, exposure=exposure, provenance=prov))
     findings = build_findings(hits, rule_map, config.fingerprint_key)
@@ -198,7 +210,6 @@ def build_report(
         blobs=blobs,
         bytes_scanned=nbytes,
         sources=dict(sources),
-        suppressed=dict(suppressed),
         skipped=dict(skipped),
         skipped_examples=examples,
         complete=not incomplete,

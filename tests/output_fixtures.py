@@ -7,6 +7,7 @@ made-up digests and fingerprints.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import os
@@ -369,9 +370,76 @@ def failed_report() -> Report:
     )
 
 
+def pragma_finding() -> Finding:
+    return Finding(
+        kind=Kind.SECRET,
+        rule_id="openai.project-key",
+        provider="openai",
+        severity=Severity.HIGH,
+        confidence=Confidence.HIGH,
+        secret_sha256=digest("pragma secret"),
+        redacted="sk-proj-…Pq7Z (164)",
+        fingerprint=digest("fp pragma"),
+        exposure=Exposure.REPOSITORY,
+        present_at_head=True,
+        first_seen=ALICE,
+        last_seen=ALICE,
+        locations_total=1,
+        locations=(
+            Location(
+                source=SourceKind.HISTORY,
+                path="tests/fixtures/sample.env",
+                position=position(1, 16, 164, 15),
+                commit=ALICE.commit,
+                blob=commit_id("blob sample.env"),
+                pragma=True,
+            ),
+        ),
+    )
+
+
+def suppressed_report() -> Report:
+    """The history report through the suppress stage: a baselined secret, one the baseline knew
+    but that is now in more files, an allowlisted exposure, a pragma, a disabled rule and a
+    stale baseline entry."""
+    from scanner.suppress.apply import apply_policy
+    from scanner.suppress.globs import compile_glob
+    from scanner.suppress.policy import AllowEntry, Baseline, BaselineEntry, Policy
+
+    def entry(fp: str, rule_id: str, paths: tuple[str, ...], reason: str | None = None) -> BaselineEntry:
+        return BaselineEntry(fp, rule_id, "…", BOB.commit, paths, (), reason)
+
+    baseline = Baseline(
+        (
+            entry(
+                digest("fp history"), "anthropic.api-key", ("services/svc-00/settings.py",), "revoked 2024-03"
+            ),
+            entry(digest("fp bundle"), "openai.project-key", ("src/api/client.ts",)),
+            entry(digest("fp gone"), "groq.api-key", ("old/config.yaml",)),
+        ),
+        key_id="test-key-id",
+    )
+    policy = Policy(
+        allow=(AllowEntry((compile_glob("web/**"),), "demo app; the key there is a placeholder"),),
+        disabled_rules=frozenset({"mistral.api-key"}),
+        baseline=baseline,
+    )
+    report = dataclasses.replace(
+        history_report(),
+        stats=dataclasses.replace(history_report().stats, suppressed={}),
+        findings=(*findings(), pragma_finding()),
+    )
+    return apply_policy(report, policy)
+
+
 def reports() -> dict[str, Report]:
     """Every fixture report by name (the golden files are named after these)."""
-    return {"history": history_report(), "incomplete": incomplete_report(), "failed": failed_report()}
+    return {
+        "history": history_report(),
+        "incomplete": incomplete_report(),
+        "failed": failed_report(),
+        "suppressed": suppressed_report(),
+    }
 
 
 # --- golden files ------------------------------------------------------------------------------

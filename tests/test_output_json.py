@@ -44,6 +44,7 @@ FINDING_FIELDS = [
     "first_seen_truncated",
     "moved_from",
     "remediation_url",
+    "baselined",
     "locations_total",
     "locations",
 ]
@@ -96,7 +97,7 @@ def test_schema_rejects_broken_documents(
 
 def test_top_level_and_tool() -> None:
     document = parsed(history_report())
-    assert list(document) == ["version", "status", "tool", "scan", "stats", "findings"]
+    assert list(document) == ["version", "status", "tool", "scan", "stats", "findings", "suppressed"]
     assert document["version"] == "1"
     assert document["status"] == "ok"
     assert document["tool"] == {

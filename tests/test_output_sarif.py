@@ -197,6 +197,7 @@ def test_log_and_run() -> None:
         "keysweep/status": "ok",
         "keysweep/ruleset": history_report().ruleset,
         "keysweep/complete": True,
+        "keysweep/suppressed": {"baseline": 2, "pragma": 1},
     }
 
 

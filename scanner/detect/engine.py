@@ -6,6 +6,7 @@ holds it, so nothing here depends on a path.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -18,6 +19,7 @@ from scanner.model import Confidence, Kind, Match, Rule
 
 PRAGMA = b"keysweep:allow"
 PRAGMA_MAX_LINE = 1000
+CONTEXT_WIDTH = 120  # bytes of line kept each side of a match for its context (minified lines)
 MAX_DECODE_DEPTH = 2  # e.g. a docker auth inside a base64 .dockerconfigjson inside a Secret
 
 
@@ -50,7 +52,7 @@ class Matcher:
         """Every secret in `data`, one match per span, with decoded layers included."""
         found = self._scan_decoded(data, MAX_DECODE_DEPTH)
         found.sort(key=lambda m: (m.start, m.end, m.rule_id))
-        return [self._mark_pragma(data, m) for m in found]
+        return [self._mark_line(data, m) for m in found]
 
     def _scan_decoded(self, data: bytes, depth: int) -> list[Match]:
         """Raw matches plus those inside decoded layers, located at the outermost encoded token."""
@@ -156,13 +158,21 @@ class Matcher:
         return out
 
     @staticmethod
-    def _mark_pragma(data: bytes, m: Match) -> Match:
+    def _mark_line(data: bytes, m: Match) -> Match:
+        """The pragma on the match's line, and for a secret the line's context digest."""
         ls = max(data.rfind(b"\n", 0, m.start), data.rfind(b"\r", 0, m.start)) + 1
         le = len(data)
         for sep in (b"\n", b"\r"):
             j = data.find(sep, m.start)
             if j != -1:
                 le = min(le, j)
-        if le - ls <= PRAGMA_MAX_LINE and PRAGMA in data[ls:le]:
-            return replace(m, pragma=True)
+        pragma = le - ls <= PRAGMA_MAX_LINE and PRAGMA in data[ls:le]
+        context = None
+        if m.secret is not None:
+            left = data[max(ls, m.start - CONTEXT_WIDTH) : m.start]
+            right = data[m.end : max(m.end, min(le, m.end + CONTEXT_WIDTH))]
+            masked = b"".join(left.split()) + b"\0" + b"".join(right.split())  # reformat-proof
+            context = hashlib.sha256(masked).hexdigest()
+        if pragma or context is not None:
+            return replace(m, pragma=pragma, context=context)
         return m

@@ -33,6 +33,11 @@ class IndexFormatError(ValueError):
 
 def parse_index(data: bytes) -> list[IndexEntry]:
     """Every entry of a git index file (v2, v3, v4), with its stage; extensions are ignored."""
+    return _parse_index(data)[0]
+
+
+def _parse_index(data: bytes) -> tuple[list[IndexEntry], int]:
+    """The entries and the offset where the extensions start."""
     if len(data) < 12 or data[:4] != b"DIRC":
         raise IndexFormatError("not an index file")
     version, count = struct.unpack(">II", data[4:12])
@@ -67,6 +72,53 @@ def parse_index(data: bytes) -> list[IndexEntry]:
         if kind in (_S_IFGITLINK, _S_IFDIR):  # submodules; sparse-index directories
             continue
         out.append(IndexEntry(path, oid, (flags >> 12) & 3))
+    return out, pos
+
+
+CacheTree = dict[bytes, bytes | None]
+"""The index's cache-tree extension: directory (b"" the root) → the tree its entries make, None
+where git has invalidated it (something under it was staged since)."""
+
+
+def parse_cache_tree(data: bytes, start: int) -> CacheTree:
+    """The `TREE` extension of an index file whose extensions start at `start` (empty if none)."""
+    end = len(data) - 20  # the trailing checksum
+    pos = start
+    while pos + 8 <= end:
+        sig, size = data[pos : pos + 4], struct.unpack(">I", data[pos + 4 : pos + 8])[0]
+        if sig == b"TREE":
+            return _tree_extension(data[pos + 8 : pos + 8 + size])
+        pos += 8 + size
+    return {}
+
+
+def _tree_extension(body: bytes) -> CacheTree:
+    """Nodes come in pre-order, each with its number of subtrees; `-1` entries: invalidated."""
+    out: CacheTree = {}
+    paths: list[bytes] = []  # the open directories, innermost last,
+    left: list[int] = []  # and how many of their subtrees are still to come
+    pos = 0
+    while pos < len(body):
+        nul = body.index(b"\x00", pos)
+        nl = body.index(b"\n", nul)
+        count, subtrees = (int(x) for x in body[nul + 1 : nl].split(b" "))
+        name = body[pos:nul]
+        pos = nl + 1
+        while left and left[-1] == 0:
+            paths.pop()
+            left.pop()
+        if left:
+            left[-1] -= 1
+            path = paths[-1] + b"/" + name if paths[-1] else name
+        else:
+            path = name
+        if count >= 0:
+            out[path] = body[pos : pos + 20]
+            pos += 20
+        else:
+            out[path] = None
+        paths.append(path)
+        left.append(subtrees)
     return out
 
 
@@ -83,13 +135,22 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
 
 def read_index(repo: pygit2.Repository) -> list[IndexEntry]:
     """The index entries of a non-bare repository (empty for a bare one or when there is no index)."""
+    return read_index_tree(repo)[0]
+
+
+def read_index_tree(repo: pygit2.Repository) -> tuple[list[IndexEntry], CacheTree]:
+    """The index entries and the index's cache-tree (empty when absent or unreadable)."""
     data = index_bytes(repo)
     if data is None:
-        return []
+        return [], {}
     try:
-        return parse_index(data)
+        entries, end = _parse_index(data)
     except (IndexFormatError, ValueError, IndexError, struct.error):
-        return _fallback(repo)
+        return _fallback(repo), {}
+    try:
+        return entries, parse_cache_tree(data, end)
+    except (ValueError, IndexError, struct.error):
+        return entries, {}  # a damaged extension: every entry is compared with HEAD
 
 
 def _fallback(repo: pygit2.Repository) -> list[IndexEntry]:

@@ -153,28 +153,87 @@ def _gone_level(
             yield base + name, oid, None, b""
 
 
-def lookup(repo: pygit2.Repository, tree: bytes | None, path: bytes) -> tuple[bytes | None, bool]:
-    """(blob id at `path` in `tree` or None, whether the trees on the way could be read)."""
+TreeMemo = dict[bytes, dict[bytes, tuple[bytes, bytes]] | None]
+"""Parsed trees by id ({name: (mode, id)}, None when unreadable): trees never change, and a walk of
+every index entry reads the same few from the root thousands of times over."""
+
+
+def _parsed_tree(repo: pygit2.Repository, tree: bytes) -> dict[bytes, tuple[bytes, bytes]] | None:
+    try:
+        _, data = read_raw(repo, tree)
+    except (pygit2.GitError, KeyError, ValueError, OSError):
+        return None
+    out: dict[bytes, tuple[bytes, bytes]] = {}
+    for mode, name, oid in tree_entries(data):
+        out.setdefault(name, (mode, bytes(oid)))  # the first of duplicate names, as git reads it
+    return out
+
+
+def lookup(
+    repo: pygit2.Repository, tree: bytes | None, path: bytes, memo: TreeMemo | None = None
+) -> tuple[bytes | None, bool]:
+    """(blob id at `path` in `tree` or None, whether the trees on the way could be read); `memo`
+    keeps the trees parsed on the way for the next lookup."""
     parts = path.split(b"/")
     cur = tree
     for i, name in enumerate(parts):
         if cur is None:
             return None, True
-        try:
-            _, data = read_raw(repo, cur)
-        except (pygit2.GitError, KeyError, ValueError, OSError):
+        if memo is not None and cur in memo:
+            entries = memo[cur]
+        else:
+            entries = _parsed_tree(repo, cur)
+            if memo is not None:
+                memo[cur] = entries
+        if entries is None:
             return None, False
         nxt = None
-        for mode, ename, oid in tree_entries(data):
-            if ename == name:
-                last = i == len(parts) - 1
-                if last and mode not in (MODE_TREE, MODE_GITLINK):
-                    return bytes(oid), True
-                if not last and mode == MODE_TREE:
-                    nxt = bytes(oid)
-                break
+        found = entries.get(name)
+        if found is not None:
+            mode, oid = found
+            last = i == len(parts) - 1
+            if last and mode not in (MODE_TREE, MODE_GITLINK):
+                return oid, True
+            if not last and mode == MODE_TREE:
+                nxt = oid
         cur = nxt
     return None, True
+
+
+def unchanged_dirs(
+    repo: pygit2.Repository, head_tree: bytes, cache: dict[bytes, bytes | None], memo: TreeMemo
+) -> set[bytes]:
+    """Directories whose cache-tree id (scanner/git/index.py) is HEAD's tree there: nothing under
+    them is staged. Git writes a commit's trees from the cache-tree, so this is what the commit
+    would hold; only the trees on the paths git invalidated are read."""
+    same: set[bytes] = set()
+    stack = [(b"", head_tree)]
+    while stack:
+        path, tree = stack.pop()
+        cached = cache.get(path)
+        if cached is not None and cached == tree:
+            same.add(path)
+            continue
+        if path not in cache:
+            continue
+        if tree not in memo:
+            memo[tree] = _parsed_tree(repo, tree)
+        for name, (mode, oid) in (memo[tree] or {}).items():
+            if mode == MODE_TREE:
+                stack.append((path + b"/" + name if path else name, oid))
+    return same
+
+
+def under_any(path: bytes, dirs: set[bytes]) -> bool:
+    """Whether `path` lies under one of `dirs` (b"" is the root)."""
+    if b"" in dirs:
+        return True
+    i = path.find(b"/")
+    while i != -1:
+        if path[:i] in dirs:
+            return True
+        i = path.find(b"/", i + 1)
+    return False
 
 
 def blob_at(repo: pygit2.Repository, tree: bytes | None, path: bytes) -> bytes | None:

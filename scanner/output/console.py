@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import scanner
-from scanner.model import Finding, Kind, Location, Report, Rule, Severity
+from scanner.model import BaselineState, Finding, Kind, Location, Report, Rule, Severity
 from scanner.output.escape import escape_text, guard_lines
 from scanner.output.where import where
 
@@ -21,6 +21,8 @@ LOCATIONS_SHOWN = 5
 FINGERPRINT_SHOWN = 12
 COMMIT_SHOWN = 10
 EXAMPLES_SHOWN = 3
+BASELINED_SHOWN = 10
+STALE_SHOWN = 5
 
 _RESET = "\x1b[0m"
 _SEVERITY_SGR = {
@@ -52,12 +54,16 @@ def render_console(report: Report, *, color: bool) -> str:
     if report.status == "failed":
         message = escape_text(report.error or "unknown error")
         lines += [paint(_ERROR, f"ERROR: the scan failed: {message}"), ""]
-    for provider, findings in _by_provider(report.findings):
+    active = [finding for finding in report.findings if finding.suppression is None]
+    for provider, findings in _by_provider(active):
         lines.append(paint(_BOLD, escape_text(provider)))
         for finding in findings:
             lines += _finding(finding, rules.get(finding.rule_id), paint)
             lines.append("")
-    lines += _summary(report, paint)
+    lines += _baselined([finding for finding in report.findings if finding.suppression is not None], paint)
+    lines += _summary(report, paint, active)
+    if report.scan.mode == "staged" and active:
+        lines += _staged_hint()
     return guard_lines("\n".join(lines)) + "\n"
 
 
@@ -113,6 +119,10 @@ def _finding(finding: Finding, rule: Rule | None, paint: _Paint) -> list[str]:
         field("moved from", escape_text(finding.moved_from) + " (a move, not a new leak)")
     if finding.also_matched:
         field("also", ", ".join(escape_text(rule_id) for rule_id in finding.also_matched))
+    if finding.baseline_state is BaselineState.UPDATED:
+        field(
+            "baseline", "acknowledged, but more files hold it than when it was baselined: the exposure grew"
+        )
     field("to do", *_todo(finding, rule))
     return lines
 
@@ -167,11 +177,41 @@ def _todo(finding: Finding, rule: Rule | None) -> list[str]:
     ]
 
 
-def _summary(report: Report, paint: _Paint) -> list[str]:
+def _baselined(findings: list[Finding], paint: _Paint) -> list[str]:
+    """Acknowledged secrets, one line each: still leaked (revoke them), not counted."""
+    if not findings:
+        return []
+    lines = [paint(_DIM, f"Baselined (acknowledged, not counted): {len(findings)}")]
+    for finding in findings[:BASELINED_SHOWN]:
+        where = escape_text(finding.locations[0].path) if finding.locations else "(no location)"
+        secret = escape_text(finding.redacted) if finding.redacted else "(short secret)"
+        reason = escape_text(finding.suppression.reason) if finding.suppression else ""
+        lines.append(
+            f"  {escape_text(finding.rule_id)} {secret} fingerprint "
+            f"{escape_text(finding.fingerprint[:FINGERPRINT_SHOWN])} at {where}: {reason}"
+        )
+    if len(findings) > BASELINED_SHOWN:
+        lines.append(f"  +{len(findings) - BASELINED_SHOWN} more")
+    return [*lines, ""]
+
+
+def _staged_hint() -> list[str]:
+    return [
+        "",
+        "To fix: take the key out of the staged file, `git add` it again, and revoke the key if it",
+        "  was ever pushed or shared. A staged key is not yet committed: nothing to rewrite.",
+        "If it is not a live secret (a test fixture, a revoked sample): end its line with",
+        "  `keysweep:allow` in a comment, allowlist the path in .keysweep.toml ([[allow]] paths and a",
+        '  reason), or acknowledge it: `keysweep baseline update --output F` with `baseline = "F"`',
+        "  in .keysweep.toml.",
+    ]
+
+
+def _summary(report: Report, paint: _Paint, active: list[Finding]) -> list[str]:
     counts = dict.fromkeys(_SEVERITIES, 0)
-    for finding in report.findings:
+    for finding in active:
         counts[finding.severity] += 1
-    total = len(report.findings)
+    total = len(active)
     stats = report.stats
     parts = [f"{total} finding{'s' if total != 1 else ''}"]
     parts.append(", ".join(f"{counts[severity]} {severity.value}" for severity in _SEVERITIES))
@@ -182,6 +222,8 @@ def _summary(report: Report, paint: _Paint) -> list[str]:
         lines.append(
             "  suppressed: " + ", ".join(f"{escape_text(k)} {v}" for k, v in sorted(stats.suppressed.items()))
         )
+    if report.baseline is not None:
+        lines += _baseline_lines(report)
     if report.status != "failed" and (not stats.complete or report.status == "incomplete"):
         lines.append(
             paint(
@@ -197,4 +239,27 @@ def _summary(report: Report, paint: _Paint) -> list[str]:
         if examples:
             line += " (e.g. " + ", ".join(escape_text(e) for e in examples[:EXAMPLES_SHOWN]) + ")"
         lines.append(line)
+    return lines
+
+
+def _baseline_lines(report: Report) -> list[str]:
+    b = report.baseline
+    assert b is not None
+    text = f"  baseline: {b.entries} entries, {b.matched} found"
+    if b.grown:
+        text += f", {b.grown} held by more files than when baselined (reported)"
+    if not b.stale_checked:
+        return [text + "; stale entries are not checked by a partial or incomplete scan"]
+    lines = [text + f", {len(b.stale)} stale"]
+    for entry in b.stale[:STALE_SHOWN]:
+        secret = escape_text(entry.redacted) if entry.redacted else "(short secret)"
+        where = escape_text(entry.paths[0]) if entry.paths else "(no path)"
+        lines.append(
+            f"  stale: {escape_text(entry.rule_id)} {secret} fingerprint "
+            f"{escape_text(entry.fingerprint[:FINGERPRINT_SHOWN])} (was at {where}): no longer found"
+        )
+    if len(b.stale) > STALE_SHOWN:
+        lines.append(f"  +{len(b.stale) - STALE_SHOWN} more stale")
+    if b.stale:
+        lines.append("  `keysweep baseline update --prune --output <baseline>` drops stale entries")
     return lines

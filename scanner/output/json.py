@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import scanner
-from scanner.model import CommitRef, Finding, Location, Report, Stats
+from scanner.model import BaselineSummary, CommitRef, Finding, Location, Report, Stats, SuppressKind
 from scanner.output.escape import dump_json
 
 REPORT_VERSION = "1"
@@ -36,7 +36,11 @@ def report_document(report: Report) -> dict[str, Any]:
         },
         "stats": _stats(report.stats),
         "findings": [_finding(finding) for finding in report.findings],
+        # pragma, allowlist and disabled-rule findings: not counted, kept with their reason
+        "suppressed": [_finding(finding) for finding in report.suppressed],
     }
+    if report.baseline is not None:
+        document["baseline"] = _baseline(report.baseline)
     if report.status == "failed" or report.error is not None:
         document["error"] = report.error or "the scan failed"
     return document
@@ -84,11 +88,39 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "moved_from": finding.moved_from,
         "remediation_url": finding.remediation_url,
     }
+    document["baselined"] = (
+        finding.suppression is not None and finding.suppression.kind is SuppressKind.BASELINE
+    )
+    if finding.baseline_state is not None:
+        document["baseline_state"] = finding.baseline_state.value
+    if finding.suppression is not None:
+        document["suppression"] = {
+            "kind": finding.suppression.kind.value,
+            "reason": finding.suppression.reason,
+        }
     if finding.scope is not None:
         document["scope"] = finding.scope
     document["locations_total"] = finding.locations_total
     document["locations"] = [_location(location) for location in finding.locations]
     return document
+
+
+def _baseline(summary: BaselineSummary) -> dict[str, Any]:
+    return {
+        "entries": summary.entries,
+        "matched": summary.matched,
+        "grown": summary.grown,
+        "stale_checked": summary.stale_checked,
+        "stale": [
+            {
+                "fingerprint": e.fingerprint,
+                "rule_id": e.rule_id,
+                "redacted": e.redacted,
+                "paths": list(e.paths),
+            }
+            for e in summary.stale
+        ],
+    }
 
 
 def _commit(ref: CommitRef | None) -> dict[str, str] | None:

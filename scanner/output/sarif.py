@@ -25,6 +25,13 @@ Choices worth knowing:
   secret is not in the model, so it cannot be written. Author names stay out of SARIF.
 - A failed scan has no results and `executionSuccessful: false`, so an upload can never mark
   real alerts fixed.
+- Suppression: a baselined finding stays a result, with `suppressions` (external, accepted, the
+  entry's reason) and `baselineState: unchanged`; with a baseline every result has a
+  `baselineState` (`new`, or `updated` for a baselined secret now held by more files). Pragma,
+  allowlist and disabled-rule findings are not results — GitHub ingests a suppressed result as an
+  open alert unless the repository treats suppressions as dismissals — and are counted by reason,
+  with the baselined ones, in `run.properties["keysweep/suppressed"]`. Stale baseline entries are
+  counted in `keysweep/baseline`, not written as `absent` results, for the same reason.
 """
 
 from __future__ import annotations
@@ -36,7 +43,18 @@ from typing import Any, assert_never
 from urllib.parse import quote
 
 import scanner
-from scanner.model import Confidence, Finding, Kind, Location, Report, Rule, Stats
+from scanner.model import (
+    BaselineState,
+    Confidence,
+    Finding,
+    Kind,
+    Location,
+    Report,
+    Rule,
+    Stats,
+    Suppression,
+    SuppressKind,
+)
 from scanner.output.escape import dump_json
 from scanner.output.severity import severity_level
 from scanner.output.where import where
@@ -77,13 +95,28 @@ def sarif_document(report: Report) -> dict[str, Any]:
         "automationDetails": {"id": automation_id(report.scan.mode)},
         "columnKind": "utf16CodeUnits",
         "results": results,
-        "properties": {
-            "keysweep/status": report.status,
-            "keysweep/ruleset": report.ruleset,
-            "keysweep/complete": report.stats.complete,
-        },
+        "properties": _run_properties(report),
     }
     return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
+
+
+def _run_properties(report: Report) -> dict[str, Any]:
+    properties: dict[str, Any] = {
+        "keysweep/status": report.status,
+        "keysweep/ruleset": report.ruleset,
+        "keysweep/complete": report.stats.complete,
+    }
+    if report.stats.suppressed:
+        properties["keysweep/suppressed"] = dict(sorted(report.stats.suppressed.items()))
+    if report.baseline is not None:
+        b = report.baseline
+        properties["keysweep/baseline"] = {
+            "entries": b.entries,
+            "matched": b.matched,
+            "grown": b.grown,
+            "stale": len(b.stale) if b.stale_checked else None,
+        }
+    return properties
 
 
 def automation_id(mode: str) -> str:
@@ -241,7 +274,7 @@ def _result(finding: Finding, rules: Sequence[Rule], index: dict[str, int]) -> d
         properties["keysweep/moved_from"] = finding.moved_from
     if finding.scope is not None:
         properties["keysweep/scope"] = finding.scope
-    return {
+    result: dict[str, Any] = {
         "ruleId": finding.rule_id,
         "ruleIndex": rule_index,
         "level": severity_level(finding.severity).level,
@@ -251,7 +284,22 @@ def _result(finding: Finding, rules: Sequence[Rule], index: dict[str, int]) -> d
             "primaryLocationLineHash": finding.fingerprint,
             "keysweep/v1": finding.fingerprint,
         },
-        "properties": {key: value for key, value in properties.items() if value is not None},
+    }
+    if finding.suppression is not None:
+        result["suppressions"] = [_suppression(finding.suppression)]
+    if finding.baseline_state is not None:
+        result["baselineState"] = finding.baseline_state.value
+    result["properties"] = {key: value for key, value in properties.items() if value is not None}
+    return result
+
+
+def _suppression(s: Suppression) -> dict[str, Any]:
+    kind = "inSource" if s.kind is SuppressKind.PRAGMA else "external"
+    return {
+        "kind": kind,
+        "status": "accepted",
+        "justification": s.reason,
+        "properties": {"keysweep/reason": s.kind.value},
     }
 
 
@@ -276,6 +324,10 @@ def result_message(finding: Finding, rule: Rule) -> str:
         parts.append("Its first commit lies beyond what was read (shallow or incomplete history).")
     if finding.locations_total > 1:
         parts.append(f"Found in {finding.locations_total} locations.")
+    if finding.suppression is not None:
+        parts.append(f"Suppressed ({finding.suppression.kind.value}): {finding.suppression.reason}.")
+    elif finding.baseline_state is BaselineState.UPDATED:
+        parts.append("It is in the baseline, but more files hold it than when it was baselined.")
     return " ".join(parts)
 
 

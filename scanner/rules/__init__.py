@@ -114,6 +114,12 @@ def _rule(raw: Any, provider: str, defaults: dict[str, Any], where: str) -> Rule
     )
 
 
+def parse_rule(raw: Any, provider: str, where: str) -> Rule:
+    """One rule given as a mapping in the YAML schema (a config file's extra rules), validated
+    exactly as a bundled rule is."""
+    return _rule(raw, provider, {}, where)
+
+
 def load_file(path: Path) -> list[Rule]:
     """Load and validate one provider file."""
     import yaml  # only when the rules are not in the cache (start-up of small scans)

@@ -9,10 +9,10 @@ from __future__ import annotations
 import pygit2
 
 from scanner.detect.engine import Matcher
-from scanner.git.index import read_index
+from scanner.git.index import read_index_tree
 from scanner.git.refs import head_commit
 from scanner.git.repo import RepoSite
-from scanner.git.trees import head_tree, lookup
+from scanner.git.trees import TreeMemo, head_tree, lookup, unchanged_dirs, under_any
 from scanner.model import Provenance
 from scanner.skips import MISSING
 from scanner.sources.base import BlobScanner, Found, Place, ScanContext, SourceResult, secret_id
@@ -25,9 +25,12 @@ def staged_scan(repo: pygit2.Repository, matcher: Matcher, cap: int, prefix: byt
     res.head = head_commit(repo)
     tree = head_tree(repo)
     scanner = BlobScanner(repo, matcher, cap, res)
-    entries = read_index(repo)
+    entries, cache = read_index_tree(repo)
     conflicted = {e.path for e in entries if e.stage}
     seen: set[tuple[bytes, bytes]] = set()
+    # HEAD's trees parsed once each; directories the cache-tree says are HEAD's are not looked at
+    memo: TreeMemo = {}
+    same = unchanged_dirs(repo, tree, cache, memo) if tree is not None and cache and not conflicted else set()
     for e in entries:
         if e.stage == 1 or (e.stage == 0 and e.path in conflicted):
             continue
@@ -36,7 +39,9 @@ def staged_scan(repo: pygit2.Repository, matcher: Matcher, cap: int, prefix: byt
         if (e.path, e.blob) in seen:
             continue
         seen.add((e.path, e.blob))
-        at_head, readable = lookup(repo, tree, e.path) if tree is not None else (None, True)
+        if same and under_any(e.path, same):
+            continue  # HEAD holds this directory as the index does
+        at_head, readable = lookup(repo, tree, e.path, memo) if tree is not None else (None, True)
         if not readable:
             res.skip(MISSING, f"HEAD's tree at {e.path.decode('utf-8', 'replace')}")
         if at_head == e.blob:

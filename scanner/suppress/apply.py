@@ -1,0 +1,169 @@
+"""The suppress stage as one pure function: a finished report and a policy in, a report out.
+
+A finding is suppressed as a whole, for one reason, by the first that applies:
+
+1. `disabled-rule`: its rule and every rule that also matched it are disabled in the config;
+2. `pragma` / `allowlist`: every one of its locations carries `keysweep:allow` or lies under an
+   allowlisted glob (pragma when all are pragmas). A secret that is also anywhere else is reported
+   with all its locations: an allowlist cannot hide a key that leaked outside it. A finding with
+   more locations than the report lists is never suppressed this way (the unlisted ones are
+   unknown);
+3. `baseline`: its fingerprint is in the baseline and its exposure has not grown.
+
+Findings of (1) and (2) leave `findings` for `Report.suppressed`; baselined ones stay in `findings`
+marked with their suppression (the reports keep them, `--fail-on` skips them). Each is counted by
+reason in `stats.suppressed`. Severity overrides apply first, to every finding.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+from scanner.findings import finding_order
+from scanner.model import (
+    BaselineEntryRef,
+    BaselineState,
+    BaselineSummary,
+    Finding,
+    Location,
+    Report,
+    SourceKind,
+    Suppression,
+    SuppressKind,
+)
+from scanner.suppress.policy import AllowEntry, BaselineEntry, Policy, SeverityOverride
+
+PRAGMA_REASON = "inline keysweep:allow"
+BASELINE_REASON = "acknowledged in the baseline"
+# modes whose report covers the whole repository (or directory): stale entries can be told
+_WHOLE = frozenset({"history", "tree", "directory"})
+# modes whose findings are introductions at new paths, not a census of where a secret is
+_PARTIAL = frozenset({"range", "staged"})
+_LIVE_SOURCES = frozenset({SourceKind.WORKTREE, SourceKind.STAGED, SourceKind.DIRECTORY, SourceKind.BUNDLE})
+
+LiveMap = Mapping[str, tuple[str, ...]]
+"""fingerprint → the files holding the secret at HEAD or in the working tree (see `trusted`)."""
+
+
+def apply_policy(report: Report, policy: Policy, live: LiveMap | None = None) -> Report:
+    """`report` with `policy` applied; a failed report is returned as it is."""
+    if report.status == "failed":
+        return report
+    findings = [_override(f, policy.overrides) for f in report.findings]
+    if not policy.suppress:
+        findings.sort(key=finding_order)
+        return replace(report, findings=tuple(findings))
+    live = live or {}
+    counts: Counter[str] = Counter(report.stats.suppressed)
+    kept: list[Finding] = []
+    dropped: list[Finding] = []
+    for f in findings:
+        why = _rule_or_place(f, policy)
+        if why is not None:
+            counts[why.kind.value] += 1
+            dropped.append(replace(f, suppression=why))
+        else:
+            kept.append(f)
+    summary = None
+    if policy.baseline is not None:
+        entries = policy.baseline.by_fingerprint()
+        marked: list[Finding] = []
+        grown = 0
+        for f in kept:
+            entry = entries.get(f.fingerprint)
+            state = _state(f, entry, report.scan.mode, live) if entry is not None else BaselineState.NEW
+            if state is BaselineState.UNCHANGED:
+                assert entry is not None
+                counts[SuppressKind.BASELINE.value] += 1
+                why = Suppression(SuppressKind.BASELINE, entry.reason or BASELINE_REASON)
+                marked.append(replace(f, suppression=why, baseline_state=state))
+            else:
+                grown += state is BaselineState.UPDATED
+                marked.append(replace(f, baseline_state=state))
+        kept = marked
+        found = {f.fingerprint for f in findings}
+        checked = report.scan.mode in _WHOLE and report.stats.complete
+        stale = tuple(
+            BaselineEntryRef(e.fingerprint, e.rule_id, e.redacted, e.paths)
+            for e in policy.baseline.entries
+            if checked and e.fingerprint not in found
+        )
+        matched = sum(1 for e in policy.baseline.entries if e.fingerprint in found)
+        summary = BaselineSummary(len(policy.baseline.entries), matched, grown, stale, checked)
+    kept.sort(key=finding_order)
+    dropped.sort(key=finding_order)
+    stats = replace(report.stats, suppressed=dict(sorted(counts.items())))
+    return replace(report, findings=tuple(kept), suppressed=tuple(dropped), stats=stats, baseline=summary)
+
+
+def _override(f: Finding, overrides: Sequence[SeverityOverride]) -> Finding:
+    """The last matching override wins (later entries refine earlier ones)."""
+    severity = f.severity
+    for o in overrides:
+        if o.rules and f.rule_id not in o.rules:
+            continue
+        if o.paths and not (
+            _complete(f)
+            and f.locations
+            and all(any(g.matches(loc.path) for g in o.paths) for loc in f.locations)
+        ):
+            continue
+        severity = o.severity
+    return f if severity is f.severity else replace(f, severity=severity)
+
+
+def _complete(f: Finding) -> bool:
+    return f.locations_total <= len(f.locations)
+
+
+def _rule_or_place(f: Finding, policy: Policy) -> Suppression | None:
+    if policy.disabled_rules and {f.rule_id, *f.also_matched} <= policy.disabled_rules:
+        return Suppression(SuppressKind.DISABLED_RULE, "rule disabled in the config")
+    if not f.locations or not _complete(f):
+        return None
+    reasons: list[str] = []
+    for loc in f.locations:
+        if loc.pragma:
+            continue
+        entry = _allowing(loc, f.rule_id, policy.allow)
+        if entry is None:
+            return None
+        reasons.append(entry.reason)
+    if not reasons:
+        return Suppression(SuppressKind.PRAGMA, PRAGMA_REASON)
+    return Suppression(SuppressKind.ALLOWLIST, reasons[0])
+
+
+def _allowing(loc: Location, rule_id: str, allow: Sequence[AllowEntry]) -> AllowEntry | None:
+    for entry in allow:
+        if entry.rules and rule_id not in entry.rules:
+            continue
+        if any(g.matches(loc.path) for g in entry.paths):
+            return entry
+    return None
+
+
+def _state(f: Finding, entry: BaselineEntry, mode: str, live: LiveMap) -> BaselineState:
+    """UNCHANGED, or UPDATED when the secret is held by more files than when it was baselined."""
+    if mode in _PARTIAL:
+        if f.moved_from is not None:
+            return BaselineState.UNCHANGED  # a move, not a new file holding it
+        known = set(entry.paths) | set(entry.held_at_head)
+        paths = {loc.path for loc in f.locations}
+        return BaselineState.UNCHANGED if paths <= known else BaselineState.UPDATED
+    now = live.get(f.fingerprint, live_paths(f, mode))
+    return BaselineState.UPDATED if len(now) > len(entry.held_at_head) else BaselineState.UNCHANGED
+
+
+def live_paths(f: Finding, mode: str, head_blobs: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The files that hold the finding's secret now: working-tree, staged, directory and bundle
+    locations, and history locations that are HEAD's blob at that path (in a tree scan every
+    history location is; in a full sweep `head_blobs` — path → blob id at HEAD — tells)."""
+    out: set[str] = set()
+    for loc in f.locations:
+        at_head = mode == "tree" or (head_blobs is not None and head_blobs.get(loc.path) == loc.blob)
+        if loc.source in _LIVE_SOURCES or (loc.source is SourceKind.HISTORY and loc.blob and at_head):
+            out.add(loc.path)
+    return tuple(sorted(out))
