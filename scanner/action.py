@@ -50,6 +50,7 @@ from scanner.outcome import (
     severity_counts,
 )
 from scanner.output.escape import escape_text, guard_lines
+from scanner.suppress.inputs import ScanInputs
 
 ENGINE_ENV = "KEYSWEEP_ENGINE"
 FAIL_ON_CHOICES = ("none", "low", "medium", "high", "critical")
@@ -68,6 +69,9 @@ class ActionInputs:
     fail_on: Severity | None = Severity.HIGH
     cache_dir: str | None = None
     strict: bool = True
+    fail_on_given: bool = False  # an explicit `fail-on` wins over the config's (which wins over high)
+    config: str = ".keysweep.toml"  # read from the trusted commit, never from the change itself
+    baseline: str | None = None  # likewise; None: the one the config names
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +112,8 @@ def read_inputs(env: Mapping[str, str]) -> ActionInputs:
     except ValueError:
         choices = " | ".join(m.value for m in Mode)
         raise UsageError(f"input `mode` must be {choices}, not {escape_text(mode_text)!r}") from None
-    fail_text = (get("fail-on") or "high").lower()
+    given = get("fail-on")
+    fail_text = (given or "high").lower()
     if fail_text not in FAIL_ON_CHOICES:
         raise UsageError(
             f"input `fail-on` must be {' | '.join(FAIL_ON_CHOICES)}, not {escape_text(fail_text)!r}"
@@ -127,6 +132,9 @@ def read_inputs(env: Mapping[str, str]) -> ActionInputs:
         fail_on=None if fail_text == "none" else Severity(fail_text),
         cache_dir=get("cache-dir"),
         strict=strict,
+        fail_on_given=given is not None,
+        config=get("config") or defaults.config,
+        baseline=get("baseline"),
     )
 
 
@@ -253,6 +261,48 @@ class _Run:
     plan: Plan
     gate: Report | None
     sarif: Report
+    fail_on: Severity | None  # the input's, else the trusted config's, else high
+
+
+def _scan_inputs(
+    inputs: ActionInputs,
+    target: Path,
+    head: str | None,
+    the_plan: Plan | None,
+    rules: tuple[Rule, ...],
+    log: TextIO,
+) -> ScanInputs:
+    """The config and baseline the scan trusts: read from the plan's trusted commit (the base of a
+    pull request, `before` of a push), never from the change under scan, which could otherwise
+    allowlist its own key; a change that edits either is said in the log."""
+    from scanner.suppress.inputs import load_local, resolve
+    from scanner.suppress.trusted import read_trusted
+
+    fail_on = (inputs.fail_on.value if inputs.fail_on else "none") if inputs.fail_on_given else None
+    if the_plan is None:  # a plain directory: its own files are all there is
+        baseline = _resolve_input_path(target, inputs.baseline)
+        config = _resolve_input_path(target, inputs.config)
+        settings, base, source = load_local(target, rules, config if config and config.is_file() else None, baseline)
+        return resolve(rules, settings, base, source, fail_on)
+    if the_plan.no_trusted or head is None:
+        return resolve(rules, None, None, None, fail_on)
+    trusted = the_plan.trusted or head
+    got = read_trusted(
+        target, trusted, rules, scanned=head, config_path=inputs.config, baseline_path=inputs.baseline
+    )
+    if got.settings is not None or got.baseline is not None:
+        _say(log, f"config and baseline as commit {got.commit[:12]} has them (the trusted commit)")
+    for path in got.changed:
+        _say(log, f"note: this change edits {escape_text(path)}; the scan uses the trusted commit's version")
+    source = f"{got.commit[:12]}:{got.baseline_path}" if got.baseline is not None else None
+    return resolve(rules, got.settings, got.baseline, source, fail_on)
+
+
+def _resolve_input_path(target: Path, value: str | None) -> Path | None:
+    if value is None:
+        return None
+    p = Path(value)
+    return p if p.is_absolute() else (target if target.is_dir() else target.parent) / p
 
 
 def _scan(
@@ -274,14 +324,18 @@ def _scan(
                 "(actions/checkout with `fetch-depth: 0`), or set `mode: tree` to scan a plain directory"
             )
         the_plan = Plan(Scope.TREE, "mode tree: a plain directory (no git repository)")
+        si = _scan_inputs(inputs, target, None, None, rules, log)
     else:
-        clone = GitClone(open_repository(site.gitdir))
+        clone = GitClone(open_repository(site.gitdir, bare=site.bare))
         payload = read_payload(ctx, log)
         the_plan = plan(inputs.mode, ctx.event_name, payload, ctx.ref, clone)
         _check_checkout(ctx, clone, log)
+        si = _scan_inputs(inputs, target, clone.head(), the_plan, rules, log)
     _say(log, the_plan.reason)
     for note in the_plan.notes:
         _say(log, f"note: {note}")
+    rules = si.rules
+    config = replace(config, fail_on=si.fail_on, policy=si.policy, fingerprint_key=si.fingerprint_key)
     matcher = load_matcher(rules, config.engine)
     gate_report: Report | None = None
     tree = replace(config, mode=ScanMode.TREE)
@@ -301,7 +355,7 @@ def _scan(
             gate_report = sarif = scan(tree, rules, matcher)
         case Scope.NOTHING:
             sarif = scan(tree, rules, matcher)
-    return _Run(the_plan, gate_report, sarif)
+    return _Run(the_plan, gate_report, sarif, si.fail_on)
 
 
 def _check_checkout(ctx: RunnerContext, clone: CloneView, log: TextIO) -> None:
@@ -382,7 +436,7 @@ def run_action(env: Mapping[str, str], out: TextIO, err: TextIO) -> int:
         return _finish_failed(inputs, ctx, rules, run, _describe(e), EXIT_FAILED, err)
 
     assert inputs is not None
-    code, gate_report = (EXIT_OK, None) if run.gate is None else gate(run.gate, inputs.fail_on, inputs.strict)
+    code, gate_report = (EXIT_OK, None) if run.gate is None else gate(run.gate, run.fail_on, inputs.strict)
     if gate_report is not None:
         out.write(render_console(gate_report, color=False))
     if gate_report is not None and run.sarif is run.gate:

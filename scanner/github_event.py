@@ -59,6 +59,11 @@ class Plan:
     reason: str  # one line for the log: what is scanned and why (escaped, safe to print)
     range_expr: str | None = None
     notes: tuple[str, ...] = ()  # further lines for the log (a forced push, a fallback)
+    # whose `.keysweep.toml` and baseline the scan trusts: the base of a pull request, `before` of a
+    # push, the pushed commit of a new branch; None: the checked-out commit (sweeps, tree scans).
+    # A change must not be able to turn its own scan off.
+    trusted: str | None = None
+    no_trusted: bool = False  # a forced push whose previous tip is gone: built-in defaults only
 
     @property
     def sarif_mode(self) -> str:
@@ -163,6 +168,7 @@ def _pull_request(event_name: str, payload: Mapping[str, Any], clone: CloneView)
                 Scope.RANGE,
                 f"{label}: base..head {_short(base)}..{_short(head)}",
                 f"{base}..{head}",
+                trusted=base,
             )
         notes.append(f"the payload's {' and '.join(missing)} commit is not in this clone")
     else:
@@ -177,6 +183,7 @@ def _pull_request(event_name: str, payload: Mapping[str, Any], clone: CloneView)
             f"{label}: HEAD^1..HEAD^2 {_short(first)}..{_short(second)}",
             f"{first}..{second}",
             tuple(notes),
+            trusted=first,
         )
     if event_name not in _PR_EVENTS and not (base or head):
         raise UsageError(
@@ -223,6 +230,7 @@ def _push_or_group(event_name: str, payload: Mapping[str, Any], ref: str, clone:
             f"{label} (new ref): the commits of {_short(after)} not on any other branch "
             f"({count} other branch{'es' if count != 1 else ''})",
             expr,
+            trusted=after,
         )
     if clone.has_commit(before):
         notes = ("forced push; its previous tip is still in this clone",) if forced else ()
@@ -231,6 +239,7 @@ def _push_or_group(event_name: str, payload: Mapping[str, Any], ref: str, clone:
             f"{label}: before..after {_short(before)}..{_short(after)}",
             f"{before}..{after}",
             notes,
+            trusted=before,
         )
     if forced:
         expr, count = _not_on_other_branches(after, pushed_ref, clone)
@@ -242,7 +251,9 @@ def _push_or_group(event_name: str, payload: Mapping[str, Any], ref: str, clone:
             (
                 f"forced push: the previous tip {before} is gone from this clone, so this scans "
                 f"what {_short(after)} holds that no other branch holds",
+                "forced push: no trusted commit to read the config and baseline from; built-in defaults apply",
             ),
+            no_trusted=True,
         )
     raise ScanError(f"{label}: the previous tip {before} is not in this clone; {FETCH_DEPTH_HINT}")
 

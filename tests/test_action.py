@@ -581,3 +581,70 @@ def test_a_plain_directory_needs_mode_tree(tmp_path: Path) -> None:
     assert "keysweep: mode tree: a plain directory (no git repository)\n" in r.stdout
     assert r.code == 1 and r.outputs["findings"] == "1" and r.outputs["status"] == "ok"
     assert r.run["automationDetails"]["id"] == "keysweep/tree/" and r.digests() == {digest(keys["k"])}
+
+
+def _config_pr(
+    tmp_path: Path, base_config: bytes | None, pr_config: bytes | None
+) -> tuple[Runner, dict[str, str], dict[str, Planted]]:
+    """main: c0 (maybe a config) → c1; the pull request f1 adds a critical key and maybe edits the config."""
+    keys = {"crit": _secret("anthropic.admin-key", 4), "high": _secret("openai.project-key", 5)}
+    b = RepoBuilder(tmp_path / "origin")
+    c: dict[str, str] = {}
+    files: dict[str | bytes, bytes | None] = {"README.md": b"app\n"}
+    if base_config is not None:
+        files[".keysweep.toml"] = base_config
+    c["c0"] = str(b.commit(files))
+    change: dict[str | bytes, bytes | None] = {
+        "app/.env": keys["crit"].line("ANTHROPIC_ADMIN_KEY"),
+        "fixtures/k.py": b"KEY = '" + keys["high"].secret.encode() + b"'\n",
+    }
+    if pr_config is not None:
+        change[".keysweep.toml"] = pr_config
+    c["f1"] = str(b.commit(change, ref="refs/heads/feature", parents=[pygit2.Oid(hex=c["c0"])]))
+    c["merge"] = str(
+        b.commit(
+            None,
+            parents=[pygit2.Oid(hex=c["c0"]), pygit2.Oid(hex=c["f1"])],
+            ref="refs/pull/8/merge",
+            base=pygit2.Oid(hex=c["f1"]),
+            message="Merge",
+        )
+    )
+    runner = _runner(tmp_path)
+    checkout(
+        tmp_path / "origin",
+        runner.workspace,
+        detach="refs/remotes/pull/8/merge",
+        extra_refspecs=("+refs/pull/8/merge:refs/remotes/pull/8/merge",),
+    )
+    chown_tree(runner.workspace)
+    return runner, c, keys
+
+
+ALLOW_ALL = b'[[allow]]\npaths = ["**"]\nreason = "nothing to see"\n'
+ALLOW_FIXTURES = b'fail-on = "critical"\n[[allow]]\npaths = ["fixtures/"]\nreason = "test fixtures"\n'
+
+
+def test_a_pull_request_that_allowlists_its_own_key_still_fails(tmp_path: Path) -> None:
+    runner, c, keys = _config_pr(tmp_path, None, ALLOW_ALL)
+    payload = pull_request_payload(8, base=c["c0"], head=c["f1"])
+    r = run_entrypoint(runner, "pull_request", payload, c["merge"], "refs/pull/8/merge", keys)
+    assert r.code == 1, r.stdout + r.stderr
+    assert "note: this change edits .keysweep.toml; the scan uses the trusted commit's version" in r.stdout
+    assert r.outputs["findings"] == "2" and r.outputs["critical"] == "1"
+
+
+def test_the_base_commits_config_is_applied(tmp_path: Path) -> None:
+    # the base allowlists fixtures/ and fails only on critical; the change leaves the config alone
+    runner, c, keys = _config_pr(tmp_path, ALLOW_FIXTURES, None)
+    payload = pull_request_payload(8, base=c["c0"], head=c["f1"])
+    r = run_entrypoint(runner, "pull_request", payload, c["merge"], "refs/pull/8/merge", keys)
+    assert r.code == 1, r.stdout + r.stderr
+    assert f"config and baseline as commit {c['c0'][:12]} has them" in r.stdout
+    assert r.outputs["findings"] == "1" and r.outputs["critical"] == "1"  # fixtures/ suppressed
+    assert "this change edits" not in r.stdout
+    # an explicit fail-on input wins over the config's
+    r = run_entrypoint(
+        runner, "pull_request", payload, c["merge"], "refs/pull/8/merge", keys, inputs={"fail-on": "none"}
+    )
+    assert r.code == 0, r.stdout + r.stderr

@@ -18,7 +18,16 @@ def test_action_yml_declares_what_the_action_reads_and_writes() -> None:
     doc = yaml.safe_load(ACTION_YML.read_text())
     assert doc["runs"] == {"using": "docker", "image": "Dockerfile"}
     assert doc["branding"]["icon"] != "key"  # excluded from Feather's set on the Marketplace
-    assert set(action_inputs()) == {"path", "mode", "sarif-file", "fail-on", "cache-dir", "strict"}
+    assert set(action_inputs()) == {
+        "path",
+        "mode",
+        "sarif-file",
+        "fail-on",
+        "cache-dir",
+        "strict",
+        "config",
+        "baseline",
+    }
     assert set(doc["outputs"]) == {"sarif-file", "findings", "critical", "high", "status"}
     for name, spec in action_inputs().items():
         assert spec["description"].strip() and "default" in spec, name

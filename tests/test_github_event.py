@@ -51,9 +51,10 @@ CLONE = FakeClone(
 
 def test_pull_request_uses_the_payload_then_the_merge_parents() -> None:
     got = plan(Mode.AUTO, "pull_request", pull_request_payload(3, A, C), "refs/pull/3/merge", CLONE)
-    assert got == Plan(Scope.RANGE, f"pull request #3: base..head {A[:12]}..{C[:12]}", f"{A}..{C}")
+    assert got == Plan(Scope.RANGE, f"pull request #3: base..head {A[:12]}..{C[:12]}", f"{A}..{C}", trusted=A)
     got = plan(Mode.AUTO, "pull_request", pull_request_payload(3, "f" * 40, C), "refs/pull/3/merge", CLONE)
     assert got.range_expr == f"{B}..{C}"
+    assert got.trusted == B  # the config is the base's, never the change's
     assert got.notes == (
         "the payload's base commit is not in this clone",
         "falling back to the merge commit's parents HEAD^1..HEAD^2",
@@ -175,6 +176,12 @@ def test_inputs_defaults_and_names() -> None:
         }
     )
     assert got == ActionInputs(
-        "sub", Mode.FULL, "out/k.sarif", Severity.CRITICAL, "/github/runner_temp/ks", False
+        "sub",
+        Mode.FULL,
+        "out/k.sarif",
+        Severity.CRITICAL,
+        "/github/runner_temp/ks",
+        False,
+        fail_on_given=True,
     )
     assert read_inputs({"INPUT_FAIL_ON": "none"}).fail_on is Severity.HIGH  # `_` is not the runner's name
