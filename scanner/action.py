@@ -282,7 +282,9 @@ def _scan_inputs(
     if the_plan is None:  # a plain directory: its own files are all there is
         baseline = _resolve_input_path(target, inputs.baseline)
         config = _resolve_input_path(target, inputs.config)
-        settings, base, source = load_local(target, rules, config if config and config.is_file() else None, baseline)
+        settings, base, source = load_local(
+            target, rules, config if config and config.is_file() else None, baseline
+        )
         return resolve(rules, settings, base, source, fail_on)
     if the_plan.no_trusted or head is None:
         return resolve(rules, None, None, None, fail_on)

@@ -10,7 +10,7 @@ import pygit2
 
 from scanner.detect.engine import Matcher
 from scanner.errors import ScanError
-from scanner.git.graph import CommitCache, range_walk
+from scanner.git.graph import CommitCache, generations, range_walk
 from scanner.git.objects import OBJ_COMMIT, OBJ_TAG, CommitMeta, parse_commit, parse_tag
 from scanner.git.refs import FETCH_HINT, list_refs, parse_range, resolve_rev
 from scanner.git.repo import RepoSite, read_raw, shallow_commits
@@ -76,20 +76,7 @@ def range_scan(
             stack.extend(p for p in got[0].parents if p not in excluded and p not in in_range)
 
     res.commits = len(in_range)
-    # depth within the range: 1 for commits whose parents all lie outside it
-    depth: dict[bytes, int] = {}
-    for c in in_range:
-        if c in depth:
-            continue
-        st = [c]
-        while st:
-            x = st[-1]
-            pend = [p for p in in_range[x].parents if p in in_range and p not in depth]
-            if pend:
-                st.extend(pend)
-                continue
-            st.pop()
-            depth[x] = 1 + max((depth[p] for p in in_range[x].parents if p in in_range), default=0)
+    depth = generations(in_range)  # depth within the range: 1 for commits whose parents lie outside it
 
     scanner = BlobScanner(repo, matcher, cap, res)
     left_memo: dict[tuple[bytes, bytes], dict[str, bytes]] = {}

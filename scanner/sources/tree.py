@@ -11,14 +11,8 @@ import pygit2
 from scanner.detect.engine import Matcher
 from scanner.git.objects import (
     OBJ_BLOB,
-    OBJ_COMMIT,
-    OBJ_TAG,
-    OBJ_TREE,
-    CommitMeta,
-    TagMeta,
     is_lfs_pointer,
     parse_commit,
-    parse_tag,
 )
 from scanner.git.packs import split_ids
 from scanner.git.refs import head_commit
@@ -52,14 +46,9 @@ class BlobResult:
 
 @dataclass(slots=True)
 class ObjectBatch:
-    """What phase A learnt from one slice of the object list."""
+    """What reading one slice of the tree's blobs found."""
 
     blobs: list[BlobResult] = field(default_factory=list)
-    commits: list[tuple[bytes, CommitMeta, Hits, int]] = field(
-        default_factory=list
-    )  # id, meta, hits, msg size
-    tags: list[tuple[bytes, TagMeta, Hits, int]] = field(default_factory=list)
-    trees: list[bytes] = field(default_factory=list)
     corrupt: list[tuple[bytes, int]] = field(default_factory=list)  # (id, type or 0)
     nbytes: int = 0
     count: int = 0
@@ -67,7 +56,7 @@ class ObjectBatch:
 
 @dataclass(slots=True)
 class BlobReader:
-    """Reads and scans a list of objects (in this process or in a pool's worker)."""
+    """Reads and scans a list of blobs (in this process or in a pool's worker)."""
 
     repo: pygit2.Repository
     matcher: Matcher
@@ -85,9 +74,6 @@ class BlobReader:
             except (pygit2.GitError, ValueError, OSError):
                 out.corrupt.append((raw, 0))
                 continue
-            if otype == OBJ_TREE:
-                out.trees.append(raw)
-                continue
             if otype == OBJ_BLOB and size > self.cap:
                 out.blobs.append(BlobResult(raw, size, TOO_LARGE))
                 continue
@@ -102,20 +88,8 @@ class BlobReader:
             out.nbytes += len(data)
             if otype == OBJ_BLOB:
                 out.blobs.append(self.scan_blob(raw, data))
-            elif otype == OBJ_COMMIT:
-                try:
-                    meta, message = parse_commit(data)
-                except (KeyError, ValueError, IndexError):
-                    out.corrupt.append((raw, otype))
-                    continue
-                out.commits.append((raw, meta, scan_text(self.matcher, message), len(message)))
-            elif otype == OBJ_TAG:
-                try:
-                    tmeta, message = parse_tag(data)
-                except (KeyError, ValueError, IndexError):
-                    out.corrupt.append((raw, otype))
-                    continue
-                out.tags.append((raw, tmeta, scan_text(self.matcher, message), len(message)))
+            else:  # the tree scan names blobs only: another type at a blob's place is damage
+                out.corrupt.append((raw, otype))
         return out
 
     def scan_blob(self, raw: bytes, data: bytes) -> BlobResult:
