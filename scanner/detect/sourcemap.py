@@ -1,0 +1,276 @@
+"""Source maps (revision 3, ECMA-426): parse a map, find the original position of a generated one,
+and resolve its `sources` names. Pure: text in, positions out; nothing is ever opened or fetched.
+
+A map's `mappings` can be megabytes; only the generated lines a finding sits on are decoded
+(`str.split` cuts the lines in C; a line's segments are decoded on first use and kept). Lines and
+columns of a map are 0-based, columns in UTF-16 code units; what this module returns is 1-based,
+as keysweep's positions are. Hostile input (invalid JSON, bad VLQ, indexes out of range, nested
+index maps, absurd sizes) yields "no origin", never an exception.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+MAX_MAP_BYTES = 256 << 20  # a map larger than this is not parsed (a bundler writes far less)
+MAX_SECTIONS = 10_000
+_B64 = {c: i for i, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")}
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_BUNDLER_SCHEMES = ("webpack://", "webpack-internal://", "turbopack://", "rollup://", "vite://", "ng://")
+
+
+class SourceMapError(ValueError):
+    """Not a source map keysweep can read (the caller records it and goes on)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where generated code came from: a `sources` entry (as written and resolved), 1-based."""
+
+    source: int  # index into the map's `sources`
+    line: int
+    column: int
+    name: str | None = None  # the `names` entry of the segment (the identifier, when the bundler kept it)
+
+
+@dataclass(slots=True)
+class _Flat:
+    """One map without sections: its sources and lazily decoded lines."""
+
+    sources: list[str]
+    contents: list[str | None]
+    names: list[str]
+    source_root: str
+    lines: list[str]
+    decoded: dict[int, tuple[list[int], list[tuple[int, int, int, int]]]] = field(default_factory=dict)
+    # each line's state at its start (source, line, column, name): VLQ fields are relative across lines
+    starts: list[tuple[int, int, int, int]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class SourceMap:
+    """A parsed map: flat, or an index map of sections (each with its generated offset)."""
+
+    sections: list[tuple[int, int, _Flat]]  # (generated line, column, map), sorted
+    source_offsets: list[int]  # index of each section's first source in `sources`
+    sources: list[str]  # every section's sources, in order
+    contents: list[str | None]
+    source_root: str = ""
+
+    def original(self, line: int, column: int) -> Origin | None:
+        """The origin of generated 1-based (line, column), None when the map says nothing there."""
+        gl, gc = line - 1, column - 1
+        keys = [(sl, sc) for sl, sc, _ in self.sections]
+        k = bisect_right(keys, (gl, gc)) - 1
+        if k < 0:
+            return None
+        sl, sc, flat = self.sections[k]
+        rel_line = gl - sl
+        rel_col = gc - sc if rel_line == 0 else gc
+        got = _lookup(flat, rel_line, rel_col)
+        if got is None:
+            return None
+        src, oline, ocol, name = got
+        return Origin(self.source_offsets[k] + src, oline + 1, ocol + 1, name)
+
+
+def parse(text: str | bytes) -> SourceMap:
+    """A source map from its JSON text; SourceMapError when it is not one."""
+    if len(text) > MAX_MAP_BYTES:
+        raise SourceMapError("source map over the size limit")
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError) as e:
+        raise SourceMapError(f"not JSON: {type(e).__name__}") from None
+    if not isinstance(doc, dict):
+        raise SourceMapError("not a JSON object")
+    if "sections" in doc:
+        return _index_map(doc)
+    flat = _flat(doc)
+    return SourceMap([(0, 0, flat)], [0], list(flat.sources), list(flat.contents), flat.source_root)
+
+
+def _index_map(doc: dict[str, object]) -> SourceMap:
+    sections = doc.get("sections")
+    if not isinstance(sections, list) or len(sections) > MAX_SECTIONS:
+        raise SourceMapError("bad sections")
+    out: list[tuple[int, int, _Flat]] = []
+    for sec in sections:
+        if not isinstance(sec, dict):
+            raise SourceMapError("bad section")
+        off = sec.get("offset")
+        inner = sec.get("map")
+        if not isinstance(off, dict) or not isinstance(inner, dict) or "sections" in inner:
+            raise SourceMapError("bad section (a `url` section or a nested index map is not read)")
+        line, col = off.get("line"), off.get("column")
+        if not isinstance(line, int) or not isinstance(col, int) or line < 0 or col < 0:
+            raise SourceMapError("bad section offset")
+        out.append((line, col, _flat(inner)))
+    out.sort(key=lambda s: (s[0], s[1]))
+    offsets: list[int] = []
+    sources: list[str] = []
+    contents: list[str | None] = []
+    for _l, _c, flat in out:
+        offsets.append(len(sources))
+        sources.extend(flat.sources)
+        contents.extend(flat.contents)
+    return SourceMap(out, offsets, sources, contents)
+
+
+def _flat(doc: dict[str, object]) -> _Flat:
+    if doc.get("version") not in (3, "3"):
+        raise SourceMapError("not version 3")
+    mappings = doc.get("mappings")
+    if not isinstance(mappings, str):
+        raise SourceMapError("no mappings")
+    raw_sources = doc.get("sources") or []
+    if not isinstance(raw_sources, list):
+        raise SourceMapError("bad sources")
+    sources = [s if isinstance(s, str) else "" for s in raw_sources]
+    raw_contents = doc.get("sourcesContent") or []
+    contents: list[str | None] = (
+        [c if isinstance(c, str) else None for c in raw_contents] if isinstance(raw_contents, list) else []
+    )
+    contents = (contents + [None] * len(sources))[: len(sources)]
+    raw_names = doc.get("names") or []
+    names = [n if isinstance(n, str) else "" for n in raw_names] if isinstance(raw_names, list) else []
+    root = doc.get("sourceRoot")
+    return _Flat(sources, contents, names, root if isinstance(root, str) else "", mappings.split(";"))
+
+
+def _vlq(segment: str) -> list[int] | None:
+    """The signed values of one segment, None when it is not valid base64 VLQ."""
+    out: list[int] = []
+    value = shift = 0
+    for ch in segment:
+        digit = _B64.get(ch)
+        if digit is None:
+            return None
+        value += (digit & 31) << shift
+        if digit & 32:
+            shift += 5
+            if shift > 60:
+                return None
+            continue
+        out.append(-(value >> 1) if value & 1 else value >> 1)
+        value = shift = 0
+    return None if shift else out
+
+
+def _decode(flat: _Flat, line: int) -> tuple[list[int], list[tuple[int, int, int, int]]]:
+    """(generated columns, (source, line, column, name)) of one generated line's mapped segments."""
+    got = flat.decoded.get(line)
+    if got is not None:
+        return got
+    # the source/line/column/name fields run on from the previous line: carry them from the last
+    # line decoded in order (decoding every line before `line` once, then only new ones)
+    starts = flat.starts
+    while len(starts) <= line:
+        k = len(starts)
+        state = starts[-1] if starts else (0, 0, 0, 0)
+        if k > 0:
+            state = _run(flat, k - 1, state, keep=False)[2]
+        starts.append(state)
+    cols, segs, _ = _run(flat, line, starts[line], keep=True)
+    flat.decoded[line] = (cols, segs)
+    return cols, segs
+
+
+def _run(
+    flat: _Flat, line: int, state: tuple[int, int, int, int], keep: bool
+) -> tuple[list[int], list[tuple[int, int, int, int]], tuple[int, int, int, int]]:
+    src, oline, ocol, name = state
+    cols: list[int] = []
+    segs: list[tuple[int, int, int, int]] = []
+    if line >= len(flat.lines):
+        return cols, segs, state
+    gcol = 0
+    for segment in flat.lines[line].split(","):
+        if not segment:
+            continue
+        vals = _vlq(segment)
+        if vals is None or len(vals) not in (1, 4, 5):
+            continue
+        gcol += vals[0]
+        if len(vals) == 1:
+            if keep:
+                cols.append(gcol)
+                segs.append((-1, 0, 0, -1))  # mapped to nothing: generated-only code
+            continue
+        src, oline, ocol = src + vals[1], oline + vals[2], ocol + vals[3]
+        nm = -1
+        if len(vals) == 5:
+            name += vals[4]
+            nm = name
+        if keep:
+            cols.append(gcol)
+            segs.append((src, oline, ocol, nm))
+    if keep:
+        order = sorted(range(len(cols)), key=cols.__getitem__)  # bundlers write them sorted; be sure
+        cols = [cols[i] for i in order]
+        segs = [segs[i] for i in order]
+    return cols, segs, (src, oline, ocol, name)
+
+
+def _lookup(flat: _Flat, line: int, col: int) -> tuple[int, int, int, str | None] | None:
+    if line < 0 or line >= len(flat.lines):
+        return None
+    cols, segs = _decode(flat, line)
+    k = bisect_right(cols, col) - 1
+    if k < 0:
+        return None
+    src, oline, ocol, nm = segs[k]
+    if src < 0 or src >= len(flat.sources) or oline < 0 or ocol < 0:
+        return None
+    # inside a token copied as it is (a string literal), the offset from its start carries over
+    ocol += col - cols[k]
+    name = flat.names[nm] if 0 <= nm < len(flat.names) else None
+    return src, oline, ocol, name
+
+
+def resolve_source(name: str, source_root: str, map_path: str) -> tuple[str, bool]:
+    """(path, inside) for a `sources` entry: bundler schemes normalised (`webpack:///./src/a.ts`,
+    `webpack://app/./src/a.ts` → `src/a.ts`), relative names joined to `sourceRoot` and the map's
+    directory, so a path that lands inside the repository comes back repository-relative with
+    `inside` True; a URL with a host, an absolute path or one that climbs out comes back as
+    written. A name is only ever a name: nothing is opened."""
+    for scheme in _BUNDLER_SCHEMES:
+        if name.startswith(scheme):
+            rest = name[len(scheme) :]
+            rest = rest.split("/", 1)[1] if not rest.startswith("/") and "/" in rest else rest.lstrip("/")
+            rest = rest.split("?", 1)[0]
+            norm = posixpath.normpath(rest) if rest else ""
+            if norm and not norm.startswith("..") and not posixpath.isabs(norm) and norm != ".":
+                return norm, True
+            return name, False
+    if _SCHEME.match(name) or name.startswith("/"):
+        return name, False
+    joined = name
+    if source_root and not _SCHEME.match(source_root) and not source_root.startswith("/"):
+        joined = posixpath.join(source_root, name)
+    elif source_root:
+        return (source_root.rstrip("/") + "/" + name), False
+    base = posixpath.dirname(map_path)
+    norm = posixpath.normpath(posixpath.join(base, joined))
+    if norm.startswith("../") or norm == ".." or posixpath.isabs(norm):
+        return name, False
+    return norm, True
+
+
+_URL_COMMENT = re.compile(rb"[@#][ \t]+sourceMappingURL=([^\s'\"*]+)[ \t]*(?:\*/)?[ \t]*$", re.M)
+
+
+def mapping_url(js: bytes) -> str | None:
+    """The last `//# sourceMappingURL=` (or `/*# … */`) comment of a bundle, as written."""
+    tail = js[-4096:]
+    found = _URL_COMMENT.findall(tail)
+    if not found:
+        return None
+    try:
+        return bytes(found[-1]).decode("ascii")
+    except UnicodeDecodeError:
+        return None
