@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import select
 import signal
 import struct
 import sys
@@ -80,8 +81,10 @@ def supervise(run: Callable[[], int], escape: Callable[[str], str] = lambda s: s
     page[0:8] = struct.pack("d", time.monotonic())
     sys.stdout.flush()
     sys.stderr.flush()
+    done_r, done_w = os.pipe()  # EOF on it: the child has ended (no polling delay on a short scan)
     pid = os.fork()
     if pid == 0:  # the child: the scan itself, in a process group of its own with its workers
+        os.close(done_r)
         os.setpgid(0, 0)
         _page = page
         code = EXIT_FAILED
@@ -91,13 +94,18 @@ def supervise(run: Callable[[], int], escape: Callable[[str], str] = lambda s: s
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(code)
-    return _wait(pid, page, _stall_seconds(), escape)
+    os.close(done_w)
+    try:
+        return _wait(pid, page, _stall_seconds(), escape, done_r)
+    finally:
+        os.close(done_r)
 
 
-def _wait(pid: int, page: mmap.mmap, limit: float, escape: Callable[[str], str]) -> int:
+def _wait(pid: int, page: mmap.mmap, limit: float, escape: Callable[[str], str], done: int) -> int:
     forward = (signal.SIGINT, signal.SIGTERM)
     for sig in forward:  # the child decides how to end; the parent only relays
         signal.signal(sig, lambda s, _f: _kill(pid, s))
+    ended = False  # the child's end of the pipe is closed: it is exiting, reap it promptly
     while True:
         got, status = os.waitpid(pid, os.WNOHANG)
         if got == pid:
@@ -119,7 +127,11 @@ def _wait(pid: int, page: mmap.mmap, limit: float, escape: Callable[[str], str])
                 file=sys.stderr,
             )
             return EXIT_FAILED
-        time.sleep(min(0.2, limit / 10))
+        if ended:
+            time.sleep(0.002)
+            continue
+        ready, _, _ = select.select([done], [], [], min(0.2, limit / 10))
+        ended = bool(ready) and not os.read(done, 1)
 
 
 def _kill(pid: int, sig: int) -> None:
