@@ -125,6 +125,8 @@ class Match:
     # SHA-256 of the match's line, whitespace-normalized, with the span masked: the identity of a
     # weak secret (§4 Fingerprint), which has no digest to publish
     context: str | None = None
+    # the name the secret is assigned to (`apiKey: …`), shown as a redacted context (detect/context.py)
+    assigned: str | None = None
 
 
 def secret_id(m: Match) -> str:
@@ -197,6 +199,8 @@ class Location:
     original: Original | None = None
     commit_time: int | None = None
     pragma: bool = False  # the line carries `keysweep:allow` (suppress decides what that means)
+    client_bundle: bool = False  # client output: shipped to browsers (source `bundle`: not tracked)
+    context: str | None = None  # the name the secret is assigned to (`apiKey: …`) or the construct
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from scanner.detect import decoders
+from scanner.detect.context import assigned_to
 from scanner.detect.filters import is_placeholder, looks_fake
 from scanner.detect.prefilter import Prefilter, make_prefilter, span_max
 from scanner.detect.validators import VALIDATORS, Verdict
@@ -167,12 +168,13 @@ class Matcher:
             if j != -1:
                 le = min(le, j)
         pragma = le - ls <= PRAGMA_MAX_LINE and PRAGMA in data[ls:le]
-        context = None
+        context = assigned = None
         if m.secret is not None:
+            assigned = assigned_to(data, m.start)
             left = data[max(ls, m.start - CONTEXT_WIDTH) : m.start]
             right = data[m.end : max(m.end, min(le, m.end + CONTEXT_WIDTH))]
             masked = b"".join(left.split()) + b"\0" + b"".join(right.split())  # reformat-proof
             context = hashlib.sha256(masked).hexdigest()
         if pragma or context is not None:
-            return replace(m, pragma=pragma, context=context)
+            return replace(m, pragma=pragma, context=context, assigned=assigned)
         return m
