@@ -69,8 +69,6 @@ BUILD_ROOTS: tuple[Pattern, ...] = (
     *CLIENT_DIRS,
     *SERVER_DIRS,
     (b"build",),
-    (b".next",),
-    (b".output",),
     (b".svelte-kit", b"output"),
 )
 SCRIPTS = (b".js", b".mjs", b".cjs")
