@@ -24,8 +24,9 @@ from scanner.git.repo import RepoSite, discover, open_repository
 from scanner.model import Exposure, Location, Provenance, Report, Rule, ScanInfo, SourceKind, Stats
 from scanner.rules import ruleset_hash
 from scanner.skips import PATH_ABSENT, examples_by_reason, is_incomplete
-from scanner.sources.base import NullProgress, Progress, ScanContext, Source, SourceResult, secret_id
+from scanner.sources.base import NullProgress, Place, Progress, ScanContext, Source, SourceResult, secret_id
 from scanner.sources.directory import DirectorySource
+from scanner.sources.filekinds import applies
 from scanner.sources.walk import display_path
 
 _EXPOSURE = {
@@ -187,6 +188,11 @@ def _history_cache(
     return HistoryCache(config.cache, key)
 
 
+def _ships(rule_map: dict[str, Rule], rule_id: str, place: Place) -> bool:
+    rule = rule_map.get(rule_id)
+    return rule is None or applies(rule.contexts, place.path, place.bundle)
+
+
 def build_report(
     config: ScanConfig,
     rules: Sequence[Rule],
@@ -211,6 +217,8 @@ def build_report(
                     else _EXPOSURE[place.source]
                 )
                 for m, pos in found.hits:
+                    if m.exposure_text is not None and not _ships(rule_map, m.rule_id, place):
+                        continue  # an exposure construct where it cannot ship (sources/filekinds.py)
                     prov = res.provenance.get(secret_id(m), Provenance())
                     loc = Location(
                         source=source,
