@@ -103,6 +103,10 @@ class Rule:
     negative_examples: tuple[str, ...] = ()
     description: str = ""
     example_name: str = "API_TOKEN"  # variable name the rule tests plant examples under (keyword-gated rules)
+    # API hostnames that survive minification: near one of them (`host_window` bytes), the key also
+    # counts as the value of a generic key property (`apiKey:"…"`, an auth header) — detect/hosts.py
+    hosts: tuple[str, ...] = ()
+    host_window: int = 16384
 
 
 @dataclass(frozen=True, slots=True)
