@@ -66,6 +66,10 @@ def test_content_decides_scripts_outside_client_folders() -> None:
     assert not is_client(b"dist/cli.js", lambda: NODE)  # a client folder by name, Node by content
     assert not is_client(b"static/app.css", lambda: BROWSER)
     assert not is_client(b".next/server/x.js", lambda: BROWSER)  # the path says server
+    # a stray Node import does not unmake a framework's static chunk or a browser chunk loader
+    assert is_client(b".next/static/chunks/1.js", lambda: NODE)
+    assert is_client(b"dist/assets/index-Bx3k9aZq.js", lambda: NODE)
+    assert is_client(b"dist/main.js", lambda: Sniff(script=True, bundle=True, node=True, browser=True))
 
 
 def test_bundles_dirs_are_client_folders() -> None:
@@ -101,6 +105,9 @@ def test_ignored_folders_the_working_tree_reads() -> None:
 def test_sniff_runtime_long_lines_and_source_map() -> None:
     webpack = b"(self.webpackChunk_N_E=self.webpackChunk_N_E||[]).push([[1],{1:function(e,t,n){n.d(t,{})}}]);"
     assert sniff(webpack).bundle and not sniff(webpack).node
+    assert sniff(webpack).browser
+    vite = b"(function(){let e=document.createElement(`link`).relList;if(e&&e.supports&&e.supports(`modulepreload`))return})();"
+    assert sniff(vite).browser and sniff(vite).bundle
     minified = b'!function(){var e="' + b"a" * 1200 + b'";console.log(e)}();'
     assert sniff(minified).bundle and sniff(minified).long_lines
     mapped = b"(()=>{console.log(1)})();\n//# sourceMappingURL=app.js.map\n"

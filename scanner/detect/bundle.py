@@ -23,6 +23,11 @@ _RUNTIME = re.compile(
     rb"|__vitePreload|__vite__mapDeps|modulepreload|__toESM\(|__commonJS\(|__export\(|parcelRequire"
     rb"|System\.register\(|__d\(function|__r\(\d|Object\.defineProperty\(exports,\s*[\"']__esModule"
 )
+# chunk loaders that only run in a browser (they push onto `self`/`window` or preload modules)
+_BROWSER = re.compile(
+    rb"\(self\.webpackChunk|self\.webpackChunk\w*\s*=|window\.webpackJsonp|self\.__next_f|__vitePreload"
+    rb"|\.supports\(\s*[\"'`]modulepreload|TURBOPACK\s*=\s*self"
+)
 # a text that starts like a script (after a BOM, a license banner or a pragma)
 _SCRIPT_START = re.compile(
     rb"\A(?:\xef\xbb\xbf)?\s*(?:/\*.*?\*/\s*|//[^\n]*\n\s*)*"
@@ -52,6 +57,7 @@ class Sniff:
     script: bool = False
     bundle: bool = False
     node: bool = False
+    browser: bool = False  # a browser-only chunk loader: client code whatever else it imports
     long_lines: bool = False
     source_map: bool = False  # ends with a sourceMappingURL comment
 
@@ -77,7 +83,13 @@ def sniff(data: bytes) -> Sniff:
     runtime = _RUNTIME.search(head) is not None or (bool(tail) and _RUNTIME.search(tail) is not None)
     script = _SCRIPT_START.match(head[:8192]) is not None
     node = head.startswith(b"#!") or _NODE.search(head) is not None
-    bundle = runtime or (script and (long_lines or source_map))
+    browser = _BROWSER.search(head) is not None
+    bundle = runtime or browser or (script and (long_lines or source_map))
     return Sniff(
-        script=script or runtime, bundle=bundle, node=node, long_lines=long_lines, source_map=source_map
+        script=script or runtime,
+        bundle=bundle,
+        node=node,
+        browser=browser,
+        long_lines=long_lines,
+        source_map=source_map,
     )

@@ -11,8 +11,9 @@ A place is judged by its path and, for scripts, by its content (scanner/detect/b
   scripts whose content says a bundler built them (runtime, chunk loader, very long lines, a
   `sourceMappingURL` comment);
 - **never**: server output (`.next/server`, `dist/server`, `dist/<app>/server`, `.output/server`,
-  `build/server`, `.svelte-kit/output/server`) and scripts that import Node built-ins — those keep
-  the ordinary exposure of where they sit.
+  `build/server`, `.svelte-kit/output/server`), and scripts that import Node built-ins unless a
+  framework's static folder or a browser chunk loader says otherwise — those keep the ordinary
+  exposure of where they sit.
 
 `ClientOutput` marks the places of any source this way (reading a matched blob or file once
 more); `BundleSource` scans `--bundles` dirs the other sources do not cover (a range scan, or a
@@ -37,10 +38,9 @@ from scanner.sources.walk import FileEntry, display_path, walk
 
 Pattern = tuple[bytes, ...]  # directory segments; b"*" is any one segment
 
-CLIENT_DIRS: tuple[Pattern, ...] = (
+# framework client output: always client, whatever a script imports
+STATIC_DIRS: tuple[Pattern, ...] = (
     (b".next", b"static"),
-    (b"out",),
-    (b"dist",),
     (b"build", b"static"),
     (b"build", b"client"),
     (b"build", b"_app"),  # SvelteKit adapter-static
@@ -48,9 +48,18 @@ CLIENT_DIRS: tuple[Pattern, ...] = (
     (b".svelte-kit", b"output", b"client"),
     (b"public", b"build"),
     (b"_expo", b"static"),
-    (b"public",),  # Gatsby's output; Next.js and Vite serve it as is
+    (b"dist", b"*", b"browser"),  # Angular 17+
+    (b"dist", b"assets"),  # Vite
+    (b"dist", b"_astro"),
     (b".vercel", b"output", b"static"),
     (b".nuxt", b"dist", b"client"),
+)
+# generic output folders: client unless a script there targets Node (a CLI's or library's dist/)
+CLIENT_DIRS: tuple[Pattern, ...] = (
+    *STATIC_DIRS,
+    (b"out",),
+    (b"dist",),
+    (b"public",),  # Gatsby's output; Next.js and Vite serve it as is
     (b"storybook-static",),
 )
 SERVER_DIRS: tuple[Pattern, ...] = (
@@ -91,10 +100,14 @@ def _dirs_of(path: bytes) -> list[bytes]:
     return path.split(b"/")[:-1]
 
 
+def _occurs_any(path: bytes, patterns: Sequence[Pattern]) -> bool:
+    dirs = _dirs_of(path)
+    return any(_occurs(dirs, p) for p in patterns)
+
+
 def server_path(path: bytes) -> bool:
     """Server build output: never client, whatever the file holds."""
-    dirs = _dirs_of(path)
-    return any(_occurs(dirs, p) for p in SERVER_DIRS)
+    return _occurs_any(path, SERVER_DIRS)
 
 
 def under_any(path: bytes, prefixes: Sequence[bytes]) -> bool:
@@ -103,10 +116,7 @@ def under_any(path: bytes, prefixes: Sequence[bytes]) -> bool:
 
 def client_dir(path: bytes, extra: Sequence[bytes] = ()) -> bool:
     """In a framework's client output folder or a `--bundles` dir."""
-    if under_any(path, extra):
-        return True
-    dirs = _dirs_of(path)
-    return any(_occurs(dirs, p) for p in CLIENT_DIRS)
+    return under_any(path, extra) or _occurs_any(path, CLIENT_DIRS)
 
 
 def hashed_chunk(path: bytes) -> bool:
@@ -136,7 +146,7 @@ def is_client(path: bytes, content: Callable[[], Sniff], extra: Sequence[bytes] 
         return in_client
     if ext in SCRIPTS:
         s = content()
-        if s.node:
+        if s.node and not (s.browser or _occurs_any(path, STATIC_DIRS)):
             return False
         return in_client or hashed_chunk(path) or s.bundle
     if ext in SERVED_AS_IS:
