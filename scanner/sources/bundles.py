@@ -159,10 +159,7 @@ def is_client(path: bytes, content: Callable[[], Sniff], extra: Sequence[bytes] 
 
 def build_output(path: bytes, extra: Sequence[bytes] = ()) -> bool:
     """An ignored file the working tree reads: under a build-output folder, or minified."""
-    if hashed_chunk(path) or under_any(path, extra):
-        return True
-    dirs = _dirs_of(path)
-    return any(_occurs(dirs, p) for p in BUILD_ROOTS)
+    return hashed_chunk(path) or under_any(path, extra) or _occurs_any(path, BUILD_ROOTS)
 
 
 def roots_in(ignored_dir: bytes, extra: Sequence[bytes] = ()) -> list[bytes]:
