@@ -76,6 +76,14 @@ def _parser() -> argparse.ArgumentParser:
         help="exit 3 when anything went unread (an incomplete scan), and write the reports as failed"
         " (range and staged scans always do)",
     )
+    s.add_argument(
+        "--bundles",
+        metavar="DIR",
+        action="append",
+        type=Path,
+        default=[],
+        help="build output to read as client bundles (repeatable; need not be tracked; read by --range too)",
+    )
     modes = s.add_mutually_exclusive_group()
     modes.add_argument(
         "--no-history", action="store_true", help="in a repository: HEAD's tree and the working tree only"
@@ -215,6 +223,15 @@ class _Progress:
             self.drawn = False
 
 
+def _bundle_dirs(dirs: list[Path], mode: Mode) -> tuple[Path, ...]:
+    if dirs and mode is Mode.STAGED:
+        raise UsageError("--bundles cannot be combined with --staged, which reads only the index")
+    for d in dirs:
+        if not d.is_dir():
+            raise UsageError(f"--bundles must name a directory: {d} is not one")
+    return tuple(dirs)
+
+
 def _cmd_scan(args: argparse.Namespace) -> int:
     from scanner.matcher_cache import load_matcher
     from scanner.pipeline import scan
@@ -245,6 +262,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         strict=args.strict,
         fingerprint_key=inputs.fingerprint_key,
         policy=inputs.policy,
+        bundles=_bundle_dirs(args.bundles, mode),
     )
     try:
         matcher = load_matcher(rules, config.engine)

@@ -34,6 +34,9 @@ class ScanConfig:
     fingerprint_key: bytes = DEFAULT_FINGERPRINT_KEY
     cache: Path | None = None  # --cache DIR: the history cache (trusted input; scanner/cache.py)
     strict: bool = False  # --strict: any gap in coverage is exit 3 (range and staged scans always are)
+    bundles: tuple[
+        Path, ...
+    ] = ()  # --bundles DIR: build output to read as client bundles (any mode but staged)
     policy: Policy = DEFAULT_POLICY  # the suppress stage: config allowlists, disabled rules, baseline
 
     @property

@@ -84,7 +84,6 @@ def effective_severity(rule: Rule, exposure: Exposure) -> Severity:
             return rule.severity
 
 
-_SOURCE_ORDER = {SourceKind.BUNDLE: 0}
 # the exposure a finding reports: the most public place any of its locations is in
 _EXPOSURE_ORDER = {
     Exposure.CLIENT_BUNDLE: 0,
@@ -99,7 +98,7 @@ def _location_key(h: Hit, first: CommitRef | None) -> tuple[int, int, int, int, 
     loc = h.location
     is_first = first is not None and loc.commit == first.commit
     return (
-        _SOURCE_ORDER.get(loc.source, 1),
+        0 if loc.client_bundle or loc.source is SourceKind.BUNDLE else 1,  # client bundle first (§4)
         0 if h.provenance.present_at_head else 1,
         0 if is_first else 1,
         -(loc.commit_time or 0),

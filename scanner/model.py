@@ -103,6 +103,10 @@ class Rule:
     negative_examples: tuple[str, ...] = ()
     description: str = ""
     example_name: str = "API_TOKEN"  # variable name the rule tests plant examples under (keyword-gated rules)
+    # API hostnames that survive minification: near one of them (`host_window` bytes), the key also
+    # counts as the value of a generic key property (`apiKey:"…"`, an auth header) — detect/hosts.py
+    hosts: tuple[str, ...] = ()
+    host_window: int = 16384
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +129,8 @@ class Match:
     # SHA-256 of the match's line, whitespace-normalized, with the span masked: the identity of a
     # weak secret (§4 Fingerprint), which has no digest to publish
     context: str | None = None
+    # the name the secret is assigned to (`apiKey: …`), shown as a redacted context (detect/context.py)
+    assigned: str | None = None
 
 
 def secret_id(m: Match) -> str:
@@ -197,6 +203,8 @@ class Location:
     original: Original | None = None
     commit_time: int | None = None
     pragma: bool = False  # the line carries `keysweep:allow` (suppress decides what that means)
+    client_bundle: bool = False  # client output: shipped to browsers (source `bundle`: not tracked)
+    context: str | None = None  # the name the secret is assigned to (`apiKey: …`) or the construct
 
 
 @dataclass(frozen=True, slots=True)

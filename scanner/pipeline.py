@@ -16,6 +16,7 @@ from pathlib import Path
 
 from scanner.cache import HistoryCache, cache_key
 from scanner.config import Mode, ScanConfig
+from scanner.detect.context import construct
 from scanner.detect.engine import Matcher
 from scanner.errors import ScanError, UsageError
 from scanner.findings import Hit, build_findings
@@ -23,8 +24,9 @@ from scanner.git.repo import RepoSite, discover, open_repository
 from scanner.model import Exposure, Location, Provenance, Report, Rule, ScanInfo, SourceKind, Stats
 from scanner.rules import ruleset_hash
 from scanner.skips import PATH_ABSENT, examples_by_reason, is_incomplete
-from scanner.sources.base import NullProgress, Progress, ScanContext, Source, SourceResult, secret_id
+from scanner.sources.base import NullProgress, Place, Progress, ScanContext, Source, SourceResult, secret_id
 from scanner.sources.directory import DirectorySource
+from scanner.sources.filekinds import applies
 from scanner.sources.walk import display_path
 
 _EXPOSURE = {
@@ -34,6 +36,7 @@ _EXPOSURE = {
     "worktree": Exposure.REPOSITORY,
     "directory": Exposure.FILE,
     "unreachable": Exposure.UNREACHABLE,
+    "bundle": Exposure.CLIENT_BUNDLE,  # build output read from disk (sources/bundles.py)
 }
 
 
@@ -71,8 +74,7 @@ def scan(
             if config.mode not in (Mode.HISTORY, Mode.TREE):
                 raise UsageError(f"--{config.mode} needs a git repository; {config.target} is not in one")
             in_repo = find_repository(config.target) is not None
-            source = DirectorySource(config.target, "worktree" if in_repo else "directory")
-            results = [source.scan(ctx)]
+            results = [s.scan(ctx) for s in directory_sources(config, "worktree" if in_repo else "directory")]
             mode = "tree" if in_repo else "directory"
         else:
             ctx = replace(ctx, cache=_history_cache(config, rules, site, ctx.blob_cap))
@@ -83,6 +85,21 @@ def scan(
     finally:
         prog.close()
     return suppress(build_report(config, rules, mode, results, time.monotonic() - t0), config)
+
+
+def directory_sources(config: ScanConfig, kind: str) -> list[Source]:
+    """A directory's files, judged for client output, and the `--bundles` dirs outside it."""
+    import os
+
+    from scanner.sources.bundles import BundleSource, ClientOutput, bundle_dirs, file_reader, split_dirs
+
+    root = config.target if config.target.is_dir() else config.target.parent
+    inner, outer = split_dirs(bundle_dirs(config.bundles, root), root)
+    read = file_reader(os.fsencode(root))
+    return [
+        ClientOutput(DirectorySource(config.target, kind), read, inner),
+        *([BundleSource(outer)] if outer else []),
+    ]
 
 
 def suppress(report: Report, config: ScanConfig) -> Report:
@@ -99,30 +116,48 @@ def suppress(report: Report, config: ScanConfig) -> Report:
 
 
 def repository_sources(config: ScanConfig, site: RepoSite) -> list[Source]:
-    """The sources a mode reads in the repository at `site`."""
+    """The sources a mode reads in the repository at `site`; every place is judged for client
+    output (sources/bundles.py), and `--bundles` dirs the mode does not read are added."""
+    from scanner.sources.bundles import BundleSource, ClientOutput, blob_reader, bundle_dirs, split_dirs
     from scanner.sources.worktree import WorktreeSource
 
     repo = open_repository(site.gitdir, bare=site.bare)
+    dirs = bundle_dirs(config.bundles, site.workdir)
+    inner, outer = split_dirs(dirs, site.workdir)
+    read = blob_reader(repo)
+
+    def judged(source: Source) -> Source:
+        return ClientOutput(source, read, inner)
+
+    extra: list[Source] = [BundleSource(outer)] if outer else []
     match config.mode:
         case Mode.HISTORY:
             from scanner.sources.history import HistorySource
 
-            worktree = WorktreeSource(repo, site)
-            return [HistorySource(repo, site, meanwhile=worktree), worktree]
+            worktree = WorktreeSource(repo, site, inner)
+            return [judged(HistorySource(repo, site, meanwhile=worktree)), worktree, *extra]
         case Mode.TREE:  # HEAD's tree, the index entries that differ from it, the working tree (§4)
             from scanner.sources.staged import StagedSource
             from scanner.sources.tree import TreeSource
 
-            return [TreeSource(repo, site), StagedSource(repo, site), WorktreeSource(repo, site)]
-        case Mode.RANGE:
+            return [
+                judged(TreeSource(repo, site)),
+                judged(StagedSource(repo, site)),
+                WorktreeSource(repo, site, inner),
+                *extra,
+            ]
+        case Mode.RANGE:  # the working tree is not read, but --bundles dirs are (§4)
             from scanner.sources.range import RangeSource
 
             assert config.range_expr is not None
-            return [RangeSource(repo, site, config.range_expr)]
+            return [
+                judged(RangeSource(repo, site, config.range_expr)),
+                *([BundleSource(dirs)] if dirs else []),
+            ]
         case Mode.STAGED:
             from scanner.sources.staged import StagedSource
 
-            return [StagedSource(repo, site)]
+            return [judged(StagedSource(repo, site))]
 
 
 def _path_check(site: RepoSite) -> SourceResult:
@@ -153,6 +188,11 @@ def _history_cache(
     return HistoryCache(config.cache, key)
 
 
+def _ships(rule_map: dict[str, Rule], rule_id: str, place: Place) -> bool:
+    rule = rule_map.get(rule_id)
+    return rule is None or applies(rule.contexts, place.path, place.bundle)
+
+
 def build_report(
     config: ScanConfig,
     rules: Sequence[Rule],
@@ -169,8 +209,16 @@ def build_report(
             for place in found.places:
                 source = SourceKind(place.source)
                 path, path_bytes = display_path(place.path)
-                exposure = Exposure.LOCAL_ONLY if place.local_only else _EXPOSURE[place.source]
+                exposure = (
+                    Exposure.CLIENT_BUNDLE
+                    if place.bundle
+                    else Exposure.LOCAL_ONLY
+                    if place.local_only
+                    else _EXPOSURE[place.source]
+                )
                 for m, pos in found.hits:
+                    if m.exposure_text is not None and not _ships(rule_map, m.rule_id, place):
+                        continue  # an exposure construct where it cannot ship (sources/filekinds.py)
                     prov = res.provenance.get(secret_id(m), Provenance())
                     loc = Location(
                         source=source,
@@ -182,6 +230,8 @@ def build_report(
                         blob=place.blob.hex() if place.blob else None,
                         commit_time=place.commit_time,
                         pragma=m.pragma,
+                        client_bundle=exposure is Exposure.CLIENT_BUNDLE,
+                        context=m.assigned or (construct(m.exposure_text) if m.exposure_text else None),
                     )
                     hits.append(Hit(match=m, location=loc, exposure=exposure, provenance=prov))
     findings = build_findings(hits, rule_map, config.fingerprint_key)

@@ -17,6 +17,7 @@ UNREADABLE = "unreadable"  # a file or directory that could not be read
 SYMLINK = "symlink"  # never followed
 EXCLUDED = "excluded"  # .git/, node_modules/, virtualenvs
 SPECIAL = "special-file"  # fifos, sockets, devices
+ARCHIVE = "archive"  # an archive in build output (§4: skipped and counted, not unpacked)
 PATH_ABSENT = (
     "path-not-in-history"  # PATH names a subtree no commit holds (a warning: nothing to sweep there)
 )

@@ -72,7 +72,10 @@ def test_finding_block() -> None:
     assert "sk-proj-…X9aA (164)" in block
     assert "fingerprint 1c3fd55fd2db" in block
     assert "shipped in a client-side bundle, readable by anyone who loads the page; present at HEAD" in block
-    assert "dist/assets/index-3f2a1c.js:1:48213 (bundle) from src/api/client.ts:12:18" in block
+    assert (
+        "dist/assets/index-3f2a1c.js:1:48213 (bundle, build output, not tracked) from src/api/client.ts:12:18"
+        "  apiKey: …" in block
+    )
     assert "src/api/client.ts:12:18 (history, 0432bc90bd)" in block
     assert "first seen 0432bc90bd 2024-01-02T10:05:00Z by Alice Example <alice@example.com>" in block
     revoke = block.index("1. revoke the key now, at https://platform.openai.com/api-keys")

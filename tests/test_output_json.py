@@ -150,8 +150,11 @@ def test_locations() -> None:
         "commit",
         "blob",
         "original",
+        "client_bundle",
+        "context",
     ]
     assert first["source"] == "bundle"
+    assert (first["client_bundle"], first["context"]) == ("build-output", "apiKey: …")
     assert (first["line"], first["column"], first["end_column"], first["byte_offset"]) == (
         1,
         48213,

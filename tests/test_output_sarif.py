@@ -316,7 +316,16 @@ def test_bundle_location_keeps_source_map_origin() -> None:
         "keysweep/source": "bundle",
         "keysweep/byte_offset": 48212,
         "keysweep/original": {"path": "src/api/client.ts", "line": 12, "column": 18},
+        "keysweep/client_bundle": "build-output",
+        "keysweep/context": "apiKey: …",
     }
+    assert location["message"] == {"text": "client bundle, build output (not tracked): apiKey: …"}
+
+
+def test_untracked_bundle_message_says_build_output() -> None:
+    text = run_of("history")["results"][0]["message"]["text"]
+    assert "build output, not tracked in the repository" in text
+    assert 'Assigned as "apiKey: …".' in text
 
 
 def test_hostile_path_is_percent_encoded_from_its_bytes() -> None:

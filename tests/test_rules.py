@@ -19,7 +19,7 @@ import pytest
 from scanner.detect.engine import PRAGMA_MAX_LINE, Matcher
 from scanner.detect.positions import locate
 from scanner.errors import RuleError
-from scanner.model import Confidence, Match, Rule
+from scanner.model import Confidence, Kind, Match, Rule
 from scanner.rules import load_file, load_rules
 from scanner.rules.templates import expand
 from tests.contexts import CONTEXTS, Skip, env_quoted, json_doc, python_src, yaml_doc
@@ -77,9 +77,10 @@ def expected_secret(value: str) -> tuple[str, tuple[int, int]]:
 
 # --- the matrix ---------------------------------------------------------------------------------
 
+SECRET_RULES = [r for r in load_rules() if r.kind is Kind.SECRET]  # exposure rules: test_exposure_rules.py
 CASES = [
     pytest.param(r.id, i, ctx, id=f"{r.id}#{i}-{ctx}")
-    for r in load_rules()
+    for r in SECRET_RULES
     for i in range(len(r.examples))
     for ctx in CONTEXTS
 ]
@@ -110,14 +111,14 @@ def test_example_found_once_by_its_rule(rule_id: str, index: int, context: str, 
 
 def test_matrix_covers_every_rule_and_context() -> None:
     assert len(rules()) >= 80
-    assert {c.values[0] for c in CASES} == {r.id for r in rules()}
-    assert len(CASES) == sum(len(r.examples) for r in rules()) * len(CONTEXTS)
+    assert {c.values[0] for c in CASES} == {r.id for r in SECRET_RULES}
+    assert len(CASES) == sum(len(r.examples) for r in SECRET_RULES) * len(CONTEXTS)
 
 
 # --- rule data ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("r", load_rules(), ids=lambda r: r.id)
+@pytest.mark.parametrize("r", SECRET_RULES, ids=lambda r: r.id)
 def test_rule_fields(r: Rule) -> None:
     assert re.fullmatch(r"[a-z0-9-]+\.[a-z0-9-]+", r.id) and r.id.startswith(r.provider + ".")
     assert r.examples, "a secret rule needs examples"
@@ -261,7 +262,7 @@ PLACEHOLDERS = _placeholders()
 @pytest.mark.parametrize(("name", "value"), PLACEHOLDERS, ids=[f"{n}={v[:24]}" for n, v in PLACEHOLDERS])
 def test_placeholder_not_found(name: str, value: str, engine: str) -> None:
     for plant in (env_quoted, json_doc, python_src):
-        found = matcher(engine).scan(plant(name, value, (0, len(value))).data)
+        found = [m for m in matcher(engine).scan(plant(name, value, (0, len(value))).data) if m.secret]
         assert found == [], (plant.__name__, [m.rule_id for m in found])
 
 
@@ -407,8 +408,9 @@ def test_rule_files_hold_no_key(path: Path) -> None:
         pytest.skip("not written yet")
     data = path.read_bytes()
     assert not FORBIDDEN.search(data.decode("utf-8", "replace"))
-    for engine in ENGINES:
-        assert matcher(engine).scan(data) == []
+    for engine in ENGINES:  # exposure constructs in this Python are not shipped (sources/filekinds.py)
+        found = matcher(engine).scan(data)
+        assert [m.rule_id for m in found if m.secret is not None or path.suffix == ".yml"] == []
 
 
 def test_no_key_shaped_literal_tracked() -> None:

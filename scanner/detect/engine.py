@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from scanner.detect import decoders
+from scanner.detect.context import assigned_to
 from scanner.detect.filters import is_placeholder, looks_fake
+from scanner.detect.hosts import host_forms
 from scanner.detect.prefilter import Prefilter, make_prefilter, span_max
 from scanner.detect.validators import VALIDATORS, Verdict
 from scanner.model import Confidence, Kind, Match, Rule
@@ -38,7 +40,8 @@ class Matcher:
     """Compiled rules plus the prefilter that narrows where each may match."""
 
     def __init__(self, rules: Sequence[Rule], engine: str = "auto", serialized: bytes | None = None) -> None:
-        self.rules = tuple(rules)
+        # each rule, then the generic-property forms of the rules that list API hosts (same ids)
+        self.rules = (*rules, *host_forms(rules))
         # compiled when a rule's prefilter first fires: a small scan (a range, a cached sweep)
         # touches a few rules, and compiling all of them is a visible part of its start-up
         self._regex: list[re.Pattern[bytes] | None] = [None] * len(self.rules)
@@ -167,12 +170,13 @@ class Matcher:
             if j != -1:
                 le = min(le, j)
         pragma = le - ls <= PRAGMA_MAX_LINE and PRAGMA in data[ls:le]
-        context = None
+        context = assigned = None
         if m.secret is not None:
+            assigned = assigned_to(data, m.start)
             left = data[max(ls, m.start - CONTEXT_WIDTH) : m.start]
             right = data[m.end : max(m.end, min(le, m.end + CONTEXT_WIDTH))]
             masked = b"".join(left.split()) + b"\0" + b"".join(right.split())  # reformat-proof
             context = hashlib.sha256(masked).hexdigest()
         if pragma or context is not None:
-            return replace(m, pragma=pragma, context=context)
+            return replace(m, pragma=pragma, context=context, assigned=assigned)
         return m

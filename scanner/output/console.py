@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import scanner
 from scanner.model import BaselineState, Finding, Kind, Location, Report, Rule, Severity
 from scanner.output.escape import escape_text, guard_lines
-from scanner.output.where import where
+from scanner.output.where import bundle_kind, where
 
 LOCATIONS_SHOWN = 5
 FINGERPRINT_SHOWN = 12
@@ -151,6 +151,10 @@ def _location(location: Location) -> str:
     position = location.position
     text = f"{escape_text(location.path)}:{position.line}:{position.column}"
     details = [location.source.value]
+    if location.client_bundle:
+        details.append(
+            "build output, not tracked" if bundle_kind(location) == "build-output" else "client bundle"
+        )
     if location.commit is not None:
         details.append(escape_text(location.commit[:COMMIT_SHOWN]))
     if location.encoding is not None:
@@ -159,6 +163,8 @@ def _location(location: Location) -> str:
     if location.original is not None:
         original = location.original
         text += f" from {escape_text(original.path)}:{original.line}:{original.column}"
+    if location.context is not None:
+        text += f"  {escape_text(location.context)}"
     return text
 
 

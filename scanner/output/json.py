@@ -13,6 +13,7 @@ from typing import Any
 import scanner
 from scanner.model import BaselineSummary, CommitRef, Finding, Location, Report, Stats, SuppressKind
 from scanner.output.escape import dump_json
+from scanner.output.where import bundle_kind
 
 REPORT_VERSION = "1"
 
@@ -154,4 +155,8 @@ def _location(location: Location) -> dict[str, Any]:
     if location.original is not None:
         original = location.original
         document["original"] = {"path": original.path, "line": original.line, "column": original.column}
+    if location.client_bundle:
+        document["client_bundle"] = bundle_kind(location)
+    if location.context is not None:
+        document["context"] = location.context
     return document

@@ -51,13 +51,14 @@ from scanner.model import (
     Location,
     Report,
     Rule,
+    SourceKind,
     Stats,
     Suppression,
     SuppressKind,
 )
 from scanner.output.escape import dump_json
 from scanner.output.severity import severity_level
-from scanner.output.where import where
+from scanner.output.where import build_output, bundle_kind, where
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -313,6 +314,14 @@ def result_message(finding: Finding, rule: Rule) -> str:
     else:
         first = f"Leaked {name} ({rule.id})."
     parts = [first, f"It is {where(finding)}."]
+    if build_output(finding):
+        parts.append(
+            "The location is the bundle as built (build output, not tracked in the repository),"
+            " so code scanning cannot show the file."
+        )
+    context = finding.locations[0].context if finding.locations else None
+    if context is not None and finding.kind is Kind.SECRET:
+        parts.append(f'Assigned as "{context}".')
     if finding.present_at_head is True:
         parts.append("It is still present at HEAD.")
     elif finding.present_at_head is False:
@@ -371,7 +380,18 @@ def _location(location: Location) -> dict[str, Any]:
             "line": original.line,
             "column": original.column,
         }
-    return {
+    described: dict[str, Any] = {}
+    if location.client_bundle:
+        properties["keysweep/client_bundle"] = bundle_kind(location)
+        note = "client bundle, " + (
+            "build output (not tracked)" if location.source is SourceKind.BUNDLE else "tracked"
+        )
+        described["message"] = {"text": note + (f": {location.context}" if location.context else "")}
+    elif location.context is not None:
+        described["message"] = {"text": location.context}
+    if location.context is not None:
+        properties["keysweep/context"] = location.context
+    return described | {
         "physicalLocation": {
             "artifactLocation": {"uri": artifact_uri(location), "uriBaseId": SRCROOT},
             "region": {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from scanner.model import Exposure, Finding, SourceKind
+from scanner.model import Exposure, Finding, Location, SourceKind
 
 _UNCOMMITTED = frozenset({SourceKind.WORKTREE, SourceKind.STAGED})
 
@@ -33,3 +33,14 @@ def where(finding: Finding) -> str:
             return "in a file (not in a git repository)"
         case _:
             assert_never(finding.exposure)
+
+
+def bundle_kind(location: Location) -> str:
+    """A client-bundle location's kind: `build-output` (read from disk, not tracked: code scanning
+    cannot show it) or `tracked` (a committed bundle, shown at its own position)."""
+    return "build-output" if location.source is SourceKind.BUNDLE else "tracked"
+
+
+def build_output(finding: Finding) -> bool:
+    """The finding's first location is a bundle as built, which no commit holds."""
+    return bool(finding.locations) and finding.locations[0].source is SourceKind.BUNDLE

@@ -85,6 +85,8 @@ def _rule(raw: Any, provider: str, defaults: dict[str, Any], where: str) -> Rule
             check_template(t)
         except TemplateError as e:
             raise RuleError(f"{where}: bad example template: {e}") from None
+    if raw.get("hosts") is not None and kind is not Kind.SECRET:
+        raise RuleError(f"{where}: 'hosts' gates a secret rule's generic property form")
     if kind is Kind.SECRET and not examples:
         raise RuleError(f"{where}: a secret rule needs at least one example")
     return Rule(
@@ -99,6 +101,8 @@ def _rule(raw: Any, provider: str, defaults: dict[str, Any], where: str) -> Rule
         kind=kind,
         context=tuple(c.lower() for c in _tuple(raw.get("context"), where, "context")),
         context_window=int(raw.get("context_window", 256)),
+        hosts=tuple(h.lower() for h in _tuple(raw.get("hosts"), where, "hosts")),
+        host_window=int(raw.get("host_window", 16384)),
         validator=validator,
         markers=_tuple(raw.get("markers"), where, "markers"),
         entropy_floor=float(raw.get("entropy_floor", 0.0)),

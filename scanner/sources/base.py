@@ -52,6 +52,7 @@ class Place:
     commit: bytes | None = None
     commit_time: int | None = None
     local_only: bool = False
+    bundle: bool = False  # client output: a secret here is shipped to browsers (sources/bundles.py)
 
 
 @dataclass(slots=True)

@@ -4,6 +4,7 @@ as a directory of its files, `.git/` excluded), large sets of files spread over 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from scanner.errors import ScanError
@@ -36,18 +37,7 @@ class DirectorySource:
             files = w.files
             for s in w.skips:
                 res.skip(s.reason, s.example)
-        total = sum(f.size for f in files)
-        results: list[FileResult] = []
-        if ctx.workers > 1 and total >= PARALLEL_MIN_BYTES and len(files) > 1:
-            m = ctx.matcher
-            serialized = m.prefilter.serialize() if hasattr(m.prefilter, "serialize") else None
-            spec = FileScanSpec(ctx.rules, m.engine, serialized, ctx.size_cap)
-            with Pool(make_file_scanner, spec, ctx.workers) as pool:
-                for got in pool.map("scan_batch", batches(files)):
-                    results.extend(got)
-        else:
-            results = FileScanner(ctx.matcher, ctx.size_cap).scan_batch(files)
-        for fr in results:
+        for fr in scan_entries(ctx, files):
             if fr.skip is not None:
                 res.skip(fr.skip.reason, fr.skip.example)
                 continue
@@ -57,3 +47,18 @@ class DirectorySource:
                 res.founds.append(Found(fr.hits, [Place(self.source, fr.rel)]))
         res.sources = {self.source: res.files}
         return res
+
+
+def scan_entries(ctx: ScanContext, files: Sequence[FileEntry]) -> list[FileResult]:
+    """Scan files in this process, or spread over a pool when there are many bytes."""
+    total = sum(f.size for f in files)
+    if ctx.workers > 1 and total >= PARALLEL_MIN_BYTES and len(files) > 1:
+        m = ctx.matcher
+        serialized = m.prefilter.serialize() if hasattr(m.prefilter, "serialize") else None
+        spec = FileScanSpec(ctx.rules, m.engine, serialized, ctx.size_cap)
+        results: list[FileResult] = []
+        with Pool(make_file_scanner, spec, ctx.workers) as pool:
+            for got in pool.map("scan_batch", batches(files)):
+                results.extend(got)
+        return results
+    return FileScanner(ctx.matcher, ctx.size_cap).scan_batch(files)

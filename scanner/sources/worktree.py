@@ -1,7 +1,8 @@
 """The working-tree part of a repository scan (ARCHITECTURE.md §4 "Working tree").
 
 Tracked files that differ from the index, untracked files that are not ignored, and of ignored
-files only `.env*` files and build output (reported `local-only`: a reminder, not yet a leak).
+files only `.env*` files and build output: client output there is a bundle (sources/bundles.py),
+the rest `local-only` (a reminder, not yet a leak).
 Never `.git/`, `node_modules/` or virtualenvs; symlinks are never followed (skipped, counted).
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import Sequence
 
 import pygit2
 
@@ -21,20 +23,11 @@ from scanner.git.refs import head_commit
 from scanner.git.repo import RepoSite, bad_objects, read_raw
 from scanner.git.trees import under, walk_tree
 from scanner.model import Provenance
-from scanner.skips import CORRUPT, EXCLUDED, SPECIAL, SYMLINK, UNREADABLE
-from scanner.sources.base import Found, Place, ScanContext, SourceResult, secret_id
+from scanner.skips import ARCHIVE, CORRUPT, EXCLUDED, SPECIAL, SYMLINK, UNREADABLE
+from scanner.sources.base import Found, ScanContext, SourceResult, secret_id
+from scanner.sources.bundles import build_output, file_place, is_archive, roots_in
 from scanner.sources.files import scan_file
 from scanner.sources.walk import EXCLUDED_DIRS, FileEntry, walk
-
-BUILD_DIRS = (
-    b".next/static",
-    b"out",
-    b"build",
-    b"dist",
-    b".output/public",
-    b".svelte-kit/output",
-    b".nuxt/dist",
-)
 
 # plain ints: pygit2 hands out enum flags, and enum arithmetic per entry is slow on a big checkout
 _WT_CHANGED = int(
@@ -45,16 +38,7 @@ _WT_CHANGED = int(
     | pygit2.GIT_STATUS_CONFLICTED
 )
 _IGNORED = int(pygit2.GIT_STATUS_IGNORED)
-
-
-def _is_build_output(path: bytes) -> bool:
-    if path.endswith(b".min.js"):
-        return True
-    parts = path.split(b"/")
-    for i in range(len(parts)):
-        if b"/".join(parts[: i + 1]) in BUILD_DIRS or b"/".join(parts[i : i + 1]) in BUILD_DIRS:
-            return True
-    return False
+_NEW = int(pygit2.GIT_STATUS_WT_NEW)
 
 
 def _is_env(path: bytes) -> bool:
@@ -65,8 +49,11 @@ def _excluded(path: bytes) -> bool:
     return any(p in EXCLUDED_DIRS for p in path.split(b"/"))
 
 
-def worktree_scan(repo: pygit2.Repository, site: RepoSite, matcher: Matcher, cap: int) -> SourceResult:
-    """Scan the working-tree part of the repository at `site` (nothing for a bare repository)."""
+def worktree_scan(
+    repo: pygit2.Repository, site: RepoSite, matcher: Matcher, cap: int, bundle_dirs: Sequence[bytes] = ()
+) -> SourceResult:
+    """Scan the working-tree part of the repository at `site` (nothing for a bare repository);
+    client output (sources/bundles.py, `bundle_dirs` included) is reported as a bundle."""
     res = SourceResult()
     if site.workdir is None or repo.is_bare:
         return res
@@ -87,7 +74,7 @@ def worktree_scan(repo: pygit2.Repository, site: RepoSite, matcher: Matcher, cap
         except (pygit2.GitError, OSError, ValueError) as e:
             res.skip(UNREADABLE, f"working tree: {e}")
             return res
-    files: list[tuple[bytes, bool]] = []  # (relative path, local-only)
+    files: list[tuple[bytes, bool, bool]] = []  # (relative path, ignored, untracked)
     res.skip(EXCLUDED, ".git/")  # never read: it can hold the CI job's own token
     for name, flag in sorted(status.items()):
         flags = int(flag)
@@ -101,21 +88,25 @@ def worktree_scan(repo: pygit2.Repository, site: RepoSite, matcher: Matcher, cap
             continue
         if flags & _IGNORED:
             if rel.endswith(b"/"):
-                d = rel.rstrip(b"/")
-                if _is_build_output(d):
+                for d in roots_in(rel.rstrip(b"/"), bundle_dirs):
+                    if not os.path.isdir(os.path.join(root, d)):
+                        continue
                     w = walk(os.path.join(root, d))
                     for s in w.skips:
                         res.skip(s.reason, d.decode("utf-8", "replace") + "/" + s.example)
-                    files.extend((d + b"/" + f.rel, True) for f in w.files)
+                    files.extend((d + b"/" + f.rel, True, True) for f in w.files)
                 continue
-            if _is_env(rel) or _is_build_output(rel):
-                files.append((rel, True))
+            if _is_env(rel) or build_output(rel, bundle_dirs):
+                files.append((rel, True, True))
             continue
         if flags & _WT_CHANGED and not rel.endswith(b"/"):
-            files.append((rel, False))
+            files.append((rel, False, bool(flags & _NEW)))
     scanned = 0
-    for rel, local in files:
+    for rel, local, untracked in files:
         if not under(rel, site.prefix):
+            continue
+        if local and is_archive(rel):
+            res.skip(ARCHIVE, rel.decode("utf-8", "replace"))
             continue
         abspath = os.path.join(root, rel)
         try:
@@ -141,7 +132,8 @@ def worktree_scan(repo: pygit2.Repository, site: RepoSite, matcher: Matcher, cap
         scanned += 1
         res.nbytes += st.st_size
         if fr.hits:
-            res.founds.append(Found(fr.hits, [Place("worktree", rel, local_only=local)]))
+            place = file_place(rel, abspath, bundle_dirs, local=local, untracked=untracked)
+            res.founds.append(Found(fr.hits, [place]))
             for m, _ in fr.hits:
                 res.provenance.setdefault(secret_id(m), Provenance())
     res.sources = {"worktree": scanned}
@@ -208,12 +200,13 @@ def _damaged_head(repo: pygit2.Repository) -> str | None:
 class WorktreeSource:
     """The working-tree part of a repository scan; scanned once, however often it is asked."""
 
-    def __init__(self, repo: pygit2.Repository, site: RepoSite) -> None:
+    def __init__(self, repo: pygit2.Repository, site: RepoSite, bundle_dirs: Sequence[bytes] = ()) -> None:
         self.repo = repo
         self.site = site
+        self.bundle_dirs = tuple(bundle_dirs)  # --bundles dirs inside the working tree, repository-relative
         self._done: SourceResult | None = None
 
     def scan(self, ctx: ScanContext) -> SourceResult:
         if self._done is None:
-            self._done = worktree_scan(self.repo, self.site, ctx.matcher, ctx.size_cap)
+            self._done = worktree_scan(self.repo, self.site, ctx.matcher, ctx.size_cap, self.bundle_dirs)
         return self._done
