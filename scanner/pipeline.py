@@ -95,9 +95,13 @@ def directory_sources(config: ScanConfig, kind: str) -> list[Source]:
 
     root = config.target if config.target.is_dir() else config.target.parent
     inner, outer = split_dirs(bundle_dirs(config.bundles, root), root)
+    from scanner.sources.maps import WithOrigins, disk_files
+
     read = file_reader(os.fsencode(root))
     return [
-        ClientOutput(DirectorySource(config.target, kind), read, inner),
+        WithOrigins(
+            ClientOutput(DirectorySource(config.target, kind), read, inner), disk_files(os.fsencode(root))
+        ),
         *([BundleSource(outer)] if outer else []),
     ]
 
@@ -118,16 +122,27 @@ def suppress(report: Report, config: ScanConfig) -> Report:
 def repository_sources(config: ScanConfig, site: RepoSite) -> list[Source]:
     """The sources a mode reads in the repository at `site`; every place is judged for client
     output (sources/bundles.py), and `--bundles` dirs the mode does not read are added."""
+    import os
+
     from scanner.sources.bundles import BundleSource, ClientOutput, blob_reader, bundle_dirs, split_dirs
+    from scanner.sources.maps import WithOrigins, commit_files, disk_files
     from scanner.sources.worktree import WorktreeSource
 
     repo = open_repository(site.gitdir, bare=site.bare)
     dirs = bundle_dirs(config.bundles, site.workdir)
     inner, outer = split_dirs(dirs, site.workdir)
     read = blob_reader(repo)
+    in_commits = commit_files(repo)
 
     def judged(source: Source) -> Source:
-        return ClientOutput(source, read, inner)
+        return WithOrigins(ClientOutput(source, read, inner), in_commits)
+
+    def on_disk(source: Source) -> Source:
+        return (
+            source
+            if site.workdir is None
+            else WithOrigins(source, disk_files(os.fsencode(str(site.workdir))))
+        )
 
     extra: list[Source] = [BundleSource(outer)] if outer else []
     match config.mode:
@@ -135,7 +150,7 @@ def repository_sources(config: ScanConfig, site: RepoSite) -> list[Source]:
             from scanner.sources.history import HistorySource
 
             worktree = WorktreeSource(repo, site, inner)
-            return [judged(HistorySource(repo, site, meanwhile=worktree)), worktree, *extra]
+            return [judged(HistorySource(repo, site, meanwhile=worktree)), on_disk(worktree), *extra]
         case Mode.TREE:  # HEAD's tree, the index entries that differ from it, the working tree (§4)
             from scanner.sources.staged import StagedSource
             from scanner.sources.tree import TreeSource
@@ -143,7 +158,7 @@ def repository_sources(config: ScanConfig, site: RepoSite) -> list[Source]:
             return [
                 judged(TreeSource(repo, site)),
                 judged(StagedSource(repo, site)),
-                WorktreeSource(repo, site, inner),
+                on_disk(WorktreeSource(repo, site, inner)),
                 *extra,
             ]
         case Mode.RANGE:  # the working tree is not read, but --bundles dirs are (§4)
@@ -216,7 +231,7 @@ def build_report(
                     if place.local_only
                     else _EXPOSURE[place.source]
                 )
-                for m, pos in found.hits:
+                for k, (m, pos) in enumerate(found.hits):
                     if m.exposure_text is not None and not _ships(rule_map, m.rule_id, place):
                         continue  # an exposure construct where it cannot ship (sources/filekinds.py)
                     prov = res.provenance.get(secret_id(m), Provenance())
@@ -232,6 +247,7 @@ def build_report(
                         pragma=m.pragma,
                         client_bundle=exposure is Exposure.CLIENT_BUNDLE,
                         context=m.assigned or (construct(m.exposure_text) if m.exposure_text else None),
+                        original=place.origins[k] if k < len(place.origins) else None,
                     )
                     hits.append(Hit(match=m, location=loc, exposure=exposure, provenance=prov))
     findings = build_findings(hits, rule_map, config.fingerprint_key)

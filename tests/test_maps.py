@@ -31,7 +31,11 @@ def test_a_map_named_by_the_comment_resolves_against_the_bundle() -> None:
     found = find_map("dist/assets/index.js", js, files.get)
     assert found is not None and found.how == "comment" and found.path == "dist/assets/maps/index.js.map"
     got = origin_of(found, "dist/assets/index.js", Position(1, 45, 1, 60, 44))
-    assert got is not None and (got.path, got.line, got.column) == ("src/ai.ts", 7, 17)
+    assert got is not None and (got.path, got.line, got.column) == (
+        "src/ai.ts",
+        7,
+        13,
+    )  # no sourcesContent: the token start
 
 
 def test_a_hidden_map_beside_the_bundle_and_an_inline_map() -> None:

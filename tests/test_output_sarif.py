@@ -278,7 +278,10 @@ def test_results_carry_every_required_field() -> None:
             "primaryLocationLineHash": finding.fingerprint,
             "keysweep/v1": finding.fingerprint,
         }
-        for location, source in zip(result["locations"], finding.locations, strict=False):
+        shown = list(result["locations"])
+        if "relatedLocations" in result and finding.locations[0].source.value == "bundle":
+            shown[0] = result["relatedLocations"][0]  # the bundle, behind its source-map origin
+        for location, source in zip(shown, finding.locations, strict=False):
             physical = location["physicalLocation"]
             artifact = physical["artifactLocation"]
             assert artifact["uriBaseId"] == "%SRCROOT%"
@@ -309,8 +312,14 @@ def test_locations_are_capped_at_ten_most_significant_first() -> None:
     assert result["locations"][0]["properties"]["keysweep/encoding"] == "base64"
 
 
-def test_bundle_location_keeps_source_map_origin() -> None:
-    location = run_of("history")["results"][0]["locations"][0]
+def test_an_untracked_bundle_leads_with_its_source_map_origin() -> None:
+    result = run_of("history")["results"][0]
+    origin = result["locations"][0]["physicalLocation"]
+    assert origin["artifactLocation"]["uri"] == "src/api/client.ts"
+    assert (origin["region"]["startLine"], origin["region"]["startColumn"]) == (12, 18)
+    assert "[the bundle as built](1)" in result["message"]["text"]
+    (location,) = result["relatedLocations"]
+    assert location["id"] == 1
     assert location["physicalLocation"]["artifactLocation"]["uri"] == "dist/assets/index-3f2a1c.js"
     assert location["properties"] == {
         "keysweep/source": "bundle",

@@ -88,6 +88,7 @@ def test_index_maps_and_section_offsets() -> None:
     assert sm.sources == ["x.ts", "y.ts"]
     assert sm.original(1, 1) == Origin(0, 5, 3)
     assert sm.original(1, 111) == Origin(1, 10, 21)
+    assert sm.original(1, 115) == Origin(1, 10, 21, None, 4)
 
 
 @pytest.mark.parametrize(

@@ -33,8 +33,9 @@ class Origin:
 
     source: int  # index into the map's `sources`
     line: int
-    column: int
+    column: int  # where the mapped token starts in the source
     name: str | None = None  # the `names` entry of the segment (the identifier, when the bundler kept it)
+    shift: int = 0  # how far into the generated token the asked column is (UTF-16 units)
 
 
 @dataclass(slots=True)
@@ -74,8 +75,8 @@ class SourceMap:
         got = _lookup(flat, rel_line, rel_col)
         if got is None:
             return None
-        src, oline, ocol, name = got
-        return Origin(self.source_offsets[k] + src, oline + 1, ocol + 1, name)
+        src, oline, ocol, name, shift = got
+        return Origin(self.source_offsets[k] + src, oline + 1, ocol + 1, name, shift)
 
 
 def parse(text: str | bytes) -> SourceMap:
@@ -216,7 +217,7 @@ def _run(
     return cols, segs, (src, oline, ocol, name)
 
 
-def _lookup(flat: _Flat, line: int, col: int) -> tuple[int, int, int, str | None] | None:
+def _lookup(flat: _Flat, line: int, col: int) -> tuple[int, int, int, str | None, int] | None:
     if line < 0 or line >= len(flat.lines):
         return None
     cols, segs = _decode(flat, line)
@@ -226,10 +227,8 @@ def _lookup(flat: _Flat, line: int, col: int) -> tuple[int, int, int, str | None
     src, oline, ocol, nm = segs[k]
     if src < 0 or src >= len(flat.sources) or oline < 0 or ocol < 0:
         return None
-    # inside a token copied as it is (a string literal), the offset from its start carries over
-    ocol += col - cols[k]
     name = flat.names[nm] if 0 <= nm < len(flat.names) else None
-    return src, oline, ocol, name
+    return src, oline, ocol, name, col - cols[k]
 
 
 def resolve_source(name: str, source_root: str, map_path: str) -> tuple[str, bool]:

@@ -286,6 +286,7 @@ def _result(finding: Finding, rules: Sequence[Rule], index: dict[str, int]) -> d
             "keysweep/v1": finding.fingerprint,
         },
     }
+    _origin_first(result, locations)
     if finding.suppression is not None:
         result["suppressions"] = [_suppression(finding.suppression)]
     if finding.baseline_state is not None:
@@ -314,7 +315,12 @@ def result_message(finding: Finding, rule: Rule) -> str:
     else:
         first = f"Leaked {name} ({rule.id})."
     parts = [first, f"It is {where(finding)}."]
-    if build_output(finding):
+    if build_output(finding) and _origin_shown(finding):
+        parts.append(
+            "The location is the source line that put the key in [the bundle as built](1) (build"
+            " output, not tracked in the repository, which code scanning cannot show), from its source map."
+        )
+    elif build_output(finding):
         parts.append(
             "The location is the bundle as built (build output, not tracked in the repository),"
             " so code scanning cannot show the file."
@@ -355,6 +361,54 @@ def artifact_uri(location: Location) -> str:
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogateescape")
     return quote(raw.lstrip(b"/"), safe="/")
+
+
+def _in_repository(path: str) -> bool:
+    return bool(path) and "://" not in path and not path.startswith(("/", "../")) and path != ".."
+
+
+def _origin_shown(finding: Finding) -> bool:
+    """Whether the SARIF result leads with the source-map origin of an untracked bundle."""
+    first = finding.locations[0] if finding.locations else None
+    return (
+        first is not None
+        and first.client_bundle
+        and first.source is SourceKind.BUNDLE
+        and first.original is not None
+        and _in_repository(first.original.path)
+    )
+
+
+def _origin_first(result: dict[str, Any], locations: Sequence[Location]) -> None:
+    """Code scanning cannot show a bundle that is not tracked (built in CI), so its source-map
+    origin — a source file of the repository — becomes the primary location and the bundle
+    position a related one; a tracked bundle keeps its own position first, the origin related."""
+    if not locations or locations[0].original is None or not locations[0].client_bundle:
+        return
+    first, original = locations[0], locations[0].original
+    if not _in_repository(original.path):
+        return
+    origin = {
+        "physicalLocation": {
+            "artifactLocation": {
+                "uri": quote(original.path.encode("utf-8", "surrogateescape"), safe="/"),
+                "uriBaseId": SRCROOT,
+            },
+            "region": {
+                "startLine": original.line,
+                "startColumn": original.column,
+                "endLine": original.line,
+                "endColumn": original.column + 1,
+            },
+        },
+        "message": {"text": "the source line that put the key in the bundle (from its source map)"},
+    }
+    if first.source is SourceKind.BUNDLE:
+        bundle = result["locations"][0]
+        result["locations"][0] = origin
+        result["relatedLocations"] = [{"id": 1, **bundle}]
+    else:
+        result["relatedLocations"] = [{"id": 1, **origin}]
 
 
 def _location(location: Location) -> dict[str, Any]:

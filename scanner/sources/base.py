@@ -16,7 +16,7 @@ from scanner.detect.engine import Matcher
 from scanner.detect.positions import LineIndex
 from scanner.git.objects import CommitMeta, iso
 from scanner.git.repo import bad_objects, read_header, read_raw
-from scanner.model import CommitRef, Match, Position, Provenance, Rule, Skip
+from scanner.model import CommitRef, Match, Original, Position, Provenance, Rule, Skip
 from scanner.model import secret_id as secret_id  # the one identity of a secret, for every source
 from scanner.skips import CORRUPT, MISSING, TOO_LARGE
 
@@ -53,6 +53,8 @@ class Place:
     commit_time: int | None = None
     local_only: bool = False
     bundle: bool = False  # client output: a secret here is shipped to browsers (sources/bundles.py)
+    # the source-map origin of each of the Found's hits, in order (sources/maps.py); () for none
+    origins: tuple[Original | None, ...] = ()
 
 
 @dataclass(slots=True)

@@ -16,18 +16,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import posixpath
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import unquote
 
 from scanner.detect.engine import Matcher
-from scanner.detect.positions import LineIndex
+from scanner.detect.positions import LineIndex, utf16_units
 from scanner.detect.sourcemap import SourceMap, SourceMapError, mapping_url, parse, resolve_source
 from scanner.model import Original, Position
-from scanner.sources.base import Hits
+from scanner.sources.base import Found, Hits, Place, ScanContext, Source, SourceResult
 
 Read = Callable[[str], bytes | None]  # a repository-relative path's bytes, None when absent
+MAX_READ = 256 << 20  # a bundle or map larger than this is not paired (detect/sourcemap.py refuses it too)
 _DATA_PREFIX = "data:application/json"
 
 
@@ -87,18 +89,39 @@ def _parsed(path: str | None, how: str, data: bytes) -> FoundMap:
         return FoundMap(path, how, None, f"not a readable source map ({e})")
 
 
-def origin_of(found: FoundMap, bundle: str, pos: Position) -> Original | None:
+def origin_of(found: FoundMap, bundle: str, pos: Position, js: bytes | None = None) -> Original | None:
     """The original position of a hit at `pos` in the bundle, path resolved (repository-relative
-    when the source lies inside the repository, as written otherwise)."""
+    when the source lies inside the repository, as written otherwise).
+
+    A map names where each generated token starts. A hit inside a token (a key inside its string
+    literal) is placed as far into the source token only when `sourcesContent` shows the token was
+    copied as it is; a token the bundler wrote itself (a `define`d value in place of
+    `process.env.X`) points at the source token's start."""
     sm = found.map
     if sm is None:
         return None
     got = sm.original(pos.line, pos.column)
     if got is None or not 0 <= got.source < len(sm.sources):
         return None
+    column = got.column
+    if got.shift and js is not None and got.source < len(sm.contents):
+        column += _copied(js, pos.byte_offset, got.shift, sm.contents[got.source], got.line, got.column)
     map_path = found.path or bundle
     path, _inside = resolve_source(sm.sources[got.source], sm.source_root, map_path)
-    return Original(path=path, line=got.line, column=got.column)
+    return Original(path=path, line=got.line, column=column)
+
+
+def _copied(js: bytes, offset: int, shift: int, content: str | None, line: int, column: int) -> int:
+    """`shift` when the `shift` characters before the hit in the bundle are the source's at the
+    token's start, else 0."""
+    if not content or shift > 4096:
+        return 0
+    lines = content.splitlines()
+    if not 0 < line <= len(lines):
+        return 0
+    before = js[max(0, offset - 4 * shift) : offset].decode("utf-8", "replace")[-shift:]
+    src = lines[line - 1][column - 1 : column - 1 + shift]
+    return shift if before == src else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,3 +153,191 @@ def scan_contents(found: FoundMap, bundle: str, matcher: Matcher) -> list[Conten
         path, _inside = resolve_source(sm.sources[i] if i < len(sm.sources) else "", sm.source_root, map_path)
         out.append(ContentHit(path, hits))
     return out
+
+
+# ----------------------------------------------------------------------------------------------
+# origins on a scan's bundle places
+
+Files = Callable[[Place], Read | None]  # the files of the tree a place sits in (None: not readable)
+
+
+def add_origins(res: SourceResult, files: Files) -> None:
+    """Give every hit at a bundle place the original position its source map gives; a hit inside
+    a map file's `sourcesContent` gets its position inside that source. Each place reads its own
+    tree (a commit's map for a commit's bundle)."""
+    for found in res.founds:
+        if any(p.bundle for p in found.places):
+            found.places = [_with_origins(found, p, files) for p in found.places]
+
+
+def _with_origins(found: Found, place: Place, files: Files) -> Place:
+    if not place.bundle or place.origins:
+        return place
+    read = files(place)
+    if read is None:
+        return place
+    path = place.path.decode("utf-8", "surrogateescape")
+    data = read(path)
+    if data is None:
+        return place
+    if path.endswith(".map"):
+        origins = _content_origins(data, path, found.hits)
+    else:
+        fm = find_map(path, data, read)
+        if fm is None or fm.map is None:
+            return place
+        origins = tuple(origin_of(fm, path, pos, data) for _m, pos in found.hits)
+    return replace(place, origins=origins) if any(origins) else place
+
+
+def _content_origins(data: bytes, map_path: str, hits: Hits) -> tuple[Original | None, ...]:
+    """For hits inside a map file: which `sourcesContent` entry holds each, and where in it."""
+    spans = _content_spans(data)
+    if not spans:
+        return ()
+    try:
+        doc = json.loads(data)
+        sources = doc.get("sources") or []
+        root = doc.get("sourceRoot") or ""
+    except (ValueError, AttributeError):
+        return ()
+    out: list[Original | None] = []
+    for _m, pos in hits:
+        at = pos.byte_offset
+        got: Original | None = None
+        for i, (start, end) in enumerate(spans):
+            if start < at < end and i < len(sources) and isinstance(sources[i], str):
+                try:
+                    before = json.loads(data[start:at].decode("utf-8") + '"')
+                except (ValueError, UnicodeDecodeError):
+                    break
+                line = before.count("\n") + 1
+                column = utf16_units(before.rsplit("\n", 1)[-1].encode("utf-8", "surrogatepass")) + 1
+                src, _inside = resolve_source(sources[i], root if isinstance(root, str) else "", map_path)
+                got = Original(path=src, line=line, column=column)
+                break
+        out.append(got)
+    return tuple(out)
+
+
+def _content_spans(data: bytes) -> list[tuple[int, int]]:
+    """Byte spans (opening quote, closing quote) of the `sourcesContent` strings of a map file."""
+    key = data.find(b'"sourcesContent"')
+    if key < 0:
+        return []
+    text = data.decode("utf-8", "replace")
+    if len(text) != len(data):  # non-ASCII: char and byte offsets differ; work on bytes by re-encoding
+        return _content_spans_slow(data, key)
+    decoder = json.JSONDecoder()
+    i = text.find("[", key)
+    spans: list[tuple[int, int]] = []
+    while 0 <= i < len(text):
+        j = i + 1
+        while j < len(text) and text[j] in " \t\r\n,":
+            j += 1
+        if j >= len(text) or text[j] == "]":
+            break
+        try:
+            _value, end = decoder.raw_decode(text, j)
+        except ValueError:
+            break
+        spans.append((j, end - 1) if text[j] == '"' else (j, j))
+        i = end - 1
+    return spans
+
+
+def _content_spans_slow(data: bytes, key: int) -> list[tuple[int, int]]:
+    """The same for a map with non-ASCII bytes: a byte-level scan of the string tokens."""
+    i = data.find(b"[", key)
+    spans: list[tuple[int, int]] = []
+    n = len(data)
+    while 0 <= i < n:
+        j = i + 1
+        while j < n and data[j] in b" \t\r\n,":
+            j += 1
+        if j >= n or data[j : j + 1] == b"]":
+            break
+        if data[j : j + 1] != b'"':  # null
+            k = j
+            while k < n and data[k : k + 1] not in (b",", b"]"):
+                k += 1
+            spans.append((j, j))
+            i = k - 1 if data[k : k + 1] == b"]" else k
+            continue
+        k = j + 1
+        while k < n and data[k : k + 1] != b'"':
+            k += 2 if data[k : k + 1] == b"\\" else 1
+        spans.append((j, k))
+        i = k
+    return spans
+
+
+class WithOrigins:
+    """A source whose bundle places get their source-map origins (after ClientOutput judged them)."""
+
+    def __init__(self, inner: Source, files: Files) -> None:
+        self.inner = inner
+        self.files = files
+
+    def scan(self, ctx: ScanContext) -> SourceResult:
+        res = self.inner.scan(ctx)
+        add_origins(res, self.files)
+        return res
+
+
+def disk_files(root: bytes) -> Files:
+    """Files of the working tree or a directory: every place reads under `root` (symlinks refused)."""
+    import os
+
+    def read(path: str) -> bytes | None:
+        full = os.path.join(root, os.fsencode(path))
+        try:
+            fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError:
+            return None
+        with os.fdopen(fd, "rb") as f:
+            return f.read(MAX_READ + 1)[:MAX_READ] if os.fstat(f.fileno()).st_size <= MAX_READ else None
+
+    return lambda _place: read
+
+
+def commit_files(repo: object) -> Files:
+    """Files of the commit a place is attributed to (a history, tree or range place), read through
+    the git layer: a commit's bundle is paired with that commit's map."""
+    import pygit2
+
+    from scanner.git.objects import parse_commit
+    from scanner.git.repo import read_raw
+    from scanner.git.trees import lookup
+
+    assert isinstance(repo, pygit2.Repository)
+    trees: dict[bytes, bytes | None] = {}
+
+    def tree_of(commit: bytes) -> bytes | None:
+        if commit not in trees:
+            try:
+                trees[commit] = parse_commit(read_raw(repo, commit)[1])[0].tree
+            except (pygit2.GitError, KeyError, ValueError, OSError, IndexError):
+                trees[commit] = None
+        return trees[commit]
+
+    def files(place: Place) -> Read | None:
+        if place.commit is None:
+            return None
+        tree = tree_of(place.commit)
+        if tree is None:
+            return None
+
+        def read(path: str) -> bytes | None:
+            blob, _ok = lookup(repo, tree, path.encode("utf-8", "surrogateescape"))
+            if blob is None:
+                return None
+            try:
+                data = read_raw(repo, blob)[1]
+            except (pygit2.GitError, KeyError, ValueError, OSError):
+                return None
+            return data if len(data) <= MAX_READ else None
+
+        return read
+
+    return files
