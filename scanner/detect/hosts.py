@@ -68,4 +68,12 @@ def host_forms(rules: Iterable[Rule]) -> Iterator[Rule]:
             context=r.hosts,
             context_window=r.host_window,
             hosts=(),
+            # its own form only: the context model's slot pattern stays with the rule itself
+            accept=("near",),
+            variable="",
+            value="",
+            slot_pattern="",
+            callees=(),
+            clients=(),
+            imports=(),
         )
