@@ -126,7 +126,9 @@ def prefilter_slots(value: str, callees: Sequence[str], clients: Sequence[str], 
         call = _call(callees, clients, light=True)
         gap = ANCHOR_SPAN + 41  # the identifier before a compound name is inside the gap here
         name = rf"(?i:{_COMPOUND}|{_WORDS})"  # (no start anchor inside a pattern for hyperscan)
-        return rf"{call}[^()]{{0,{gap}}}?{name}{_SLOT_OP}(?:{value}){_HS_END}" if call else ""
+        pos = _positional(callees, clients, light=True)
+        slots = rf"(?:{call}[^()]{{0,{gap}}}?{name}{_SLOT_OP}|{pos})"
+        return rf"{slots}(?:{value}){_HS_END}" if call else ""
     pos = _positional(callees, clients, light=True)
     return rf"{pos}(?:{value}){_HS_END}" if pos else ""
 

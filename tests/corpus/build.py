@@ -621,13 +621,19 @@ def _plant_sdk(pl: Planter, slug: str, plant: Plant, ctx: str) -> bool:
         cands = _candidates(tree, slug, _pyfile, pl.skip)
         if not cands:
             return False
-        lines = [*([imp] if imp else []), f"_client = {call}(api_key={_quote_py(plant.secret)}, timeout=30)", ""]
+        lines = [
+            *([imp] if imp else []),
+            f"_client = {call}(api_key={_quote_py(plant.secret)}, timeout=30)",
+            "",
+        ]
         return pl.insert(r.choice(cands), lines, plant, lambda ls: _toplevel_slot(ls, r))
     cands = _candidates(tree, slug, _jsfile, pl.skip)
     if not cands:
         return False
     block = [f'const client = new {call}({{ apiKey: "{plant.secret}", maxRetries: 2 }});']
     return pl.insert(r.choice(cands), block, plant, lambda ls: 0 if not ls[0].startswith("#!") else 1)
+
+
 CONTEXTS_MULTI = ["pemfile", "json-escaped", "yaml-block"]
 
 
