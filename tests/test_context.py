@@ -329,3 +329,36 @@ def test_an_access_key_id_alone_is_low_and_says_why(engine: str, matchers: dict[
     git_sha = expand("{hex:40}", r)  # a 40-hex commit id near the ID is not its secret
     (m,) = matchers[engine].scan(f"AWS_ACCESS_KEY_ID={akid}\ncommit {git_sha}\n".encode())
     assert m.alone
+
+
+# --- OpenAI marker shapes -----------------------------------------------------------------------
+
+MARKER_SHAPES = [
+    ("sk-proj-{b64url:74}T3BlbkFJ{b64url:74}", "openai.project-key"),
+    ("sk-proj-{b64url:30}T3BlbkFJ{b64url:95}", "openai.project-key"),
+    ("sk-svcacct-{b64url:12}T3BlbkFJ{b64url:12}", "openai.service-account-key"),
+    ("sk-admin-{b64url:100}T3BlbkFJ{b64url:100}", "openai.admin-key"),
+    ("sk-None-{b64url:33}T3BlbkFJ{b64url:41}", "openai.none-key"),
+    ("sk-{b64url:20}T3BlbkFJ{b64url:20}", "openai.legacy-key"),
+    ("sk-{alnum:32}T3BlbkFJ{alnum:32}", "openai.legacy-key"),
+    ("sk-{lower:5}-{b64url:50}T3BlbkFJ{b64url:50}", "openai.legacy-key"),
+]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(("template", "rule_id"), MARKER_SHAPES)
+def test_every_openai_marker_shape_is_found_and_named(
+    template: str, rule_id: str, engine: str, matchers: dict[str, Matcher]
+) -> None:
+    key = expand(template, random.Random(template))
+    for text in (f"OPENAI_API_KEY={key}\n", f'const o = new OpenAI({{apiKey:"{key}"}});', f"k: '{key}'\n"):
+        found = matchers[engine].scan(text.encode())
+        assert [(m.rule_id, m.secret, m.also_matched) for m in found] == [(rule_id, key, ())], text[:20]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_marker_lookalikes_are_silent(engine: str, matchers: dict[str, Matcher]) -> None:
+    r = random.Random(5)
+    for t in ("{b64:40}T3BlbkFJ{b64:40}", "sk_proj_{b64url:40}T3BlbkFJ{b64url:40}", "sk-{alnum:4}T3BlbkFJ{alnum:4}"):
+        value = expand(t, r)
+        assert matchers[engine].scan(f"token = '{value}'\n".encode()) == [], t

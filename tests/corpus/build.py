@@ -19,6 +19,8 @@ from __future__ import annotations
 import argparse
 import base64
 import csv
+import hashlib
+import hmac
 import json
 import os
 import random
@@ -308,7 +310,7 @@ def generate(fmt: Format, r: random.Random) -> str:
         form = CASK_FORMS[(fmt.length, "derived" in fmt.source)]
         sig = "ACOG" if fmt.rule_id == "azure.openai-key" else "AZSE"
         gen = _template(f"{{{form}:{sig}}}")
-    if fmt.rule_id == "openai.none-key" and _lengths(fmt.length)[0] >= 100:
+    if fmt.rule_id == "openai.none-key" and fmt.alphabet == "b64url":
         gen = _marker("T3BlbkFJ")  # the long sk-None- form carries the marker
     return (gen or _plain)(fmt, r)
 
@@ -948,7 +950,74 @@ def _decoy_lines(r: random.Random) -> dict[str, list[str]]:
         "package-lock.json": [*json.dumps(lock, indent=2).splitlines(), ""],
         "poetry.lock": poetry,
         "docs/service-account.schema.json": [*json.dumps(schema, indent=2).splitlines(), ""],
+        "examples/sdk_ids_decoys.py": _sdk_id_decoys(r),
+        "examples/sdk-ids-decoys.ts": _sdk_id_decoys_ts(r),
+        "supabase/.env.local": [
+            "# written by `supabase start` (local development stack, public demo keys)",
+            "SUPABASE_URL=http://127.0.0.1:54321",
+            f"SUPABASE_ANON_KEY={_supabase_demo_jwt('anon')}",
+            f"SUPABASE_SERVICE_ROLE_KEY={_supabase_demo_jwt('service_role')}",
+            "",
+        ],
     }
+
+
+# The Supabase CLI signs the local stack's demo JWTs with this published development secret;
+# the JWTs are rebuilt here (keysweep knows them only by digest and must stay silent on them).
+SUPABASE_DEV_SECRET = b"super-secret-jwt-token-with-at-least-32-characters-long"
+
+
+def _supabase_demo_jwt(role: str) -> str:
+    def enc(obj: object) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj, separators=(",", ":")).encode()).decode().rstrip("=")
+
+    head = (
+        enc({"alg": "HS256", "typ": "JWT"})
+        + "."
+        + enc({"iss": "supabase-demo", "role": role, "exp": 1983812996})
+    )
+    sig = hmac.new(SUPABASE_DEV_SECRET, head.encode(), hashlib.sha256).digest()
+    return head + "." + base64.urlsafe_b64encode(sig).decode().rstrip("=")
+
+
+def _sdk_id_decoys(r: random.Random) -> list[str]:
+    """Same-shaped IDs next to the SDK clients of prefix-less providers: not credentials."""
+    return [
+        "import hashlib",
+        "import os",
+        "",
+        "import ai21",
+        "import cohere",
+        "from mistralai import Mistral",
+        "from serpapi import GoogleSearch",
+        "from volcenginesdkarkruntime import Ark",
+        "",
+        'client = Mistral(api_key=os.environ["MISTRAL_API_KEY"])',
+        f'run = client.agents.get(agent_id="{_rand(r, ALPHABETS["alnum"], 32)}", request_id="{_rand(r, ALPHABETS["alnum"], 32)}")',
+        "co = cohere.ClientV2(timeout=30)",
+        f'resp = co.chat(model="command-r", trace_id="{_rand(r, ALPHABETS["alnum"], 40)}")',
+        'ark = Ark(base_url="https://ark.cn-beijing.volces.com/api/v3")',
+        f'task = ark.tasks.get(task_id="{expand("{uuid4}", r)}")',
+        f'search = GoogleSearch({{"q": "coffee", "checksum": "{_rand(r, ALPHABETS["hex"], 64)}"}})',
+        'ai21_client = ai21.AI21Client(api_key=os.getenv("AI21_API_KEY"))',
+        f'doc = ai21_client.library.files.get(file_id="{expand("{uuid4}", r)}")',
+        f'etag = "{_rand(r, ALPHABETS["hex"], 32)}"',
+        f'digest = hashlib.md5(b"{_rand(r, ALPHABETS["lower"], 12)}").hexdigest() == "{_rand(r, ALPHABETS["hex"], 32)}"',
+        "",
+    ]
+
+
+def _sdk_id_decoys_ts(r: random.Random) -> list[str]:
+    return [
+        'import { Mistral } from "@mistralai/mistralai";',
+        'import { CohereClient } from "cohere-ai";',
+        "",
+        'const m = new Mistral({ apiKey: process.env.MISTRAL_API_KEY ?? "" });',
+        f'const run = await m.agents.get({{ agentId: "{_rand(r, ALPHABETS["alnum"], 32)}", requestId: "{_rand(r, ALPHABETS["alnum"], 32)}" }});',
+        "const co = new CohereClient({ token: process.env.CO_API_KEY });",
+        f'const span = co.trace({{ traceId: "{_rand(r, ALPHABETS["alnum"], 40)}" }});',
+        "",
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
