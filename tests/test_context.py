@@ -17,7 +17,7 @@ import re
 
 import pytest
 
-from scanner.detect.context import enclosing_calls
+from scanner.detect.evidence import enclosing_calls
 from scanner.detect.engine import Matcher
 from scanner.detect.filters import KNOWN_PUBLIC, is_known_public
 from scanner.detect.prefilter import HyperscanPrefilter, hyperscan

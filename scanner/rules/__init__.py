@@ -20,7 +20,7 @@ _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\.[a-z0-9]+(?:-[a-z0-9]+)*$")
 _FILE_KEYS = {"provider", "display", "revoke_url", "rules"}
 _RULE_KEYS = {f.name for f in fields(Rule)} - {"provider", "slot_pattern"}
 _REQUIRED = {"id", "name", "max_length", "keywords", "severity", "confidence"}
-EVIDENCE = ("near", "call", "import", "host")  # what can tie a match to its provider (detect/context.py)
+EVIDENCE = ("near", "call", "import", "host")  # what can tie a match to its provider (detect/evidence.py)
 
 
 def _tuple(value: Any, where: str, key: str) -> tuple[str, ...]:

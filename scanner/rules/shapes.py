@@ -12,7 +12,7 @@ loader builds two patterns from them:
   (`cohere.ClientV2("…")`, `mistral.NewMistralClientDefault("…")`).
 
 A slot match names no provider by itself: the engine accepts it only with evidence nearby
-(scanner/detect/context.py) — the enclosing call, the file's imports, the provider's API host.
+(scanner/detect/evidence.py) — the enclosing call, the file's imports, the provider's API host.
 """
 
 from __future__ import annotations
