@@ -17,8 +17,8 @@ import re
 
 import pytest
 
-from scanner.detect.evidence import enclosing_calls
 from scanner.detect.engine import Matcher
+from scanner.detect.evidence import enclosing_calls
 from scanner.detect.filters import KNOWN_PUBLIC, is_known_public
 from scanner.detect.prefilter import HyperscanPrefilter, hyperscan
 from scanner.findings import Hit, build_findings
