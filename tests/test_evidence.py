@@ -145,11 +145,12 @@ def test_a_credential_slot_without_evidence_is_silent(
 def test_the_api_host_ties_a_raw_request(rule: Rule, engine: str, matchers: dict[str, Matcher]) -> None:
     key = _key(rule)
     text = (
-        f'r = requests.post(\n    "https://{rule.hosts[0]}/v1/chat",\n'
+        f'r = requests.post(\n    "https://{rule.hosts[0].lstrip(".")}/v1/chat",\n'
         f'    headers={{"Authorization": "Bearer {key}", "Content-Type": "application/json"}},\n)\n'
     )
     _only(matchers[engine].scan(text.encode()), rule, key)
-    far = f'BASE = "https://{rule.hosts[0]}/v1"\n' + "# padding\n" * 400 + f'token = "{key}"\n'
+    pad = "# padding\n" * (rule.host_window // 10 + 50)
+    far = f'BASE = "https://{rule.hosts[0]}/v1"\n' + pad + f'token = "{key}"\n'
     assert [m for m in matchers[engine].scan(far.encode()) if m.secret == key] == [], "beyond the host window"
 
 
@@ -359,6 +360,10 @@ def test_every_openai_marker_shape_is_found_and_named(
 @pytest.mark.parametrize("engine", ENGINES)
 def test_marker_lookalikes_are_silent(engine: str, matchers: dict[str, Matcher]) -> None:
     r = random.Random(5)
-    for t in ("{b64:40}T3BlbkFJ{b64:40}", "sk_proj_{b64url:40}T3BlbkFJ{b64url:40}", "sk-{alnum:4}T3BlbkFJ{alnum:4}"):
+    for t in (
+        "{b64:40}T3BlbkFJ{b64:40}",
+        "sk_proj_{b64url:40}T3BlbkFJ{b64url:40}",
+        "sk-{alnum:4}T3BlbkFJ{alnum:4}",
+    ):
         value = expand(t, r)
         assert matchers[engine].scan(f"token = '{value}'\n".encode()) == [], t

@@ -17,9 +17,9 @@ from scanner.detect.evidence import Evidence, Tie, import_regex
 from scanner.detect.filters import is_known_public, is_placeholder, looks_fake
 from scanner.detect.hosts import host_forms
 from scanner.detect.prefilter import Hit, Prefilter, make_prefilter, slot_span, span_max
+from scanner.detect.shapes import VALUE_END, VALUE_START, anchored, prefix_max
 from scanner.detect.validators import VALIDATORS, Verdict
 from scanner.model import Confidence, Kind, Match, Rule
-from scanner.rules.shapes import VALUE_END, VALUE_START, anchored, prefix_max
 
 PRAGMA = b"keysweep:allow"
 PRAGMA_MAX_LINE = 1000

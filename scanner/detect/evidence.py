@@ -174,7 +174,9 @@ class Evidence:
             return Tie.IMPORT if ok else Tie.NONE
         if "call" in accept and any(_names(rule, callee) for callee, _ in calls):
             return Tie.CALL
-        if "host" in accept and self._near(tuple(h.encode() for h in rule.hosts), start, end, rule.host_window):
+        if "host" in accept and self._near(
+            tuple(h.encode() for h in rule.hosts), start, end, rule.host_window
+        ):
             return Tie.HOST
         if "near" in accept and self._near(terms, start, end, rule.context_window):
             return Tie.NEAR

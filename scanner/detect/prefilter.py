@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from scanner.detect.decoders import TRIGGERS
+from scanner.detect.shapes import anchored, prefilter_slots, prefix_max, shared_slots
 from scanner.model import Rule
-from scanner.rules.shapes import anchored, prefilter_slots, prefix_max, shared_slots
 
 hyperscan: Any
 try:  # hyperscan has wheels for x86-64 Linux only; elsewhere the fallback runs

@@ -15,7 +15,8 @@ from scanner.model import Confidence, Kind, Rule, Severity
 from scanner.paths import cache_home, write_atomic
 
 RULES_DIR = Path(__file__).parent
-CACHE_FORMAT = b"rules-json-3"  # bump when the loader builds patterns differently (shapes.py)
+SHAPES = RULES_DIR.parent / "detect" / "shapes.py"
+CACHE_FORMAT = b"rules-json-3"  # bump when the cached fields change (detect/shapes.py is hashed too)
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\.[a-z0-9]+(?:-[a-z0-9]+)*$")
 _FILE_KEYS = {"provider", "display", "revoke_url", "rules"}
 _RULE_KEYS = {f.name for f in fields(Rule)} - {"provider", "slot_pattern"}
@@ -182,7 +183,7 @@ def _ties(raw: dict[str, Any], where: str, keywords: tuple[str, ...]) -> dict[st
 
 def _patterns(raw: dict[str, Any], where: str, ties: dict[str, tuple[str, ...]]) -> tuple[str, str]:
     """(pattern, slot pattern): written out, or built from `variable` + `value` (shapes.py)."""
-    from scanner.rules.shapes import anchored, named_pattern, slot_pattern
+    from scanner.detect.shapes import anchored, named_pattern, slot_pattern
 
     value, variable = raw.get("value"), raw.get("variable")
     pattern = raw.get("pattern")
@@ -258,7 +259,7 @@ def _builtin_rules() -> tuple[Rule, ...]:
     files = sorted(RULES_DIR.glob("*.yml"))
     h = hashlib.sha256(CACHE_FORMAT)
     try:
-        h.update(Path(__file__).with_name("shapes.py").read_bytes())  # builds patterns: cached too
+        h.update(SHAPES.read_bytes())  # the builder of generated patterns: part of what is cached
         for f in files:
             h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
     except OSError as e:
