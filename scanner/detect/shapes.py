@@ -37,8 +37,8 @@ _WORDS = (
     r"|key|token|secret|credentials|authorization"
 )
 CRED_NAME = rf"(?<![\w$-])(?:(?:[A-Za-z0-9$]{{1,40}}[_.-]?)?(?i:{_COMPOUND})|(?i:{_WORDS}))"
-_SLOT_OP = r"""\\?["']?\s{0,3}(?::=|=>|=|:|\(|,)\s{0,3}\\?["']?(?:(?i:bearer|token|basic|key)\s{1,3})?"""
-_ARG = r"""\\?["'][^"'\\\n]{0,100}\\?["']\s{0,3},\s{0,3}"""  # one string argument before the key
+_SLOT_OP = r"""\\?["'`]?\s{0,3}(?::=|=>|=|:|\(|,)\s{0,3}\\?["'`]?(?:(?i:bearer|token|basic|key)\s{1,3})?"""
+_ARG = r"""\\?["'`][^"'`\\\n]{0,100}\\?["'`]\s{0,3},\s{0,3}"""  # one string argument before the key
 
 
 def named_pattern(variable: str, value: str) -> str:
@@ -48,7 +48,7 @@ def named_pattern(variable: str, value: str) -> str:
 ANCHOR_SPAN = 200  # how far into a call an anchored credential slot may sit (bytes)
 # what can stand right before a slot pattern's value (the end of _SLOT_OP, or a positional quote);
 # consumed rather than looked behind, so that Python's regex engine can skip ahead to it
-VALUE_START = r"""[\s"'\\=:(,>]"""
+VALUE_START = r"""[\s"'`\\=:(,>]"""
 _NAME_MAX = 57  # longest CRED_NAME match: 40 + 1 + a 16-character compound, or a word
 _OP_MAX = 21  # longest _SLOT_OP match
 _ARG_MAX = 111  # longest _ARG match
@@ -82,7 +82,7 @@ def _call(callees: Sequence[str], clients: Sequence[str], light: bool = False) -
 
 def _positional(callees: Sequence[str], clients: Sequence[str], light: bool = False) -> str:
     call = _call(callees, clients, light)
-    return rf"""(?P<pos>{call}\s{{0,3}}(?:{_ARG})?\\?["'])""" if call else ""
+    return rf"""(?P<pos>{call}\s{{0,3}}(?:{_ARG})?\\?["'`])""" if call else ""
 
 
 def slot_pattern(value: str, callees: Sequence[str], clients: Sequence[str], anchor: bool = False) -> str:
