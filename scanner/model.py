@@ -107,6 +107,19 @@ class Rule:
     # counts as the value of a generic key property (`apiKey:"…"`, an auth header) — detect/hosts.py
     hosts: tuple[str, ...] = ()
     host_window: int = 16384
+    # The context model for keys a prefix does not identify (docs/rules-notes.md "Context"):
+    variable: str = ""  # regex of the names (variable, key, env var) that hold this provider's key
+    value: str = ""  # regex of the secret itself, when `pattern` is built from `variable` + `value`
+    slot_pattern: str = ""  # built by the loader: `value` in a credential slot or a call's argument
+    accept: tuple[str, ...] = ()  # evidence that ties a match to the provider: near call import host
+    # (`host`: one of `hosts` within `host_window` bytes)
+    callees: tuple[str, ...] = ()  # names (substrings, any case) of the provider's calls/constructors
+    clients: tuple[str, ...] = ()  # constructor names that name the provider only with its import
+    imports: tuple[str, ...] = ()  # the provider's SDK modules (Python, npm, Go)
+    # A value that is not a credential by itself unless its companion is near (an AWS key ID):
+    companion: str = ""  # regex of the companion secret
+    companion_window: int = 0  # bytes either side searched for it
+    alone: str = ""  # why a match without its companion is reported at severity low
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +144,7 @@ class Match:
     context: str | None = None
     # the name the secret is assigned to (`apiKey: …`), shown as a redacted context (detect/context.py)
     assigned: str | None = None
+    alone: str | None = None  # why this value is not a credential by itself (severity low)
 
 
 def secret_id(m: Match) -> str:

@@ -93,11 +93,36 @@ def cask_checksum(first80: str) -> str:
     return base64.b64encode(h.to_bytes(4, "little")[:3]).decode("ascii")
 
 
+def cask_derived_checksum(first80: str) -> str:
+    """A derived key's checksum (`JQQJ9D` at 52): the first 4 base62 digits of the Marvin32 value.
+
+    `IdentifiableSecrets.ComputeDerivedCommonAnnotatedKey`: `checksum.ToBase62().Substring(0, 4)`,
+    where an int is encoded from its big-endian bytes (Base62.Net: `0-9A-Za-z`, MSB first, one
+    `0` per leading zero byte)."""
+    h = marvin32(base64.b64decode(first80, validate=True), CASK_SEED)
+    raw = h.to_bytes(4, "big")
+    zeros = min(len(raw) - len(raw.lstrip(b"\0")), len(raw) - 1)
+    return ("0" * zeros + _encode(h, B62, 1) if h else "0" * 4)[:4]
+
+
+def cask_long_tail(first80: str) -> str:
+    """The last 8 characters of the 88-character long form: the 4 checksum bytes, base64."""
+    h = marvin32(base64.b64decode(first80, validate=True), CASK_SEED)
+    return base64.b64encode(h.to_bytes(4, "little")).decode("ascii")
+
+
 def cask_ok(key: str) -> bool:
-    """Azure Common Annotated Security Key (84 chars): Marvin32 checksum in the last 4."""
-    if len(key) != 84:
-        return False
+    """Azure Common Annotated Security Key: Marvin32 checksum after the first 80 characters.
+
+    84 characters: 3 checksum bytes (base64) for a standard key (`JQQJ99`), 4 base62 digits
+    for a derived one (`JQQJ9D`); 88 characters (long form): all 4 checksum bytes, base64."""
     try:
+        if len(key) == 88:
+            return key[57] == "9" and cask_long_tail(key[:80]) == key[80:]
+        if len(key) != 84:
+            return False
+        if key[57] == "D":
+            return cask_derived_checksum(key[:80]) == key[80:]
         return cask_checksum(key[:80]) == key[80:]
     except (binascii.Error, ValueError):
         return False

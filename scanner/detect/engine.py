@@ -13,9 +13,11 @@ from dataclasses import dataclass, replace
 
 from scanner.detect import decoders
 from scanner.detect.context import assigned_to
-from scanner.detect.filters import is_placeholder, looks_fake
+from scanner.detect.evidence import Evidence, Tie, import_regex
+from scanner.detect.filters import is_known_public, is_placeholder, looks_fake
 from scanner.detect.hosts import host_forms
-from scanner.detect.prefilter import Prefilter, make_prefilter, span_max
+from scanner.detect.prefilter import Hit, Prefilter, make_prefilter, slot_span, span_max
+from scanner.detect.shapes import VALUE_END, VALUE_START, anchored, prefix_max
 from scanner.detect.validators import VALIDATORS, Verdict
 from scanner.model import Confidence, Kind, Match, Rule
 
@@ -34,6 +36,8 @@ class _Candidate:
     checksum: bool
     confidence: Confidence
     text: str | None
+    tie: int = Tie.NAMED
+    alone: str | None = None
 
 
 class Matcher:
@@ -45,9 +49,21 @@ class Matcher:
         # compiled when a rule's prefilter first fires: a small scan (a range, a cached sweep)
         # touches a few rules, and compiling all of them is a visible part of its start-up
         self._regex: list[re.Pattern[bytes] | None] = [None] * len(self.rules)
+        self._slot: list[re.Pattern[bytes] | None] = [None] * len(self.rules)
+        self._imports: dict[int, re.Pattern[bytes] | None] = {}  # compiled when first asked
+        self._companion: list[re.Pattern[bytes] | None] = [None] * len(self.rules)
         self._span = [span_max(r) for r in self.rules]
+        self._slot_span = [slot_span(r) if r.slot_pattern else 0 for r in self.rules]
+        self._slot_prefix = [
+            prefix_max(r.callees, r.clients, anchored(r.accept)) if r.slot_pattern else 0 for r in self.rules
+        ]
+        self._value: list[re.Pattern[bytes] | None] = [None] * len(self.rules)
         self._prefix = [len(r.prefix) for r in self.rules]
-        self._context = [tuple(c.encode() for c in r.context) for r in self.rules]
+        self._context = [tuple(c.encode() for c in r.context) for r in self.rules]  # lowercase
+        # a written pattern needs evidence when the rule names context terms (a shared prefix, or
+        # generic setting names), or accepts evidence and has no slot pattern; otherwise the
+        # pattern holds the provider's name itself (`MISTRAL_API_KEY=…`)
+        self._pattern_tied = [bool(r.context) or (bool(r.accept) and not r.slot_pattern) for r in self.rules]
         self.prefilter: Prefilter = make_prefilter(self.rules, engine, serialized)
         self.engine = self.prefilter.name
 
@@ -79,34 +95,104 @@ class Matcher:
     def _scan_pass(self, data: bytes) -> tuple[list[Match], frozenset[str]]:
         cands: list[_Candidate] = []
         hits, triggers = self.prefilter.hits(data)
+        evidence: Evidence | None = None
         for hit in hits:
-            rx = self._regex[hit.rule]
-            if rx is None:
-                rx = self._regex[hit.rule] = re.compile(self.rules[hit.rule].pattern.encode())
-            pos, endpos = hit.lo, min(len(data), hit.hi + self._span[hit.rule])
-            while pos < hit.hi:
-                m = rx.search(data, pos, endpos)
-                if m is None or m.start() >= hit.hi:
-                    break
-                pos = m.end() if m.end() > m.start() else m.start() + 1
-                c = self._candidate(hit.rule, m, data)
+            for m in self._matches(hit, data):
+                if evidence is None and (hit.slot or self._pattern_tied[hit.rule]):
+                    evidence = Evidence(data, self._import_regex)
+                c = self._candidate(hit.rule, m, data, hit.slot, evidence)
                 if c is not None:
                     cands.append(c)
         return self._resolve(cands), triggers
 
-    def _candidate(self, i: int, m: re.Match[bytes], data: bytes) -> _Candidate | None:
+    def _matches(self, hit: Hit, data: bytes) -> list[re.Match[bytes]]:
+        """The matches of the hit's pattern that start in its region, left to right.
+
+        A slot pattern is costly to try at every position, so its value is found first (a plain
+        character-class regex); a slot match ends at a value and starts at most `prefix_max`
+        bytes before it, so the slot regex is tried from there only — the same matches."""
+        i = hit.rule
+        rx = self._compiled(i, hit.slot)
+        pos = hit.lo
+        endpos = min(len(data), hit.hi + (self._slot_span[i] if hit.slot else self._span[i]))
+        vrx = self._value_regex(i) if hit.slot else None
+        out = []
+        while pos < hit.hi:
+            start = pos
+            if vrx is not None:
+                v = vrx.search(data, pos, endpos)
+                if v is None:
+                    break
+                start = max(pos, v.start() + 1 - self._slot_prefix[i])  # +1: the character before
+                if start >= hit.hi:
+                    break
+            m = rx.search(data, start, endpos)
+            if m is None or m.start() >= hit.hi:
+                break
+            pos = m.end() if m.end() > m.start() else m.start() + 1
+            out.append(m)
+        return out
+
+    def _value_regex(self, i: int) -> re.Pattern[bytes]:
+        vrx = self._value[i]
+        if vrx is None:
+            vrx = self._value[i] = re.compile(f"{VALUE_START}(?:{self.rules[i].value}){VALUE_END}".encode())
+        return vrx
+
+    def _compiled(self, i: int, slot: bool) -> re.Pattern[bytes]:
+        """The rule's compiled pattern, or its slot pattern (compiled when first needed)."""
+        cache = self._slot if slot else self._regex
+        rx = cache[i]
+        if rx is None:
+            rule = self.rules[i]
+            rx = cache[i] = re.compile((rule.slot_pattern if slot else rule.pattern).encode())
+        return rx
+
+    def _import_regex(self, i: int) -> re.Pattern[bytes] | None:
+        if i not in self._imports:
+            self._imports[i] = import_regex(self.rules[i].imports)
+        return self._imports[i]
+
+    def _tie(self, i: int, m: re.Match[bytes], slot: bool, evidence: Evidence | None) -> Tie:
+        """How the match is tied to the rule's provider (Tie.NONE: it is not)."""
         rule = self.rules[i]
-        if self._context[i]:
-            cw = rule.context_window
-            around = data[max(0, m.start() - cw) : m.end() + cw].lower()
-            if not any(c in around for c in self._context[i]):
+        if not slot and not self._pattern_tied[i]:
+            return Tie.NAMED  # the provider's name is in the match, or the rule needs no evidence
+        assert evidence is not None
+        positional = slot and "pos" in m.re.groupindex and m.group("pos") is not None
+        value = m.start("secret") if "secret" in m.re.groupindex else m.start()
+        return evidence.tie(i, rule, self._context[i], m.span(), value, positional)
+
+    def _alone(self, i: int, data: bytes, s: int, e: int) -> str | None:
+        """The rule's `alone` reason when its companion is nowhere near [s, e)."""
+        rule = self.rules[i]
+        if not rule.companion:
+            return None
+        rx = self._companion[i]
+        if rx is None:
+            rx = self._companion[i] = re.compile(rule.companion.encode())
+        w = rule.companion_window
+        lo = max(0, s - w)
+        for m in rx.finditer(data, lo, min(len(data), e + w)):
+            if m.end() <= s or m.start() >= e:
                 return None
+        return rule.alone
+
+    def _candidate(
+        self, i: int, m: re.Match[bytes], data: bytes, slot: bool = False, evidence: Evidence | None = None
+    ) -> _Candidate | None:
+        rule = self.rules[i]
+        tie = self._tie(i, m, slot, evidence)
+        if tie is Tie.NONE:
+            return None
         if rule.kind is Kind.EXPOSURE:
             text = m.group(0).decode("utf-8", "replace")
             return _Candidate(i, m.start(), m.end(), None, False, rule.confidence, text)
         raw = m.group("secret")
         secret = raw.decode("utf-8", "replace")
         if is_placeholder(secret) or looks_fake(secret[self._prefix[i] :], rule.entropy_floor):
+            return None
+        if is_known_public(secret):  # documented public development keys: not a leak (§4)
             return None
         verdict = Verdict(True)
         if rule.validator:
@@ -117,11 +203,12 @@ class Matcher:
         if rule.markers and any(mk in secret for mk in rule.markers):
             conf = Confidence.HIGH
         s, e = m.span("secret")
-        return _Candidate(i, s, e, verdict.secret or secret, verdict.checksum, conf, None)
+        alone = self._alone(i, data, s, e)
+        return _Candidate(i, s, e, verdict.secret or secret, verdict.checksum, conf, None, tie, alone)
 
-    def _rank(self, c: _Candidate) -> tuple[int, int, int, int, str]:
+    def _rank(self, c: _Candidate) -> tuple[int, int, int, int, int, str]:
         r = self.rules[c.rule]
-        return (-int(c.checksum), -len(r.prefix), -int(bool(r.context)), -(c.end - c.start), r.id)
+        return (-int(c.checksum), -len(r.prefix), -int(bool(r.context)), -c.tie, -(c.end - c.start), r.id)
 
     def _resolve(self, cands: list[_Candidate]) -> list[Match]:
         """When several rules match one span, one names the finding; the rest are `also_matched`."""
@@ -148,6 +235,7 @@ class Matcher:
                         confidence=best.confidence,
                         also_matched=others,
                         exposure_text=best.text,
+                        alone=best.alone,
                     )
                 )
 

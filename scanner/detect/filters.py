@@ -6,6 +6,7 @@ tests, bundles) belong to later stages that know the path.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 import re
@@ -70,3 +71,22 @@ def looks_fake(body: str, entropy_floor: float) -> bool:
     if _sequential(body):
         return True
     return entropy_floor > 0 and shannon(body) <= entropy_floor
+
+
+# Well-known public development keys (ARCHITECTURE.md §4: not reported). Kept as SHA-256 digests
+# of the published values, never the values: the Supabase CLI's local `supabase-demo` JWTs
+# (service_role and anon, signed with the CLI's published dev secret; tests rebuild them from it)
+# and the test-mode keys printed in Stripe's documentation. A real account's keys are not here.
+KNOWN_PUBLIC = frozenset(
+    {
+        "70541e07fd4f900b66e289f5be55c85f9bef1def4924a5b0c518c45ea1688c12",  # supabase-demo service_role
+        "bf1725a8f98bea37e88618702e725ba84bd8acdb2647c5e0ed638bfd685791cf",  # supabase-demo anon
+        "f2d6ca16515033e5dce14eba840b979d27b5cbae24bb3e5bf484339667f86397",  # Stripe docs test key
+        "2cafc0970149a84f3b9e62eaf169f36f59907a3b3e31f7b82e68c69cd27f7326",  # Stripe docs test key (API reference)
+    }
+)
+
+
+def is_known_public(secret: str) -> bool:
+    """A documented public development key: anyone can read it where it was published."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest() in KNOWN_PUBLIC

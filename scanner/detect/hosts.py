@@ -54,10 +54,11 @@ def secret_group(pattern: str) -> str | None:
 
 
 def host_forms(rules: Iterable[Rule]) -> Iterator[Rule]:
-    """The generic-property form of every rule that lists hosts (same id, hosts as its context)."""
+    """The generic-property form of every rule that lists hosts (same id, hosts as its context),
+    unless the rule's context model already accepts its hosts as evidence for any credential slot."""
     for r in rules:
-        if not r.hosts:
-            continue
+        if not r.hosts or "host" in r.accept:
+            continue  # a rule that accepts host evidence finds these forms itself (detect/evidence.py)
         body = secret_group(r.pattern)
         if body is None:
             continue
@@ -68,4 +69,12 @@ def host_forms(rules: Iterable[Rule]) -> Iterator[Rule]:
             context=r.hosts,
             context_window=r.host_window,
             hosts=(),
+            # its own form only: the context model's slot pattern stays with the rule itself
+            accept=("near",),
+            variable="",
+            value="",
+            slot_pattern="",
+            callees=(),
+            clients=(),
+            imports=(),
         )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scanner.detect.decoders import TRIGGERS
+from scanner.detect.shapes import anchored, prefilter_slots, prefix_max, shared_slots
 from scanner.model import Rule
 
 hyperscan: Any
@@ -23,7 +24,7 @@ except ImportError:  # pragma: no cover - depends on the platform
 
 SLACK = 256  # room for assignment keywords and boundaries around a secret
 # bump when the compiled database changes for reasons other than the rules (cache key)
-DATABASE_FORMAT = 3  # 3: the host forms of detect/hosts.py are compiled in
+DATABASE_FORMAT = 4  # 3: the host forms of detect/hosts.py; 4: slot patterns under their own ids
 _TRIGGER_NAMES = tuple(TRIGGERS)
 _TRIGGER_RX = tuple(re.compile(TRIGGERS[n]) for n in _TRIGGER_NAMES)
 
@@ -31,6 +32,12 @@ _TRIGGER_RX = tuple(re.compile(TRIGGERS[n]) for n in _TRIGGER_NAMES)
 def span_max(rule: Rule) -> int:
     """Longest stretch of text one match of `rule` can cover."""
     return rule.max_length + SLACK
+
+
+def slot_span(rule: Rule) -> int:
+    """Longest stretch one match of the rule's slot pattern can cover (it may start at the
+    provider's callee, well before the credential's name)."""
+    return rule.max_length + prefix_max(rule.callees, rule.clients, anchored(rule.accept)) + 16
 
 
 def _strip_names(pattern: str) -> str:
@@ -69,6 +76,7 @@ class Hit:
     rule: int
     lo: int
     hi: int
+    slot: bool = False  # a hit of the rule's slot pattern (docs/rules-notes.md "Context")
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -90,12 +98,18 @@ class PythonPrefilter:
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self._keywords = [tuple(k.encode() for k in r.keywords) for r in rules]
+        self._slot = [bool(r.slot_pattern) for r in rules]
 
     def hits(self, data: bytes) -> tuple[list[Hit], frozenset[str]]:
         """Candidate regions per rule, and the decoders the text calls for."""
         low = data.lower()
         n = len(data)
-        hits = [Hit(i, 0, n) for i, kws in enumerate(self._keywords) if any(k in low for k in kws)]
+        hits = []
+        for i, kws in enumerate(self._keywords):
+            if any(k in low for k in kws):
+                hits.append(Hit(i, 0, n))
+                if self._slot[i]:
+                    hits.append(Hit(i, 0, n, True))
         triggers = frozenset(
             name for name, rx in zip(_TRIGGER_NAMES, _TRIGGER_RX, strict=True) if rx.search(data)
         )
@@ -111,6 +125,8 @@ class HyperscanPrefilter:
         if hyperscan is None:
             raise RuntimeError("hyperscan is not installed")
         self._spans = [span_max(r) for r in rules]
+        self._slot_spans = [slot_span(r) if r.slot_pattern else 0 for r in rules]
+        self._shared = [i for i, r in enumerate(rules) if r.slot_pattern and not anchored(r.accept)]
         self._nrules = len(rules)
         if serialized is not None:
             self._db = hyperscan.loadb(serialized, hyperscan.HS_MODE_BLOCK)
@@ -119,32 +135,54 @@ class HyperscanPrefilter:
         self._db.scratch = hyperscan.Scratch(self._db)
 
     @staticmethod
-    def _compile(rules: Sequence[Rule]) -> Any:
-        exprs: list[bytes] = []
-        ids: list[int] = []
-        flags: list[int] = []
+    def _expressions(rules: Sequence[Rule]) -> list[tuple[bytes, int, Rule | None]]:
+        """(expression, id, rule) for every pattern; ids: rules' patterns [0, n), decoder
+        triggers [n, n + T), slot patterns [n + T, 2n + T), and one expression for the
+        unanchored credential slots of every rule (2n + T)."""
+        out: list[tuple[bytes, int, Rule | None]] = []
+        slot_base = len(rules) + len(_TRIGGER_NAMES)
         for i, r in enumerate(rules):
-            pat = hs_pattern(r.pattern).encode()
-            try:  # rules that hyperscan cannot take fall back to their literal keywords
-                db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-                db.compile(expressions=[pat], ids=[i], flags=[hyperscan.HS_FLAG_PREFILTER])
-                exprs.append(pat)
-                ids.append(i)
-                flags.append(hyperscan.HS_FLAG_PREFILTER)
-            except Exception:  # noqa: BLE001 - hyperscan raises one class per cause
-                for k in r.keywords:
-                    exprs.append(re.escape(k).encode())
-                    ids.append(i)
-                    flags.append(hyperscan.HS_FLAG_CASELESS)
+            slot = (
+                prefilter_slots(r.value, r.callees, r.clients, anchored(r.accept)) if r.slot_pattern else ""
+            )
+            for pattern, rid in ((r.pattern, i), (slot, slot_base + i)):
+                if pattern:
+                    out.append((hs_pattern(pattern).encode(), rid, r))
+        shared = [r.value for r in rules if r.slot_pattern and not anchored(r.accept)]
+        if shared:
+            out.append((hs_pattern(shared_slots(shared)).encode(), slot_base + len(rules), None))
+        return out
+
+    @classmethod
+    def _compile(cls, rules: Sequence[Rule]) -> Any:
+        patterns = cls._expressions(rules)
         # decoder triggers ride along in the same pass, reported once each
         base = len(rules)
-        for j, name in enumerate(_TRIGGER_NAMES):
-            exprs.append(TRIGGERS[name])
-            ids.append(base + j)
-            flags.append(hyperscan.HS_FLAG_SINGLEMATCH)
-        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        db.compile(expressions=exprs, ids=ids, flags=flags)
-        return db
+        triggers = [(TRIGGERS[name], base + j) for j, name in enumerate(_TRIGGER_NAMES)]
+
+        def build(items: list[tuple[bytes, int, int]]) -> Any:
+            db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            db.compile(
+                expressions=[e for e, _, _ in items],
+                ids=[i for _, i, _ in items],
+                flags=[f for _, _, f in items],
+            )
+            return db
+
+        tail = [(e, i, hyperscan.HS_FLAG_SINGLEMATCH) for e, i in triggers]
+        try:  # one compile when every pattern is fine (the usual case)
+            return build([(e, i, hyperscan.HS_FLAG_PREFILTER) for e, i, _ in patterns] + tail)
+        except Exception:  # noqa: BLE001 - hyperscan raises one class per cause
+            pass
+        items: list[tuple[bytes, int, int]] = []
+        for e, rid, r in patterns:
+            try:  # patterns that hyperscan cannot take fall back to their rule's literal keywords
+                build([(e, rid, hyperscan.HS_FLAG_PREFILTER)])
+                items.append((e, rid, hyperscan.HS_FLAG_PREFILTER))
+            except Exception:  # noqa: BLE001
+                keywords = r.keywords if r is not None else ()
+                items.extend((re.escape(k).encode(), rid, hyperscan.HS_FLAG_CASELESS) for k in keywords)
+        return build(items + tail)
 
     def serialize(self) -> bytes:
         return bytes(hyperscan.dumpb(self._db))
@@ -166,13 +204,25 @@ class HyperscanPrefilter:
         triggers: set[str] = set()
         n = len(data)
         nrules = self._nrules
+        slot_base = nrules + len(_TRIGGER_NAMES)
+        shared_id = slot_base + nrules
         for rid, to in ends:
-            if rid >= nrules:
+            if nrules <= rid < slot_base:
                 triggers.add(_TRIGGER_NAMES[rid - nrules])
                 continue
-            s = self._spans[rid]
+            if rid == shared_id:  # an unanchored credential slot: any of those rules' values
+                for i in self._shared:
+                    s = self._slot_spans[i]
+                    per.setdefault(slot_base + i, []).append((max(0, to - s), min(n, to + 1)))
+                continue
+            s = self._slot_spans[rid - slot_base] if rid >= slot_base else self._spans[rid]
             per.setdefault(rid, []).append((max(0, to - s), min(n, to + 1)))
-        hits = [Hit(rid, lo, hi) for rid, spans in sorted(per.items()) for lo, hi in _merge(spans)]
+        hits = [
+            Hit(rid - slot_base, lo, hi, True) if rid >= slot_base else Hit(rid, lo, hi)
+            for rid, spans in sorted(per.items())
+            for lo, hi in _merge(spans)
+        ]
+        hits.sort(key=lambda h: h.rule)
         return hits, frozenset(triggers)
 
 

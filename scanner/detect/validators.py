@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from scanner.detect.checksums import cask_ok, github_style_ok, gitlab_routable_ok
+from scanner.detect.checksums import cask_ok, crc32_b62, github_style_ok, gitlab_routable_ok
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +41,12 @@ def _b64(text: str) -> bytes | None:
 
 def _github(secret: str, _: str) -> Verdict:
     return CHECKSUM if github_style_ok(secret, secret[:-36]) else REJECT
+
+
+def _vercel(secret: str, _: str) -> Verdict:
+    """Vercel's 2025 tokens: 4-character prefix, 50 characters, base62 CRC-32 of the 50 (6)."""
+    body, check = secret[4:-6], secret[-6:]
+    return CHECKSUM if len(body) == 50 and crc32_b62(body) == check else REJECT
 
 
 _ROUTABLE = re.compile(
@@ -225,6 +231,7 @@ def _gcp_private_key(secret: str, matched: str) -> Verdict:
 VALIDATORS: dict[str, Validator] = {
     "github-crc32": _github,
     "npm-crc32": _github,
+    "vercel-crc32": _vercel,
     "gitlab-routable": _gitlab_routable,
     "azure-cask": _cask,
     "bedrock-long": _bedrock_long,

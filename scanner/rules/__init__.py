@@ -15,11 +15,13 @@ from scanner.model import Confidence, Kind, Rule, Severity
 from scanner.paths import cache_home, write_atomic
 
 RULES_DIR = Path(__file__).parent
-CACHE_FORMAT = b"rules-json-2"
+SHAPES = RULES_DIR.parent / "detect" / "shapes.py"
+CACHE_FORMAT = b"rules-json-3"  # bump when the cached fields change (detect/shapes.py is hashed too)
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\.[a-z0-9]+(?:-[a-z0-9]+)*$")
 _FILE_KEYS = {"provider", "display", "revoke_url", "rules"}
-_RULE_KEYS = {f.name for f in fields(Rule)} - {"provider"}
-_REQUIRED = {"id", "name", "pattern", "max_length", "keywords", "severity", "confidence"}
+_RULE_KEYS = {f.name for f in fields(Rule)} - {"provider", "slot_pattern"}
+_REQUIRED = {"id", "name", "max_length", "keywords", "severity", "confidence"}
+EVIDENCE = ("near", "call", "import", "host")  # what can tie a match to its provider (detect/evidence.py)
 
 
 def _tuple(value: Any, where: str, key: str) -> tuple[str, ...]:
@@ -57,16 +59,28 @@ def _rule(raw: Any, provider: str, defaults: dict[str, Any], where: str) -> Rule
         confidence = Confidence(raw["confidence"])
     except ValueError as e:
         raise RuleError(f"{where}: {e}") from None
-    pattern = raw["pattern"]
-    try:
-        compiled = re.compile(pattern.encode())
-    except (re.error, AttributeError) as e:
-        raise RuleError(f"{where}: bad pattern: {e}") from None
-    if kind is Kind.SECRET and "secret" not in compiled.groupindex:
-        raise RuleError(f"{where}: pattern needs a named group 'secret'")
     keywords = _tuple(raw["keywords"], where, "keywords")
     if not keywords or any(not k or k != k.lower() for k in keywords):
         raise RuleError(f"{where}: keywords must be non-empty lowercase literals")
+    ties = _ties(raw, where, keywords)
+    pattern, slot = _patterns(raw, where, ties)
+    for p, what in ((pattern, "pattern"), (slot, "slot pattern")):
+        if not p:
+            continue
+        try:
+            compiled = re.compile(p.encode())
+        except (re.error, AttributeError) as e:
+            raise RuleError(f"{where}: bad {what}: {e}") from None
+        if kind is Kind.SECRET and "secret" not in compiled.groupindex:
+            raise RuleError(f"{where}: {what} needs a named group 'secret'")
+    companion = str(raw.get("companion", ""))
+    if companion:
+        try:
+            re.compile(companion.encode())
+        except re.error as e:
+            raise RuleError(f"{where}: bad companion: {e}") from None
+        if not raw.get("alone") or int(raw.get("companion_window", 0)) <= 0:
+            raise RuleError(f"{where}: a companion needs 'alone' (why) and a 'companion_window'")
     max_length = raw["max_length"]
     if not isinstance(max_length, int) or max_length <= 0:
         raise RuleError(f"{where}: max_length must be a positive integer")
@@ -99,9 +113,9 @@ def _rule(raw: Any, provider: str, defaults: dict[str, Any], where: str) -> Rule
         severity=severity,
         confidence=confidence,
         kind=kind,
-        context=tuple(c.lower() for c in _tuple(raw.get("context"), where, "context")),
+        context=ties["context"],
         context_window=int(raw.get("context_window", 256)),
-        hosts=tuple(h.lower() for h in _tuple(raw.get("hosts"), where, "hosts")),
+        hosts=ties["hosts"],
         host_window=int(raw.get("host_window", 16384)),
         validator=validator,
         markers=_tuple(raw.get("markers"), where, "markers"),
@@ -115,6 +129,16 @@ def _rule(raw: Any, provider: str, defaults: dict[str, Any], where: str) -> Rule
         negative_examples=negatives,
         description=str(raw.get("description", "")).strip(),
         example_name=_example_name(raw.get("example_name", "API_TOKEN"), where),
+        variable=str(raw.get("variable", "")),
+        value=str(raw.get("value", "")),
+        slot_pattern=slot,
+        accept=ties["accept"],
+        callees=ties["callees"],
+        clients=ties["clients"],
+        imports=ties["imports"],
+        companion=companion,
+        companion_window=int(raw.get("companion_window", 0)),
+        alone=str(raw.get("alone", "")).strip(),
     )
 
 
@@ -122,6 +146,63 @@ def parse_rule(raw: Any, provider: str, where: str) -> Rule:
     """One rule given as a mapping in the YAML schema (a config file's extra rules), validated
     exactly as a bundled rule is."""
     return _rule(raw, provider, {}, where)
+
+
+def _ties(raw: dict[str, Any], where: str, keywords: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """The context-model fields, checked: what a rule accepts needs its terms, and every term
+    holds one of the rule's keywords (so that the keyword prefilter never drops a text in which
+    the evidence could be found)."""
+    out = {
+        "context": tuple(c.lower() for c in _tuple(raw.get("context"), where, "context")),
+        "callees": tuple(c.lower() for c in _tuple(raw.get("callees"), where, "callees")),
+        "clients": _tuple(raw.get("clients"), where, "clients"),
+        "imports": _tuple(raw.get("imports"), where, "imports"),
+        "hosts": tuple(h.lower() for h in _tuple(raw.get("hosts"), where, "hosts")),
+    }
+    accept = _tuple(raw.get("accept"), where, "accept") or (("near",) if out["context"] else ())
+    unknown = set(accept) - set(EVIDENCE)
+    if unknown:
+        raise RuleError(f"{where}: unknown evidence {sorted(unknown)} (known: {', '.join(EVIDENCE)})")
+    needs = {"near": "context", "import": "imports", "host": "hosts"}
+    for kind in accept:
+        if kind == "call" and not (out["callees"] or out["clients"]):
+            raise RuleError(f"{where}: 'call' evidence needs 'callees' or 'clients'")
+        if kind in needs and not out[needs[kind]]:
+            raise RuleError(f"{where}: {kind!r} evidence needs {needs[kind]!r}")
+    if out["clients"] and "import" not in accept:
+        raise RuleError(f"{where}: 'clients' name the provider only with its import: accept 'import'")
+    # a match of the written pattern holds a keyword itself; a slot match may hold none
+    slot = raw.get("value") is not None and bool(set(accept) & {"call", "import", "host"})
+    for key in ("context", "callees", "imports", "hosts") if slot else ():
+        for term in out[key]:
+            if not any(k in term.lower() for k in keywords):
+                raise RuleError(f"{where}: {key} term {term!r} holds none of the keywords")
+    out["accept"] = accept
+    return out
+
+
+def _patterns(raw: dict[str, Any], where: str, ties: dict[str, tuple[str, ...]]) -> tuple[str, str]:
+    """(pattern, slot pattern): written out, or built from `variable` + `value` (shapes.py)."""
+    from scanner.detect.shapes import anchored, named_pattern, slot_pattern
+
+    value, variable = raw.get("value"), raw.get("variable")
+    pattern = raw.get("pattern")
+    if value is None:
+        if variable is not None:
+            raise RuleError(f"{where}: 'variable' needs 'value'")
+        if not isinstance(pattern, str):
+            raise RuleError(f"{where}: missing keys ['pattern']")
+        return pattern, ""
+    if not isinstance(value, str) or not value or "(?P<" in value:
+        raise RuleError(f"{where}: 'value' must be a regex without named groups")
+    if pattern is None:
+        if not isinstance(variable, str) or not variable:
+            raise RuleError(f"{where}: 'value' needs 'variable' (or a written-out 'pattern')")
+        pattern = named_pattern(variable, value)
+    slot = ""
+    if set(ties["accept"]) & {"call", "import", "host"}:
+        slot = slot_pattern(value, ties["callees"], ties["clients"], anchored(ties["accept"]))
+    return str(pattern), slot
 
 
 def load_file(path: Path) -> list[Rule]:
@@ -178,6 +259,7 @@ def _builtin_rules() -> tuple[Rule, ...]:
     files = sorted(RULES_DIR.glob("*.yml"))
     h = hashlib.sha256(CACHE_FORMAT)
     try:
+        h.update(SHAPES.read_bytes())  # the builder of generated patterns: part of what is cached
         for f in files:
             h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
     except OSError as e:

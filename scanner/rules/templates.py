@@ -3,11 +3,13 @@
 A template is literal text with `{name}` or `{name:arg}` fields; `{{` and `}}` are literal braces.
 Random fields draw from a `random.Random` the caller seeds, so every test run builds the same keys.
 
-Random fields (arg = length): alnum b62 hex HEX lower upper alpha digits base32 b64 b64url lowernum b58.
+Random fields (arg = length): alnum b62 hex HEX lower upper alpha digits base32 b64 b64url lowernum b58
+uppernum base32lower.
 Computed fields:
   {crc32_b62}        GitHub/npm checksum of the previous field (6 chars)
   {uuid4}            a random UUIDv4 (lowercase)
   {cask:SIG}         a whole Azure CASK key (84 chars) with provider signature SIG
+  {cask_derived:SIG} a derived CASK key (JQQJ9D, base62 checksum); {cask_long:SIG} the 88-char long form
   {gitlab_routable:P} a whole routable GitLab token with prefix P
   {bedrock_long}     ABSK… long-term Bedrock key;  {bedrock_short}  bedrock-api-key-… short-term key
   {pem:LABEL}        a PEM block (LABEL e.g. "RSA PRIVATE KEY"); {pem_json:LABEL} the same, JSON-escaped
@@ -18,7 +20,7 @@ Computed fields:
   {gcp_sa_json}      a GCP service-account key file (one-line JSON, PKCS#8 key inside)
   {pem_enc:LABEL}    a legacy encrypted PEM block (RFC 1421 Proc-Type/DEK-Info headers)
 Deliberately broken variants, for negative examples (one character off a valid value):
-  {crc32_b62_bad}  {cask_bad:SIG}  {gitlab_routable_bad:P}
+  {crc32_b62_bad}  {cask_bad:SIG}  {cask_derived_bad:SIG}  {cask_long_bad:SIG}  {gitlab_routable_bad:P}
 """
 
 from __future__ import annotations
@@ -30,7 +32,14 @@ import re
 import string
 from collections.abc import Callable, Iterator
 
-from scanner.detect.checksums import B36, cask_checksum, crc32_b62, gitlab_routable_crc
+from scanner.detect.checksums import (
+    B36,
+    cask_checksum,
+    cask_derived_checksum,
+    cask_long_tail,
+    crc32_b62,
+    gitlab_routable_crc,
+)
 
 ALPHABETS = {
     "alnum": string.ascii_letters + string.digits,
@@ -46,6 +55,8 @@ ALPHABETS = {
     "b64url": string.ascii_letters + string.digits + "_-",
     "lowernum": string.ascii_lowercase + string.digits,
     "b58": "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz",
+    "uppernum": string.ascii_uppercase + string.digits,
+    "base32lower": string.ascii_lowercase + "234567",
 }
 
 _FIELD = re.compile(r"\{\{|\}\}|\{([a-zA-Z_0-9]+)(?::([^}]*))?\}")
@@ -73,10 +84,23 @@ def _cask(r: random.Random, sig: str) -> str:
             return key
 
 
-def _cask_once(r: random.Random, sig: str, a: str) -> str:
-    head = _rand(r, a, 52) + "JQQJ99" + r.choice(a) + r.choice("ABCDEFGHIJKL") + _rand(r, a, 16)
+def _cask_once(r: random.Random, sig: str, a: str, form: str = "") -> str:
+    kind = "D" if form == "derived" else "9"
+    head = _rand(r, a, 52) + "JQQJ9" + kind + r.choice(a) + r.choice("ABCDEFGHIJKL") + _rand(r, a, 16)
     head += sig or "ACOG"
+    if form == "derived":
+        return head + cask_derived_checksum(head)
+    if form == "long":
+        return head + cask_long_tail(head)
     return head + cask_checksum(head)
+
+
+def _cask_form(r: random.Random, sig: str, form: str) -> str:
+    a = ALPHABETS["alnum"]
+    while True:
+        key = _cask_once(r, sig, a, form)
+        if key.rstrip("=").isalnum():
+            return key
 
 
 def _gitlab_routable(r: random.Random, prefix: str) -> str:
@@ -159,6 +183,12 @@ def _off_by_one(r: random.Random, value: str, alphabet: str) -> str:
     return value[:-1] + r.choice([c for c in alphabet if c != value[-1]])
 
 
+def _bad_long(r: random.Random, key: str) -> str:
+    """A long-form CASK key with one checksum character (before the `==`) changed."""
+    i = len(key) - 3
+    return key[:i] + r.choice([c for c in ALPHABETS["alnum"] if c != key[i]]) + key[i + 1 :]
+
+
 def _b64url_json(obj: object) -> str:
     return base64.urlsafe_b64encode(json.dumps(obj, separators=(",", ":")).encode()).decode().rstrip("=")
 
@@ -202,6 +232,10 @@ COMPUTED: dict[str, _Computed] = {
     "uuid4hex": lambda r, a, last: _uuid4(r).replace("-", ""),
     "cask": lambda r, a, last: _cask(r, a),
     "cask_bad": lambda r, a, last: _off_by_one(r, _cask(r, a), ALPHABETS["alnum"]),
+    "cask_derived": lambda r, a, last: _cask_form(r, a, "derived"),
+    "cask_derived_bad": lambda r, a, last: _off_by_one(r, _cask_form(r, a, "derived"), ALPHABETS["alnum"]),
+    "cask_long": lambda r, a, last: _cask_form(r, a, "long"),
+    "cask_long_bad": lambda r, a, last: _bad_long(r, _cask_form(r, a, "long")),
     "gitlab_routable": lambda r, a, last: _gitlab_routable(r, a or "glpat-"),
     "gitlab_routable_bad": lambda r, a, last: _off_by_one(r, _gitlab_routable(r, a or "glpat-"), B36),
     "gcp_sa_json": lambda r, a, last: _gcp_sa_json(r),

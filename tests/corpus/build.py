@@ -19,6 +19,8 @@ from __future__ import annotations
 import argparse
 import base64
 import csv
+import hashlib
+import hmac
 import json
 import os
 import random
@@ -283,12 +285,32 @@ STRUCTURED: dict[str, Callable[[Format, random.Random], str]] = {
     "slack.app-token": _slack,
     "slack.config-token": _slack,
     "database.connection-url": _db_url,
+    "vercel.ai-gateway-key": lambda fmt, r: expand(fmt.prefix + "{b64url:50}{crc32_b62}", r),
+    "vercel.access-token": lambda fmt, r: expand(fmt.prefix + "{b64url:50}{crc32_b62}", r),
+    "upstage.api-key": _template("up_{alnum:14}{digits:1}{alnum:14}"),
+    "mem0.api-key": _template("m0-{alnum:20}{digits:1}{alnum:19}"),
+    "tavily.api-key": lambda fmt, r: expand(
+        fmt.prefix + ("{alnum:6}-{alnum:42}" if fmt.alphabet == "alnum-" else "{alnum:32}"), r
+    ),
+    "jina.api-key": _template("jina_{hex:32}{alnum:28}"),
+    "zai.api-key": _template("{hex:32}.{alnum:16}"),
+    "ollama.api-key": _template("{hex:32}.{b64url:24}"),
+    "volcengine.ark-api-key": _template("{uuid4}"),
+    "ai21.api-key": _template("{uuid4}"),
+    "cartesia.api-key": _template("sk_car_{alnum:24}"),
 }
+
+# Azure CASK rows: the standard 84-character key, the derived one (JQQJ9D) and the long form
+CASK_FORMS = {("84", False): "cask", ("84", True): "cask_derived", ("88", False): "cask_long"}
 
 
 def generate(fmt: Format, r: random.Random) -> str:
     gen = STRUCTURED.get(fmt.rule_id)
-    if fmt.rule_id == "openai.none-key" and _lengths(fmt.length)[0] >= 100:
+    if fmt.rule_id in ("azure.openai-key", "azure.cask-key"):
+        form = CASK_FORMS[(fmt.length, "derived" in fmt.source)]
+        sig = "ACOG" if fmt.rule_id == "azure.openai-key" else "AZSE"
+        gen = _template(f"{{{form}:{sig}}}")
+    if fmt.rule_id == "openai.none-key" and fmt.alphabet == "b64url":
         gen = _marker("T3BlbkFJ")  # the long sk-None- form carries the marker
     return (gen or _plain)(fmt, r)
 
@@ -347,6 +369,13 @@ NEEDS_KEYWORD = {
     "vault.legacy-token",
     "fal.api-key",
     "portkey.api-key",
+    "moonshot.api-key",
+    "siliconflow.api-key",
+    "dashscope.api-key",
+    "modal.token-secret",
+    "brave.search-api-key",
+    "composio.api-key",
+    "cursor.api-key",
 }
 
 
@@ -564,6 +593,49 @@ def _md_slot(lines: list[str], r: random.Random) -> int:
 
 
 CONTEXTS_SINGLE = ["dotenv", "python", "json", "yaml", "minjs", "pytest", "markdown", "ts-test"]
+# a prefix-less key handed to its provider's client (the rule's context model: docs/rules-notes.md)
+CONTEXTS_SDK = ["sdk-python", "sdk-js", *CONTEXTS_SINGLE]
+
+
+def _client_names() -> dict[str, tuple[str, str]]:
+    """rule id -> (client call, Python import line) for rules with a context model."""
+    from scanner.rules import load_rules
+
+    out = {}
+    for rule in load_rules():
+        if not rule.slot_pattern or not (rule.callees or rule.clients):
+            continue
+        call = rule.callees[0].capitalize() if rule.callees else rule.clients[0]
+        mods = [m for m in rule.imports if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", m)]
+        imp = f"import {mods[0]}" if mods else ""
+        out[rule.id] = (call, imp)
+    return out
+
+
+SDK_CLIENTS = _client_names()
+
+
+def _plant_sdk(pl: Planter, slug: str, plant: Plant, ctx: str) -> bool:
+    """`Client(api_key="…")` in a real Python module, or `new Client({apiKey: "…"})` in real JS."""
+    r, tree = pl.r, pl.tree
+    call, imp = SDK_CLIENTS[plant.fmt.rule_id]
+    if ctx == "sdk-python":
+        cands = _candidates(tree, slug, _pyfile, pl.skip)
+        if not cands:
+            return False
+        lines = [
+            *([imp] if imp else []),
+            f"_client = {call}(api_key={_quote_py(plant.secret)}, timeout=30)",
+            "",
+        ]
+        return pl.insert(r.choice(cands), lines, plant, lambda ls: _toplevel_slot(ls, r))
+    cands = _candidates(tree, slug, _jsfile, pl.skip)
+    if not cands:
+        return False
+    block = [f'const client = new {call}({{ apiKey: "{plant.secret}", maxRetries: 2 }});']
+    return pl.insert(r.choice(cands), block, plant, lambda ls: 0 if not ls[0].startswith("#!") else 1)
+
+
 CONTEXTS_MULTI = ["pemfile", "json-escaped", "yaml-block"]
 
 
@@ -664,10 +736,13 @@ def plant_one(pl: Planter, slug: str, plant: Plant, pkgname: str) -> bool:
         return pl.insert(path, [*stmt.split("\n"), ""], plant, lambda ls: _toplevel_slot(ls, r))
     if ctx == "markdown":
         cands = _candidates(tree, slug, _mdfile, pl.skip)
-        if not cands:
-            return False
         block = ["", "```bash", f"export {var}={s}", "```", ""]
+        if not cands:  # every Markdown file of the package holds a plant already: a new page
+            pl.add_block(f"{base}/docs/setup-{r.randrange(10**6)}.md", [f"# {pkgname} setup", *block], plant)
+            return True
         return pl.insert(r.choice(cands), block, plant, lambda ls: _md_slot(ls, r))
+    if ctx in ("sdk-python", "sdk-js"):
+        return _plant_sdk(pl, slug, plant, ctx)
     if ctx in ("minjs", "ts-test"):
         cands = _candidates(tree, slug, _jsfile, pl.skip)
         if not cands:
@@ -875,7 +950,74 @@ def _decoy_lines(r: random.Random) -> dict[str, list[str]]:
         "package-lock.json": [*json.dumps(lock, indent=2).splitlines(), ""],
         "poetry.lock": poetry,
         "docs/service-account.schema.json": [*json.dumps(schema, indent=2).splitlines(), ""],
+        "examples/sdk_ids_decoys.py": _sdk_id_decoys(r),
+        "examples/sdk-ids-decoys.ts": _sdk_id_decoys_ts(r),
+        "supabase/.env.local": [
+            "# written by `supabase start` (local development stack, public demo keys)",
+            "SUPABASE_URL=http://127.0.0.1:54321",
+            f"SUPABASE_ANON_KEY={_supabase_demo_jwt('anon')}",
+            f"SUPABASE_SERVICE_ROLE_KEY={_supabase_demo_jwt('service_role')}",
+            "",
+        ],
     }
+
+
+# The Supabase CLI signs the local stack's demo JWTs with this published development secret;
+# the JWTs are rebuilt here (keysweep knows them only by digest and must stay silent on them).
+SUPABASE_DEV_SECRET = b"super-secret-jwt-token-with-at-least-32-characters-long"
+
+
+def _supabase_demo_jwt(role: str) -> str:
+    def enc(obj: object) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj, separators=(",", ":")).encode()).decode().rstrip("=")
+
+    head = (
+        enc({"alg": "HS256", "typ": "JWT"})
+        + "."
+        + enc({"iss": "supabase-demo", "role": role, "exp": 1983812996})
+    )
+    sig = hmac.new(SUPABASE_DEV_SECRET, head.encode(), hashlib.sha256).digest()
+    return head + "." + base64.urlsafe_b64encode(sig).decode().rstrip("=")
+
+
+def _sdk_id_decoys(r: random.Random) -> list[str]:
+    """Same-shaped IDs next to the SDK clients of prefix-less providers: not credentials."""
+    return [
+        "import hashlib",
+        "import os",
+        "",
+        "import ai21",
+        "import cohere",
+        "from mistralai import Mistral",
+        "from serpapi import GoogleSearch",
+        "from volcenginesdkarkruntime import Ark",
+        "",
+        'client = Mistral(api_key=os.environ["MISTRAL_API_KEY"])',
+        f'run = client.agents.get(agent_id="{_rand(r, ALPHABETS["alnum"], 32)}", request_id="{_rand(r, ALPHABETS["alnum"], 32)}")',
+        "co = cohere.ClientV2(timeout=30)",
+        f'resp = co.chat(model="command-r", trace_id="{_rand(r, ALPHABETS["alnum"], 40)}")',
+        'ark = Ark(base_url="https://ark.cn-beijing.volces.com/api/v3")',
+        f'task = ark.tasks.get(task_id="{expand("{uuid4}", r)}")',
+        f'search = GoogleSearch({{"q": "coffee", "checksum": "{_rand(r, ALPHABETS["hex"], 64)}"}})',
+        'ai21_client = ai21.AI21Client(api_key=os.getenv("AI21_API_KEY"))',
+        f'doc = ai21_client.library.files.get(file_id="{expand("{uuid4}", r)}")',
+        f'etag = "{_rand(r, ALPHABETS["hex"], 32)}"',
+        f'digest = hashlib.md5(b"{_rand(r, ALPHABETS["lower"], 12)}").hexdigest() == "{_rand(r, ALPHABETS["hex"], 32)}"',
+        "",
+    ]
+
+
+def _sdk_id_decoys_ts(r: random.Random) -> list[str]:
+    return [
+        'import { Mistral } from "@mistralai/mistralai";',
+        'import { CohereClient } from "cohere-ai";',
+        "",
+        'const m = new Mistral({ apiKey: process.env.MISTRAL_API_KEY ?? "" });',
+        f'const run = await m.agents.get({{ agentId: "{_rand(r, ALPHABETS["alnum"], 32)}", requestId: "{_rand(r, ALPHABETS["alnum"], 32)}" }});',
+        "const co = new CohereClient({ token: process.env.CO_API_KEY });",
+        f'const span = co.trace({{ traceId: "{_rand(r, ALPHABETS["alnum"], 40)}" }});',
+        "",
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -917,6 +1059,8 @@ def build(
     failed: list[str] = []
     for i, fmt in enumerate(formats):
         ctxs = CONTEXTS_MULTI if fmt.rule_id in MULTILINE else CONTEXTS_SINGLE
+        if fmt.rule_id in SDK_CLIENTS and not fmt.prefix:
+            ctxs = CONTEXTS_SDK
         for k in range(per_row):
             secret = generate(fmt, r)
             ctx = ctxs[(i + k) % len(ctxs)]
