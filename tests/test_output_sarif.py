@@ -111,14 +111,12 @@ def _negative_control() -> dict[str, Any]:
     return broken
 
 
-@pytest.fixture(scope="module")
-def multitool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, list[dict[str, Any]]]]:
-    """Multitool results (GitHub and SARIF rule sets, all levels) for each file, by file name."""
+def run_multitool(directory: Path, files: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """Multitool results (GitHub and SARIF rule sets, all levels) for each file, by file name.
+
+    The Multitool exits 0 whatever it finds, so its log is what is read.
+    """
     assert MULTITOOL.exists(), f"{MULTITOOL} is missing: run `npm ci` (make test does)"
-    directory = tmp_path_factory.mktemp("multitool")
-    files = {f"{name}.sarif": render_sarif(report) for name, report in reports().items()}
-    files["truncated.sarif"] = truncated().text
-    files["negative-control.sarif"] = json.dumps(_negative_control(), indent=2)
     for name, text in files.items():
         (directory / name).write_text(text, encoding="utf-8")
     log = directory / "validation.log.sarif"
@@ -147,7 +145,26 @@ def multitool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, li
         for result in run.get("results", []):
             uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
             results[Path(urlsplit(uri).path).name].append(result)
-    yield results
+    return results
+
+
+def multitool_problems(results: list[dict[str, Any]]) -> list[str]:
+    """Errors, warnings and notes not accepted above, described."""
+    return [
+        _describe(r)
+        for r in results
+        if r.get("level", "warning") in ("error", "warning")
+        and (r.get("level", "warning") == "error" or r["ruleId"] not in ACCEPTED_WARNINGS)
+        or (r.get("level") == "note" and r["ruleId"] not in ACCEPTED_NOTES)
+    ]
+
+
+@pytest.fixture(scope="module")
+def multitool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, list[dict[str, Any]]]]:
+    files = {f"{name}.sarif": render_sarif(report) for name, report in reports().items()}
+    files["truncated.sarif"] = truncated().text
+    files["negative-control.sarif"] = json.dumps(_negative_control(), indent=2)
+    yield run_multitool(tmp_path_factory.mktemp("multitool"), files)
 
 
 def _describe(result: dict[str, Any]) -> str:
