@@ -21,8 +21,8 @@ import pytest
 
 from scanner.model import Location, Position, SourceKind
 from scanner.output.console import render_console
-from scanner.output.json import render_json
 from scanner.output.github import range_annotations, render_annotations
+from scanner.output.json import render_json
 from scanner.output.sarif import render_sarif
 from scanner.output.summary import RepoLinks, SummaryContext, render_summary
 from tests.output_fixtures import ALICE, history_report

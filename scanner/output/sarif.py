@@ -79,6 +79,7 @@ MAX_LOCATIONS = 10
 MAX_DESCRIPTION = 1024
 """GitHub's limit on `shortDescription.text` and `fullDescription.text`."""
 MAX_NAME = 255
+_ARTICLES = frozenset({"a", "an", "the"})
 MAX_RESULTS = 25_000
 """GitHub refuses a run with more results (github.md §1.3)."""
 MAX_GZIP_BYTES = 10_000_000
@@ -269,10 +270,19 @@ def _rule(rule: Rule) -> dict[str, Any]:
 def friendly_name(title: str) -> str:
     """SARIF's "friendly name": the rule title in strict PascalCase (`OpenAiProjectApiKey`).
 
-    The Multitool (SARIF2012) wants one capital per word, so acronyms are folded.
+    The Multitool (SARIF2012) wants one capital per word and no one-letter word, so acronyms are
+    folded, articles dropped and a lone letter joined to the next word (`OAuth` → `Oauth`,
+    `xAI` → `Xai`).
     """
-    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+", title)
-    name = "".join(word.capitalize() for word in words) or "Rule"
+    found = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+", title)
+    words = [w for w in found if w.lower() not in _ARTICLES] or found
+    joined: list[str] = []
+    for word in words:
+        if joined and len(joined[-1]) == 1:
+            joined[-1] += word.lower()
+        else:
+            joined.append(word)
+    name = "".join(word.capitalize() for word in joined) or "Rule"
     if name[0].isdigit():
         name = "Rule" + name
     return name[:MAX_NAME]
