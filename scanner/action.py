@@ -527,7 +527,7 @@ def run_action(env: Mapping[str, str], out: TextIO, err: TextIO) -> int:
         gate_report if gate_report is not None else sarif,
         _summary_context(
             ctx,
-            inputs,
+            run.fail_on,
             run.plan,
             code,
             sarif if sarif is not gate_report else None,
@@ -554,7 +554,7 @@ def _annotate(run: _Run, gate_report: Report | None, tree: Report, out: TextIO) 
 
 def _summary_context(
     ctx: RunnerContext,
-    inputs: ActionInputs,
+    fail_on: Severity | None,
     the_plan: Plan | None,
     code: int,
     tree: Report | None,
@@ -578,7 +578,7 @@ def _summary_context(
     return SummaryContext(
         scope=the_plan.reason if the_plan is not None else None,
         subject=_subject(the_plan, ctx.event_name),
-        fail_on=inputs.fail_on,
+        fail_on=fail_on,
         exit_code=code,
         links=RepoLinks.of(ctx.server_url, ctx.repository, ctx.run_id),
         tree=tree,
@@ -662,7 +662,10 @@ def _finish_failed(
         the_plan = run.plan if run is not None else None
         shown = _shown_path(ctx, sarif_path)
         _write_summary(
-            ctx, failed, _summary_context(ctx, inputs, the_plan, code, None, (failed, written, shown)), err
+            ctx,
+            failed,
+            _summary_context(ctx, inputs.fail_on, the_plan, code, None, (failed, written, shown)),
+            err,
         )
         if ctx.output is not None:
             write_outputs(

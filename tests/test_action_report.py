@@ -15,7 +15,7 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from scanner.model import Report, ScanInfo, Stats
+from scanner.model import Kind, Report, ScanInfo, Stats
 from scanner.output.sarif import render_sarif
 from scanner.rules import load_rules, ruleset_hash
 from scanner.rules.templates import expand
@@ -230,8 +230,9 @@ def test_sarif_categories_per_event(pr: Scenario, tmp_path: Path) -> None:
 
 
 def planted_everything(tmp_path: Path) -> tuple[Scenario, int]:
-    """A pull request whose one commit adds every rule's first example, each in its own file."""
-    rules = load_rules()
+    """A pull request whose one commit adds every secret rule's first example, each in its own
+    file (an exposure rule's example is a construct, not a secret)."""
+    rules = [r for r in load_rules() if r.kind is Kind.SECRET]
     b = RepoBuilder(tmp_path / "origin")
     base = b.commit({"README.md": b"app\n"})
     files: dict[str | bytes, bytes | None] = {}

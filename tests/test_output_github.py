@@ -207,3 +207,14 @@ def test_columns_only_on_one_line() -> None:
 def test_a_failed_range_has_no_annotations() -> None:
     report = dataclasses.replace(range_report(bundle_finding()), status="failed", error="x")
     assert render_annotations(range_annotations(report)) == ""
+
+
+def test_baselined_findings_are_not_annotated() -> None:
+    from tests.output_fixtures import suppressed_report
+
+    report = suppressed_report()
+    report = dataclasses.replace(report, scan=dataclasses.replace(report.scan, mode="range"))
+    notes = range_annotations(report)
+    assert notes.total == 2 and notes.left_out == 0
+    titles = [c.properties["title"] for c in read_commands(render_annotations(notes))]
+    assert titles == ["keysweep: critical OpenAI project API key", "keysweep: high Groq API key"]

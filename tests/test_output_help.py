@@ -11,7 +11,15 @@ import pytest
 
 from scanner.model import Confidence, Kind, Rule, Severity
 from scanner.output.remediation import BASE_TEMPLATE, rule_help, template_for
-from scanner.output.templating import environment, md_code, md_link, md_text, render, template_names
+from scanner.output.templating import (
+    environment,
+    md_code,
+    md_link,
+    md_rich,
+    md_text,
+    render,
+    template_names,
+)
 from scanner.rules import load_rules
 from tests.output_fixtures import RULES, check_golden, rule
 
@@ -121,6 +129,7 @@ def test_markdown_escapes_what_it_renders() -> None:
     assert fence is not None and len(fence.group()) == 2  # longer than the value's own backtick run
     assert "\\|" in code and "\n" not in code
     assert md_code("`x`") == "`` `x` ``"
+    assert md_rich("set `a|b` to <b>") == "set `a|b` to \\<b\\>"
     assert md_link("https://example.com/a b(c)") == "<https://example.com/a%20b%28c%29>"
     assert md_link("https://example.com/x", "label]") == "[label\\]](https://example.com/x)"
     escaped = environment(True).from_string("{{ value }}").render(value="<b>&</b>")

@@ -80,7 +80,9 @@ def test_no_output_contains_the_secret(seed: int) -> None:
         "sarif": render_sarif(report),
         "console": render_console(report, color=False),
         "console-colour": render_console(report, color=True),
-        "summary": render_summary(report, SummaryContext(links=RepoLinks.of("https://github.com", "octo/app"))),
+        "summary": render_summary(
+            report, SummaryContext(links=RepoLinks.of("https://github.com", "octo/app"))
+        ),
         "annotations": render_annotations(range_annotations(report, report)),
     }
     needles = forbidden(secret)

@@ -24,6 +24,7 @@ from tests.output_fixtures import (
     history_report,
     incomplete_report,
     log_safety_problems,
+    suppressed_report,
 )
 
 LINKS = RepoLinks.of("https://github.com", "octo/app", "4242")
@@ -59,6 +60,7 @@ def cases() -> dict[str, tuple[Report, SummaryContext]]:
             ),
         ),
         "incomplete": (incomplete_report(), SummaryContext(exit_code=0, fail_on=Severity.CRITICAL)),
+        "suppressed": (suppressed_report(), SummaryContext(exit_code=1)),
         "failed": (
             failed_report(),
             SummaryContext(exit_code=3, sarif=SarifNote("keysweep.sarif", "keysweep/tree", "failed", 0)),
@@ -192,11 +194,26 @@ def test_failed_says_so() -> None:
 
 def test_suppressed_counts() -> None:
     text = render_summary(history_report(), SummaryContext())
-    assert "- Suppressed: 2 by baseline, 1 by pragma (not counted above)." in text
+    assert "- Suppressed, not counted above: 2 `baseline`, 1 `pragma`." in text
     none = dataclasses.replace(
         history_report(), stats=dataclasses.replace(history_report().stats, suppressed={})
     )
     assert "- Nothing was suppressed." in render_summary(none, SummaryContext())
+
+
+def test_baselined_findings_are_acknowledged_not_counted() -> None:
+    report = suppressed_report()
+    baselined = [f for f in report.findings if f.suppression is not None]
+    assert baselined and len(report.findings) == 3
+    text = render_summary(report, SummaryContext())
+    assert text.startswith("## keysweep: 2 findings in the history\n")
+    assert all(f.redacted not in text for f in baselined if f.redacted)
+    assert "| **Total** | **1** | **1** | **0** | **0** | **2** |" in text
+    assert (
+        "- Suppressed, not counted above: 1 `allowlist`, 1 `baseline`, 1 `disabled-rule`, 1 `pragma`." in text
+    )
+    assert "- Baseline: 3 entries, 2 found, 1 held by more files than when baselined" in text
+    assert "1 stale (no longer found)." in text
 
 
 def test_sarif_and_tree() -> None:

@@ -110,7 +110,8 @@ def range_annotations(
     rules = {rule.id: rule for rule in report.rules}
     in_tree = {f.fingerprint: f for f in tree.findings} if tree is not None else {}
     chosen: dict[Level, list[Finding]] = {level: [] for level in LEVELS}
-    for finding in sorted(report.findings, key=lambda f: -f.severity.rank):  # stable
+    findings = [f for f in report.findings if f.suppression is None]  # a baselined one is acknowledged
+    for finding in sorted(findings, key=lambda f: -f.severity.rank):  # stable
         chosen[level_of(finding.severity)].append(finding)
     caps = dict.fromkeys(LEVELS, per_level)
     if any(len(chosen[level]) > per_level for level in LEVELS):
@@ -120,7 +121,7 @@ def range_annotations(
         for level in LEVELS
         for finding in chosen[level][: caps[level]]
     ]
-    total = len(report.findings)
+    total = len(findings)
     return Annotations(tuple(items), total, total - len(items), per_level)
 
 

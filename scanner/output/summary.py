@@ -180,6 +180,7 @@ class Summary:
     incomplete: bool
     skipped: tuple[Skipped, ...]
     suppressed: tuple[tuple[str, int], ...]
+    baseline: str | None
     stats: tuple[tuple[str, int], ...]
     tree_total: int | None
     tree_by_severity: tuple[int, ...] | None
@@ -211,7 +212,7 @@ def _render(report: Report, context: SummaryContext, rows: int, *, cut: bool) ->
 def _summary(report: Report, context: SummaryContext, rows: int, cut: bool) -> Summary:
     rules = {rule.id: rule for rule in report.rules}
     failed = report.status == "failed"
-    findings = () if failed else report.findings
+    findings = () if failed else active(report)
     stats = report.stats
     tree = context.tree
     tree_failed = tree is None or tree.status == "failed"
@@ -235,14 +236,32 @@ def _summary(report: Report, context: SummaryContext, rows: int, cut: bool) -> S
         skipped=_skipped(report),
         suppressed=tuple(sorted((k, v) for k, v in stats.suppressed.items() if v)),
         stats=_stats(report),
-        tree_total=None if tree_failed or tree is None else len(tree.findings),
-        tree_by_severity=None if tree_failed or tree is None else _by_severity(tree.findings),
+        baseline=_baseline(report),
+        tree_total=None if tree_failed or tree is None else len(active(tree)),
+        tree_by_severity=None if tree_failed or tree is None else _by_severity(active(tree)),
         sarif=context.sarif,
         annotations=context.annotations,
         code_scanning=context.links.code_scanning if context.links else None,
         run_url=context.links.run if context.links else None,
         limit_bytes=context.max_bytes,
     )
+
+
+def active(report: Report) -> tuple[Finding, ...]:
+    """The findings that count: a baselined one stays in the report but is acknowledged."""
+    return tuple(f for f in report.findings if f.suppression is None)
+
+
+def _baseline(report: Report) -> str | None:
+    b = report.baseline
+    if b is None:
+        return None
+    text = f"{b.entries} entries, {b.matched} found"
+    if b.grown:
+        text += f", {b.grown} held by more files than when baselined (reported again: the exposure grew)"
+    if b.stale_checked:
+        text += f", {len(b.stale)} stale (no longer found)"
+    return text
 
 
 def _subject(mode: str) -> str:

@@ -28,6 +28,7 @@ from scanner.output.escape import escape_text
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>&|~!#])")
 _BACKTICKS = re.compile(r"`+")
+_CODE_SPAN = re.compile(r"`([^`]+)`")
 _URL_SAFE = ":/?#@!$&'*+,;=%~-._"
 
 
@@ -48,6 +49,19 @@ def md_code(value: object, cell: bool = False) -> Markup:
     if text.startswith(("`", " ")) or text.endswith(("`", " ")):
         text = f" {text} "
     return Markup(f"{fence}{text}{fence}")
+
+
+def md_rich(value: object) -> Markup:
+    """Text whose `code spans` stay code spans, everything else escaped as `md_text` escapes it
+    (a rule's description: the only Markdown it may carry)."""
+    text = str(value)
+    parts: list[Markup] = []
+    position = 0
+    for match in _CODE_SPAN.finditer(text):
+        parts += [md_text(text[position : match.start()]), md_code(match.group(1))]
+        position = match.end()
+    parts.append(md_text(text[position:]))
+    return Markup("").join(parts)
 
 
 def safe_url(url: str) -> str:
@@ -119,10 +133,10 @@ def environment(markdown: bool = True) -> Environment:
     helpers: dict[str, Any]
     if markdown:
         helpers = {"link": md_link, "strong": md_strong, "heading": md_heading}
-        env.filters.update(md=md_text, code=md_code, prose=prose, url=md_url)
+        env.filters.update(md=md_text, rich=md_rich, code=md_code, prose=prose, url=md_url)
     else:
         helpers = {"link": text_link, "strong": text_line, "heading": text_heading}
-        env.filters.update(md=text_line, code=text_code, prose=prose, url=safe_url)
+        env.filters.update(md=text_line, rich=text_line, code=text_code, prose=prose, url=safe_url)
     env.globals.update(helpers)
     return env
 
