@@ -12,6 +12,11 @@ runs up to two scans through the same pipeline as `keysweep scan`:
   (`keysweep/history`). A range's SARIF is never written: uploading it would mark every alert
   outside the range fixed.
 
+What the people on the run see (github.md §3): the range's findings as workflow-command
+annotations on the files it changed (`scanner.output.github`), a job summary appended to
+`$GITHUB_STEP_SUMMARY` (`scanner.output.summary`, with links from `GITHUB_SERVER_URL` and
+`GITHUB_REPOSITORY`), and an error annotation saying why when the run failed.
+
 Outputs go to `$GITHUB_OUTPUT` in the multi-line-safe `name<<DELIMITER` form. Like the CLI, this
 module is the only place here that touches the environment and files; no value of an input ever
 becomes an option of anything, and no secret is ever printed (the reports hold none).
@@ -27,7 +32,7 @@ import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import pygit2
 
@@ -51,6 +56,10 @@ from scanner.outcome import (
 )
 from scanner.output.escape import escape_text, guard_lines
 from scanner.suppress.inputs import ScanInputs
+
+if TYPE_CHECKING:
+    from scanner.output.sarif import SarifFile
+    from scanner.output.summary import SummaryContext
 
 ENGINE_ENV = "KEYSWEEP_ENGINE"
 FAIL_ON_CHOICES = ("none", "low", "medium", "high", "critical")
@@ -84,6 +93,10 @@ class RunnerContext:
     output: Path | None
     sha: str | None
     ref: str
+    summary: Path | None = None
+    server_url: str | None = None
+    repository: str | None = None
+    run_id: str | None = None
 
 
 def input_var(name: str) -> str:
@@ -142,6 +155,7 @@ def read_context(env: Mapping[str, str]) -> RunnerContext:
     workspace = Path(env.get("GITHUB_WORKSPACE") or os.getcwd())
     event_path = env.get("GITHUB_EVENT_PATH")
     output = env.get("GITHUB_OUTPUT")
+    summary = env.get("GITHUB_STEP_SUMMARY")
     return RunnerContext(
         workspace=workspace,
         event_name=env.get("GITHUB_EVENT_NAME", ""),
@@ -149,6 +163,10 @@ def read_context(env: Mapping[str, str]) -> RunnerContext:
         output=Path(output) if output else None,
         sha=env.get("GITHUB_SHA") or None,
         ref=env.get("GITHUB_REF", ""),
+        summary=Path(summary) if summary else None,
+        server_url=env.get("GITHUB_SERVER_URL") or None,
+        repository=env.get("GITHUB_REPOSITORY") or None,
+        run_id=env.get("GITHUB_RUN_ID") or None,
     )
 
 
@@ -382,14 +400,51 @@ def write_outputs(path: Path, outputs: Mapping[str, str]) -> None:
         raise UsageError(f"cannot write GITHUB_OUTPUT {escape_text(str(path))}: {e.strerror}") from None
 
 
-def _write_sarif(path: Path, report: Report) -> None:
-    from scanner.output.sarif import render_sarif
+def _write_sarif(path: Path, report: Report) -> SarifFile:
+    from scanner.output.sarif import build_sarif
 
+    written = build_sarif(report)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render_sarif(report), encoding="utf-8")
+        path.write_text(written.text, encoding="utf-8")
     except OSError as e:
         raise UsageError(f"cannot write the SARIF file {escape_text(str(path))}: {e.strerror}") from None
+    return written
+
+
+def _write_summary(ctx: RunnerContext, report: Report, context: SummaryContext, err: TextIO) -> None:
+    """Append the job summary to `$GITHUB_STEP_SUMMARY`; a summary that cannot be written is
+    said on stderr and changes nothing else (the verdict is the exit code)."""
+    if ctx.summary is None:
+        return
+    from scanner.output.summary import render_summary
+
+    try:
+        with ctx.summary.open("a", encoding="utf-8") as fh:
+            fh.write(render_summary(report, context))
+    except OSError as e:
+        print(f"keysweep: note: cannot write GITHUB_STEP_SUMMARY: {e.strerror}", file=err)
+
+
+def _subject(the_plan: Plan | None, event_name: str) -> str | None:
+    """What the summary's findings are in, for its heading."""
+    if the_plan is None:
+        return None
+    if the_plan.scope is Scope.RANGE:
+        events = {
+            "pull_request": "this pull request",
+            "pull_request_target": "this pull request",
+            "push": "this push",
+        }
+        return events.get(event_name, "the range")
+    return "the history" if the_plan.scope is Scope.SWEEP else "the checked-out tree"
+
+
+def _failure_annotation(out: TextIO, message: str) -> None:
+    """An error annotation naming why the run failed, so the pull request says it too."""
+    from scanner.output.github import Annotation
+
+    out.write(Annotation("error", "keysweep: the scan failed", escape_text(message)).command() + "\n")
 
 
 def _describe(e: BaseException) -> str:
@@ -426,16 +481,16 @@ def run_action(env: Mapping[str, str], out: TextIO, err: TextIO) -> int:
         run = _scan(inputs, ctx, env, rules, out)
     except UsageError as e:
         print(f"keysweep: error: {e}", file=err)
-        return _finish_failed(inputs, ctx, rules, None, str(e), EXIT_USAGE, err)
+        return _finish_failed(inputs, ctx, rules, None, str(e), EXIT_USAGE, out, err)
     except ScanError as e:
         print(f"keysweep: scan failed: {e}", file=err)
-        return _finish_failed(inputs, ctx, rules, run, str(e), EXIT_FAILED, err)
+        return _finish_failed(inputs, ctx, rules, run, str(e), EXIT_FAILED, out, err)
     except KeysweepError as e:
         print(f"keysweep: scan failed: {e}", file=err)
-        return _finish_failed(inputs, ctx, rules, run, str(e), EXIT_FAILED, err)
+        return _finish_failed(inputs, ctx, rules, run, str(e), EXIT_FAILED, out, err)
     except Exception as e:  # noqa: BLE001 - a crash is exit 3 and a failed report, never 1
         print(f"keysweep: scan failed: {_describe(e)}", file=err)
-        return _finish_failed(inputs, ctx, rules, run, _describe(e), EXIT_FAILED, err)
+        return _finish_failed(inputs, ctx, rules, run, _describe(e), EXIT_FAILED, out, err)
 
     assert inputs is not None
     code, gate_report = (EXIT_OK, None) if run.gate is None else gate(run.gate, run.fail_on, inputs.strict)
@@ -452,15 +507,84 @@ def run_action(env: Mapping[str, str], out: TextIO, err: TextIO) -> int:
     sarif_path = _resolve(ctx, inputs.sarif_file)
     shown = _shown_path(ctx, sarif_path)
     try:
-        _write_sarif(sarif_path, sarif)
+        written = _write_sarif(sarif_path, sarif)
         _say(out, f"SARIF ({_category(sarif)}, status {sarif.status}) written to {escape_text(shown)}")
+        if written.omitted:
+            _say(
+                out,
+                f"note: the SARIF file leaves out {written.omitted} of the least severe results: {written.limit}",
+            )
         _outputs(ctx, shown, gate_report, sarif.status, err)
     except UsageError as e:
         print(f"keysweep: error: {e}", file=err)
         return EXIT_USAGE
+    annotated = _annotate(run, gate_report, sarif, out)
     failure = next((r.error for r in (gate_report, sarif) if r is not None and r.status == "failed"), None)
+    if code == EXIT_FAILED:
+        _failure_annotation(out, failure or "unknown error")
+    _write_summary(
+        ctx,
+        gate_report if gate_report is not None else sarif,
+        _summary_context(
+            ctx,
+            run.fail_on,
+            run.plan,
+            code,
+            sarif if sarif is not gate_report else None,
+            (sarif, written, shown),
+            annotated,
+        ),
+        err,
+    )
     _say(out, _verdict(code, run.plan, failure, inputs))
     return code
+
+
+def _annotate(run: _Run, gate_report: Report | None, tree: Report, out: TextIO) -> int | None:
+    """Annotations for a range's findings (on the files it changed); how many were written."""
+    if run.plan.scope is not Scope.RANGE or gate_report is None or gate_report.status == "failed":
+        return None
+    from scanner.output.github import range_annotations, render_annotations
+
+    notes = range_annotations(gate_report, tree if tree.status != "failed" else None)
+    out.write(render_annotations(notes))
+    out.flush()
+    return notes.annotated
+
+
+def _summary_context(
+    ctx: RunnerContext,
+    fail_on: Severity | None,
+    the_plan: Plan | None,
+    code: int,
+    tree: Report | None,
+    sarif: tuple[Report, SarifFile, str] | None,
+    annotated: int | None = None,
+) -> SummaryContext:
+    """What the summary says beyond the report: the plan, the verdict, links, the SARIF file."""
+    from scanner.output.summary import RepoLinks, SarifNote, SummaryContext
+
+    note = None
+    if sarif is not None:
+        report, written, shown = sarif
+        note = SarifNote(
+            path=shown,
+            category=_category(report),
+            status=report.status,
+            results=written.results,
+            omitted=written.omitted,
+            limit=written.limit,
+        )
+    return SummaryContext(
+        scope=the_plan.reason if the_plan is not None else None,
+        subject=_subject(the_plan, ctx.event_name),
+        fail_on=fail_on,
+        exit_code=code,
+        links=RepoLinks.of(ctx.server_url, ctx.repository, ctx.run_id),
+        tree=tree,
+        sarif=note,
+        annotations=annotated,
+    )
 
 
 def _category(report: Report) -> str:
@@ -509,9 +633,15 @@ def _finish_failed(
     run: _Run | None,
     message: str,
     code: int,
+    out: TextIO,
     err: TextIO,
 ) -> int:
-    """A run that could not scan: a failed SARIF (so no upload marks alerts fixed) and outputs."""
+    """A run that could not scan: a failed SARIF (so no upload marks alerts fixed), outputs, an
+    error annotation and a summary that say why."""
+    try:
+        _failure_annotation(out, message)
+    except Exception as e:  # noqa: BLE001 - reporting the failure must not turn it into another
+        print(f"keysweep: could not annotate the failure: {_describe(e)}", file=err)
     if inputs is None:  # the inputs themselves are bad: there is no SARIF path to trust
         if ctx.output is not None:
             try:
@@ -527,7 +657,16 @@ def _finish_failed(
         mode = run.plan.sarif_mode if run is not None else sarif_mode_for(inputs.mode, ctx.event_name)
         scan = ScanInfo(mode=mode, target=str(_resolve(ctx, inputs.path)))
         sarif_path = _resolve(ctx, inputs.sarif_file)
-        _write_sarif(sarif_path, failed_report(rules, scan, message))
+        failed = failed_report(rules, scan, message)
+        written = _write_sarif(sarif_path, failed)
+        the_plan = run.plan if run is not None else None
+        shown = _shown_path(ctx, sarif_path)
+        _write_summary(
+            ctx,
+            failed,
+            _summary_context(ctx, inputs.fail_on, the_plan, code, None, (failed, written, shown)),
+            err,
+        )
         if ctx.output is not None:
             write_outputs(
                 ctx.output,

@@ -7,6 +7,7 @@ crash included: `main` catches everything), 1 findings at or above --fail-on, 0 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import sys
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, TextIO
 from scanner import __version__
 from scanner.config import Mode, ScanConfig
 from scanner.errors import KeysweepError, ScanError, UsageError
-from scanner.model import Report, Rule, ScanInfo, Stats
+from scanner.model import Report, Rule, ScanInfo, Severity, Stats
 from scanner.outcome import EXIT_FAILED, EXIT_OK, EXIT_USAGE, gate
 from scanner.rules import load_rules, ruleset_hash
 
@@ -42,6 +43,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("path", nargs="?", default=".", help="repository or directory (default: .)")
     s.add_argument("--sarif", metavar="F", help="write SARIF 2.1.0 to F ('-' for stdout)")
     s.add_argument("--json", metavar="F", dest="json_out", help="write the JSON report to F ('-' for stdout)")
+    s.add_argument(
+        "--summary",
+        metavar="F",
+        help="write the Markdown summary (the Action's job summary) to F ('-' for stdout)",
+    )
     s.add_argument(
         "--fail-on",
         choices=["none", "low", "medium", "high", "critical"],
@@ -153,32 +159,44 @@ def _write(dest: str, text: str) -> None:
 
 def _check_outputs(args: argparse.Namespace) -> None:
     """Refuse output options that would lose a report or write two documents into one stream."""
-    outs = [(flag, dest) for flag, dest in (("--sarif", args.sarif), ("--json", args.json_out)) if dest]
+    outs = [(flag, dest) for flag, dest in _outputs(args) if dest]
     if sum(1 for _, d in outs if d == "-") > 1:
-        raise UsageError("only one of --sarif and --json can write to stdout ('-')")
+        raise UsageError("only one of --sarif, --json and --summary can write to stdout ('-')")
     files = [Path(d).resolve() for _, d in outs if d != "-"]
     if len(files) != len(set(files)):
-        raise UsageError(f"--sarif and --json name the same file: {files[0]}")
+        raise UsageError("--sarif, --json and --summary must name different files")
     if args.cache is not None and args.cache.exists() and not args.cache.is_dir():
         raise UsageError(f"--cache must name a directory: {args.cache} is not one")
+
+
+def _outputs(args: argparse.Namespace) -> tuple[tuple[str, str | None], ...]:
+    return (("--sarif", args.sarif), ("--json", args.json_out), ("--summary", args.summary))
 
 
 def _color(stream: TextIO) -> bool:
     return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
-def _emit(report: Report, args: argparse.Namespace, files: bool = True) -> None:
+def _emit(report: Report, args: argparse.Namespace, code: int, fail_on: Severity | None) -> None:
     from scanner.output.console import render_console
-    from scanner.output.json import render_json
-    from scanner.output.sarif import render_sarif
 
-    if args.sarif and files:
-        _write(args.sarif, render_sarif(report))
-    if args.json_out and files:
-        _write(args.json_out, render_json(report))
-    stream = sys.stderr if "-" in (args.sarif, args.json_out) else sys.stdout
+    _write_reports(report, args, code, fail_on)
+    stream = sys.stderr if "-" in (args.sarif, args.json_out, args.summary) else sys.stdout
     stream.write(render_console(report, color=_color(stream)))
     stream.flush()
+
+
+def _write_reports(report: Report, args: argparse.Namespace, code: int, fail_on: Severity | None) -> None:
+    from scanner.output.json import render_json
+    from scanner.output.sarif import render_sarif
+    from scanner.output.summary import SummaryContext, render_summary
+
+    if args.sarif:
+        _write(args.sarif, render_sarif(report))
+    if args.json_out:
+        _write(args.json_out, render_json(report))
+    if args.summary:
+        _write(args.summary, render_summary(report, SummaryContext(fail_on=fail_on, exit_code=code)))
 
 
 class _Progress:
@@ -276,7 +294,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         _failed(args, rules, config, _describe(e))
         raise _Crash(_describe(e)) from None
     code, report = gate(report, config.fail_on, config.strict)
-    _emit(report, args)
+    _emit(report, args, code, config.fail_on)
     if code == EXIT_FAILED:
         _say(f"scan failed: {report.error}")
     return code
@@ -363,11 +381,8 @@ class _Crash(Exception):
 
 def _failed(args: argparse.Namespace, rules: tuple[Rule, ...], config: ScanConfig, message: str) -> None:
     """Reports that say the run failed, so an upload never marks real alerts fixed."""
-    if not (args.sarif or args.json_out):
+    if not (args.sarif or args.json_out or args.summary):
         return
-    from scanner.output.json import render_json
-    from scanner.output.sarif import render_sarif
-
     report = Report(
         status="failed",
         scan=ScanInfo(mode=config.mode.value, target=str(config.target)),
@@ -377,13 +392,8 @@ def _failed(args: argparse.Namespace, rules: tuple[Rule, ...], config: ScanConfi
         rules=rules,
         error=message,
     )
-    try:
-        if args.sarif:
-            _write(args.sarif, render_sarif(report))
-        if args.json_out:
-            _write(args.json_out, render_json(report))
-    except KeysweepError:
-        pass
+    with contextlib.suppress(KeysweepError):  # the failure itself is what gets reported
+        _write_reports(report, args, EXIT_FAILED, config.fail_on)
 
 
 def _describe(e: BaseException) -> str:

@@ -35,6 +35,7 @@ ACTION_YML = ROOT / "action.yml"
 ENTRYPOINT = ROOT / "entrypoint.sh"
 RUNNER_UID, RUNNER_GID = 1001, 121
 ZERO = "0" * 40
+SERVER_URL, RUN_ID = "https://github.com", "4242"
 _EXPR = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 _DELIMITED = re.compile(r"^([A-Za-z0-9_-]+)<<(ghadelimiter_[0-9a-f]{32})$")
 
@@ -114,12 +115,15 @@ class Runner:
         container: bool = False,
     ) -> tuple[dict[str, str], Path]:
         """The step's environment (host paths, or container paths when `container`) and the
-        host path of its `$GITHUB_OUTPUT` file."""
+        host path of its `$GITHUB_OUTPUT` file (`$GITHUB_STEP_SUMMARY` is beside it, named in
+        the environment)."""
         for d in (self.home, self.event_path.parent, self.file_commands):
             d.mkdir(parents=True, exist_ok=True)
         self.event_path.write_text(json.dumps(payload, indent=2))
         output = self.file_commands / f"set_output_{uuid.uuid4()}"
         output.touch()
+        summary = self.file_commands / f"step_summary_{uuid.uuid4()}"
+        summary.touch()
         github = {
             "workspace": str(self.workspace),
             "event_name": event_name,
@@ -136,9 +140,12 @@ class Runner:
             "GITHUB_EVENT_NAME": event_name,
             "GITHUB_EVENT_PATH": str(self.event_path),
             "GITHUB_OUTPUT": str(output),
+            "GITHUB_STEP_SUMMARY": str(summary),
             "GITHUB_SHA": sha,
             "GITHUB_REF": ref,
             "GITHUB_REPOSITORY": "octo/app",
+            "GITHUB_SERVER_URL": SERVER_URL,
+            "GITHUB_RUN_ID": RUN_ID,
             "RUNNER_TEMP": str(self.temp),
         }
         for name, spec in action_inputs().items():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -474,6 +475,20 @@ def check_golden(name: str, text: str) -> None:
 def load_schema(name: str) -> dict[str, Any]:
     document: dict[str, Any] = json.loads((SCHEMAS / name).read_text(encoding="utf-8"))
     return document
+
+
+@functools.cache
+def _sarif_validator() -> Any:
+    import jsonschema  # type: ignore[import-untyped]
+
+    schema = load_schema("sarif-schema-2.1.0.json")
+    cls = jsonschema.validators.validator_for(schema)
+    return cls(schema)
+
+
+def sarif_schema_errors(document: Any) -> list[str]:
+    """Where `document` breaks the SARIF 2.1.0 schema (empty when it is valid)."""
+    return [f"{list(e.absolute_path)}: {e.message}" for e in _sarif_validator().iter_errors(document)]
 
 
 def log_safety_problems(text: str, *, allow_sgr: bool = False) -> list[str]:

@@ -38,6 +38,7 @@ from tests.action_runner import (
     schedule_payload,
 )
 from tests.keys import make_key
+from tests.output_fixtures import sarif_schema_errors
 from tests.repo_builder import RepoBuilder
 
 GIT = shutil.which("git")
@@ -56,6 +57,7 @@ class Run:
     stderr: str
     outputs: dict[str, str]
     sarif_path: Path
+    summary: str = ""
 
     @property
     def sarif(self) -> dict[str, Any]:
@@ -88,6 +90,7 @@ def run_entrypoint(
     entrypoint: Path = ENTRYPOINT,
 ) -> Run:
     env, output = runner.env(event_name, payload, sha, ref, inputs)
+    summary = Path(env["GITHUB_STEP_SUMMARY"])
     env |= {"PATH": f"{VENV_BIN}:/usr/bin:/bin", "KEYSWEEP_CACHE_HOME": str(cache_home())}
     proc = subprocess.run(
         [str(entrypoint)],  # executed directly: the kernel reads the shebang
@@ -100,11 +103,13 @@ def run_entrypoint(
     out_text = output.read_text()
     sarif_name = env["INPUT_SARIF-FILE"]
     sarif_path = Path(sarif_name) if Path(sarif_name).is_absolute() else runner.workspace / sarif_name
-    texts = {"stdout": proc.stdout, "stderr": proc.stderr, "GITHUB_OUTPUT": out_text}
+    summary_text = summary.read_text()
+    texts = {"stdout": proc.stdout, "stderr": proc.stderr, "GITHUB_OUTPUT": out_text, "summary": summary_text}
     if sarif_path.exists():
         texts["sarif"] = sarif_path.read_text()
+        assert sarif_schema_errors(json.loads(texts["sarif"])) == [], sarif_path
     assert_no_leak(planted, texts)
-    return Run(proc.returncode, proc.stdout, proc.stderr, parse_outputs(out_text), sarif_path)
+    return Run(proc.returncode, proc.stdout, proc.stderr, parse_outputs(out_text), sarif_path, summary_text)
 
 
 def _runner(tmp_path: Path) -> Runner:

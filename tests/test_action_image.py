@@ -188,6 +188,7 @@ def run_image(
     env, output = runner.env(event_name, payload, sha, ref, container=True)
     assert env["GITHUB_WORKSPACE"] == "/github/workspace" and env["INPUT_PATH"] == "/github/workspace"
     assert env["GITHUB_OUTPUT"].startswith("/github/file_commands/")
+    assert env["GITHUB_STEP_SUMMARY"].startswith("/github/file_commands/")
     container = b("from", "-q", IMAGE_TAG).stdout.strip()
     try:
         args = ["run", "--isolation", "chroot", "--workingdir", "/github/workspace"]
@@ -199,8 +200,14 @@ def run_image(
     finally:
         b("rm", container, check=False)
     out_text = output.read_text()
+    summary = runner.file_commands / Path(env["GITHUB_STEP_SUMMARY"]).name  # the same file, on the host
     sarif_path = runner.workspace / "keysweep.sarif"
-    texts = {"stdout": proc.stdout, "stderr": proc.stderr, "GITHUB_OUTPUT": out_text}
+    texts = {
+        "stdout": proc.stdout,
+        "stderr": proc.stderr,
+        "GITHUB_OUTPUT": out_text,
+        "summary": summary.read_text(),
+    }
     if sarif_path.exists():
         texts["sarif"] = sarif_path.read_text()
     assert_no_leak(planted, texts)
@@ -259,6 +266,12 @@ def test_the_image_runs_a_pull_request_and_a_nightly_sweep(image: Buildah, tmp_p
     assert run["invocations"][0]["executionSuccessful"] is True
     assert _digests(sarif) == {_digest(keys["pr"])}  # the merge commit's tree; the old key is history only
     assert (runner.workspace / "keysweep.sarif").stat().st_uid == 0  # written by the container's root
+    # what the pull request shows: an annotation on the file it changed, and the job summary (the
+    # templates are package data of the installed image)
+    assert "::error file=app/.env,line=1," in proc.stdout
+    summaries = sorted(runner.file_commands.glob("step_summary_*"), key=lambda p: p.stat().st_mtime)
+    assert summaries[-1].read_text().startswith("## keysweep: 1 finding in this pull request\n")
+    assert "**Rotate without downtime**" in sarif["runs"][0]["tool"]["driver"]["rules"][0]["help"]["markdown"]
 
     # the nightly run on the default branch, in a fresh job
     shutil.rmtree(runner.workspace.parent.parent)

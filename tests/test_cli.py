@@ -64,9 +64,20 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
 
 
 def test_unreadable_target_exits_3_with_failed_reports(tmp_path: Path) -> None:
-    out_json, out_sarif = tmp_path / "r.json", tmp_path / "r.sarif"
-    p = run("scan", str(tmp_path / "missing"), "--json", str(out_json), "--sarif", str(out_sarif))
+    out_json, out_sarif, out_md = tmp_path / "r.json", tmp_path / "r.sarif", tmp_path / "r.md"
+    p = run(
+        "scan",
+        str(tmp_path / "missing"),
+        "--json",
+        str(out_json),
+        "--sarif",
+        str(out_sarif),
+        "--summary",
+        str(out_md),
+    )
     assert p.returncode == 3
+    summary = out_md.read_text()
+    assert summary.startswith("## keysweep: the scan failed\n") and "does not exist" in summary
     assert "does not exist" in p.stderr
     assert json.loads(out_json.read_text())["status"] == "failed"
     sarif = json.loads(out_sarif.read_text())
@@ -95,10 +106,31 @@ def test_usage_beats_scan_failure(tmp_path: Path) -> None:
     assert run("scan", str(tmp_path / "missing"), "--fail-on", "bogus").returncode == 2
 
 
+def test_summary_flag_writes_the_job_summary(leaky: tuple[Path, list[str]], tmp_path: Path) -> None:
+    d, _ = leaky
+    out = tmp_path / "summary.md"
+    p = run("scan", str(d), "--summary", str(out))
+    assert p.returncode == 1
+    text = out.read_text()
+    assert text.startswith("## keysweep: 2 findings in the directory\n")
+    assert "The check fails: findings at or above high (exit 1)." in text
+    assert "| openai | 0 | 2 | 0 | 0 | 2 |" in text
+    p = run("scan", str(d), "--summary", "-", "--fail-on", "none")
+    assert p.returncode == 0 and p.stdout == text.replace(
+        "The check fails: findings at or above high (exit 1).",
+        "The check passes: no finding at or above none (exit 0).",
+    )
+    assert "OpenAI" in p.stderr  # the console report moves to stderr
+    p = run("scan", str(d), "--summary", "-", "--json", "-")
+    assert p.returncode == 2 and "only one of --sarif, --json and --summary" in p.stderr
+    p = run("scan", str(d), "--summary", str(out), "--sarif", str(out))
+    assert p.returncode == 2 and "must name different files" in p.stderr
+
+
 def test_no_output_holds_the_secret(leaky: tuple[Path, list[str]], tmp_path: Path) -> None:
     d, keys = leaky
-    js, sarif = tmp_path / "o.json", tmp_path / "o.sarif"
-    p1 = run("scan", str(d), "--json", str(js), "--sarif", str(sarif))
+    js, sarif, md = tmp_path / "o.json", tmp_path / "o.sarif", tmp_path / "o.md"
+    p1 = run("scan", str(d), "--json", str(js), "--sarif", str(sarif), "--summary", str(md))
     p2 = run("scan", str(d), "--json", "-")  # console report goes to stderr then
     p3 = run("rules")
     assert p1.returncode == 1 and p2.returncode == 1
@@ -107,6 +139,7 @@ def test_no_output_holds_the_secret(leaky: tuple[Path, list[str]], tmp_path: Pat
         "stderr": p1.stderr,
         "json": js.read_text(),
         "sarif": sarif.read_text(),
+        "summary": md.read_text(),
         "stdout2": p2.stdout,
         "stderr2": p2.stderr,
         "rules": p3.stdout,

@@ -3,7 +3,8 @@
 The secret is generated at run time from a seeded RNG, so no key-shaped literal is in the
 repository. The report is built the way the pipeline builds it (preview = public prefix, an
 ellipsis, the last four characters and the length; digest = SHA-256), and every output is
-searched for any 8-character window of the secret, raw, JSON-escaped and base64-encoded.
+searched for any 8-character window of the secret, raw, JSON-escaped and base64-encoded: JSON,
+SARIF, the console, the job summary and the annotations.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ import pytest
 
 from scanner.model import Location, Position, SourceKind
 from scanner.output.console import render_console
+from scanner.output.github import range_annotations, render_annotations
 from scanner.output.json import render_json
 from scanner.output.sarif import render_sarif
+from scanner.output.summary import RepoLinks, SummaryContext, render_summary
 from tests.output_fixtures import ALICE, history_report
 
 PREFIX = "sk-test-"
@@ -77,6 +80,10 @@ def test_no_output_contains_the_secret(seed: int) -> None:
         "sarif": render_sarif(report),
         "console": render_console(report, color=False),
         "console-colour": render_console(report, color=True),
+        "summary": render_summary(
+            report, SummaryContext(links=RepoLinks.of("https://github.com", "octo/app"))
+        ),
+        "annotations": render_annotations(range_annotations(report, report)),
     }
     needles = forbidden(secret)
     assert len(needles) > 40

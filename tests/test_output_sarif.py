@@ -5,6 +5,7 @@ schema check and still lose them)."""
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import json
 import os
 import re
@@ -18,8 +19,16 @@ import jsonschema  # type: ignore[import-untyped]
 import pytest
 
 import scanner
-from scanner.model import Severity
-from scanner.output.sarif import automation_id, render_sarif
+from scanner.model import Finding, Severity
+from scanner.output.sarif import (
+    MAX_GZIP_BYTES,
+    MAX_RESULTS,
+    SarifFile,
+    automation_id,
+    build_sarif,
+    friendly_name,
+    render_sarif,
+)
 from scanner.output.severity import SEVERITY_LEVELS, severity_level
 from tests.output_fixtures import (
     RULES,
@@ -103,13 +112,12 @@ def _negative_control() -> dict[str, Any]:
     return broken
 
 
-@pytest.fixture(scope="module")
-def multitool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, list[dict[str, Any]]]]:
-    """Multitool results (GitHub and SARIF rule sets, all levels) for each file, by file name."""
+def run_multitool(directory: Path, files: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
+    """Multitool results (GitHub and SARIF rule sets, all levels) for each file, by file name.
+
+    The Multitool exits 0 whatever it finds, so its log is what is read.
+    """
     assert MULTITOOL.exists(), f"{MULTITOOL} is missing: run `npm ci` (make test does)"
-    directory = tmp_path_factory.mktemp("multitool")
-    files = {f"{name}.sarif": render_sarif(report) for name, report in reports().items()}
-    files["negative-control.sarif"] = json.dumps(_negative_control(), indent=2)
     for name, text in files.items():
         (directory / name).write_text(text, encoding="utf-8")
     log = directory / "validation.log.sarif"
@@ -138,7 +146,29 @@ def multitool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, li
         for result in run.get("results", []):
             uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
             results[Path(urlsplit(uri).path).name].append(result)
-    yield results
+    return results
+
+
+def multitool_problems(results: list[dict[str, Any]]) -> list[str]:
+    """Errors, and warnings and notes not accepted above, described."""
+
+    def accepted(result: dict[str, Any]) -> bool:
+        level, rule_id = result.get("level", "warning"), result["ruleId"]
+        if level == "error":
+            return False
+        if rule_id == "SARIF2012":
+            return bool(result["message"]["id"] == "Note_ProvideHelpUri")
+        return rule_id in (ACCEPTED_WARNINGS if level == "warning" else ACCEPTED_NOTES)
+
+    return [_describe(r) for r in results if not accepted(r)]
+
+
+@pytest.fixture(scope="module")
+def multitool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, list[dict[str, Any]]]]:
+    files = {f"{name}.sarif": render_sarif(report) for name, report in reports().items()}
+    files["truncated.sarif"] = truncated().text
+    files["negative-control.sarif"] = json.dumps(_negative_control(), indent=2)
+    yield run_multitool(tmp_path_factory.mktemp("multitool"), files)
 
 
 def _describe(result: dict[str, Any]) -> str:
@@ -148,7 +178,7 @@ def _describe(result: dict[str, Any]) -> str:
     )
 
 
-@pytest.mark.parametrize("name", sorted(reports()))
+@pytest.mark.parametrize("name", [*sorted(reports()), "truncated"])
 def test_multitool_finds_no_problem(name: str, multitool: dict[str, list[dict[str, Any]]]) -> None:
     results = multitool[f"{name}.sarif"]
     errors = [_describe(r) for r in results if r.get("level", "warning") == "error"]
@@ -225,6 +255,21 @@ def test_relative_target_gives_filesystem_root() -> None:
     )
     run = json.loads(render_sarif(report))["runs"][0]
     assert run["originalUriBaseIds"]["%SRCROOT%"] == {"uri": "file:///"}
+
+
+@pytest.mark.parametrize(
+    ("title", "name"),
+    [
+        ("OpenAI project API key", "OpenAiProjectApiKey"),
+        ("Claude Code OAuth access token", "ClaudeCodeOauthAccessToken"),
+        ("Database URL with a password", "DatabaseUrlWithPassword"),
+        ("xAI Grok API key", "XaiGrokApiKey"),
+        ("RSA private key (PKCS#1)", "RsaPrivateKeyPkcs1"),
+        ("A", "A"),
+    ],
+)
+def test_friendly_names_are_strict_pascal_case(title: str, name: str) -> None:
+    assert friendly_name(title) == name
 
 
 def test_every_rule_is_described() -> None:
@@ -422,3 +467,78 @@ def test_deterministic_and_log_safe() -> None:
         assert text == render_sarif(report)
         assert log_safety_problems(text) == []
         text.encode("utf-8")
+
+
+# --- GitHub's upload limits ----------------------------------------------------------------------
+
+
+def many(count: int) -> tuple[Finding, ...]:
+    """`count` distinct findings, in the report's order (most severe first)."""
+    severities = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW)
+    base = history_report().findings[1]
+    out = [
+        dataclasses.replace(
+            base,
+            severity=severities[min(3, i * 4 // count)],
+            fingerprint=f"{i:064x}",
+            secret_sha256=f"{i + 1:064x}",
+            locations=base.locations[:2],
+            locations_total=2,
+        )
+        for i in range(count)
+    ]
+    return tuple(out)
+
+
+def truncated() -> SarifFile:
+    report = dataclasses.replace(history_report(), findings=many(40))
+    return build_sarif(report, max_results=25)
+
+
+def test_limits_are_githubs() -> None:
+    assert MAX_RESULTS == 25_000
+    assert MAX_GZIP_BYTES == 10_000_000
+    doc = document("history")
+    assert all(len(r["locations"]) <= 10 for r in doc["runs"][0]["results"])  # far under 1,000
+
+
+def test_over_the_result_limit_the_most_severe_are_kept(
+    sarif_validator: jsonschema.protocols.Validator,
+) -> None:
+    written = truncated()
+    run = json.loads(written.text)["runs"][0]
+    assert (written.results, written.omitted) == (25, 15)
+    assert len(run["results"]) == 25
+    levels = [r["properties"]["keysweep/severity"] for r in run["results"]]
+    assert levels == ["critical"] * 10 + ["high"] * 10 + ["medium"] * 5  # the least severe went
+    assert run["properties"]["keysweep/results_total"] == 40
+    assert run["properties"]["keysweep/results_omitted"] == 15
+    assert run["properties"]["keysweep/results_limit"] == "GitHub accepts at most 25 results per run"
+    (notice,) = run["invocations"][0]["toolExecutionNotifications"]
+    assert notice["descriptor"]["id"] == "keysweep/truncated" and notice["level"] == "warning"
+    assert notice["message"]["text"].startswith("15 of 40 results were left out, the least severe first")
+    assert list(sarif_validator.iter_errors(json.loads(written.text))) == []
+    untouched = build_sarif(dataclasses.replace(history_report(), findings=many(40)))
+    assert untouched.omitted == 0 and "keysweep/results_omitted" not in untouched.text
+
+
+def test_the_real_result_limit() -> None:
+    report = dataclasses.replace(history_report(), findings=many(MAX_RESULTS + 3))
+    written = build_sarif(report)
+    assert written.results == MAX_RESULTS and written.omitted == 3
+    assert written.limit == "GitHub accepts at most 25,000 results per run"
+
+
+def test_over_the_gzip_limit_results_are_cut_until_it_fits() -> None:
+    report = dataclasses.replace(history_report(), findings=many(400))
+    full = build_sarif(report)
+    size = len(gzip.compress(full.text.encode(), mtime=0))
+    limit = size // 2
+    written = build_sarif(report, max_gzip_bytes=limit)
+    assert 0 < written.results < 400 and written.omitted == 400 - written.results
+    assert len(gzip.compress(written.text.encode(), mtime=0)) <= limit
+    assert written.limit == f"GitHub accepts at most {limit / 1e6:g} MB of gzipped SARIF per upload"
+    run = json.loads(written.text)["runs"][0]
+    assert run["properties"]["keysweep/results_omitted"] == written.omitted
+    severities = [r["properties"]["keysweep/severity"] for r in run["results"]]
+    assert severities == sorted(severities, key=["critical", "high", "medium", "low"].index)

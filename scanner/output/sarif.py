@@ -23,6 +23,13 @@ Choices worth knowing:
   checkout; `keysweep/v1` carries the same value under a versioned key.
 - The message names the rule, the redacted preview, the exposure and the first-seen commit; the
   secret is not in the model, so it cannot be written. Author names stay out of SARIF.
+- Rule help comes from `scanner/templates/remediation/` (`scanner.output.remediation`): revoke,
+  rotate without downtime, move the key out of the code, clean history, each once.
+- Within GitHub's limits (25,000 results per run, 10 MB gzipped; at most ten locations are
+  written, far under the 1,000 per result): over them the most severe results are kept and the
+  run's properties (`keysweep/results_omitted`) and a notification say how many were not.
+- Categories (`automationDetails.id`) hold complete states only: `keysweep/tree/` and
+  `keysweep/history/` are uploaded; `keysweep/range/` and `keysweep/staged/` are local.
 - A failed scan has no results and `executionSuccessful: false`, so an upload can never mark
   real alerts fixed.
 - Suppression: a baselined finding stays a result, with `suppressions` (external, accepted, the
@@ -37,8 +44,10 @@ Choices worth knowing:
 from __future__ import annotations
 
 import base64
+import gzip
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, assert_never
 from urllib.parse import quote
 
@@ -57,6 +66,7 @@ from scanner.model import (
     SuppressKind,
 )
 from scanner.output.escape import dump_json
+from scanner.output.remediation import rule_help
 from scanner.output.severity import severity_level
 from scanner.output.where import build_output, bundle_kind, where
 
@@ -69,19 +79,96 @@ MAX_LOCATIONS = 10
 MAX_DESCRIPTION = 1024
 """GitHub's limit on `shortDescription.text` and `fullDescription.text`."""
 MAX_NAME = 255
+_ARTICLES = frozenset({"a", "an", "the"})
+MAX_RESULTS = 25_000
+"""GitHub refuses a run with more results (github.md §1.3)."""
+MAX_GZIP_BYTES = 10_000_000
+"""GitHub refuses a SARIF file larger than 10 MB gzipped (github.md §1.3)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SarifFile:
+    """A SARIF log as written, and what was left out of it to stay within GitHub's limits."""
+
+    text: str
+    results: int
+    omitted: int = 0
+    limit: str | None = None
+    """Which limit made keysweep leave results out (None when nothing was)."""
 
 
 def render_sarif(report: Report) -> str:
     """The SARIF log for `report`, as text ending in a newline."""
-    return dump_json(sarif_document(report))
+    return build_sarif(report).text
+
+
+def build_sarif(
+    report: Report, *, max_results: int = MAX_RESULTS, max_gzip_bytes: int = MAX_GZIP_BYTES
+) -> SarifFile:
+    """The SARIF log for `report` within GitHub's upload limits (github.md §1.3).
+
+    Over 25,000 results, or over 10 MB gzipped, the most severe results are kept (the findings
+    come ordered by severity, then first-seen time) and the run's properties and a notification
+    say how many were left out and why; GitHub would refuse the whole file otherwise.
+    """
+    document = sarif_document(report)
+    run = document["runs"][0]
+    results: list[dict[str, Any]] = run["results"]
+    total = len(results)
+    kept, limit = total, None
+    if total > max_results:
+        kept, limit = max_results, f"GitHub accepts at most {max_results:,} results per run"
+    text = _with_results(document, results, kept, total, limit)
+    size = _gzipped_size(text)
+    while size > max_gzip_bytes and kept > 0:
+        limit = f"GitHub accepts at most {max_gzip_bytes / 1e6:g} MB of gzipped SARIF per upload"
+        kept = min(kept - 1, int(kept * max_gzip_bytes / size * 0.95))
+        kept = max(kept, 0)
+        text = _with_results(document, results, kept, total, limit)
+        size = _gzipped_size(text)
+    return SarifFile(text=text, results=kept, omitted=total - kept, limit=limit)
+
+
+def _with_results(
+    document: dict[str, Any], results: list[dict[str, Any]], kept: int, total: int, limit: str | None
+) -> str:
+    """`document` serialized with its first `kept` results, saying so when some were left out."""
+    if kept == total:
+        return dump_json(document)
+    run = dict(document["runs"][0])
+    run["results"] = results[:kept]
+    omitted = total - kept
+    run["properties"] = run["properties"] | {
+        "keysweep/results_total": total,
+        "keysweep/results_omitted": omitted,
+        "keysweep/results_limit": limit,
+    }
+    invocation = dict(run["invocations"][0])
+    notice = _notification(
+        "keysweep/truncated",
+        "warning",
+        f"{omitted:,} of {total:,} results were left out, the least severe first: {limit}. "
+        "The JSON report (--json) and the job summary count them all.",
+    )
+    invocation["toolExecutionNotifications"] = [*invocation.get("toolExecutionNotifications", []), notice]
+    run["invocations"] = [invocation]
+    return dump_json(document | {"runs": [run]})
+
+
+def _gzipped_size(text: str) -> int:
+    return len(gzip.compress(text.encode("utf-8"), compresslevel=6, mtime=0))
 
 
 def sarif_document(report: Report) -> dict[str, Any]:
-    """The SARIF log as plain data (what `render_sarif` serializes)."""
+    """The SARIF log as plain data, every result included (what `build_sarif` trims and writes).
+
+    Results are ordered most severe first, so that a cut keeps the most severe.
+    """
     rules = _rule_table(report)
     index = {rule.id: position for position, rule in enumerate(rules)}
     failed = report.status == "failed"
-    results = [] if failed else [_result(finding, rules, index) for finding in report.findings]
+    ordered = sorted(report.findings, key=lambda finding: -finding.severity.rank)  # stable
+    results = [] if failed else [_result(finding, rules, index) for finding in ordered]
     run: dict[str, Any] = {
         "tool": {
             "driver": {
@@ -158,6 +245,7 @@ def _stand_in_rule(finding: Finding) -> Rule:
 
 def _rule(rule: Rule) -> dict[str, Any]:
     levels = severity_level(rule.severity)
+    help_ = rule_help(rule)
     title = rule.name or rule.id
     description = " ".join((rule.description or title).split())
     descriptor: dict[str, Any] = {
@@ -165,7 +253,7 @@ def _rule(rule: Rule) -> dict[str, Any]:
         "name": friendly_name(title),
         "shortDescription": {"text": _clip(title, MAX_DESCRIPTION)},
         "fullDescription": {"text": _clip(description, MAX_DESCRIPTION)},
-        "help": {"text": _help_text(rule), "markdown": _help_markdown(rule)},
+        "help": {"text": help_.text, "markdown": help_.markdown},
     }
     if rule.references:
         descriptor["helpUri"] = rule.references[0]
@@ -182,10 +270,19 @@ def _rule(rule: Rule) -> dict[str, Any]:
 def friendly_name(title: str) -> str:
     """SARIF's "friendly name": the rule title in strict PascalCase (`OpenAiProjectApiKey`).
 
-    The Multitool (SARIF2012) wants one capital per word, so acronyms are folded.
+    The Multitool (SARIF2012) wants one capital per word and no one-letter word, so acronyms are
+    folded, articles dropped and a lone letter joined to the next word (`OAuth` → `Oauth`,
+    `xAI` → `Xai`).
     """
-    words = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+", title)
-    name = "".join(word.capitalize() for word in words) or "Rule"
+    found = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+", title)
+    words = [w for w in found if w.lower() not in _ARTICLES] or found
+    joined: list[str] = []
+    for word in words:
+        if joined and len(joined[-1]) == 1:
+            joined[-1] += word.lower()
+        else:
+            joined.append(word)
+    name = "".join(word.capitalize() for word in joined) or "Rule"
     if name[0].isdigit():
         name = "Rule" + name
     return name[:MAX_NAME]
@@ -206,42 +303,6 @@ def precision(confidence: Confidence) -> str:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _remediation_steps(rule: Rule) -> tuple[str, str, str]:
-    where = f" at {rule.revoke_url}" if rule.revoke_url else " in the provider's console"
-    revoke = f"Revoke the key now{where}: treat it as compromised from the moment it was pushed or shipped."
-    rotate = "Rotate: issue a replacement, store it in a secret manager or CI secret, and deploy it."
-    if rule.remediation.strip():
-        rotate += " " + " ".join(rule.remediation.split())
-    clean = (
-        "Clean history: remove the value from every branch, tag and build output "
-        "(git filter-repo, then force-push and expire old clones). This does not un-leak the key; "
-        "only revoking does."
-    )
-    return revoke, rotate, clean
-
-
-def _help_text(rule: Rule) -> str:
-    revoke, rotate, clean = _remediation_steps(rule)
-    lines = [f"{rule.name or rule.id} ({rule.id})."]
-    if rule.description:
-        lines.append(" ".join(rule.description.split()))
-    lines += ["", f"1. {revoke}", f"2. {rotate}", f"3. {clean}"]
-    if rule.references:
-        lines += ["", "References:", *(f"- {reference}" for reference in rule.references)]
-    return "\n".join(lines)
-
-
-def _help_markdown(rule: Rule) -> str:
-    revoke, rotate, clean = _remediation_steps(rule)
-    lines = [f"**{rule.name or rule.id}** (`{rule.id}`)"]
-    if rule.description:
-        lines += ["", " ".join(rule.description.split())]
-    lines += ["", "### What to do", "", f"1. {revoke}", f"2. {rotate}", f"3. {clean}"]
-    if rule.references:
-        lines += ["", "### References", "", *(f"- <{reference}>" for reference in rule.references)]
-    return "\n".join(lines)
 
 
 # --- results -----------------------------------------------------------------------------------

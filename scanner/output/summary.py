@@ -1,0 +1,383 @@
+"""The job summary (`$GITHUB_STEP_SUMMARY`, `keysweep scan --summary F`): GitHub-flavoured
+Markdown from `scanner/templates/summary.md.j2` (github.md §3).
+
+What a pull-request author and a security lead read first: the verdict, what to do first, counts
+by provider and severity, the top findings with redacted previews and first-seen commits linked
+on the server, the exposure, what was not read (an incomplete scan is said plainly) and what was
+suppressed, and where the SARIF file went. Everything here is computed from values passed in —
+the entry point reads `GITHUB_SERVER_URL` and `GITHUB_REPOSITORY`; this module reads nothing.
+
+GitHub refuses a step summary over 1 MiB; the table of findings is shortened until the text fits,
+and the summary says so.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import scanner
+from scanner.model import Finding, Kind, Location, Report, Rule, Severity
+from scanner.output.escape import guard_lines
+from scanner.output.templating import render
+from scanner.output.where import where
+
+TEMPLATE = "summary.md.j2"
+MAX_SUMMARY_BYTES = 1_000_000
+"""Under GitHub's 1 MiB (1,048,576 bytes) per step summary, with room to spare."""
+TOP_FINDINGS = 50
+FIRST_STEPS = 3
+LOCATIONS_SHOWN = 3
+CELL_CHARS = 200
+COMMIT_SHOWN = 12
+SEVERITIES = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW)
+_HEX = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_SERVER = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~-]+)*")
+_BLANK_LINES = re.compile(r"\n{3,}")
+_REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class RepoLinks:
+    """Links into the repository on its server (`GITHUB_SERVER_URL`, `GITHUB_REPOSITORY`)."""
+
+    server_url: str
+    repository: str
+    run_id: str | None = None
+
+    @classmethod
+    def of(
+        cls, server_url: str | None, repository: str | None, run_id: str | None = None
+    ) -> RepoLinks | None:
+        """Links, or None when a value is absent or not what the runner sets (no link is better
+        than a link built from something else)."""
+        server = (server_url or "").rstrip("/")
+        if not _SERVER.fullmatch(server) or not _REPOSITORY.fullmatch(repository or ""):
+            return None
+        run = run_id if run_id and run_id.isdigit() else None
+        return cls(server, repository or "", run)
+
+    @property
+    def base(self) -> str:
+        return f"{self.server_url}/{self.repository}"
+
+    def commit(self, sha: str) -> str | None:
+        return f"{self.base}/commit/{sha}" if _HEX.fullmatch(sha) else None
+
+    def blob(self, sha: str, path: str, line: int) -> str | None:
+        if not _HEX.fullmatch(sha):
+            return None
+        return f"{self.base}/blob/{sha}/{quote(path.encode('utf-8', 'surrogateescape'))}#L{max(line, 1)}"
+
+    @property
+    def code_scanning(self) -> str:
+        return f"{self.base}/security/code-scanning?query=is%3Aopen+tool%3Akeysweep"
+
+    @property
+    def run(self) -> str | None:
+        return f"{self.base}/actions/runs/{self.run_id}" if self.run_id else None
+
+
+@dataclass(frozen=True, slots=True)
+class SarifNote:
+    """The SARIF file the run wrote, as the summary tells it."""
+
+    path: str
+    category: str
+    status: str
+    results: int
+    omitted: int = 0
+    limit: str | None = None
+    upload: bool = True
+    """False for a category that is never uploaded (`keysweep/range`, `keysweep/staged`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryContext:
+    """What only the entry point knows about the run."""
+
+    scope: str | None = None
+    """What the report scanned and why, in one line (the action's plan)."""
+    subject: str | None = None
+    """What the findings are "in": "this pull request", "the history"; from the mode if absent."""
+    fail_on: Severity | None = Severity.HIGH
+    exit_code: int | None = None
+    links: RepoLinks | None = None
+    tree: Report | None = None
+    """The checked-out commit's scan, when the SARIF file holds it rather than `report`."""
+    sarif: SarifNote | None = None
+    annotations: int | None = None
+    """How many findings were annotated on the pull request's files."""
+    max_bytes: int = MAX_SUMMARY_BYTES
+    top: int = TOP_FINDINGS
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    text: str
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    severity: str
+    rule: str
+    rule_id: str
+    secret: str
+    locations: tuple[Link, ...]
+    more_locations: int
+    exposure: str
+    first_seen: Link | None
+    first_seen_time: str
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    severity: str
+    kind: str
+    rule: str
+    secret: str
+    where: str
+    revoke_url: str
+    first_seen: Link | None
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    provider: str
+    by_severity: tuple[int, ...]
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    reason: str
+    count: int
+    examples: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Everything the template shows, computed here so that the template only lays it out."""
+
+    version: str
+    status: str
+    error: str | None
+    subject: str
+    scope: str | None
+    mode: str
+    verdict: str
+    total: int
+    by_severity: tuple[int, ...]
+    severities: tuple[str, ...]
+    counts: tuple[Count, ...]
+    first_steps: tuple[Step, ...]
+    rows: tuple[Row, ...]
+    rows_left_out: int
+    rows_cut_for_size: bool
+    incomplete: bool
+    skipped: tuple[Skipped, ...]
+    suppressed: tuple[tuple[str, int], ...]
+    baseline: str | None
+    stats: tuple[tuple[str, int], ...]
+    tree_total: int | None
+    tree_by_severity: tuple[int, ...] | None
+    sarif: SarifNote | None
+    annotations: int | None
+    code_scanning: str | None
+    run_url: str | None
+    limit_bytes: int = field(default=MAX_SUMMARY_BYTES)
+
+
+def render_summary(report: Report, context: SummaryContext | None = None) -> str:
+    """The job summary of `report`, as Markdown under `context.max_bytes` (UTF-8)."""
+    context = context or SummaryContext()
+    rows = min(context.top, len(report.findings))
+    text = _render(report, context, rows, cut=False)
+    while len(text.encode("utf-8")) > context.max_bytes and rows > 0:
+        rows //= 2
+        text = _render(report, context, rows, cut=True)
+    return text
+
+
+def _render(report: Report, context: SummaryContext, rows: int, *, cut: bool) -> str:
+    text = render(TEMPLATE, markdown=True, s=_summary(report, context, rows, cut))
+    # one blank line between blocks, whatever the template's conditionals left; no value holds a
+    # newline. Every line starts with the template's own text; guard_lines makes sure (`--summary -`).
+    return guard_lines(_BLANK_LINES.sub("\n\n", text).strip() + "\n")
+
+
+def _summary(report: Report, context: SummaryContext, rows: int, cut: bool) -> Summary:
+    rules = {rule.id: rule for rule in report.rules}
+    failed = report.status == "failed"
+    findings = () if failed else active(report)
+    stats = report.stats
+    tree = context.tree
+    tree_failed = tree is None or tree.status == "failed"
+    return Summary(
+        version=scanner.__version__,
+        status=report.status,
+        error=report.error if failed else None,
+        subject=context.subject or _subject(report.scan.mode),
+        scope=context.scope,
+        mode=report.scan.mode,
+        verdict=_verdict(report, context),
+        total=len(findings),
+        by_severity=_by_severity(findings),
+        severities=tuple(severity.value for severity in SEVERITIES),
+        counts=_counts(findings),
+        first_steps=tuple(_step(f, rules.get(f.rule_id), context) for f in findings[:FIRST_STEPS]),
+        rows=tuple(_row(f, rules.get(f.rule_id), context) for f in findings[:rows]),
+        rows_left_out=len(findings) - min(rows, len(findings)),
+        rows_cut_for_size=cut,
+        incomplete=not failed and (report.status == "incomplete" or not stats.complete),
+        skipped=_skipped(report),
+        suppressed=tuple(sorted((k, v) for k, v in stats.suppressed.items() if v)),
+        stats=_stats(report),
+        baseline=_baseline(report),
+        tree_total=None if tree_failed or tree is None else len(active(tree)),
+        tree_by_severity=None if tree_failed or tree is None else _by_severity(active(tree)),
+        sarif=context.sarif,
+        annotations=context.annotations,
+        code_scanning=context.links.code_scanning if context.links else None,
+        run_url=context.links.run if context.links else None,
+        limit_bytes=context.max_bytes,
+    )
+
+
+def active(report: Report) -> tuple[Finding, ...]:
+    """The findings that count: a baselined one stays in the report but is acknowledged."""
+    return tuple(f for f in report.findings if f.suppression is None)
+
+
+def _baseline(report: Report) -> str | None:
+    b = report.baseline
+    if b is None:
+        return None
+    text = f"{b.entries} entries, {b.matched} found"
+    if b.grown:
+        text += f", {b.grown} held by more files than when baselined (reported again: the exposure grew)"
+    if b.stale_checked:
+        text += f", {len(b.stale)} stale (no longer found)"
+    return text
+
+
+def _subject(mode: str) -> str:
+    return {
+        "history": "the history",
+        "range": "the range",
+        "staged": "the staged changes",
+        "directory": "the directory",
+    }.get(mode, "the tree")
+
+
+def _verdict(report: Report, context: SummaryContext) -> str:
+    threshold = context.fail_on.value if context.fail_on else "none"
+    if context.exit_code == 3 or report.status == "failed":
+        return "The scan failed (exit 3)."
+    if context.exit_code == 2:
+        return "The run was misconfigured (exit 2)."
+    if context.exit_code == 1:
+        return f"The check fails: findings at or above {threshold} (exit 1)."
+    if context.exit_code == 0:
+        return f"The check passes: no finding at or above {threshold} (exit 0)."
+    return f"Fail-on threshold: {threshold}."
+
+
+def _by_severity(findings: Sequence[Finding]) -> tuple[int, ...]:
+    return tuple(sum(1 for f in findings if f.severity is severity) for severity in SEVERITIES)
+
+
+def _counts(findings: Sequence[Finding]) -> tuple[Count, ...]:
+    providers: dict[str, list[Finding]] = {}
+    for finding in findings:
+        providers.setdefault(finding.provider, []).append(finding)
+    counts = [Count(p, _by_severity(fs), len(fs)) for p, fs in providers.items()]
+    return tuple(sorted(counts, key=lambda c: (tuple(-n for n in c.by_severity), c.provider)))
+
+
+def _clip(text: str, limit: int = CELL_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _secret(finding: Finding) -> str:
+    if finding.kind is Kind.EXPOSURE:
+        return "(an exposure, no key)"
+    return finding.redacted or "(short secret, not shown)"
+
+
+def _exposure(finding: Finding) -> str:
+    text = where(finding)
+    if finding.present_at_head is True:
+        text += "; still at HEAD"
+    elif finding.present_at_head is False:
+        text += "; gone from HEAD, still in history"
+    return text
+
+
+def _first_seen(finding: Finding, context: SummaryContext) -> Link | None:
+    seen = finding.first_seen
+    if seen is None:
+        return None
+    url = context.links.commit(seen.commit) if context.links else None
+    return Link(seen.commit[:COMMIT_SHOWN], url)
+
+
+def _location(location: Location, context: SummaryContext) -> Link:
+    position = location.position
+    text = _clip(f"{location.path}:{position.line}:{position.column}")
+    if location.original is not None:
+        original = location.original
+        text += _clip(f" (from {original.path}:{original.line})", 120)
+    url = None
+    if context.links and location.commit and location.path_bytes is None:
+        url = context.links.blob(location.commit, location.path, position.line)
+    return Link(text, url)
+
+
+def _row(finding: Finding, rule: Rule | None, context: SummaryContext) -> Row:
+    shown = finding.locations[:LOCATIONS_SHOWN]
+    total = max(finding.locations_total, len(finding.locations))
+    return Row(
+        severity=finding.severity.value,
+        rule=_clip(rule.name if rule is not None and rule.name else finding.rule_id),
+        rule_id=_clip(finding.rule_id),
+        secret=_clip(_secret(finding)),
+        locations=tuple(_location(location, context) for location in shown),
+        more_locations=total - len(shown),
+        exposure=_exposure(finding),
+        first_seen=_first_seen(finding, context),
+        first_seen_time=finding.first_seen.commit_time[:10] if finding.first_seen else "",
+    )
+
+
+def _step(finding: Finding, rule: Rule | None, context: SummaryContext) -> Step:
+    url = finding.remediation_url or (rule.revoke_url if rule is not None else "")
+    return Step(
+        severity=finding.severity.value,
+        kind=finding.kind.value,
+        rule=_clip(rule.name if rule is not None and rule.name else finding.rule_id),
+        secret=_clip(_secret(finding)),
+        where=where(finding),
+        revoke_url=url if url.startswith("https://") else "",
+        first_seen=_first_seen(finding, context),
+    )
+
+
+def _skipped(report: Report) -> tuple[Skipped, ...]:
+    stats = report.stats
+    reasons = sorted(set(stats.skipped) | set(stats.skipped_examples))
+    out = []
+    for reason in reasons:
+        examples = stats.skipped_examples.get(reason, ())
+        count = stats.skipped.get(reason, len(examples))
+        out.append(Skipped(reason, count, tuple(_clip(e, 120) for e in examples[:3])))
+    return tuple(out)
+
+
+def _stats(report: Report) -> tuple[tuple[str, int], ...]:
+    stats = report.stats
+    pairs = (("commits", stats.commits), ("blobs", stats.blobs), ("files", stats.files))
+    return tuple((name, n) for name, n in pairs if n)
