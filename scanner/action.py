@@ -81,6 +81,7 @@ class ActionInputs:
     fail_on_given: bool = False  # an explicit `fail-on` wins over the config's (which wins over high)
     config: str = ".keysweep.toml"  # read from the trusted commit, never from the change itself
     baseline: str | None = None  # likewise; None: the one the config names
+    bundles: tuple[str, ...] = ()  # build output dirs (one per line), read as client bundles
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,11 +145,26 @@ def read_inputs(env: Mapping[str, str]) -> ActionInputs:
         sarif_file=get("sarif-file") or defaults.sarif_file,
         fail_on=None if fail_text == "none" else Severity(fail_text),
         cache_dir=get("cache-dir"),
+        bundles=_lines(get("bundles")),
         strict=strict,
         fail_on_given=given is not None,
         config=get("config") or defaults.config,
         baseline=get("baseline"),
     )
+
+
+def _lines(value: str | None) -> tuple[str, ...]:
+    """A multi-line input: one entry per line (commas also separate), blanks dropped; none may
+    start with `-`."""
+    if not value:
+        return ()
+    out = tuple(p.strip() for line in value.splitlines() for p in line.split(",") if p.strip())
+    for p in out:
+        if p.startswith("-"):
+            raise UsageError(
+                f"input `bundles` must not hold a value starting with '-' (got {escape_text(p[:60])!r})"
+            )
+    return out
 
 
 def read_context(env: Mapping[str, str]) -> RunnerContext:
@@ -335,7 +351,15 @@ def _scan(
     if not target.exists():
         raise ScanError(f"input `path` {escape_text(str(target))} does not exist; did a checkout step run?")
     cache = _resolve(ctx, inputs.cache_dir) if inputs.cache_dir else None
-    config = ScanConfig(target=target, engine=_engine(env), fail_on=inputs.fail_on, cache=cache)
+    bundles = tuple(_resolve(ctx, d) for d in inputs.bundles)
+    for d in bundles:
+        if not d.is_dir():
+            raise UsageError(
+                f"input `bundles`: {escape_text(str(d))} is not a directory; did the build step run?"
+            )
+    config = ScanConfig(
+        target=target, engine=_engine(env), fail_on=inputs.fail_on, cache=cache, bundles=bundles
+    )
     site = discover(target)  # turns libgit2's owner check off: the workspace is another uid's
     if site is None:
         if inputs.mode is not Mode.TREE:

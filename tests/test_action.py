@@ -653,3 +653,54 @@ def test_the_base_commits_config_is_applied(tmp_path: Path) -> None:
         runner, "pull_request", payload, c["merge"], "refs/pull/8/merge", keys, inputs={"fail-on": "none"}
     )
     assert r.code == 0, r.stdout + r.stderr
+
+
+def test_the_bundles_input_reads_build_output_as_client_bundles(
+    pr_repo: tuple[Runner, dict[str, str], dict[str, Planted]],
+) -> None:
+    runner, c, keys = pr_repo
+    shipped = _secret("openai.project-key", 9)
+    built = runner.workspace / "web" / "dist" / "assets"
+    built.mkdir(parents=True)
+    (built / "index-4f9a1c2e.js").write_bytes(
+        b'(()=>{const e=new t({apiKey:"' + shipped.secret.encode() + b'",dangerouslyAllowBrowser:!0});})();\n'
+    )
+    chown_tree(runner.workspace)
+    planted = {**keys, "shipped": shipped}
+    payload = pull_request_payload(7, base=c["c1"], head=c["f2"])
+    r = run_entrypoint(
+        runner,
+        "pull_request",
+        payload,
+        c["merge"],
+        "refs/pull/7/merge",
+        planted,
+        inputs={"bundles": "web/dist"},
+    )
+    assert r.code == 1, r.stderr
+    bundle_results = [
+        res for res in r.run["results"] if res["properties"].get("keysweep/secret_sha256") == digest(shipped)
+    ]
+    assert len(bundle_results) == 1
+    assert bundle_results[0]["properties"]["keysweep/exposure"] == "client-bundle"
+    assert bundle_results[0]["properties"]["keysweep/severity"] == "critical"
+    bad = run_entrypoint(
+        runner,
+        "pull_request",
+        payload,
+        c["merge"],
+        "refs/pull/7/merge",
+        planted,
+        inputs={"bundles": "web/nope"},
+    )
+    assert bad.code == 2 and "input `bundles`" in bad.stderr
+    dash = run_entrypoint(
+        runner,
+        "pull_request",
+        payload,
+        c["merge"],
+        "refs/pull/7/merge",
+        planted,
+        inputs={"bundles": "web/dist\n--all"},
+    )
+    assert dash.code == 2

@@ -25,6 +25,7 @@ def test_action_yml_declares_what_the_action_reads_and_writes() -> None:
         "fail-on",
         "cache-dir",
         "strict",
+        "bundles",
         "config",
         "baseline",
     }

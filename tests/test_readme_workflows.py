@@ -98,6 +98,7 @@ def test_the_pull_request_gate_builds_first() -> None:
     assert set(triggers(doc)) == {"pull_request"}
     builds = [i for i, s in enumerate(steps(doc)) if "build" in str(s.get("run", ""))]
     assert builds and builds[0] < step_index(doc, "keysweep/keysweep@")
+    assert keysweep_step(doc)["with"]["bundles"] == "dist"  # what the build wrote is scanned in the same job
 
 
 def test_the_push_check_runs_on_the_default_branch() -> None:
@@ -133,6 +134,9 @@ def scenario(tmp_path: Path) -> Scenario:
 def _run(doc: dict[str, Any], scenario: Scenario, event: str) -> Run:
     runner, c, keys = scenario
     inputs = inputs_of(doc, runner)
+    if "bundles" in inputs:  # what the workflow's build step leaves: an (empty) build output folder
+        for d in inputs["bundles"].splitlines():
+            (runner.workspace / d.strip()).mkdir(parents=True, exist_ok=True)
     if event == "pull_request":
         payload = pull_request_payload(7, base=c["c1"], head=c["f2"], before=c["f1"])
         return run_entrypoint(runner, event, payload, c["merge"], "refs/pull/7/merge", keys, inputs=inputs)
