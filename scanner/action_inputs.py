@@ -1,0 +1,156 @@
+"""The action's inputs and the runner's context: `INPUT_*` (names keep their hyphens, so only a
+process's environment can read them), their defaults and checks (no value ever starting with `-`),
+`GITHUB_*` / `RUNNER_TEMP`, and the event payload."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from scanner.errors import UsageError
+from scanner.github_event import Mode
+from scanner.model import Severity
+from scanner.output.escape import escape_text
+
+FAIL_ON_CHOICES = ("none", "low", "medium", "high", "critical")
+DEFAULT_SARIF = "keysweep.sarif"
+_TRUE = ("true", "True", "TRUE")
+_FALSE = ("false", "False", "FALSE")
+
+
+@dataclass(frozen=True, slots=True)
+class ActionInputs:
+    """The action's inputs after defaults and validation (action.yml mirrors these defaults)."""
+
+    path: str = "."
+    mode: Mode = Mode.AUTO
+    sarif_file: str = DEFAULT_SARIF
+    fail_on: Severity | None = Severity.HIGH
+    cache_dir: str | None = None
+    strict: bool = True
+    fail_on_given: bool = False  # an explicit `fail-on` wins over the config's (which wins over high)
+    config: str = ".keysweep.toml"  # read from the trusted commit, never from the change itself
+    baseline: str | None = None  # likewise; None: the one the config names
+    bundles: tuple[str, ...] = ()  # build output dirs (one per line), read as client bundles
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerContext:
+    """What the runner says about this run (`GITHUB_*`, `RUNNER_TEMP`), container paths already."""
+
+    workspace: Path
+    event_name: str
+    event_path: Path | None
+    output: Path | None
+    sha: str | None
+    ref: str
+    summary: Path | None = None
+    server_url: str | None = None
+    repository: str | None = None
+    run_id: str | None = None
+
+
+def input_var(name: str) -> str:
+    """The variable the runner sets for input `name`: upper-cased, spaces to `_`, hyphens kept."""
+    return "INPUT_" + name.replace(" ", "_").upper()
+
+
+def read_inputs(env: Mapping[str, str]) -> ActionInputs:
+    """The inputs from `env`; UsageError (exit 2) for a value that is not allowed."""
+
+    def get(name: str) -> str | None:
+        value = env.get(input_var(name), "").strip()
+        if not value:
+            return None
+        if value.startswith("-"):
+            raise UsageError(
+                f"input `{name}` must not start with '-' (got {escape_text(value[:60])!r}); "
+                "no input is ever passed on as an option"
+            )
+        return value
+
+    defaults = ActionInputs()
+    mode_text = get("mode") or defaults.mode.value
+    try:
+        mode = Mode(mode_text)
+    except ValueError:
+        choices = " | ".join(m.value for m in Mode)
+        raise UsageError(f"input `mode` must be {choices}, not {escape_text(mode_text)!r}") from None
+    given = get("fail-on")
+    fail_text = (given or "high").lower()
+    if fail_text not in FAIL_ON_CHOICES:
+        raise UsageError(
+            f"input `fail-on` must be {' | '.join(FAIL_ON_CHOICES)}, not {escape_text(fail_text)!r}"
+        )
+    strict_text = get("strict")
+    if strict_text is None:
+        strict = defaults.strict
+    elif strict_text in _TRUE or strict_text in _FALSE:
+        strict = strict_text in _TRUE
+    else:
+        raise UsageError(f"input `strict` must be true or false, not {escape_text(strict_text)!r}")
+    return ActionInputs(
+        path=get("path") or defaults.path,
+        mode=mode,
+        sarif_file=get("sarif-file") or defaults.sarif_file,
+        fail_on=None if fail_text == "none" else Severity(fail_text),
+        cache_dir=get("cache-dir"),
+        bundles=_lines(get("bundles")),
+        strict=strict,
+        fail_on_given=given is not None,
+        config=get("config") or defaults.config,
+        baseline=get("baseline"),
+    )
+
+
+def _lines(value: str | None) -> tuple[str, ...]:
+    """A multi-line input: one entry per line (commas also separate), blanks dropped; none may
+    start with `-`."""
+    if not value:
+        return ()
+    out = tuple(p.strip() for line in value.splitlines() for p in line.split(",") if p.strip())
+    for p in out:
+        if p.startswith("-"):
+            raise UsageError(
+                f"input `bundles` must not hold a value starting with '-' (got {escape_text(p[:60])!r})"
+            )
+    return out
+
+
+def read_context(env: Mapping[str, str]) -> RunnerContext:
+    workspace = Path(env.get("GITHUB_WORKSPACE") or os.getcwd())
+    event_path = env.get("GITHUB_EVENT_PATH")
+    output = env.get("GITHUB_OUTPUT")
+    summary = env.get("GITHUB_STEP_SUMMARY")
+    return RunnerContext(
+        workspace=workspace,
+        event_name=env.get("GITHUB_EVENT_NAME", ""),
+        event_path=Path(event_path) if event_path else None,
+        output=Path(output) if output else None,
+        sha=env.get("GITHUB_SHA") or None,
+        ref=env.get("GITHUB_REF", ""),
+        summary=Path(summary) if summary else None,
+        server_url=env.get("GITHUB_SERVER_URL") or None,
+        repository=env.get("GITHUB_REPOSITORY") or None,
+        run_id=env.get("GITHUB_RUN_ID") or None,
+    )
+
+
+def read_payload(ctx: RunnerContext, log: TextIO) -> dict[str, Any]:
+    """The webhook payload; `{}` (with a note) when the file is absent or not a JSON object."""
+    if ctx.event_path is None:
+        return {}
+    try:
+        data = json.loads(ctx.event_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        reason = e.strerror if isinstance(e, OSError) else "not JSON"
+        log.write(f"keysweep: note: the event payload could not be read ({reason}); going by the event name\n")
+        return {}
+    if not isinstance(data, dict):
+        log.write("keysweep: note: the event payload is not a JSON object; going by the event name\n")
+        return {}
+    return data
