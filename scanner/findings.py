@@ -107,19 +107,20 @@ def _location_key(h: Hit, first: CommitRef | None) -> tuple[int, int, int, int, 
     )
 
 
-def _identity(h: Hit, rule: Rule, key: bytes) -> tuple[str, str | None, str | None]:
+def _identity(h: Hit, rule: Rule, key: bytes, run_key: bytes) -> tuple[str, str | None, str | None]:
     """(grouping key, secret digest or None, fingerprint), all from the one secret id (model.secret_id).
 
     An exposure is also identified by its path (content hashes stripped). A weak secret is one
-    finding per value: grouped by its id in memory, never written; its fingerprint (None here)
-    comes from the finding's first location once the locations are ordered (`weak_fingerprint`)."""
+    finding per value, grouped in memory by an HMAC under `run_key` (random per run, never
+    written, §4); its fingerprint (None here) comes from the finding's first location once the
+    locations are ordered (`weak_fingerprint`)."""
     m = h.match
     sid = secret_id(m)
     if rule.kind is Kind.EXPOSURE or m.secret is None:
         material = f"{rule.id}\0{strip_content_hash(h.location.path)}\0{sid}"
         return "x:" + material, None, fingerprint(key, material)
     if is_weak(m.secret, rule):
-        return "w:" + sid, None, None
+        return "w:" + fingerprint(run_key, m.secret), None, None
     return "s:" + sid, sid, fingerprint(key, sid)
 
 
@@ -133,10 +134,13 @@ def build_findings(
     hits: Iterable[Hit], rules: Mapping[str, Rule], key: bytes = DEFAULT_FINGERPRINT_KEY
 ) -> list[Finding]:
     """Group hits by secret and order findings and locations deterministically (§4 Orderings)."""
+    import secrets
+
+    run_key = secrets.token_bytes(32)  # groups weak secrets by value in memory; never written
     groups: dict[str, list[Hit]] = {}
     meta: dict[str, tuple[str | None, str | None]] = {}
     for h in hits:
-        gk, digest, fp = _identity(h, rules[h.match.rule_id], key)
+        gk, digest, fp = _identity(h, rules[h.match.rule_id], key, run_key)
         groups.setdefault(gk, []).append(h)
         meta.setdefault(gk, (digest, fp))
     findings = [_finding(hs, rules, key, *meta[gk]) for gk, hs in groups.items()]
