@@ -148,7 +148,9 @@ def read_payload(ctx: RunnerContext, log: TextIO) -> dict[str, Any]:
         data = json.loads(ctx.event_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         reason = e.strerror if isinstance(e, OSError) else "not JSON"
-        log.write(f"keysweep: note: the event payload could not be read ({reason}); going by the event name\n")
+        log.write(
+            f"keysweep: note: the event payload could not be read ({reason}); going by the event name\n"
+        )
         return {}
     if not isinstance(data, dict):
         log.write("keysweep: note: the event payload is not a JSON object; going by the event name\n")

@@ -221,33 +221,11 @@ def _content_origins(data: bytes, map_path: str, hits: Hits) -> tuple[Original |
 
 
 def _content_spans(data: bytes) -> list[tuple[int, int]]:
-    """Byte spans (opening quote, closing quote) of the `sourcesContent` strings of a map file."""
+    """Byte spans (opening quote, closing quote) of the `sourcesContent` strings of a map file; a
+    `null` entry is an empty span. Scanned as bytes, so offsets match the hits' byte offsets."""
     key = data.find(b'"sourcesContent"')
     if key < 0:
         return []
-    text = data.decode("utf-8", "replace")
-    if len(text) != len(data):  # non-ASCII: char and byte offsets differ; work on bytes by re-encoding
-        return _content_spans_slow(data, key)
-    decoder = json.JSONDecoder()
-    i = text.find("[", key)
-    spans: list[tuple[int, int]] = []
-    while 0 <= i < len(text):
-        j = i + 1
-        while j < len(text) and text[j] in " \t\r\n,":
-            j += 1
-        if j >= len(text) or text[j] == "]":
-            break
-        try:
-            _value, end = decoder.raw_decode(text, j)
-        except ValueError:
-            break
-        spans.append((j, end - 1) if text[j] == '"' else (j, j))
-        i = end - 1
-    return spans
-
-
-def _content_spans_slow(data: bytes, key: int) -> list[tuple[int, int]]:
-    """The same for a map with non-ASCII bytes: a byte-level scan of the string tokens."""
     i = data.find(b"[", key)
     spans: list[tuple[int, int]] = []
     n = len(data)
@@ -296,7 +274,7 @@ def disk_files(root: bytes) -> Files:
         except OSError:
             return None
         with os.fdopen(fd, "rb") as f:
-            return f.read(MAX_READ + 1)[:MAX_READ] if os.fstat(f.fileno()).st_size <= MAX_READ else None
+            return f.read() if os.fstat(f.fileno()).st_size <= MAX_READ else None
 
     return lambda _place: read
 

@@ -106,17 +106,7 @@ class Sweep:
             self.progress.update(phase, min(done[phase], total), total, res.nbytes)
 
         if workers > 1 and len(chunks) > 1:
-            spec = self.spec
-            sweep_spec = SweepSpec(
-                spec.gitdir,
-                spec.rules,
-                spec.engine,
-                spec.serialized,
-                spec.cap,
-                spec.bad,
-                listing,
-                tuple(chunks[0]),
-            )
+            sweep_spec = SweepSpec(self.spec, listing, tuple(chunks[0]))
             self.crew = Pool(make_sweep_worker, sweep_spec, len(chunks), tick)
             self.crew.send("objects")
             if self.meanwhile is not None:  # this process has nothing else to do until they are done

@@ -46,9 +46,8 @@ from scanner.git.objects import (
 )
 from scanner.git.packs import LOOSE, Listing, PackError, PackReader, split_ids
 from scanner.git.repo import open_repository, read_header, read_raw
-from scanner.model import Rule
 from scanner.skips import CORRUPT, TOO_LARGE
-from scanner.sources.base import scan_text
+from scanner.sources.base import PoolSpec, scan_text
 from scanner.sources.pool import Lane
 
 hyperscan: Any
@@ -447,18 +446,13 @@ def split_chunks(listing: Listing, workers: int, per: int) -> list[list[tuple[in
 class SweepSpec:
     """What every sweep worker process builds its worker from (inherited by fork, never pickled)."""
 
-    gitdir: str
-    rules: tuple[Rule, ...]
-    engine: str
-    serialized: bytes | None
-    cap: int
-    bad: frozenset[bytes]
+    pool: PoolSpec  # the repository, rules and cap, as every pool's workers get them
     listing: Listing
     chunks: tuple[tuple[int, int, int], ...]
 
 
 def make_sweep_worker(spec: SweepSpec, lane: Lane) -> SweepWorker:
     """A worker process's SweepWorker: its own repository handle and matcher (a pool's factory)."""
-    repo = open_repository(Path(spec.gitdir), spec.bad)
-    matcher = Matcher(spec.rules, spec.engine, spec.serialized)
-    return SweepWorker(repo, matcher, spec.cap, spec.listing, spec.chunks, lane)
+    p = spec.pool
+    repo = open_repository(Path(p.gitdir), p.bad)
+    return SweepWorker(repo, Matcher(p.rules, p.engine, p.serialized), p.cap, spec.listing, spec.chunks, lane)
