@@ -160,8 +160,9 @@ def _finding(
     also = sorted({a for h in hs for a in (*h.match.also_matched, h.match.rule_id)} - {rule_id})
     exposure = min((h.exposure for h in hs), key=_EXPOSURE_ORDER.__getitem__)
     severity = max((effective_severity(rule, h.exposure) for h in hs), key=lambda s: s.rank)
+    reason = None
     if all(h.match.alone for h in hs):  # not a credential by itself anywhere (detect says why)
-        severity = Severity.LOW
+        severity, reason = Severity.LOW, next(h.match.alone for h in hs if h.match.alone)
     confidence = max((h.match.confidence for h in hs), key=lambda c: c.rank)
     firsts = [h.provenance.first_seen for h in hs if h.provenance.first_seen is not None]
     first = min(firsts, key=lambda c: (c.generation, c.commit_time, c.commit)) if firsts else None
@@ -200,6 +201,7 @@ def _finding(
         first_seen_truncated=first is None and any(h.provenance.first_seen_truncated for h in hs),
         moved_from=next((h.provenance.moved_from for h in hs if h.provenance.moved_from), None),
         remediation_url=rule.revoke_url,
+        severity_reason=reason,
     )
 
 

@@ -242,6 +242,7 @@ class Finding:
     first_seen_truncated: bool = False
     moved_from: str | None = None
     remediation_url: str = ""
+    severity_reason: str | None = None  # why it is below its rule's severity (a key ID alone)
     scope: str | None = None
     suppression: Suppression | None = None
     baseline_state: BaselineState | None = None  # set when the scan compared with a baseline

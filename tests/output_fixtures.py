@@ -259,6 +259,40 @@ def local_finding() -> Finding:
     )
 
 
+def key_id_finding() -> Finding:
+    """An access key ID with no secret near it: reported low, and the finding says why."""
+    return Finding(
+        kind=Kind.SECRET,
+        rule_id="aws.access-key-id",
+        provider="aws",
+        severity=Severity.LOW,
+        confidence=Confidence.MEDIUM,
+        secret_sha256=digest("key id alone"),
+        redacted="ASIA…Q7ZK (20)",
+        fingerprint=digest("fp key id"),
+        exposure=Exposure.REPOSITORY,
+        present_at_head=True,
+        present_at_refs=("refs/heads/main",),
+        first_seen=BOB,
+        last_seen=BOB,
+        remediation_url="https://console.aws.amazon.com/iam/home#/security_credentials",
+        severity_reason=(
+            "An access key ID alone is not a credential: no secret access key within 512 bytes of it"
+            " (an ID in a presigned URL, a log line or an ARN is an identifier; it still names the account)."
+        ),
+        locations_total=1,
+        locations=(
+            Location(
+                source=SourceKind.HISTORY,
+                path="qa/dataset.jsonl",
+                position=position(7, 188, 20, 4100),
+                commit=BOB.commit,
+                blob=commit_id("dataset blob"),
+            ),
+        ),
+    )
+
+
 def weird_finding() -> Finding:
     """A finding whose path, commit author and ref names come from a hostile repository."""
     hostile = CommitRef(
@@ -355,7 +389,7 @@ def incomplete_report() -> Report:
             },
             complete=False,
         ),
-        findings=(exposure_finding(), local_finding()),
+        findings=(exposure_finding(), local_finding(), key_id_finding()),
         ruleset=RULESET,
         rules=RULES,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from scanner import cli
+from scanner.rules.templates import expand
 from tests.keys import leak_windows, make_key
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -125,6 +127,44 @@ def test_summary_flag_writes_the_job_summary(leaky: tuple[Path, list[str]], tmp_
     assert p.returncode == 2 and "only one of --sarif, --json and --summary" in p.stderr
     p = run("scan", str(d), "--summary", str(out), "--sarif", str(out))
     assert p.returncode == 2 and "must name different files" in p.stderr
+
+
+def test_a_key_id_alone_is_low_and_every_output_says_why(tmp_path: Path) -> None:
+    r = random.Random(7)
+    akid = expand("ASIA{base32:16}", r)
+    d = tmp_path / "proj"
+    d.mkdir()
+    url = (
+        f"https://b.s3.amazonaws.com/r.csv?X-Amz-Credential={akid}%2F20260101%2Fus-east-1%2Fs3"
+        f"%2Faws4_request&X-Amz-Signature={expand('{hex:64}', r)}"
+    )
+    (d / "qa.jsonl").write_text(json.dumps({"url": url}) + "\n")
+    (d / "credentials").write_text(
+        f"[default]\naws_access_key_id = {expand('AKIA{base32:16}', r)}\n"
+        f"aws_secret_access_key = {expand('{b64:40}', r)}\n"
+    )
+    js, sarif = tmp_path / "o.json", tmp_path / "o.sarif"
+    p = run("scan", str(d), "--json", str(js), "--sarif", str(sarif), "--fail-on", "critical")
+    assert p.returncode == 1, p.stderr  # the pair is critical; the ID alone is not
+    ids = {
+        f["locations"][0]["path"]: f
+        for f in json.loads(js.read_text())["findings"]
+        if f["rule_id"] == "aws.access-key-id"
+    }
+    alone, paired = ids["qa.jsonl"], ids["credentials"]
+    assert alone["severity"] == "low" and "not a credential" in alone["severity_reason"]
+    assert paired["severity"] == "critical" and paired["severity_reason"] is None
+    results = [
+        x for x in json.loads(sarif.read_text())["runs"][0]["results"] if x["ruleId"] == "aws.access-key-id"
+    ]
+    low = next(x for x in results if x["level"] == "note")
+    assert low["properties"]["keysweep/severity_reason"] == alone["severity_reason"]
+    assert "Severity low: An access key ID alone is not a credential" in low["message"]["text"]
+    high = next(x for x in results if x["level"] == "error")
+    assert "keysweep/severity_reason" not in high["properties"]
+    assert "Severity" not in high["message"]["text"]
+    assert p.stdout.count("why low") == 1 and "not a credential" in p.stdout
+    assert akid not in p.stdout + js.read_text() + sarif.read_text()
 
 
 def test_no_output_holds_the_secret(leaky: tuple[Path, list[str]], tmp_path: Path) -> None:

@@ -321,12 +321,13 @@ def test_an_access_key_id_alone_is_low_and_says_why(engine: str, matchers: dict[
     assert m.rule_id == "aws.access-key-id" and m.alone and "not a credential" in m.alone
     rules_by_id = {x.id: x for x in rules()}
     (f,) = build_findings(_hits(url, matchers[engine]), rules_by_id)
-    assert f.severity is Severity.LOW
+    assert f.severity is Severity.LOW and f.severity_reason == m.alone
     pair = f"[default]\naws_access_key_id = {akid}\naws_secret_access_key = {secret}\n"
     found = {m.rule_id: m for m in matchers[engine].scan(pair.encode())}
     assert found["aws.access-key-id"].alone is None
     sev = {f.rule_id: f.severity for f in build_findings(_hits(pair, matchers[engine]), rules_by_id)}
     assert sev["aws.access-key-id"] is Severity.CRITICAL
+    assert all(f.severity_reason is None for f in build_findings(_hits(pair, matchers[engine]), rules_by_id))
     git_sha = expand("{hex:40}", r)  # a 40-hex commit id near the ID is not its secret
     (m,) = matchers[engine].scan(f"AWS_ACCESS_KEY_ID={akid}\ncommit {git_sha}\n".encode())
     assert m.alone

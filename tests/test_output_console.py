@@ -79,9 +79,11 @@ def test_finding_block() -> None:
     assert "src/api/client.ts:12:18 (history, 0432bc90bd)" in block
     assert "first seen 0432bc90bd 2024-01-02T10:05:00Z by Alice Example <alice@example.com>" in block
     revoke = block.index("1. revoke the key now, at https://platform.openai.com/api-keys")
-    rotate = block.index("2. rotate")
-    clean = block.index("3. clean history")
-    assert revoke < rotate < clean
+    rotate = block.index("2. rotate without downtime")
+    move = block.index("3. move it out of the code")
+    clean = block.index("4. clean history last")
+    assert revoke < rotate < move < clean
+    assert block.count("revoke") == 1 and block.count("clean history") == 1  # each step once
 
 
 def test_more_locations_are_counted() -> None:
@@ -107,7 +109,7 @@ def test_summary_of_complete_report() -> None:
 
 def test_incomplete_report_warns() -> None:
     text = render_console(incomplete_report(), color=False)
-    assert "Summary: 2 findings; 0 critical, 0 high, 1 medium, 1 low; 0 suppressed; 4 skipped" in text
+    assert "Summary: 3 findings; 0 critical, 0 high, 1 medium, 2 low; 0 suppressed; 4 skipped" in text
     assert "WARNING: the scan is INCOMPLETE" in text
     assert "skipped symlink: 1 (e.g. link\\n::error::to)" in text
     assert "skipped missing-object: 2" in text

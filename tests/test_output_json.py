@@ -31,6 +31,7 @@ FINDING_FIELDS = [
     "rule_id",
     "provider",
     "severity",
+    "severity_reason",
     "confidence",
     "secret_sha256",
     "redacted",

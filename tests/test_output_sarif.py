@@ -438,7 +438,7 @@ def test_incomplete_run_reports_skips() -> None:
     assert all(n["level"] == "warning" for n in notifications)
     assert notifications[0]["message"]["text"].startswith("Skipped 2 items (missing-object)")
     assert run["properties"]["keysweep/complete"] is False
-    assert len(run["results"]) == 2
+    assert len(run["results"]) == 3
 
 
 def test_failed_run_has_no_results() -> None:

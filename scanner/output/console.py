@@ -100,6 +100,8 @@ def _finding(finding: Finding, rule: Rule | None, paint: _Paint) -> list[str]:
             f"exposes a key to clients  fingerprint {escape_text(finding.fingerprint[:FINGERPRINT_SHOWN])}",
         )
     field("where", _exposure(finding))
+    if finding.severity_reason is not None:
+        field(f"why {finding.severity.value}", escape_text(finding.severity_reason))
     shown = finding.locations[:LOCATIONS_SHOWN]
     rows = [_location(location) for location in shown]
     more = max(finding.locations_total, len(finding.locations)) - len(shown)
@@ -178,8 +180,9 @@ def _todo(finding: Finding, rule: Rule | None) -> list[str]:
         ]
     return [
         f"1. revoke the key now, {where}",
-        "2. rotate: issue a replacement and deploy it from a secret store",
-        "3. clean history (git filter-repo) and rebuild published bundles",
+        "2. rotate without downtime: deploy a new key, see the old one go unused, then delete it",
+        "3. move it out of the code: a key per environment, loaded from a secret store",
+        "4. clean history last (git filter-repo), rebuild published bundles",
     ]
 
 

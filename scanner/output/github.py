@@ -196,6 +196,8 @@ def _message(
             "in code scanning says how."
         )
     parts = [lead]
+    if finding.severity_reason is not None:
+        parts.append(f"Severity {finding.severity.value}: {finding.severity_reason.rstrip('.')}.")
     seen = finding.first_seen
     origin = next((loc for loc in added if place is not None and loc.path == place.path), None)
     origin = origin or next(iter(added), None)

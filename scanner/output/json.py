@@ -75,6 +75,7 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "rule_id": finding.rule_id,
         "provider": finding.provider,
         "severity": finding.severity.value,
+        "severity_reason": finding.severity_reason,
         "confidence": finding.confidence.value,
         "secret_sha256": finding.secret_sha256,
         "redacted": finding.redacted,

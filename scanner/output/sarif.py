@@ -334,6 +334,8 @@ def _result(finding: Finding, rules: Sequence[Rule], index: dict[str, int]) -> d
         properties["keysweep/also_matched"] = list(finding.also_matched)
     if finding.moved_from is not None:
         properties["keysweep/moved_from"] = finding.moved_from
+    if finding.severity_reason is not None:
+        properties["keysweep/severity_reason"] = finding.severity_reason
     if finding.scope is not None:
         properties["keysweep/scope"] = finding.scope
     result: dict[str, Any] = {
@@ -376,6 +378,8 @@ def result_message(finding: Finding, rule: Rule) -> str:
     else:
         first = f"Leaked {name} ({rule.id})."
     parts = [first, f"It is {where(finding)}."]
+    if finding.severity_reason is not None:
+        parts.append(f"Severity {finding.severity.value}: {finding.severity_reason.rstrip('.')}.")
     if build_output(finding) and _origin_shown(finding):
         parts.append(
             "The location is the source line that put the key in [the bundle as built](1) (build"

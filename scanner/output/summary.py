@@ -142,6 +142,7 @@ class Step:
     where: str
     revoke_url: str
     first_seen: Link | None
+    severity_reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,6 +364,7 @@ def _step(finding: Finding, rule: Rule | None, context: SummaryContext) -> Step:
         where=where(finding),
         revoke_url=url if url.startswith("https://") else "",
         first_seen=_first_seen(finding, context),
+        severity_reason=_clip(finding.severity_reason or ""),
     )
 
 
