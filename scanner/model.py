@@ -120,6 +120,9 @@ class Rule:
     companion: str = ""  # regex of the companion secret
     companion_window: int = 0  # bytes either side searched for it
     alone: str = ""  # why a match without its companion is reported at severity low
+    # Rules whose keys share this rule's shape (Stripe's and Clerk's `sk_live_`): a match that no
+    # evidence ties (accept `bare`) names them in also_matched instead of pretending to know
+    rivals: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

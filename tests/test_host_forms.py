@@ -24,7 +24,9 @@ from scanner.rules.templates import expand
 from tests import bundlers
 
 ENGINES = ("hyperscan", "python")
-HOSTED = [r for r in load_rules() if r.hosts]
+# a shared prefix (Stripe's and Clerk's sk_live_) is found without a host too: test_shared_prefix.py
+SHARED = {x for r in load_rules() if "bare" in r.accept for x in (r.id, *r.rivals)}
+HOSTED = [r for r in load_rules() if r.hosts and r.id not in SHARED]
 FILLER = "var z=" + json.dumps([f"item-{i:05d}" for i in range(400)]) + ";"  # ~5 KB of other code
 
 

@@ -78,6 +78,7 @@ def expected_secret(value: str) -> tuple[str, tuple[int, int]]:
 # --- the matrix ---------------------------------------------------------------------------------
 
 SECRET_RULES = [r for r in load_rules() if r.kind is Kind.SECRET]  # exposure rules: test_exposure_rules.py
+BARE_RIVALS = {x: r.id for r in SECRET_RULES if "bare" in r.accept for x in r.rivals}  # rival -> owner
 CASES = [
     pytest.param(r.id, i, ctx, id=f"{r.id}#{i}-{ctx}")
     for r in SECRET_RULES
@@ -134,10 +135,17 @@ def test_rule_fields(r: Rule) -> None:
         assert secret.startswith(r.prefix), (r.id, r.prefix)
         if r.example_name == DEFAULT_NAME:
             continue
-        # a keyword-gated example needs its name: under the neutral name the rule stays silent
+        # a keyword-gated example needs its name: under the neutral name the rule stays silent,
+        # but for a shared prefix: its first owner keeps the key (`bare`) and names its rivals
         data = env_quoted(DEFAULT_NAME, value, (0, len(value))).data
         for engine in ENGINES:
-            assert not [m for m in matcher(engine).scan(data) if r.id in (m.rule_id, *m.also_matched)]
+            found = matcher(engine).scan(data)
+            if "bare" in r.accept:
+                assert [(m.rule_id, m.also_matched) for m in found] == [(r.id, r.rivals)]
+            elif r.id in BARE_RIVALS:
+                assert [(m.rule_id, r.id in m.also_matched) for m in found] == [(BARE_RIVALS[r.id], True)]
+            else:
+                assert not [m for m in found if r.id in (m.rule_id, *m.also_matched)]
 
 
 def test_keywords_occur_in_every_match() -> None:

@@ -59,6 +59,7 @@ class Matcher:
         ]
         self._value: list[re.Pattern[bytes] | None] = [None] * len(self.rules)
         self._prefix = [len(r.prefix) for r in self.rules]
+        self._by_id = {r.id: i for i, r in enumerate(rules)}  # the written rules, not their host forms
         self._context = [tuple(c.encode() for c in r.context) for r in self.rules]  # lowercase
         # a written pattern needs evidence when the rule names context terms (a shared prefix, or
         # generic setting names), or accepts evidence and has no slot pattern; otherwise the
@@ -210,6 +211,19 @@ class Matcher:
         r = self.rules[c.rule]
         return (-int(c.checksum), -len(r.prefix), -int(bool(r.context)), -c.tie, -(c.end - c.start), r.id)
 
+    def _rivals(self, c: _Candidate) -> set[str]:
+        """The rivals of a match that no evidence ties: the rules whose own pattern takes the same
+        secret (Clerk's `sk_live_` keys for an untied Stripe-shaped one), named, never guessed away."""
+        rule = self.rules[c.rule]
+        if c.tie != Tie.BARE or not rule.rivals or c.secret is None:
+            return set()
+        out = set()
+        for rid in rule.rivals:
+            j = self._by_id.get(rid)
+            if j is not None and self._compiled(j, False).fullmatch(c.secret.encode()):
+                out.add(rid)
+        return out
+
     def _resolve(self, cands: list[_Candidate]) -> list[Match]:
         """When several rules match one span, one names the finding; the rest are `also_matched`."""
         cands.sort(key=lambda c: (c.start, -c.end))
@@ -225,7 +239,10 @@ class Matcher:
                 if not members:
                     continue
                 best = min(members, key=self._rank)
-                others = tuple(sorted({self.rules[c.rule].id for c in members} - {self.rules[best.rule].id}))
+                # a rule that matched with no evidence is no rival of one the evidence names
+                ids = {self.rules[c.rule].id for c in members if c.tie != Tie.BARE or best.tie == Tie.BARE}
+                ids |= self._rivals(best)
+                others = tuple(sorted(ids - {self.rules[best.rule].id}))
                 out.append(
                     Match(
                         rule_id=self.rules[best.rule].id,

@@ -13,7 +13,14 @@ A rule names the kinds it accepts (`accept`) and the terms of each:
   `import … from`/`require()`/`import()`, a Go import path) within IMPORT_WINDOW bytes before the
   match; a positional argument of one of the rule's `clients` (`ClientV2("…")`) needs it;
 - **host**: one of the rule's API hosts within the rule's `host_window` bytes either side (the
-  window detect/hosts.py uses for minified bundles, where client code and key drift apart).
+  window detect/hosts.py uses for minified bundles, where client code and key drift apart);
+- **bare**: none of these, and the rule still owns the match (a prefix that two providers share,
+  such as Stripe's and Clerk's `sk_live_`, whose first owner keeps it at the weakest tie and names
+  its `rivals` in also_matched).
+
+Ties rank the rules that match one span: a term in the name the value is assigned to
+(`CLERK_SECRET_KEY=…` beside `STRIPE_SECRET_KEY=…`) beats the call, the host or a term merely
+near, which beat an import, which beats no evidence.
 
 Everything here is a pure function of the text: both engines ask the same questions of the same
 bytes, so they agree. Term positions are found once per text and rule (`Evidence`).
@@ -26,6 +33,7 @@ import re
 from collections.abc import Callable, Sequence
 from enum import IntEnum
 
+from scanner.detect.context import assigned_to
 from scanner.model import Rule
 
 CALL_WINDOW = 600
@@ -41,11 +49,12 @@ class Tie(IntEnum):
     """How strongly a match is tied to its rule's provider (ranks rules that share a shape)."""
 
     NONE = 0
-    IMPORT = 1
-    NEAR = 2
-    HOST = 2
-    CALL = 3
-    NAMED = 4  # the provider's name holds the value, or the rule needs no evidence
+    BARE = 1  # no evidence, and the rule accepts that (`bare`): its rivals are named too
+    IMPORT = 2
+    NEAR = 3
+    HOST = 3
+    CALL = 4
+    NAMED = 5  # the provider's name holds the value, or the rule needs no evidence
 
 
 _BRACKETS = re.compile(rb"[()\[\]{}]")
@@ -179,10 +188,12 @@ class Evidence:
         ):
             return Tie.HOST
         if "near" in accept and self._near(terms, start, end, rule.context_window):
-            return Tie.NEAR
+            name = assigned_to(self.data, value)  # `CLERK_SECRET_KEY = …`: the name itself says
+            low = name.lower().encode() if name else b""
+            return Tie.NAMED if any(t in low for t in terms) else Tie.NEAR
         if "import" in accept and self._imported(i, rule, start):
             return Tie.IMPORT
-        return Tie.NONE
+        return Tie.BARE if "bare" in accept else Tie.NONE
 
 
 SHORT_TERM = 5  # a callee term shorter than this must also end a word (`fal.config`, not `fallback`)

@@ -21,7 +21,8 @@ _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\.[a-z0-9]+(?:-[a-z0-9]+)*$")
 _FILE_KEYS = {"provider", "display", "revoke_url", "rules"}
 _RULE_KEYS = {f.name for f in fields(Rule)} - {"provider", "slot_pattern"}
 _REQUIRED = {"id", "name", "max_length", "keywords", "severity", "confidence"}
-EVIDENCE = ("near", "call", "import", "host")  # what can tie a match to its provider (detect/evidence.py)
+# what can tie a match to its provider (detect/evidence.py)
+EVIDENCE = ("near", "call", "import", "host", "bare")
 
 
 def _tuple(value: Any, where: str, key: str) -> tuple[str, ...]:
@@ -139,6 +140,7 @@ def _rule(raw: Any, provider: str, defaults: dict[str, Any], where: str) -> Rule
         companion=companion,
         companion_window=int(raw.get("companion_window", 0)),
         alone=str(raw.get("alone", "")).strip(),
+        rivals=_tuple(raw.get("rivals"), where, "rivals"),
     )
 
 

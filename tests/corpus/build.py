@@ -351,6 +351,7 @@ VARS: dict[str, str] = {
     "slack": "SLACK_BOT_TOKEN",
     "slack.app-token": "SLACK_APP_TOKEN",
     "stripe": "STRIPE_SECRET_KEY",
+    "clerk": "CLERK_SECRET_KEY",
     "vault": "VAULT_TOKEN",
     "supabase": "SUPABASE_SERVICE_ROLE_KEY",
     "database": "DATABASE_URL",
@@ -376,6 +377,7 @@ NEEDS_KEYWORD = {
     "brave.search-api-key",
     "composio.api-key",
     "cursor.api-key",
+    "clerk.secret-key",  # Stripe's prefix: only Clerk's name, call, import or host says Clerk
 }
 
 
