@@ -18,7 +18,7 @@ import re
 import pytest
 
 from scanner.detect.engine import Matcher
-from scanner.detect.evidence import enclosing_calls
+from scanner.detect.evidence import enclosing_calls, foreign
 from scanner.detect.filters import KNOWN_PUBLIC, is_known_public
 from scanner.detect.prefilter import HyperscanPrefilter, hyperscan
 from scanner.findings import Hit, build_findings
@@ -368,3 +368,44 @@ def test_marker_lookalikes_are_silent(engine: str, matchers: dict[str, Matcher])
     ):
         value = expand(t, r)
         assert matchers[engine].scan(f"token = '{value}'\n".encode()) == [], t
+
+
+# --- a name that names another service; a comment that calls the value fake ---------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_slot_named_for_another_service_is_not_tied_by_a_host(
+    engine: str, matchers: dict[str, Matcher]
+) -> None:
+    """A multi-provider config: an iFlytek key under XFYUN_API_KEY, an Azure endpoint above it."""
+    key = expand("{hex:32}", random.Random("xfyun"))
+    head = 'AZURE_ENDPOINT = "https://your-resource.openai.azure.com/"\n' + "# other services\n" * 3
+    found = matchers[engine].scan(f'{head}XFYUN_API_KEY = "{key}"\n'.encode())
+    assert [m.rule_id for m in found if m.secret == key] == []
+    for name in ("AZURE_OPENAI_API_KEY", "OPENAI_API_KEY", "api_key"):  # its own or no service
+        found = matchers[engine].scan(f'{head}{name} = "{key}"\n'.encode())
+        assert [m.rule_id for m in found if m.secret == key] == ["azure.openai-legacy-key"], name
+    # the enclosing call still ties it, whatever the name
+    text = f'{head}client = AzureOpenAI(api_key="{key}", azure_endpoint=AZURE_ENDPOINT)\n'
+    assert [m.rule_id for m in matchers[engine].scan(text.encode())] == ["azure.openai-legacy-key"]
+
+
+def test_foreign_names() -> None:
+    azure = next(r for r in rules() if r.id == "azure.openai-legacy-key")
+    assert foreign("XFYUN_API_KEY", azure) and foreign("mapboxToken", azure)
+    assert not foreign("AZURE_OPENAI_API_KEY", azure) and not foreign("NEXT_PUBLIC_OPENAI_API_KEY", azure)
+    assert not foreign("apiKey", azure) and not foreign("PROD_API_KEY", azure)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_value_its_own_comment_calls_fake_is_silent(engine: str, matchers: dict[str, Matcher]) -> None:
+    key = expand("sk-{b64url:42}T3BlbkFJ{b64url:42}", random.Random("said fake"))
+    for comment in ("# correct format, not real", "// fake key for the parser test", "/* dummy */"):
+        text = f'assert is_valid_api_key(\n    "{key}"  )  {comment}\n'
+        assert matchers[engine].scan(text.encode()) == [], comment
+    for text in (
+        f'OPENAI_API_KEY = "{key}"  # prod, rotate monthly\n',
+        f'OPENAI_API_KEY = "{key}"\n# a fake one below\n',  # the comment is another line's
+        f'const c={{apiKey:"{key}",baseURL:"https://x.invalid",label:"dummy"}};',  # not a comment
+    ):
+        assert [m.secret for m in matchers[engine].scan(text.encode())] == [key], text[:40]

@@ -35,8 +35,7 @@ def _wordy(name: str) -> bool:
     return True
 
 
-def assigned_to(data: bytes, start: int) -> str | None:
-    """`name: …` for the span starting at `start`, or None when no assignment precedes it."""
+def _assignment(data: bytes, start: int) -> tuple[str, re.Match[bytes]] | None:
     window = data[max(0, start - WINDOW) : start]
     m = _BEFORE.search(window)
     if m is None:
@@ -50,6 +49,22 @@ def assigned_to(data: bytes, start: int) -> str | None:
         return None
     if op == b"," and not (quoted_name and _HEADERISH.search(name)):
         return None  # a list item, not a (header, value) pair
+    return name, m
+
+
+def assigned_name(data: bytes, start: int) -> str | None:
+    """The bare name the span starting at `start` is assigned to (`XFYUN_API_KEY`), or None."""
+    found = _assignment(data, start)
+    return found[0] if found else None
+
+
+def assigned_to(data: bytes, start: int) -> str | None:
+    """`name: …` for the span starting at `start`, or None when no assignment precedes it."""
+    found = _assignment(data, start)
+    if found is None:
+        return None
+    name, m = found
+    op = m.group("op")
     pre = (m.group("pre") or b"").decode("ascii").strip()
     value = f"{pre} …" if pre else "…"
     if op == b"(":

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from scanner.detect import decoders
 from scanner.detect.context import assigned_to
 from scanner.detect.evidence import Evidence, Tie, import_regex
-from scanner.detect.filters import is_known_public, is_placeholder, looks_fake
+from scanner.detect.filters import is_known_public, is_placeholder, looks_fake, said_fake
 from scanner.detect.hosts import host_forms
 from scanner.detect.prefilter import Hit, Prefilter, make_prefilter, slot_span, span_max
 from scanner.detect.shapes import VALUE_END, VALUE_START, anchored, prefix_max
@@ -194,6 +194,8 @@ class Matcher:
         if is_placeholder(secret) or looks_fake(secret[self._prefix[i] :], rule.entropy_floor):
             return None
         if is_known_public(secret):  # documented public development keys: not a leak (§4)
+            return None
+        if said_fake(data, m.end("secret")):  # `"sk-…"  # correct format, not real`
             return None
         verdict = Verdict(True)
         if rule.validator:

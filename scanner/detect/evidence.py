@@ -33,7 +33,7 @@ import re
 from collections.abc import Callable, Sequence
 from enum import IntEnum
 
-from scanner.detect.context import assigned_to
+from scanner.detect.context import assigned_name
 from scanner.model import Rule
 
 CALL_WINDOW = 600
@@ -183,17 +183,49 @@ class Evidence:
             return Tie.IMPORT if ok else Tie.NONE
         if "call" in accept and any(_names(rule, callee) for callee, _ in calls):
             return Tie.CALL
+        name = assigned_name(self.data, value)
+        if name is not None and foreign(name, rule):  # `XFYUN_API_KEY = …` near an Azure host
+            return Tie.BARE if "bare" in accept else Tie.NONE
         if "host" in accept and self._near(
             tuple(h.encode() for h in rule.hosts), start, end, rule.host_window
         ):
             return Tie.HOST
         if "near" in accept and self._near(terms, start, end, rule.context_window):
-            name = assigned_to(self.data, value)  # `CLERK_SECRET_KEY = …`: the name itself says
-            low = name.lower().encode() if name else b""
+            low = name.lower().encode() if name else b""  # `CLERK_SECRET_KEY = …`: the name says
             return Tie.NAMED if any(t in low for t in terms) else Tie.NEAR
         if "import" in accept and self._imported(i, rule, start):
             return Tie.IMPORT
         return Tie.BARE if "bare" in accept else Tie.NONE
+
+
+# Words of a credential's name that say nothing of whose it is: credential words, environments,
+# public env prefixes, and `openai` (OpenAI-compatible clients point at other providers' hosts)
+# fmt: off
+GENERIC_WORDS = frozenset({
+    "api", "key", "keys", "token", "tokens", "secret", "secrets", "access", "auth", "bearer",
+    "subscription", "client", "credential", "credentials", "authorization", "password", "pass",
+    "value", "config", "cfg", "settings", "setting", "my", "app", "application", "service",
+    "default", "env", "environ", "prod", "production", "dev", "development", "test", "testing",
+    "staging", "stage", "local", "live", "new", "old", "main", "primary", "secondary", "backup",
+    "your", "org", "project", "account", "user", "admin", "master", "server", "backend",
+    "frontend", "public", "private", "next", "vite", "react", "expo", "nuxt", "gatsby", "set",
+    "with", "get", "the", "for", "llm", "model", "models", "provider", "base", "chat",
+    "completion", "completions", "embedding", "embeddings", "search", "platform", "openai",
+})
+# fmt: on
+_NAME_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+")
+
+
+def foreign(name: str, rule: Rule) -> bool:
+    """Whether the name a value is assigned to names some other service than the rule's
+    provider (`XFYUN_API_KEY`, `MAPBOX_TOKEN`): then only the enclosing call can tie the value to
+    this rule, not a host, a term or an import elsewhere in a multi-provider file."""
+    words = [w.lower() for w in _NAME_WORD.findall(name)]
+    rest = [w for w in words if len(w) >= 3 and w not in GENERIC_WORDS]
+    if not rest:
+        return False
+    own = (rule.provider.lower(), *rule.context, *rule.callees)
+    return not any(w in t or t in w for w in rest for t in own)
 
 
 SHORT_TERM = 5  # a callee term shorter than this must also end a word (`fal.config`, not `fallback`)

@@ -1,7 +1,8 @@
 """False-positive filters that keep recall: placeholders, low entropy, repeats and runs.
 
-Each filter looks at the candidate secret alone; context-dependent judgements (lockfiles,
-tests, bundles) belong to later stages that know the path.
+Each filter looks at the candidate secret alone, but for one look at the rest of its line (a
+comment that calls the value fake); context-dependent judgements (lockfiles, tests, bundles)
+belong to later stages that know the path.
 """
 
 from __future__ import annotations
@@ -35,6 +36,22 @@ def shannon(s: str) -> float:
 
 
 _DOC_MARKER = re.compile(r"EXAMPLE|(?<![A-Za-z])(?:SAMPLE|FAKE|TEST)KEY")  # AWS docs: AKIA…EXAMPLE
+
+
+# a comment after the value that says it is not a real key: `"sk-…"  # correct format, not real`
+# (a test fixture in a real agent framework's history); only words no one writes beside a live key
+_SAID_FAKE = re.compile(
+    rb"\A[\s\"'`),;\]}]{0,12}(?:#|//|/\*|--|<!--)[^\n]{0,120}?\b(?:fake|dummy|bogus|made[- ]up|not\s+(?:a\s+)?real)\b",
+    re.I,
+)  # the comment opens right after the value's closing syntax: not a URL or a later statement
+SAID_FAKE_SPAN = 160  # bytes after the value searched, on its line
+
+
+def said_fake(data: bytes, end: int) -> bool:
+    """Whether a comment on the rest of the value's line calls it fake."""
+    tail = data[end : end + SAID_FAKE_SPAN]
+    cut = tail.find(b"\n")
+    return _SAID_FAKE.search(tail if cut == -1 else tail[:cut]) is not None
 
 
 def is_placeholder(secret: str) -> bool:

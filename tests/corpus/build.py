@@ -871,6 +871,13 @@ def _decoy_lines(r: random.Random) -> dict[str, list[str]]:
         'ANTHROPIC_KEY_PLACEHOLDER = "sk-ant-api03-' + "x" * 93 + 'AA"',
         'OPENAI_PLACEHOLDER = "sk-proj-' + "x" * 74 + "T3BlbkFJ" + "x" * 74 + '"',
         'SEQUENTIAL = "sk-' + "abcdefghijklmnopqrst" + "T3BlbkFJ" + "abcdefghijklmnopqrst" + '"',
+        # a parser test's fixture that says what it is (a real agent framework's history)
+        f'FORMAT_FIXTURE = "sk-{_rand(r, ALPHABETS["alnum"], 42)}T3BlbkFJ{_rand(r, ALPHABETS["alnum"], 42)}"'
+        "  # correct format, not real",
+        # another service's key of a shape an Azure rule knows, under its own name near an Azure host
+        'AZURE_ENDPOINT = "https://my-resource.openai.azure.com/"',
+        f'XFYUN_API_KEY = "{_rand(r, ALPHABETS["hex"], 32)}"',
+        "CLERK_SECRET_KEY = 'sk_test_your_secret_key_here'",
         "",
         "def headers(key: str = 'YOUR_API_KEY') -> dict[str, str]:",
         '    return {"Authorization": f"Bearer {key}", "x-api-key": process_env("ANTHROPIC_API_KEY")}',
