@@ -382,7 +382,7 @@ def test_a_slot_named_for_another_service_is_not_tied_by_a_host(
     head = 'AZURE_ENDPOINT = "https://your-resource.openai.azure.com/"\n' + "# other services\n" * 3
     found = matchers[engine].scan(f'{head}XFYUN_API_KEY = "{key}"\n'.encode())
     assert [m.rule_id for m in found if m.secret == key] == []
-    for name in ("AZURE_OPENAI_API_KEY", "OPENAI_API_KEY", "api_key"):  # its own or no service
+    for name in ("AZURE_OPENAI_API_KEY", "OPENAI_API_KEY", "api_key", "export APIKEY"):  # its own or none
         found = matchers[engine].scan(f'{head}{name} = "{key}"\n'.encode())
         assert [m.rule_id for m in found if m.secret == key] == ["azure.openai-legacy-key"], name
     # the enclosing call still ties it, whatever the name
@@ -395,17 +395,23 @@ def test_foreign_names() -> None:
     assert foreign("XFYUN_API_KEY", azure) and foreign("mapboxToken", azure)
     assert not foreign("AZURE_OPENAI_API_KEY", azure) and not foreign("NEXT_PUBLIC_OPENAI_API_KEY", azure)
     assert not foreign("apiKey", azure) and not foreign("PROD_API_KEY", azure)
+    assert not foreign("APIKEY", azure) and not foreign("OPENAIAPIKEY", azure)  # glued words
+    assert foreign("XFYUNAPIKEY", azure)
 
 
 @pytest.mark.parametrize("engine", ENGINES)
 def test_a_value_its_own_comment_calls_fake_is_silent(engine: str, matchers: dict[str, Matcher]) -> None:
     key = expand("sk-{b64url:42}T3BlbkFJ{b64url:42}", random.Random("said fake"))
     for comment in ("# correct format, not real", "// fake key for the parser test", "/* dummy */"):
-        text = f'assert is_valid_api_key(\n    "{key}"  )  {comment}\n'
-        assert matchers[engine].scan(text.encode()) == [], comment
+        for text in (
+            f'assert is_valid_api_key(\n    "{key}"  )  {comment}\n',
+            f'assert is_valid_api_key(\n    "{key}"\n)  {comment}\n',  # black puts it after the ")"
+        ):
+            assert matchers[engine].scan(text.encode()) == [], comment
     for text in (
         f'OPENAI_API_KEY = "{key}"  # prod, rotate monthly\n',
         f'OPENAI_API_KEY = "{key}"\n# a fake one below\n',  # the comment is another line's
+        f'OPENAI_API_KEY = "{key}"\n    # fake keys for the tests below\n',
         f'const c={{apiKey:"{key}",baseURL:"https://x.invalid",label:"dummy"}};',  # not a comment
     ):
         assert [m.secret for m in matchers[engine].scan(text.encode())] == [key], text[:40]

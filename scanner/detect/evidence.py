@@ -216,12 +216,28 @@ GENERIC_WORDS = frozenset({
 _NAME_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+")
 
 
+_BY_LENGTH = sorted(GENERIC_WORDS, key=len, reverse=True)
+
+
+def _core(word: str) -> str:
+    """A name's word without the generic words it is glued from (`APIKEY`, `xfyunapikey`)."""
+    changed = True
+    while word and changed and word not in GENERIC_WORDS:
+        changed = False
+        for g in _BY_LENGTH:
+            if len(g) >= 3 and word != g and (word.startswith(g) or word.endswith(g)):
+                word = word[len(g) :] if word.startswith(g) else word[: -len(g)]
+                changed = True
+                break
+    return "" if word in GENERIC_WORDS else word
+
+
 def foreign(name: str, rule: Rule) -> bool:
     """Whether the name a value is assigned to names some other service than the rule's
     provider (`XFYUN_API_KEY`, `MAPBOX_TOKEN`): then only the enclosing call can tie the value to
     this rule, not a host, a term or an import elsewhere in a multi-provider file."""
-    words = [w.lower() for w in _NAME_WORD.findall(name)]
-    rest = [w for w in words if len(w) >= 3 and w not in GENERIC_WORDS]
+    words = [_core(w.lower()) for w in _NAME_WORD.findall(name)]
+    rest = [w for w in words if len(w) >= 3]
     if not rest:
         return False
     own = (rule.provider.lower(), *rule.context, *rule.callees)

@@ -41,17 +41,18 @@ _DOC_MARKER = re.compile(r"EXAMPLE|(?<![A-Za-z])(?:SAMPLE|FAKE|TEST)KEY")  # AWS
 # a comment after the value that says it is not a real key: `"sk-…"  # correct format, not real`
 # (a test fixture in a real agent framework's history); only words no one writes beside a live key
 _SAID_FAKE = re.compile(
-    rb"\A[\s\"'`),;\]}]{0,12}(?:#|//|/\*|--|<!--)[^\n]{0,120}?\b(?:fake|dummy|bogus|made[- ]up|not\s+(?:a\s+)?real)\b",
+    rb"[ \t\"'`),;\]}]{0,12}"  # the value's closing syntax, then the comment on its line, or
+    rb"(?:\r?\n[ \t]{0,40}[)\]}][ \t),;\]}]{0,8})?"  # on the next, when that line closes its call
+    rb"(?:#|//|/\*|--|<!--)[^\n]{0,120}?\b(?:fake|dummy|bogus|made[- ]up|not\s+(?:a\s+)?real)\b",
     re.I,
-)  # the comment opens right after the value's closing syntax: not a URL or a later statement
-SAID_FAKE_SPAN = 160  # bytes after the value searched, on its line
+)  # not a URL, not a later statement on a minified line, not a comment about the next lines
+SAID_FAKE_SPAN = 200  # bytes after the value that the comment must start and say it in
 
 
 def said_fake(data: bytes, end: int) -> bool:
-    """Whether a comment on the rest of the value's line calls it fake."""
-    tail = data[end : end + SAID_FAKE_SPAN]
-    cut = tail.find(b"\n")
-    return _SAID_FAKE.search(tail if cut == -1 else tail[:cut]) is not None
+    """Whether a comment right after the value (on its line, or after the call it closes) calls
+    it fake."""
+    return _SAID_FAKE.match(data, end, end + SAID_FAKE_SPAN) is not None
 
 
 def is_placeholder(secret: str) -> bool:
