@@ -182,17 +182,16 @@ def _literal_bounds(data: bytes, i: int) -> tuple[int, int] | None:
 
 
 def _escape_layers(data: bytes) -> Iterator[Layer]:
-    last_end = -1
+    last_end = 0
     count = 0
-    for m in _ESCAPE.finditer(data):
-        if m.start() < last_end:
-            continue
+    search = _ESCAPE.search
+    while (m := search(data, last_end)) is not None:  # the next escape past the last literal, in C
         bounds = _literal_bounds(data, m.start())
         if bounds is None:
             last_end = m.end()
             continue
         lo, hi = bounds
-        last_end = hi
+        last_end = max(hi, m.end())
         try:
             text = unescape(data[lo:hi])
         except (UnicodeError, ValueError):

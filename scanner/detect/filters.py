@@ -68,14 +68,25 @@ def _longest_run(s: str) -> int:
     return best
 
 
+def _windows(n: int) -> re.Pattern[str]:
+    """Every n-character window of the sequences, as one lookahead alternation."""
+    alt = sorted({seq[i : i + n] for seq in _SEQUENCES for i in range(len(seq) - n + 1)})
+    return re.compile("(?=(?:" + "|".join(alt) + "))")
+
+
+_RUN10, _RUN8 = _windows(10), _windows(8)
+
+
 def _sequential(body: str) -> bool:
-    """A keyboard or alphabet run: 10+ characters long, or 8+ in a body with many repeats."""
+    """A keyboard or alphabet run: 10+ characters long, or 8+ (at an offset that is a multiple
+    of 4) in a body with many repeats. One regex search in C per body, not a Python loop over its
+    windows: the loop was a tenth of the matcher's CPU on the labelled corpus."""
     low = body.lower()
-    if any(low[i : i + 10] in seq for seq in _SEQUENCES for i in range(max(1, len(low) - 9))):
+    if _RUN10.search(low) or (len(low) < 10 and any(low in seq for seq in _SEQUENCES)):
         return True
-    return any(low[i : i + 8] in seq for seq in _SEQUENCES for i in range(0, max(1, len(low) - 7), 4)) and (
-        len(set(low)) < len(low) * 0.6
-    )
+    if len(set(low)) >= len(low) * 0.6:
+        return False
+    return any(m.start() % 4 == 0 for m in _RUN8.finditer(low))
 
 
 def looks_fake(body: str, entropy_floor: float) -> bool:
