@@ -358,6 +358,7 @@ def test_loader_accepts_a_good_file(tmp_path: Path) -> None:
         (GOOD_RULE.format(extra="").replace("keywords: [demo_]", "keywords: [DEMO_]"), "lowercase"),
         ("provider: demo\nrules: []\n", "non-empty list"),
         ("provider: demo\nextra: 1\nrules: []\n", "unknown keys"),
+        (GOOD_RULE.format(extra="    rivals: [other.key]\n"), "accept 'bare'"),
     ],
     ids=[
         "unknown-key",
@@ -370,6 +371,7 @@ def test_loader_accepts_a_good_file(tmp_path: Path) -> None:
         "keyword-case",
         "no-rules",
         "unknown-file-key",
+        "rivals-without-bare",
     ],
 )
 def test_loader_rejects(tmp_path: Path, text: str, message: str) -> None:
@@ -382,6 +384,13 @@ def test_loader_rejects_duplicate_ids(tmp_path: Path) -> None:
     b = _write(tmp_path, "b.yml", GOOD_RULE.format(extra=""))
     with pytest.raises(RuleError, match=re.escape("duplicate rule id 'demo.key'")):
         load_rules([a, b])
+
+
+def test_loader_rejects_unknown_rivals(tmp_path: Path) -> None:
+    extra = "    context: [demo]\n    accept: [near, bare]\n    rivals: [nosuch.key]\n"
+    a = _write(tmp_path, "a.yml", GOOD_RULE.format(extra=extra))
+    with pytest.raises(RuleError, match=re.escape("unknown rivals ['nosuch.key']")):
+        load_rules([a])
 
 
 def test_loader_rejects_unreadable_yaml(tmp_path: Path) -> None:

@@ -214,22 +214,17 @@ GENERIC_WORDS = frozenset({
 })
 # fmt: on
 _NAME_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+")
-
-
-_BY_LENGTH = sorted(GENERIC_WORDS, key=len, reverse=True)
+_GLUED = sorted((g for g in GENERIC_WORDS if len(g) >= 3), key=len, reverse=True)  # longest first
 
 
 def _core(word: str) -> str:
     """A name's word without the generic words it is glued from (`APIKEY`, `xfyunapikey`)."""
-    changed = True
-    while word and changed and word not in GENERIC_WORDS:
-        changed = False
-        for g in _BY_LENGTH:
-            if len(g) >= 3 and word != g and (word.startswith(g) or word.endswith(g)):
-                word = word[len(g) :] if word.startswith(g) else word[: -len(g)]
-                changed = True
-                break
-    return "" if word in GENERIC_WORDS else word
+    while word and word not in GENERIC_WORDS:
+        g = next((g for g in _GLUED if word.startswith(g) or word.endswith(g)), None)
+        if g is None:
+            return word
+        word = word[len(g) :] if word.startswith(g) else word[: -len(g)]
+    return ""
 
 
 def foreign(name: str, rule: Rule) -> bool:

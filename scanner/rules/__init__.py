@@ -140,8 +140,16 @@ def _rule(raw: Any, provider: str, defaults: dict[str, Any], where: str) -> Rule
         companion=companion,
         companion_window=int(raw.get("companion_window", 0)),
         alone=str(raw.get("alone", "")).strip(),
-        rivals=_tuple(raw.get("rivals"), where, "rivals"),
+        rivals=_rivals(raw, where, ties["accept"]),
     )
+
+
+def _rivals(raw: dict[str, Any], where: str, accept: tuple[str, ...]) -> tuple[str, ...]:
+    """Rules that share this rule's shape; named only on a match no evidence ties (`bare`)."""
+    rivals = _tuple(raw.get("rivals"), where, "rivals")
+    if rivals and "bare" not in accept:
+        raise RuleError(f"{where}: 'rivals' are named only on a bare match: accept 'bare'")
+    return rivals
 
 
 def parse_rule(raw: Any, provider: str, where: str) -> Rule:
@@ -249,6 +257,10 @@ def _load(files: list[Path]) -> tuple[Rule, ...]:
                 raise RuleError(f"{f.name}: duplicate rule id {rule.id!r} (also in {seen[rule.id]})")
             seen[rule.id] = f.name
             out.append(rule)
+    for rule in out:
+        unknown = [r for r in rule.rivals if r not in seen]
+        if unknown:
+            raise RuleError(f"{seen[rule.id]}: {rule.id}: unknown rivals {unknown}")
     return tuple(sorted(out, key=lambda r: r.id))
 
 

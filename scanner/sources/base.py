@@ -84,6 +84,15 @@ class SourceResult:
         if sum(1 for s in self.skips if s.reason == reason) < 5:
             self.skips.append(Skip(reason, example))
 
+    def counted(self, skipped: Skip | None, size: int) -> bool:
+        """Count one file of a scan: its skip, or the file and its bytes. Whether it was read."""
+        if skipped is not None:
+            self.skip(skipped.reason, skipped.example)
+            return False
+        self.files += 1
+        self.nbytes += size
+        return True
+
 
 def display(path: bytes) -> str:
     return path.decode("utf-8", "replace")

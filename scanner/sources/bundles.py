@@ -345,12 +345,7 @@ class BundleSource:
         labels = tuple(d.label for d in self.dirs)
         by_rel = {e.rel: e for e in entries}  # nested dirs name a file once
         for fr in scan_entries(ctx, list(by_rel.values())):
-            if fr.skip is not None:
-                res.skip(fr.skip.reason, fr.skip.example)
-                continue
-            res.files += 1
-            res.nbytes += fr.size
-            if fr.hits:
+            if res.counted(fr.skip, fr.size) and fr.hits:
                 if is_client(fr.rel, partial(sniff_file, by_rel[fr.rel].abspath), labels):
                     place = Place("bundle", fr.rel, bundle=True)
                 else:

@@ -38,12 +38,7 @@ class DirectorySource:
             for s in w.skips:
                 res.skip(s.reason, s.example)
         for fr in scan_entries(ctx, files):
-            if fr.skip is not None:
-                res.skip(fr.skip.reason, fr.skip.example)
-                continue
-            res.files += 1
-            res.nbytes += fr.size
-            if fr.hits:
+            if res.counted(fr.skip, fr.size) and fr.hits:
                 res.founds.append(Found(fr.hits, [Place(self.source, fr.rel)]))
         res.sources = {self.source: res.files}
         return res

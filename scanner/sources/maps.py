@@ -161,31 +161,50 @@ def scan_contents(found: FoundMap, bundle: str, matcher: Matcher) -> list[Conten
 Files = Callable[[Place], Read | None]  # the files of the tree a place sits in (None: not readable)
 
 
+# a bundle place's file as read from its tree: (path, content, its map; None for a map file)
+_Bundle = tuple[str, bytes, FoundMap | None]
+
+
 def add_origins(res: SourceResult, files: Files) -> None:
     """Give every hit at a bundle place the original position its source map gives; a hit inside
     a map file's `sourcesContent` gets its position inside that source. Each place reads its own
-    tree (a commit's map for a commit's bundle)."""
+    tree (a commit's map for a commit's bundle); a bundle and its map are read and parsed once
+    for all the texts found in it, so the map's decoded lines serve every one of them."""
+    read_once: dict[tuple[bytes | None, bytes], _Bundle | None] = {}
     for found in res.founds:
         if any(p.bundle for p in found.places):
-            found.places = [_with_origins(found, p, files) for p in found.places]
+            found.places = [_with_origins(found, p, files, read_once) for p in found.places]
 
 
-def _with_origins(found: Found, place: Place, files: Files) -> Place:
-    if not place.bundle or place.origins:
-        return place
+def _bundle(place: Place, files: Files) -> _Bundle | None:
     read = files(place)
     if read is None:
-        return place
+        return None
     path = place.path.decode("utf-8", "surrogateescape")
     data = read(path)
     if data is None:
-        return place
+        return None
     if path.endswith(".map"):
+        return path, data, None
+    fm = find_map(path, data, read)
+    return (path, data, fm) if fm is not None and fm.map is not None else None
+
+
+def _with_origins(
+    found: Found, place: Place, files: Files, read_once: dict[tuple[bytes | None, bytes], _Bundle | None]
+) -> Place:
+    if not place.bundle or place.origins:
+        return place
+    key = (place.commit, place.path)
+    if key not in read_once:
+        read_once[key] = _bundle(place, files)
+    got = read_once[key]
+    if got is None:
+        return place
+    path, data, fm = got
+    if fm is None:
         origins = _content_origins(data, path, found.hits)
     else:
-        fm = find_map(path, data, read)
-        if fm is None or fm.map is None:
-            return place
         origins = tuple(origin_of(fm, path, pos, data) for _m, pos in found.hits)
     return replace(place, origins=origins) if any(origins) else place
 

@@ -101,7 +101,6 @@ def worktree_scan(
             continue
         if flags & _WT_CHANGED and not rel.endswith(b"/"):
             files.append((rel, False, bool(flags & _NEW)))
-    scanned = 0
     for rel, local, untracked in files:
         if not under(rel, site.prefix):
             continue
@@ -126,18 +125,12 @@ def worktree_scan(
             res.skip(SPECIAL, rel.decode("utf-8", "replace"))
             continue
         fr = scan_file(matcher, FileEntry(rel, abspath, st.st_size), cap)
-        if fr.skip is not None:
-            res.skip(fr.skip.reason, fr.skip.example)
-            continue
-        scanned += 1
-        res.nbytes += st.st_size
-        if fr.hits:
+        if res.counted(fr.skip, st.st_size) and fr.hits:
             place = file_place(rel, abspath, bundle_dirs, local=local, untracked=untracked)
             res.founds.append(Found(fr.hits, [place]))
             for m, _ in fr.hits:
                 res.provenance.setdefault(secret_id(m), Provenance())
-    res.sources = {"worktree": scanned}
-    res.files = scanned
+    res.sources = {"worktree": res.files}
     return res
 
 
