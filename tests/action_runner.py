@@ -29,6 +29,7 @@ import pytest
 import yaml
 
 from tests.keys import leak_windows, rule
+from tests.repo_builder import RepoBuilder
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTION_YML = ROOT / "action.yml"
@@ -210,6 +211,30 @@ def chown_tree(root: Path, uid: int = RUNNER_UID, gid: int = RUNNER_GID) -> None
         for name in (*dirnames, *filenames):
             os.lchown(os.path.join(dirpath, name), uid, gid)
     os.chown(root, uid, gid)
+
+
+def pull_request_job(
+    b: RepoBuilder,
+    tmp_path: Path,
+    number: int,
+    base: str | pygit2.Oid,
+    head: str | pygit2.Oid,
+    message: str = "Merge",
+) -> tuple[Runner, str]:
+    """A pull request's job: GitHub's merge commit of `head` into `base` at refs/pull/N/merge,
+    checked out detached as actions/checkout does for the event, owned by the runner's user.
+    Returns the runner and the merge commit."""
+    base, head = pygit2.Oid(hex=str(base)), pygit2.Oid(hex=str(head))
+    merge = b.commit(None, parents=[base, head], ref=f"refs/pull/{number}/merge", base=head, message=message)
+    runner = Runner(workspace=tmp_path / "work" / "app" / "app", temp=tmp_path / "work" / "_temp")
+    checkout(
+        b.path,
+        runner.workspace,
+        detach=f"refs/remotes/pull/{number}/merge",
+        extra_refspecs=(f"+refs/pull/{number}/merge:refs/remotes/pull/{number}/merge",),
+    )
+    chown_tree(runner.workspace)
+    return runner, str(merge)
 
 
 # --- payloads ---------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from tests.action_runner import (
     checkout,
     chown_tree,
     parse_outputs,
+    pull_request_job,
     pull_request_payload,
     push_payload,
     schedule_payload,
@@ -148,24 +149,8 @@ def pr_repo(tmp_path: Path) -> tuple[Runner, dict[str, str], dict[str, Planted]]
             {"src/client.py": b"KEY = '" + keys["high"].secret.encode() + b"'\n"}, ref="refs/heads/feature"
         )
     )
-    c["merge"] = str(
-        b.commit(
-            None,
-            parents=[pygit2.Oid(hex=c["c1"]), pygit2.Oid(hex=c["f2"])],
-            ref="refs/pull/7/merge",
-            base=pygit2.Oid(hex=c["f2"]),
-            message="Merge f2 into c1",
-        )
-    )
     b.repo.references.create("refs/pull/7/head", pygit2.Oid(hex=c["f2"]))
-    runner = _runner(tmp_path)
-    checkout(
-        tmp_path / "origin",
-        runner.workspace,
-        detach="refs/remotes/pull/7/merge",
-        extra_refspecs=("+refs/pull/7/merge:refs/remotes/pull/7/merge",),
-    )
-    chown_tree(runner.workspace)
+    runner, c["merge"] = pull_request_job(b, tmp_path, 7, c["c1"], c["f2"], "Merge f2 into c1")
     return runner, c, keys
 
 
@@ -606,23 +591,7 @@ def _config_pr(
     if pr_config is not None:
         change[".keysweep.toml"] = pr_config
     c["f1"] = str(b.commit(change, ref="refs/heads/feature", parents=[pygit2.Oid(hex=c["c0"])]))
-    c["merge"] = str(
-        b.commit(
-            None,
-            parents=[pygit2.Oid(hex=c["c0"]), pygit2.Oid(hex=c["f1"])],
-            ref="refs/pull/8/merge",
-            base=pygit2.Oid(hex=c["f1"]),
-            message="Merge",
-        )
-    )
-    runner = _runner(tmp_path)
-    checkout(
-        tmp_path / "origin",
-        runner.workspace,
-        detach="refs/remotes/pull/8/merge",
-        extra_refspecs=("+refs/pull/8/merge:refs/remotes/pull/8/merge",),
-    )
-    chown_tree(runner.workspace)
+    runner, c["merge"] = pull_request_job(b, tmp_path, 8, c["c0"], c["f1"])
     return runner, c, keys
 
 

@@ -38,6 +38,7 @@ from tests.action_runner import (
     checkout,
     chown_tree,
     parse_outputs,
+    pull_request_job,
     pull_request_payload,
     schedule_payload,
 )
@@ -234,17 +235,8 @@ def test_the_image_runs_a_pull_request_and_a_nightly_sweep(image: Buildah, tmp_p
     f1 = b.commit(
         {"app/.env": keys["pr"].line("ANTHROPIC_ADMIN_KEY")}, ref="refs/heads/feature", parents=[c1]
     )
-    merge = b.commit(None, parents=[c1, f1], ref="refs/pull/3/merge", base=f1, message="Merge")
     del c0
-
-    runner = Runner(workspace=tmp_path / "work" / "app" / "app", temp=tmp_path / "work" / "_temp")
-    checkout(
-        tmp_path / "origin",
-        runner.workspace,
-        detach="refs/remotes/pull/3/merge",
-        extra_refspecs=("+refs/pull/3/merge:refs/remotes/pull/3/merge",),
-    )
-    chown_tree(runner.workspace)
+    runner, merge = pull_request_job(b, tmp_path, 3, c1, f1)
     assert runner.workspace.stat().st_uid == 1001
 
     payload = pull_request_payload(3, base=str(c1), head=str(f1))

@@ -22,8 +22,7 @@ from scanner.rules.templates import expand
 from tests.action_runner import (
     Planted,
     Runner,
-    checkout,
-    chown_tree,
+    pull_request_job,
     pull_request_payload,
     push_payload,
     schedule_payload,
@@ -62,23 +61,7 @@ def pr_scenario(tmp_path: Path) -> Scenario:
     )
     client = b"import os\n\nKEY = '" + keys["high"].secret.encode() + b"'\n"
     c["f2"] = str(b.commit({"src/client.py": client, "tmp/scratch.env": None}, ref="refs/heads/feature"))
-    c["merge"] = str(
-        b.commit(
-            None,
-            parents=[pygit2.Oid(hex=c["c1"]), pygit2.Oid(hex=c["f2"])],
-            ref="refs/pull/7/merge",
-            base=pygit2.Oid(hex=c["f2"]),
-            message="Merge f2 into c1",
-        )
-    )
-    runner = Runner(workspace=tmp_path / "work" / "app" / "app", temp=tmp_path / "work" / "_temp")
-    checkout(
-        tmp_path / "origin",
-        runner.workspace,
-        detach="refs/remotes/pull/7/merge",
-        extra_refspecs=("+refs/pull/7/merge:refs/remotes/pull/7/merge",),
-    )
-    chown_tree(runner.workspace)
+    runner, c["merge"] = pull_request_job(b, tmp_path, 7, c["c1"], c["f2"], "Merge f2 into c1")
     return runner, c, keys
 
 
@@ -242,16 +225,8 @@ def planted_everything(tmp_path: Path) -> tuple[Scenario, int]:
         files[f"keys/{r.id}.env"] = env_quoted(r.example_name, value, (0, len(value))).data
         planted[r.id] = Planted(r.id, value, frozenset(_secret_windows(r.id, value)))
     head = b.commit(files, ref="refs/heads/feature", parents=[base])
-    merge = b.commit(None, parents=[base, head], ref="refs/pull/9/merge", base=head, message="Merge")
-    runner = Runner(workspace=tmp_path / "work" / "app" / "app", temp=tmp_path / "work" / "_temp")
-    checkout(
-        tmp_path / "origin",
-        runner.workspace,
-        detach="refs/remotes/pull/9/merge",
-        extra_refspecs=("+refs/pull/9/merge:refs/remotes/pull/9/merge",),
-    )
-    chown_tree(runner.workspace)
-    commits = {"base": str(base), "head": str(head), "merge": str(merge)}
+    runner, merge = pull_request_job(b, tmp_path, 9, base, head)
+    commits = {"base": str(base), "head": str(head), "merge": merge}
     return (runner, commits, planted), len(rules)
 
 
