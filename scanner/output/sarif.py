@@ -39,6 +39,10 @@ Choices worth knowing:
   open alert unless the repository treats suppressions as dismissals — and are counted by reason,
   with the baselined ones, in `run.properties["keysweep/suppressed"]`. Stale baseline entries are
   counted in `keysweep/baseline`, not written as `absent` results, for the same reason.
+- Pragmas the scanned change adds (range, staged): a finding such a pragma suppressed is listed in
+  `run.properties["keysweep/suppressed_by_added_pragma"]` (rule, fingerprint, path, line), so a
+  reviewer sees the author's approval of their own key; a result whose added pragma did not
+  suppress it says why in `keysweep/pragma_ignored`.
 """
 
 from __future__ import annotations
@@ -196,6 +200,17 @@ def _run_properties(report: Report) -> dict[str, Any]:
     }
     if report.stats.suppressed:
         properties["keysweep/suppressed"] = dict(sorted(report.stats.suppressed.items()))
+    added = _added_pragmas(report)
+    if added:
+        properties["keysweep/suppressed_by_added_pragma"] = [
+            {
+                "ruleId": f.rule_id,
+                "fingerprint": f.fingerprint,
+                "uri": artifact_uri(loc) if loc is not None else None,
+                "line": loc.position.line if loc is not None else None,
+            }
+            for f, loc in added
+        ]
     if report.baseline is not None:
         b = report.baseline
         properties["keysweep/baseline"] = {
@@ -338,6 +353,8 @@ def _result(finding: Finding, rules: Sequence[Rule], index: dict[str, int]) -> d
         properties["keysweep/severity_reason"] = finding.severity_reason
     if finding.scope is not None:
         properties["keysweep/scope"] = finding.scope
+    if finding.pragma_ignored is not None:
+        properties["keysweep/pragma_ignored"] = finding.pragma_ignored
     result: dict[str, Any] = {
         "ruleId": finding.rule_id,
         "ruleIndex": rule_index,
@@ -404,6 +421,10 @@ def result_message(finding: Finding, rule: Rule) -> str:
         parts.append("Its first commit lies beyond what was read (shallow or incomplete history).")
     if finding.locations_total > 1:
         parts.append(f"Found in {finding.locations_total} locations.")
+    if finding.pragma_ignored is not None:
+        parts.append(
+            f"A keysweep:allow that this change adds does not suppress it: {finding.pragma_ignored}."
+        )
     if finding.suppression is not None:
         parts.append(f"Suppressed ({finding.suppression.kind.value}): {finding.suppression.reason}.")
     elif finding.baseline_state is BaselineState.UPDATED:
@@ -573,6 +594,15 @@ def _skip_notifications(stats: Stats) -> Iterable[dict[str, Any]]:
         if examples:
             text += " For example: " + ", ".join(examples[:3]) + "."
         yield _notification(f"keysweep/skipped/{reason}", "warning", text)
+
+
+def _added_pragmas(report: Report) -> list[tuple[Finding, Location | None]]:
+    """The findings a pragma that the scanned change adds suppressed, each with that pragma's line."""
+    return [
+        (f, next((loc for loc in f.locations if loc.pragma_added), None))
+        for f in report.suppressed
+        if f.suppression is not None and f.suppression.added
+    ]
 
 
 def _notification(descriptor: str, level: str, text: str) -> dict[str, Any]:

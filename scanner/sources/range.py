@@ -20,6 +20,7 @@ from scanner.skips import MISSING
 from scanner.sources.base import (
     BlobScanner,
     Found,
+    Hits,
     Place,
     ScanContext,
     SourceResult,
@@ -27,6 +28,7 @@ from scanner.sources.base import (
     scan_text,
     secret_id,
 )
+from scanner.sources.pragmas import PragmaLines, added_pragmas, all_pragmas
 
 OrderKey = tuple[int, int, str]
 
@@ -112,7 +114,9 @@ def range_scan(
                 continue
             # pragma-marked secrets go on to the report too: the suppress stage counts them
             keys = {secret_id(m) for m, _ in hits}
-            plain = {secret_id(m) for m, _ in hits if not m.pragma}
+            # what the gate vouches for: a secret no pragma suppresses, or a verified one (a pragma
+            # the change may have added does not suppress it by default)
+            vouched = {secret_id(m) for m, _ in hits if not m.pragma or m.verified}
             parent_keys: list[frozenset[str] | None] = []
             for pt in ptrees:
                 pb, readable = lookup(repo, pt, path) if pt is not None else (None, False)
@@ -121,7 +125,7 @@ def range_scan(
                 if any(pk is not None and k in pk for pk in parent_keys):
                     continue
                 if any(pk is None for pk in parent_keys):
-                    if k in plain:  # a suppressed secret is no gap in what the gate vouches for
+                    if k in vouched:  # a suppressed secret is no gap in what the gate vouches for
                         undecided.add(k)
                     continue
                 # a move: a parent held k at a path this commit deletes or changes (a copy, the
@@ -142,16 +146,35 @@ def range_scan(
             mh = scan_text(matcher, messages[c])
             res.nbytes += len(messages[c])
             if mh:
-                res.founds.append(
-                    Found(mh, [Place("message", b"commit:" + c.hex().encode(), None, c, meta.committer.time)])
-                )
+                where = b"commit:" + c.hex().encode()
+                # a commit message of the range is the change's own text: every pragma in it is added
+                place = Place("message", where, None, c, meta.committer.time, pragmas_added=all_pragmas(mh))
+                res.founds.append(Found(mh, [place]))
                 for m, _ in mh:
                     if not m.pragma:
                         intro.setdefault(secret_id(m), []).append((order(c), c, None, None))
+
+    def pragmas_added(c: bytes, path: bytes, blob: bytes, kept: Hits) -> frozenset[int]:
+        """The hits whose pragma commit `c` adds at `path` (against each parent's blob there)."""
+        if not any(m.pragma for m, _ in kept):
+            return frozenset()
+        data = scanner.text(blob)
+        if data is None:
+            return all_pragmas(kept)
+        parents: list[PragmaLines | None] = []
+        for p in in_range[c].parents:
+            pm = commits.get(p)
+            pb, readable = lookup(repo, pm[0].tree, path) if pm is not None else (None, False)
+            parents.append(scanner.pragma_lines(pb) if readable else None)
+        return added_pragmas(kept, data, parents)
+
     for (path, blob), (_, c, keys) in sorted(places.items()):
         hits = scanner.hits(blob) or ()
         kept = tuple((m, p) for m, p in hits if secret_id(m) in keys)
-        res.founds.append(Found(kept, [Place("history", path, blob, c, in_range[c].committer.time)]))
+        added = pragmas_added(c, path, blob, kept)
+        res.founds.append(
+            Found(kept, [Place("history", path, blob, c, in_range[c].committer.time, pragmas_added=added)])
+        )
     # provenance, at the paths the range introduced (scope: range)
     refs, _ = list_refs(repo)
     tips: list[tuple[str, bytes]] = []
@@ -175,7 +198,9 @@ def range_scan(
         moved = lst[0][3] if all(mv is not None for *_, mv in lst) else None
 
         def holds_at(tree: bytes | None, k: str = k, paths: set[bytes] = paths) -> bool:
-            return tree is not None and any(k in (scanner.keys(blob_at(repo, tree, p)) or ()) for p in paths)
+            return tree is not None and any(
+                k in (scanner.keys(blob_at(repo, tree, p), pragma=True) or ()) for p in paths
+            )
 
         last: tuple[tuple[int, int, str], bytes] | None = None
         for c, meta in in_range.items():
