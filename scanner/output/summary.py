@@ -22,7 +22,7 @@ import scanner
 from scanner.model import Finding, Kind, Location, Report, Rule, Severity
 from scanner.output.escape import guard_lines
 from scanner.output.templating import render
-from scanner.output.where import where
+from scanner.output.where import message_of, where
 
 TEMPLATE = "summary.md.j2"
 MAX_SUMMARY_BYTES = 1_000_000
@@ -346,7 +346,10 @@ def _location(location: Location, context: SummaryContext) -> Link:
         original = location.original
         text += _clip(f" (from {original.path}:{original.line})", 120)
     url = None
-    if context.links and location.commit and location.path_bytes is None:
+    message = message_of(location)
+    if context.links and location.commit and message == "commit":
+        url = context.links.commit(location.commit)  # the message is the commit's, not a file's
+    elif context.links and location.commit and location.path_bytes is None and message is None:
         url = context.links.blob(location.commit, location.path, position.line)
     return Link(text, url)
 
