@@ -23,6 +23,7 @@ COMMIT_SHOWN = 10
 EXAMPLES_SHOWN = 3
 BASELINED_SHOWN = 10
 STALE_SHOWN = 5
+REFS_SHOWN = 5
 
 _RESET = "\x1b[0m"
 _SEVERITY_SGR = {
@@ -150,8 +151,11 @@ def _exposure(finding: Finding) -> str:
         text += "; present at HEAD"
     elif finding.present_at_head is False:
         text += "; gone from HEAD, still in history"
-    if finding.present_at_refs:
-        text += "; refs " + ", ".join(escape_text(ref) for ref in finding.present_at_refs)
+    refs = finding.present_at_refs
+    if refs:  # a few: a secret on every branch of a big repository is on thousands of refs
+        text += "; refs " + ", ".join(escape_text(ref) for ref in refs[:REFS_SHOWN])
+        if len(refs) > REFS_SHOWN:
+            text += f" and {len(refs) - REFS_SHOWN:,} more ({len(refs):,} refs; the JSON report lists them)"
     return text
 
 
