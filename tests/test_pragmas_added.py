@@ -234,3 +234,57 @@ def test_bad_settings_are_named(text: str, where: str, says: str) -> None:
     with pytest.raises(ConfigError) as e:
         parse(text)
     assert where in str(e.value) and says in str(e.value), str(e.value)
+
+
+# --- every report of a range says it --------------------------------------------------------
+
+
+def test_every_output_of_a_range_shows_its_added_pragmas(tmp_path: Path) -> None:
+    """One range, both outcomes: a verified key its pragma does not pass, an unverifiable one it
+    does; the JSON and SARIF stay valid against their schemas and never hold the keys."""
+    import jsonschema  # type: ignore[import-untyped]
+
+    from tests.keys import leak_windows
+    from tests.output_fixtures import load_schema, log_safety_problems, sarif_schema_errors
+
+    b = RepoBuilder(tmp_path / "repo")
+    c0 = b.commit({"README": b"hi\n"})
+    gh, ant = make_key(GH, seed=13), make_key(ANT, seed=14)
+    c1 = b.commit(
+        {
+            "a.py": f"T = '{gh}'  # keysweep:allow\n".encode(),
+            "b.py": f"A = '{ant}' # keysweep:allow\n".encode(),
+        }
+    )
+    out = {name: tmp_path / name for name in ("r.json", "r.sarif", "summary.md")}
+    args = ["--json", str(out["r.json"]), "--sarif", str(out["r.sarif"]), "--summary", str(out["summary.md"])]
+    code = cli.main(["scan", str(b.path), "--jobs", "1", "--range", f"{c0}..{c1}", *args])
+    assert code == 1
+    doc = json.loads(out["r.json"].read_text())
+    assert (
+        list(jsonschema.Draft202012Validator(load_schema("keysweep-report-v1.json")).iter_errors(doc)) == []
+    )
+    (counted,) = doc["findings"]
+    assert counted["rule_id"] == GH and counted["pragma_ignored"].startswith(
+        "its structure is verified offline"
+    )
+    (quiet,) = doc["suppressed"]
+    assert quiet["rule_id"] == ANT and quiet["suppression"]["added_by_change"] is True
+    sarif = json.loads(out["r.sarif"].read_text())
+    assert sarif_schema_errors(sarif) == []
+    run = sarif["runs"][0]
+    (result,) = run["results"]
+    assert result["properties"]["keysweep/pragma_ignored"] == counted["pragma_ignored"]
+    assert "A keysweep:allow that this change adds does not suppress it" in result["message"]["text"]
+    assert run["properties"]["keysweep/suppressed_by_added_pragma"] == [
+        {"ruleId": ANT, "fingerprint": quiet["fingerprint"], "uri": "b.py", "line": 1}
+    ]
+    summary = out["summary.md"].read_text()
+    assert "### Pragmas this change adds" in summary
+    assert "- Suppressed by a pragma this change adds: Anthropic API key" in summary
+    assert "- **Counted**, not suppressed by the pragma this change adds: GitHub" in summary
+    texts = {name: path.read_text() for name, path in out.items()}
+    for key, skip in ((gh, 4), (ant, len("sk-ant-api03-"))):
+        for name, text in texts.items():
+            assert not [w for w in leak_windows(key, skip=skip) if w in text], name
+    assert log_safety_problems(texts["summary.md"]) == []

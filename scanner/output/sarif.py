@@ -49,16 +49,14 @@ from __future__ import annotations
 
 import base64
 import gzip
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, assert_never
+from typing import Any
 from urllib.parse import quote
 
 import scanner
 from scanner.model import (
     BaselineState,
-    Confidence,
     Finding,
     Kind,
     Location,
@@ -70,7 +68,8 @@ from scanner.model import (
     SuppressKind,
 )
 from scanner.output.escape import dump_json
-from scanner.output.remediation import rule_help
+from scanner.output.sarif_rules import friendly_name as friendly_name  # the rule descriptors' module
+from scanner.output.sarif_rules import rule_descriptor, rule_table
 from scanner.output.severity import severity_level
 from scanner.output.where import build_output, bundle_kind, where
 
@@ -80,10 +79,6 @@ INFORMATION_URI = "https://github.com/keysweep/keysweep"
 SRCROOT = "%SRCROOT%"
 MAX_LOCATIONS = 10
 """GitHub uses only the first location and shows at most this many (github.md §1.1)."""
-MAX_DESCRIPTION = 1024
-"""GitHub's limit on `shortDescription.text` and `fullDescription.text`."""
-MAX_NAME = 255
-_ARTICLES = frozenset({"a", "an", "the"})
 MAX_RESULTS = 25_000
 """GitHub refuses a run with more results (github.md §1.3)."""
 MAX_GZIP_BYTES = 10_000_000
@@ -168,7 +163,7 @@ def sarif_document(report: Report) -> dict[str, Any]:
 
     Results are ordered most severe first, so that a cut keeps the most severe.
     """
-    rules = _rule_table(report)
+    rules = rule_table(report)
     index = {rule.id: position for position, rule in enumerate(rules)}
     failed = report.status == "failed"
     ordered = sorted(report.findings, key=lambda finding: -finding.severity.rank)  # stable
@@ -179,7 +174,7 @@ def sarif_document(report: Report) -> dict[str, Any]:
                 "name": "keysweep",
                 "semanticVersion": scanner.__version__,
                 "informationUri": INFORMATION_URI,
-                "rules": [_rule(rule) for rule in rules],
+                "rules": [rule_descriptor(rule) for rule in rules],
             }
         },
         "invocations": [_invocation(report)],
@@ -229,95 +224,6 @@ def automation_id(mode: str) -> str:
     if mode in ("history", "range", "staged"):
         return f"keysweep/{mode}/"
     return "keysweep/tree/"
-
-
-# --- rules -------------------------------------------------------------------------------------
-
-
-def _rule_table(report: Report) -> list[Rule]:
-    """Every rule of the ruleset, sorted by id, plus a stand-in for any finding's unknown rule."""
-    rules = {rule.id: rule for rule in report.rules}
-    for finding in report.findings:
-        if finding.rule_id not in rules:
-            rules[finding.rule_id] = _stand_in_rule(finding)
-    return [rules[rule_id] for rule_id in sorted(rules)]
-
-
-def _stand_in_rule(finding: Finding) -> Rule:
-    return Rule(
-        id=finding.rule_id,
-        name=finding.rule_id,
-        provider=finding.provider,
-        pattern="",
-        max_length=0,
-        keywords=(),
-        severity=finding.severity,
-        confidence=finding.confidence,
-        kind=finding.kind,
-        revoke_url=finding.remediation_url,
-    )
-
-
-def _rule(rule: Rule) -> dict[str, Any]:
-    levels = severity_level(rule.severity)
-    help_ = rule_help(rule)
-    title = rule.name or rule.id
-    description = " ".join((rule.description or title).split())
-    descriptor: dict[str, Any] = {
-        "id": rule.id,
-        "name": friendly_name(title),
-        "shortDescription": {"text": _clip(title, MAX_DESCRIPTION)},
-        "fullDescription": {"text": _clip(description, MAX_DESCRIPTION)},
-        "help": {"text": help_.text, "markdown": help_.markdown},
-    }
-    if rule.references:
-        descriptor["helpUri"] = rule.references[0]
-    return descriptor | {
-        "defaultConfiguration": {"level": levels.level},
-        "properties": {
-            "tags": ["security", "secret", rule.provider],
-            "precision": precision(rule.confidence),
-            "security-severity": levels.security_severity,
-        },
-    }
-
-
-def friendly_name(title: str) -> str:
-    """SARIF's "friendly name": the rule title in strict PascalCase (`OpenAiProjectApiKey`).
-
-    The Multitool (SARIF2012) wants one capital per word and no one-letter word, so acronyms are
-    folded, articles dropped and a lone letter joined to the next word (`OAuth` → `Oauth`,
-    `xAI` → `Xai`).
-    """
-    found = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+", title)
-    words = [w for w in found if w.lower() not in _ARTICLES] or found
-    joined: list[str] = []
-    for word in words:
-        if joined and len(joined[-1]) == 1:
-            joined[-1] += word.lower()
-        else:
-            joined.append(word)
-    name = "".join(word.capitalize() for word in joined) or "Rule"
-    if name[0].isdigit():
-        name = "Rule" + name
-    return name[:MAX_NAME]
-
-
-def precision(confidence: Confidence) -> str:
-    """GitHub's `properties.precision` for a rule of this confidence."""
-    match confidence:
-        case Confidence.HIGH:
-            return "high"
-        case Confidence.MEDIUM:
-            return "medium"
-        case Confidence.LOW:
-            return "low"
-        case _:
-            assert_never(confidence)
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --- results -----------------------------------------------------------------------------------
