@@ -96,6 +96,24 @@ def test_the_same_pragma_line_at_another_path_is_added(tmp_path: Path) -> None:
     assert [loc["path"] for loc in f["locations"]] == ["new.py"]
 
 
+def test_a_moved_pragma_line_is_a_move_not_a_new_leak(tmp_path: Path) -> None:
+    """A file with the base's pragma'd key renamed (and edited): at the new path the pragma is new,
+    so it does not suppress the verified key, but the key only moved, which the gate never counts.
+    A key that loses its pragma on the way is still counted, as before."""
+    b = RepoBuilder(tmp_path / "repo")
+    key = make_key(GH, seed=15)
+    c0 = b.commit({"old.py": f"TOKEN = '{key}'  # keysweep:allow\n".encode()})
+    c1 = b.commit({"old.py": None, "new.py": f"TOKEN = '{key}'  # keysweep:allow\nX = 1\n".encode()})
+    code, doc = _range(b.path, c0, c1)
+    assert code == 0
+    (f,) = doc["findings"]
+    assert f["moved_from"] == "old.py" and f["pragma_ignored"] is not None
+    c2 = b.commit({"old.py": f"TOKEN = '{key}'  # keysweep:allow\n".encode(), "new.py": None}, parents=[c0])
+    c3 = b.commit({"old.py": None, "new.py": f"TOKEN = '{key}'\n".encode()}, parents=[c2])
+    code, doc = _range(b.path, c2, c3)
+    assert code == 1 and doc["findings"][0]["moved_from"] is None
+
+
 def test_a_pragma_new_on_an_existing_key_line_adds_no_secret(tmp_path: Path) -> None:
     """The key was on the base without a pragma: the range introduces no secret, the pragma only
     marks one that was there (the full sweep reports it as before)."""

@@ -81,20 +81,22 @@ def range_scan(
     depth = generations(in_range)  # depth within the range: 1 for commits whose parents lie outside it
 
     scanner = BlobScanner(repo, matcher, cap, res)
-    left_memo: dict[tuple[bytes, bytes], dict[str, bytes]] = {}
+    left_memo: dict[tuple[bytes, bytes, bool], dict[str, bytes]] = {}
 
-    def left_behind(ptree: bytes, tree: bytes) -> dict[str, bytes]:
+    def left_behind(ptree: bytes, tree: bytes, pragma: bool) -> dict[str, bytes]:
         """secret → the first path (byte order) holding it among the blobs of the parent tree
-        `ptree` that `tree` deletes or changes (for moved_from; cost follows the change)."""
-        got = left_memo.get((ptree, tree))
+        `ptree` that `tree` deletes or changes (for moved_from; cost follows the change). With
+        `pragma`, pragma-marked secrets too: a pragma'd line that moved is a move, whatever a
+        pragma new at its path may say."""
+        got = left_memo.get((ptree, tree, pragma))
         if got is not None:
             return got
         out: dict[str, bytes] = {}
         for path, blob in gone(repo, ptree, tree):
-            for k in scanner.keys(blob) or ():
+            for k in scanner.keys(blob, pragma=pragma) or ():
                 if k not in out or path < out[k]:
                     out[k] = path
-        left_memo[(ptree, tree)] = out
+        left_memo[(ptree, tree, pragma)] = out
         return out
 
     def order(c: bytes) -> OrderKey:
@@ -116,7 +118,8 @@ def range_scan(
             keys = {secret_id(m) for m, _ in hits}
             # what the gate vouches for: a secret no pragma suppresses, or a verified one (a pragma
             # the change may have added does not suppress it by default)
-            vouched = {secret_id(m) for m, _ in hits if not m.pragma or m.verified}
+            plain = {secret_id(m) for m, _ in hits if not m.pragma}
+            vouched = plain | {secret_id(m) for m, _ in hits if m.verified}
             parent_keys: list[frozenset[str] | None] = []
             for pt in ptrees:
                 pb, readable = lookup(repo, pt, path) if pt is not None else (None, False)
@@ -132,7 +135,7 @@ def range_scan(
                 # old path left as it was, is a new introduction)
                 moved = None
                 for pt in ptrees:
-                    was = left_behind(pt, meta.tree).get(k) if pt is not None else None
+                    was = left_behind(pt, meta.tree, k not in plain).get(k) if pt is not None else None
                     if was is not None:
                         moved = display(was)
                         break
