@@ -59,9 +59,8 @@ def staged_scan(
         kept = tuple((m, p) for m, p in hits if secret_id(m) not in held)
         if kept:
             added = frozenset[int]()
-            if change and any(
-                m.pragma for m, _ in kept
-            ):  # against HEAD's blob at the path (sources/pragmas.py)
+            # the pragmas the index adds, against HEAD's blob at the path (sources/pragmas.py)
+            if change and any(m.pragma for m, _ in kept):
                 data = scanner.text(e.blob)
                 base = scanner.pragma_lines(at_head) if readable else None
                 added = all_pragmas(kept) if data is None else added_pragmas(kept, data, [base])
