@@ -218,7 +218,7 @@ def _content_origins(data: bytes, map_path: str, hits: Hits) -> tuple[Original |
         doc = json.loads(data)
         sources = doc.get("sources") or []
         root = doc.get("sourceRoot") or ""
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):  # a hostile map has no origins
         return ()
     out: list[Original | None] = []
     for _m, pos in hits:
