@@ -72,7 +72,7 @@ def scan_file(matcher: Matcher, f: FileEntry, cap: int) -> FileResult:
                 last = max(region.rfind(b"\n"), region.rfind(b"\r"))
                 if last >= 0:
                     line_start = pstart + last + 1
-            watchdog.beat()
+            watchdog.scanning(f"file {f.rel.decode('utf-8', 'replace')}")
             index = LineIndex(data)
             for m in matcher.scan(data):
                 key = (start + m.start, start + m.end, m.rule_id)
