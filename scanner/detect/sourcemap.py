@@ -40,16 +40,23 @@ class Origin:
 
 @dataclass(slots=True)
 class _Flat:
-    """One map without sections: its sources and lazily decoded lines."""
+    """One map without sections: its sources and its `mappings`, walked only as far as hits need.
+
+    `mappings` stays one string (no list of lines, no list of segments: a 256 MB map of 10^7
+    segments on one line would take gigabytes). Each generated line's start offset and the VLQ
+    state there (source, line, column, name run on across lines) are found once, in order; within
+    a line, a checkpoint every `_CHECK` segments lets the next hit resume near its column."""
 
     sources: list[str]
     contents: list[str | None]
     names: list[str]
     source_root: str
-    lines: list[str]
-    decoded: dict[int, tuple[list[int], list[tuple[int, int, int, int]]]] = field(default_factory=dict)
-    # each line's state at its start (source, line, column, name): VLQ fields are relative across lines
-    starts: list[tuple[int, int, int, int]] = field(default_factory=list)
+    mappings: str
+    line_pos: list[int] = field(default_factory=lambda: [0])  # where each line found so far starts
+    starts: list[tuple[int, int, int, int]] = field(default_factory=lambda: [(0, 0, 0, 0)])
+    # per line: (segment's generated column, its offset, generated column before it, state before it)
+    checks: dict[int, list[tuple[int, int, int, tuple[int, int, int, int]]]] = field(default_factory=dict)
+    walked: int = 0  # segments decoded so far (the budget is MAX_SEGMENTS)
 
 
 @dataclass(slots=True)
@@ -61,6 +68,12 @@ class SourceMap:
     sources: list[str]  # every section's sources, in order
     contents: list[str | None]
     source_root: str = ""
+    roots: list[str] = field(default_factory=list)  # each source's `sourceRoot` (index maps: its section's)
+
+    @property
+    def exhausted(self) -> bool:
+        """Whether a lookup gave up: the map has more segments than MAX_SEGMENTS before a hit."""
+        return any(flat.walked > MAX_SEGMENTS for _l, _c, flat in self.sections)
 
     def original(self, line: int, column: int) -> Origin | None:
         """The origin of generated 1-based (line, column), None when the map says nothing there."""
@@ -92,7 +105,8 @@ def parse(text: str | bytes) -> SourceMap:
     if "sections" in doc:
         return _index_map(doc)
     flat = _flat(doc)
-    return SourceMap([(0, 0, flat)], [0], list(flat.sources), list(flat.contents), flat.source_root)
+    roots = [flat.source_root] * len(flat.sources)
+    return SourceMap([(0, 0, flat)], [0], flat.sources, flat.contents, flat.source_root, roots)
 
 
 def _index_map(doc: dict[str, object]) -> SourceMap:
@@ -115,11 +129,13 @@ def _index_map(doc: dict[str, object]) -> SourceMap:
     offsets: list[int] = []
     sources: list[str] = []
     contents: list[str | None] = []
+    roots: list[str] = []
     for _l, _c, flat in out:
         offsets.append(len(sources))
         sources.extend(flat.sources)
         contents.extend(flat.contents)
-    return SourceMap(out, offsets, sources, contents)
+        roots.extend([flat.source_root] * len(flat.sources))
+    return SourceMap(out, offsets, sources, contents, "", roots)
 
 
 def _flat(doc: dict[str, object]) -> _Flat:
@@ -140,7 +156,7 @@ def _flat(doc: dict[str, object]) -> _Flat:
     raw_names = doc.get("names") or []
     names = [n if isinstance(n, str) else "" for n in raw_names] if isinstance(raw_names, list) else []
     root = doc.get("sourceRoot")
-    return _Flat(sources, contents, names, root if isinstance(root, str) else "", mappings.split(";"))
+    return _Flat(sources, contents, names, root if isinstance(root, str) else "", mappings)
 
 
 def _vlq(segment: str) -> list[int] | None:
@@ -162,73 +178,125 @@ def _vlq(segment: str) -> list[int] | None:
     return None if shift else out
 
 
-def _decode(flat: _Flat, line: int) -> tuple[list[int], list[tuple[int, int, int, int]]]:
-    """(generated columns, (source, line, column, name)) of one generated line's mapped segments."""
-    got = flat.decoded.get(line)
-    if got is not None:
-        return got
-    # the source/line/column/name fields run on from the previous line: carry them from the last
-    # line decoded in order (decoding every line before `line` once, then only new ones)
-    starts = flat.starts
-    while len(starts) <= line:
-        k = len(starts)
-        state = starts[-1] if starts else (0, 0, 0, 0)
-        if k > 0:
-            state = _run(flat, k - 1, state, keep=False)[2]
-        starts.append(state)
-    cols, segs, _ = _run(flat, line, starts[line], keep=True)
-    flat.decoded[line] = (cols, segs)
-    return cols, segs
+MAX_SEGMENTS = 60_000_000  # segments decoded per map at most (a bundler's 256 MB map has fewer)
+_CHUNK = 1 << 16  # characters of `mappings` split at a time
+_CHECK = 4096  # segments between two checkpoints of a line
+_MEMO_MAX = 1 << 16
+_memo: dict[str, tuple[int, ...]] = {}  # segment text → its values (() when invalid): they repeat
 
 
-def _run(
-    flat: _Flat, line: int, state: tuple[int, int, int, int], keep: bool
-) -> tuple[list[int], list[tuple[int, int, int, int]], tuple[int, int, int, int]]:
-    src, oline, ocol, name = state
-    cols: list[int] = []
-    segs: list[tuple[int, int, int, int]] = []
-    if line >= len(flat.lines):
-        return cols, segs, state
-    gcol = 0
-    for segment in flat.lines[line].split(","):
-        if not segment:
-            continue
-        vals = _vlq(segment)
-        if vals is None or len(vals) not in (1, 4, 5):
-            continue
-        gcol += vals[0]
-        if len(vals) == 1:
-            if keep:
-                cols.append(gcol)
-                segs.append((-1, 0, 0, -1))  # mapped to nothing: generated-only code
-            continue
-        src, oline, ocol = src + vals[1], oline + vals[2], ocol + vals[3]
-        nm = -1
-        if len(vals) == 5:
-            name += vals[4]
-            nm = name
-        if keep:
-            cols.append(gcol)
-            segs.append((src, oline, ocol, nm))
-    if keep:
-        order = sorted(range(len(cols)), key=cols.__getitem__)  # bundlers write them sorted; be sure
-        cols = [cols[i] for i in order]
-        segs = [segs[i] for i in order]
-    return cols, segs, (src, oline, ocol, name)
+class _Exhausted(Exception):
+    pass
+
+
+def _values(seg: str) -> tuple[int, ...]:
+    got = _memo.get(seg)
+    if got is None:
+        vals = _vlq(seg)
+        got = tuple(vals) if vals is not None and len(vals) in (1, 4, 5) else ()
+        if len(_memo) < _MEMO_MAX:
+            _memo[seg] = got
+    return got
+
+
+Seg = tuple[int, int, int, int, int]  # generated column, source, line, column, name (-1: none)
+
+
+def _walk(
+    flat: _Flat,
+    line: int,
+    pos: int,
+    end: int,
+    gcol: int,
+    state: tuple[int, int, int, int],
+    col: int | None,
+) -> tuple[Seg | None, tuple[int, int, int, int]]:
+    """Decode segments of `line` from offset `pos` (generated column `gcol`, VLQ `state` there)
+    to `end`, or until a segment lies past `col`: the last segment at or before `col`, and the
+    state at the end. Checkpoints are left on the way."""
+    m = flat.mappings
+    src, ol, oc, nm = state
+    best: Seg | None = None
+    checks = flat.checks.setdefault(line, []) if col is not None else None
+    count = 0
+    while pos < end:
+        cut = end
+        if end - pos > _CHUNK:
+            c = m.rfind(",", pos, pos + _CHUNK)
+            cut = c if c > pos else end
+        off = pos
+        for seg in m[pos:cut].split(","):
+            here = off
+            off += len(seg) + 1
+            vals = _values(seg) if seg else ()
+            if vals:
+                ng = gcol + vals[0]
+                if col is not None and ng > col:
+                    flat.walked += count
+                    if flat.walked > MAX_SEGMENTS:
+                        raise _Exhausted
+                    return best, (src, ol, oc, nm)
+                if checks is not None and count % _CHECK == 0 and (not checks or checks[-1][1] < here):
+                    checks.append((ng, here, gcol, (src, ol, oc, nm)))
+                count += 1
+                gcol = ng
+                if len(vals) == 1:
+                    best = (gcol, -1, 0, 0, -1)  # mapped to nothing: generated-only code
+                    continue
+                src, ol, oc = src + vals[1], ol + vals[2], oc + vals[3]
+                if len(vals) == 5:
+                    nm += vals[4]
+                best = (gcol, src, ol, oc, nm if len(vals) == 5 else -1)
+        flat.walked += count
+        count = 0
+        pos = cut + 1
+    if flat.walked > MAX_SEGMENTS:
+        raise _Exhausted
+    return best, (src, ol, oc, nm)
+
+
+def _line(flat: _Flat, line: int) -> tuple[int, int] | None:
+    """(start, end) offsets of generated `line` in `mappings`, None past the last line."""
+    m, pos = flat.mappings, flat.line_pos
+    while len(pos) <= line + 1:
+        last = pos[-1]
+        if last > len(m):
+            return None
+        nxt = m.find(";", last)
+        pos.append(len(m) + 1 if nxt < 0 else nxt + 1)
+    if pos[line] > len(m):
+        return None
+    return pos[line], pos[line + 1] - 1
 
 
 def _lookup(flat: _Flat, line: int, col: int) -> tuple[int, int, int, str | None, int] | None:
-    if line < 0 or line >= len(flat.lines):
+    if line < 0 or col < 0:
         return None
-    cols, segs = _decode(flat, line)
-    k = bisect_right(cols, col) - 1
-    if k < 0:
+    try:
+        bounds = _line(flat, line)
+        if bounds is None:
+            return None
+        while len(flat.starts) <= line:  # the state at each line's start: every line before, once
+            k = len(flat.starts) - 1
+            b = _line(flat, k)
+            assert b is not None
+            flat.starts.append(_walk(flat, k, b[0], b[1], 0, flat.starts[k], None)[1])
+        pos, gcol, state = bounds[0], 0, flat.starts[line]
+        checks = flat.checks.get(line)
+        if checks:
+            k = bisect_right(checks, col, key=lambda c: c[0]) - 1
+            if k >= 0:
+                _g, pos, gcol, state = checks[k]
+        best, _ = _walk(flat, line, pos, bounds[1], gcol, state, col)
+    except _Exhausted:
         return None
-    src, oline, ocol, nm = segs[k]
+    if best is None:
+        return None
+    gc, src, oline, ocol, nm = best
     if src < 0 or src >= len(flat.sources) or oline < 0 or ocol < 0:
         return None
     name = flat.names[nm] if 0 <= nm < len(flat.names) else None
-    return src, oline, ocol, name, col - cols[k]
+    return src, oline, ocol, name, col - gc
 
 
 def resolve_source(name: str, source_root: str, map_path: str) -> tuple[str, bool]:

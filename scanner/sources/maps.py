@@ -24,8 +24,15 @@ from urllib.parse import unquote
 
 from scanner.detect.engine import Matcher
 from scanner.detect.positions import LineIndex, utf16_units
-from scanner.detect.sourcemap import SourceMap, SourceMapError, mapping_url, parse, resolve_source
+from scanner.detect.sourcemap import (
+    SourceMap,
+    SourceMapError,
+    mapping_url,
+    parse,
+    resolve_source,
+)
 from scanner.model import Original, Position
+from scanner.skips import UNMAPPED
 from scanner.sources.base import Found, Hits, Place, ScanContext, Source, SourceResult
 
 Read = Callable[[str], bytes | None]  # a repository-relative path's bytes, None when absent
@@ -174,6 +181,12 @@ def add_origins(res: SourceResult, files: Files) -> None:
     for found in res.founds:
         if any(p.bundle for p in found.places):
             found.places = [_with_origins(found, p, files, read_once) for p in found.places]
+    for path, _data, fm in (b for b in read_once.values() if b is not None):
+        if fm is not None and fm.map is not None and fm.map.exhausted:
+            res.skip(
+                UNMAPPED,
+                f"{path}: its source map is too long to decode as far as every hit (some have no origin)",
+            )
 
 
 def _bundle(place: Place, files: Files) -> _Bundle | None:
