@@ -10,11 +10,14 @@ index maps, absurd sizes) yields "no origin", never an exception.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import posixpath
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from urllib.parse import unquote_to_bytes
 
 MAX_MAP_BYTES = 256 << 20  # a map larger than this is not parsed (a bundler writes far less)
 MAX_SECTIONS = 10_000
@@ -328,16 +331,77 @@ def resolve_source(name: str, source_root: str, map_path: str) -> tuple[str, boo
     return norm, True
 
 
-_URL_COMMENT = re.compile(rb"[@#][ \t]+sourceMappingURL=([^\s'\"*]+)[ \t]*(?:\*/)?[ \t]*$", re.M)
+_URL_KEY = b"sourceMappingURL="
+_COMMENT_OPEN = re.compile(rb"(?://|/\*)[@#][ \t]+$")  # just before the key: `//# `, `/*# `, `//@ `
+_URL_BODY = re.compile(rb"[^\s'\"*]*")
+_URL_REST = re.compile(rb"[ \t]*(?:\*/)?[ \t]*(?:\r\n|\r|\n|$)")
+_TRIES = 16  # mentions of the key looked at, from the end (an inline map's text may hold some)
+MAX_INLINE_URL = MAX_MAP_BYTES * 4 // 3 + 64  # a base64 inline map of MAX_MAP_BYTES
+
+
+def mapping_url_span(js: bytes) -> tuple[int, int] | None:
+    """Byte span of the URL of a bundle's last `//# sourceMappingURL=` (or `/*# … */`) comment,
+    wherever the bundler wrote it: the last line however long (an inline map is hundreds of KB of
+    base64 on it), after code on that line, or before lines a tool appended (`//# debugId=`).
+    A mention that is not such a comment (inside a string, inside an inline map's own text) is
+    passed over."""
+    k = len(js)
+    for _ in range(_TRIES):
+        k = js.rfind(_URL_KEY, 0, k)
+        if k < 0:
+            return None
+        start = k + len(_URL_KEY)
+        if _COMMENT_OPEN.search(js, max(0, k - 8), k) is None:
+            continue
+        body = _URL_BODY.match(js, start)
+        end = body.end() if body is not None else start
+        if end > start and _URL_REST.match(js, end) is not None:
+            return start, end
+    return None
 
 
 def mapping_url(js: bytes) -> str | None:
-    """The last `//# sourceMappingURL=` (or `/*# … */`) comment of a bundle, as written."""
-    tail = js[-4096:]
-    found = _URL_COMMENT.findall(tail)
-    if not found:
+    """The URL of the bundle's `sourceMappingURL` comment, as written (see `mapping_url_span`)."""
+    span = mapping_url_span(js)
+    if span is None:
         return None
     try:
-        return bytes(found[-1]).decode("ascii")
+        return js[span[0] : span[1]].decode("ascii")
     except UnicodeDecodeError:
         return None
+
+
+def data_url_payload(url: str | bytes) -> bytes | None:
+    """The bytes of a `data:application/json[;charset=…][;base64],…` URL; None when it is not one
+    or does not decode."""
+    raw = url.encode("ascii", "replace") if isinstance(url, str) else url
+    if not raw.startswith(b"data:application/json") or len(raw) > MAX_INLINE_URL:
+        return None
+    head, comma, payload = raw.partition(b",")
+    if not comma:
+        return None
+    try:
+        if head.endswith(b";base64"):
+            return base64.b64decode(payload, validate=False)
+        return unquote_to_bytes(payload)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def inline_contents(js: bytes) -> tuple[int, int, list[tuple[int, str]]] | None:
+    """(URL start, URL end, [(source index, text)]) of the `sourcesContent` of a bundle's inline
+    map (a data: URL in its comment; flat or index map), None when it has none. What a browser
+    gets with the bundle: a key only there (a source comment, an export tree-shaking dropped)
+    ships too."""
+    span = mapping_url_span(js)
+    if span is None or not js.startswith(b"data:", span[0]):
+        return None
+    raw = data_url_payload(js[span[0] : span[1]])
+    if raw is None:
+        return None
+    try:
+        sm = parse(raw)
+    except SourceMapError:
+        return None
+    texts = [(i, c) for i, c in enumerate(sm.contents) if c]
+    return (span[0], span[1], texts) if texts else None

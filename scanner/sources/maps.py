@@ -14,24 +14,24 @@ tree, HEAD and every commit of the history.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from urllib.parse import unquote
 
+from scanner.detect.decoders import INLINE_MAP_ENCODING
 from scanner.detect.engine import Matcher
 from scanner.detect.positions import LineIndex, utf16_units
 from scanner.detect.sourcemap import (
     SourceMap,
     SourceMapError,
+    data_url_payload,
     mapping_url,
     parse,
     resolve_source,
 )
-from scanner.model import Original, Position
+from scanner.model import Match, Original, Position
 from scanner.skips import UNMAPPED
 from scanner.sources.base import Found, Hits, Place, ScanContext, Source, SourceResult
 
@@ -70,15 +70,9 @@ def find_map(bundle: str, js: bytes, read: Read) -> FoundMap | None:
 
 
 def _inline(url: str) -> FoundMap:
-    head, _, payload = url.partition(",")
-    try:
-        raw = (
-            base64.b64decode(payload, validate=False)
-            if head.endswith(";base64")
-            else unquote(payload).encode()
-        )
-    except (binascii.Error, ValueError):
-        return FoundMap(None, "inline", None, "inline source map is not valid base64")
+    raw = data_url_payload(url)
+    if raw is None:
+        return FoundMap(None, "inline", None, "inline source map is not a readable data: URL")
     return _parsed(None, "inline", raw)
 
 
@@ -113,9 +107,27 @@ def origin_of(found: FoundMap, bundle: str, pos: Position, js: bytes | None = No
     column = got.column
     if got.shift and js is not None and got.source < len(sm.contents):
         column += _copied(js, pos.byte_offset, got.shift, sm.contents[got.source], got.line, got.column)
-    map_path = found.path or bundle
-    path, _inside = resolve_source(sm.sources[got.source], sm.source_root, map_path)
-    return Original(path=path, line=got.line, column=column)
+    return Original(path=_source_path(sm, got.source, found.path or bundle), line=got.line, column=column)
+
+
+def _source_path(sm: SourceMap, i: int, map_path: str) -> str:
+    """`sources[i]` resolved against its own `sourceRoot` (an index map's section's) and the map."""
+    root = sm.roots[i] if i < len(sm.roots) else sm.source_root
+    return resolve_source(sm.sources[i] if i < len(sm.sources) else "", root, map_path)[0]
+
+
+def content_origin(sm: SourceMap, secret: str, map_path: str) -> Original | None:
+    """Where `secret` first sits in the map's `sourcesContent` (an inline map's hit is located at
+    its data: URL; this is the line of source it ships)."""
+    for i, text in enumerate(sm.contents):
+        at = text.find(secret) if text else -1
+        if text and at >= 0:
+            before = text[:at]
+            line = before.count("\n") + 1
+            last = before.rsplit("\n", 1)[-1]
+            column = utf16_units(last.encode("utf-8", "surrogatepass")) + 1
+            return Original(path=_source_path(sm, i, map_path), line=line, column=column)
+    return None
 
 
 def _copied(js: bytes, offset: int, shift: int, content: str | None, line: int, column: int) -> int:
@@ -157,8 +169,7 @@ def scan_contents(found: FoundMap, bundle: str, matcher: Matcher) -> list[Conten
             continue
         index = LineIndex(data)
         hits = tuple((m, index.position(m.start, m.end)) for m in found_here)
-        path, _inside = resolve_source(sm.sources[i] if i < len(sm.sources) else "", sm.source_root, map_path)
-        out.append(ContentHit(path, hits))
+        out.append(ContentHit(_source_path(sm, i, map_path), hits))
     return out
 
 
@@ -218,67 +229,83 @@ def _with_origins(
     if fm is None:
         origins = _content_origins(data, path, found.hits)
     else:
-        origins = tuple(origin_of(fm, path, pos, data) for _m, pos in found.hits)
+        origins = tuple(_origin(fm, path, m, pos, data) for m, pos in found.hits)
     return replace(place, origins=origins) if any(origins) else place
 
 
+def _origin(fm: FoundMap, bundle: str, m: Match, pos: Position, js: bytes) -> Original | None:
+    """A bundle hit's origin: through the mappings, or, for a key the engine found in the inline
+    map's sources (encoding `source-map`, located at the data: URL), inside that source."""
+    if m.encoding == INLINE_MAP_ENCODING:
+        if fm.map is None or m.secret is None:
+            return None
+        return content_origin(fm.map, m.secret, bundle)
+    return origin_of(fm, bundle, pos, js)
+
+
 def _content_origins(data: bytes, map_path: str, hits: Hits) -> tuple[Original | None, ...]:
-    """For hits inside a map file: which `sourcesContent` entry holds each, and where in it."""
+    """For hits inside a map file: which `sourcesContent` entry holds each (every section's, in
+    an index map), and where in it."""
     spans = _content_spans(data)
     if not spans:
         return ()
     try:
-        doc = json.loads(data)
-        sources = doc.get("sources") or []
-        root = doc.get("sourceRoot") or ""
-    except (ValueError, AttributeError, RecursionError):  # a hostile map has no origins
+        sm = parse(data)
+    except SourceMapError:  # not a map keysweep reads (damaged, nested too deep): no origins
         return ()
     out: list[Original | None] = []
     for _m, pos in hits:
         at = pos.byte_offset
         got: Original | None = None
-        for i, (start, end) in enumerate(spans):
-            if start < at < end and i < len(sources) and isinstance(sources[i], str):
-                try:
-                    before = json.loads(data[start:at].decode("utf-8") + '"')
-                except (ValueError, UnicodeDecodeError):
-                    break
-                line = before.count("\n") + 1
-                column = utf16_units(before.rsplit("\n", 1)[-1].encode("utf-8", "surrogatepass")) + 1
-                src, _inside = resolve_source(sources[i], root if isinstance(root, str) else "", map_path)
-                got = Original(path=src, line=line, column=column)
+        for start, end in spans:
+            if not start < at < end:
+                continue
+            try:
+                before = json.loads(data[start:at].decode("utf-8") + '"')
+                whole = json.loads(data[start : end + 1].decode("utf-8"))
+            except (ValueError, UnicodeDecodeError):
                 break
+            if whole not in sm.contents:
+                break
+            line = before.count("\n") + 1
+            column = utf16_units(before.rsplit("\n", 1)[-1].encode("utf-8", "surrogatepass")) + 1
+            got = Original(
+                path=_source_path(sm, sm.contents.index(whole), map_path), line=line, column=column
+            )
+            break
         out.append(got)
     return tuple(out)
 
 
 def _content_spans(data: bytes) -> list[tuple[int, int]]:
-    """Byte spans (opening quote, closing quote) of the `sourcesContent` strings of a map file; a
-    `null` entry is an empty span. Scanned as bytes, so offsets match the hits' byte offsets."""
-    key = data.find(b'"sourcesContent"')
-    if key < 0:
-        return []
-    i = data.find(b"[", key)
+    """Byte spans (opening quote, closing quote) of the `sourcesContent` strings of a map file,
+    every section's; a `null` entry is an empty span. Scanned as bytes, so offsets match the
+    hits' byte offsets."""
     spans: list[tuple[int, int]] = []
+    key = data.find(b'"sourcesContent"')
     n = len(data)
-    while 0 <= i < n:
-        j = i + 1
-        while j < n and data[j] in b" \t\r\n,":
-            j += 1
-        if j >= n or data[j : j + 1] == b"]":
-            break
-        if data[j : j + 1] != b'"':  # null
-            k = j
-            while k < n and data[k : k + 1] not in (b",", b"]"):
-                k += 1
-            spans.append((j, j))
-            i = k - 1 if data[k : k + 1] == b"]" else k
-            continue
-        k = j + 1
-        while k < n and data[k : k + 1] != b'"':
-            k += 2 if data[k : k + 1] == b"\\" else 1
-        spans.append((j, k))
-        i = k
+    while key >= 0:
+        i = data.find(b"[", key)
+        while 0 <= i < n:
+            j = i + 1
+            while j < n and data[j] in b" \t\r\n,":
+                j += 1
+            if j >= n or data[j : j + 1] == b"]":
+                i = j
+                break
+            if data[j : j + 1] != b'"':  # null
+                k = j
+                while k < n and data[k : k + 1] not in (b",", b"]"):
+                    k += 1
+                spans.append((j, j))
+                i = k - 1 if data[k : k + 1] == b"]" else k
+                continue
+            k = j + 1
+            while k < n and data[k : k + 1] != b'"':
+                k += 2 if data[k : k + 1] == b"\\" else 1
+            spans.append((j, k))
+            i = k
+        key = data.find(b'"sourcesContent"', max(i, key + 1)) if i >= 0 else -1
     return spans
 
 
