@@ -76,3 +76,59 @@ def test_a_map_too_long_to_decode_says_what_was_not_mapped(
     (f,) = [f for f in report["findings"] if f["kind"] == "secret"]
     assert [loc["original"]["path"] for loc in f["locations"]] == ["assets/src/a.js"]
     assert "source-map-unmapped" not in report["stats"]["skipped"]
+
+
+def _reference(mappings: str, line: int, col: int) -> tuple[int, int, int, int] | None:
+    """The naive decoder: every segment of every line, kept (0-based line and column asked)."""
+    state = [0, 0, 0, 0]
+    found = None
+    for n, text in enumerate(mappings.split(";")):
+        gcol = 0
+        for seg in text.split(","):
+            if not seg:
+                continue
+            vals = sourcemap._vlq(seg)
+            assert vals is not None
+            gcol += vals[0]
+            if len(vals) > 1:
+                for i in range(1, len(vals)):
+                    state[i - 1] += vals[i]
+            if n == line and gcol <= col:
+                found = None if len(vals) == 1 else (state[0], state[1], state[2], col - gcol)
+        if n == line:
+            return found
+    return None
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_chunked_walk_agrees_with_a_naive_decoder(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    import random
+
+    rng = random.Random(seed)
+    monkeypatch.setattr(sourcemap, "_CHUNK", rng.choice([8, 64, 1 << 16]))
+    lines = []
+    for _ in range(rng.randint(1, 12)):
+        segs = []
+        for _ in range(rng.randint(0, 300)):
+            fields = rng.choice([1, 4, 4, 5])
+            vals = [rng.randint(1, 40)] + [rng.randint(-30, 30) for _ in range(fields - 1)]
+            if fields > 1:
+                vals[1] = rng.choice([0, 0, 1, -1])
+            segs.append("".join(_vlq(v) for v in vals))
+        lines.append(",".join(segs))
+    mappings = ";".join(lines)
+    doc = {
+        "version": 3,
+        "sources": [f"s{i}.js" for i in range(50)],
+        "names": ["n"] * 50,
+        "mappings": mappings,
+    }
+    sm = sourcemap.parse(json.dumps(doc))
+    queries = [(rng.randrange(len(lines) + 1), rng.randrange(12_000)) for _ in range(200)]
+    for line, col in sorted(queries, key=lambda q: rng.random()):
+        want = _reference(mappings, line, col)
+        got = sm.original(line + 1, col + 1)
+        have = None if got is None else (got.source, got.line - 1, got.column - 1, got.shift)
+        if want is not None and not (0 <= want[0] < 50 and want[1] >= 0 and want[2] >= 0):
+            want = None  # out of range: no origin
+        assert have == want, (line, col)

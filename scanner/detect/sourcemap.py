@@ -182,79 +182,111 @@ def _vlq(segment: str) -> list[int] | None:
 
 
 MAX_SEGMENTS = 60_000_000  # segments decoded per map at most (a bundler's 256 MB map has fewer)
-_CHUNK = 1 << 16  # characters of `mappings` split at a time
-_CHECK = 4096  # segments between two checkpoints of a line
-_MEMO_MAX = 1 << 16
-_memo: dict[str, tuple[int, ...]] = {}  # segment text → its values (() when invalid): they repeat
+_CHUNK = 1 << 16  # characters of `mappings` split at a time (a checkpoint at each)
+_MEMO_MAX = 1 << 18
+# segment text → (generated column, source, line, column, name deltas, fields): segments repeat
+# (small deltas), so most are a dict lookup; fields 0 is an empty or invalid segment (no effect)
+_Vals = tuple[int, int, int, int, int, int]
+_memo: dict[str, _Vals] = {}
+_NOTHING: _Vals = (0, 0, 0, 0, 0, 0)
+# the same five deltas packed in one int, 64 bits a field, each biased to be positive, and a sixth
+# field counting invalid segments: one C-level sum() over a chunk's segments adds all five up
+_LANE, _BIAS, _SMALL = 64, 1 << 24, 1 << 20
+_MASK = (1 << _LANE) - 1
+_packed: dict[str, int] = {}
 
 
 class _Exhausted(Exception):
     pass
 
 
-def _values(seg: str) -> tuple[int, ...]:
+def _values(seg: str) -> _Vals:
     got = _memo.get(seg)
     if got is None:
-        vals = _vlq(seg)
-        got = tuple(vals) if vals is not None and len(vals) in (1, 4, 5) else ()
+        v = _vlq(seg) if seg else None
+        if v is None or len(v) not in (1, 4, 5):
+            got = _NOTHING
+        else:
+            k = len(v)
+            v += [0] * (5 - k)
+            got = (v[0], v[1], v[2], v[3], v[4], k)
         if len(_memo) < _MEMO_MAX:
             _memo[seg] = got
+            if all(-_SMALL < x < _SMALL for x in got[:5]):
+                _packed[seg] = sum((x + _BIAS) << (_LANE * i) for i, x in enumerate(got[:5])) + (
+                    (0 if got[5] else 1) << (_LANE * 5)
+                )
     return got
 
 
+def _sums(segs: list[str]) -> tuple[int, int, int, int, int] | None:
+    """The five deltas of `segs` added up; None when one is invalid or not packable."""
+    try:
+        total = sum(map(_packed.__getitem__, segs))
+    except KeyError:
+        for seg in segs:
+            _values(seg)
+        try:
+            total = sum(map(_packed.__getitem__, segs))
+        except KeyError:  # the memo is full, or a delta is huge: the caller walks them
+            return None
+    if total >> (_LANE * 5):
+        return None  # an invalid segment: walked one by one
+    n = len(segs) * _BIAS
+    g, s, line, c, nm = (((total >> (_LANE * i)) & _MASK) - n for i in range(5))
+    return g, s, line, c, nm
+
+
 Seg = tuple[int, int, int, int, int]  # generated column, source, line, column, name (-1: none)
+State = tuple[int, int, int, int]
 
 
 def _walk(
-    flat: _Flat,
-    line: int,
-    pos: int,
-    end: int,
-    gcol: int,
-    state: tuple[int, int, int, int],
-    col: int | None,
-) -> tuple[Seg | None, tuple[int, int, int, int]]:
+    flat: _Flat, line: int, pos: int, end: int, gcol: int, state: State, col: int | None
+) -> tuple[Seg | None, State]:
     """Decode segments of `line` from offset `pos` (generated column `gcol`, VLQ `state` there)
     to `end`, or until a segment lies past `col`: the last segment at or before `col`, and the
-    state at the end. Checkpoints are left on the way."""
+    state at the end. A chunk that ends before `col` is summed in C (the segments' fields added
+    up) and leaves a checkpoint; only the chunk that holds `col` is walked segment by segment.
+    Segments are taken as written, in generated-column order (every bundler writes them so)."""
     m = flat.mappings
     src, ol, oc, nm = state
     best: Seg | None = None
     checks = flat.checks.setdefault(line, []) if col is not None else None
-    count = 0
     while pos < end:
         cut = end
         if end - pos > _CHUNK:
             c = m.rfind(",", pos, pos + _CHUNK)
             cut = c if c > pos else end
-        off = pos
-        for seg in m[pos:cut].split(","):
-            here = off
-            off += len(seg) + 1
-            vals = _values(seg) if seg else ()
-            if vals:
-                ng = gcol + vals[0]
+        segs = m[pos:cut].split(",")
+        flat.walked += len(segs)
+        if flat.walked > MAX_SEGMENTS:
+            raise _Exhausted
+        sums = _sums(segs)
+        if checks is not None and (not checks or checks[-1][1] < pos):
+            first = _values(segs[0])[0] if segs else 0
+            checks.append((gcol + first, pos, gcol, (src, ol, oc, nm)))
+        if sums is not None and (col is None or gcol + sums[0] <= col):
+            gcol += sums[0]
+            src, ol, oc, nm = src + sums[1], ol + sums[2], oc + sums[3], nm + sums[4]
+            last = _values(segs[-1])[5]
+            best = (gcol, -1, 0, 0, -1) if last == 1 else (gcol, src, ol, oc, nm if last == 5 else -1)
+        else:
+            for seg in segs:
+                v = _values(seg)
+                kind = v[5]
+                if not kind:
+                    continue
+                ng = gcol + v[0]
                 if col is not None and ng > col:
-                    flat.walked += count
-                    if flat.walked > MAX_SEGMENTS:
-                        raise _Exhausted
                     return best, (src, ol, oc, nm)
-                if checks is not None and count % _CHECK == 0 and (not checks or checks[-1][1] < here):
-                    checks.append((ng, here, gcol, (src, ol, oc, nm)))
-                count += 1
                 gcol = ng
-                if len(vals) == 1:
+                if kind == 1:
                     best = (gcol, -1, 0, 0, -1)  # mapped to nothing: generated-only code
                     continue
-                src, ol, oc = src + vals[1], ol + vals[2], oc + vals[3]
-                if len(vals) == 5:
-                    nm += vals[4]
-                best = (gcol, src, ol, oc, nm if len(vals) == 5 else -1)
-        flat.walked += count
-        count = 0
+                src, ol, oc, nm = src + v[1], ol + v[2], oc + v[3], nm + v[4]
+                best = (gcol, src, ol, oc, nm if kind == 5 else -1)
         pos = cut + 1
-    if flat.walked > MAX_SEGMENTS:
-        raise _Exhausted
     return best, (src, ol, oc, nm)
 
 
