@@ -21,8 +21,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import unquote
 
 from scanner.detect.decoders import INLINE_MAP_ENCODING
-from scanner.detect.engine import Matcher
-from scanner.detect.positions import LineIndex, utf16_units
+from scanner.detect.positions import utf16_units
 from scanner.detect.sourcemap import (
     SourceMap,
     SourceMapError,
@@ -141,36 +140,6 @@ def _copied(js: bytes, offset: int, shift: int, content: str | None, line: int, 
     before = js[max(0, offset - 4 * shift) : offset].decode("utf-8", "replace")[-shift:]
     src = lines[line - 1][column - 1 : column - 1 + shift]
     return shift if before == src else 0
-
-
-@dataclass(frozen=True, slots=True)
-class ContentHit:
-    """Matches inside one `sourcesContent` entry: the source's resolved path and its hits, with
-    positions inside that source (the map file's own position is the caller's to give)."""
-
-    source: str
-    hits: Hits
-
-
-def scan_contents(found: FoundMap, bundle: str, matcher: Matcher) -> list[ContentHit]:
-    """Every `sourcesContent` entry scanned as the file it was (JSON escapes already undone by
-    the parser); positions are inside that source."""
-    sm = found.map
-    if sm is None:
-        return []
-    out: list[ContentHit] = []
-    map_path = found.path or bundle
-    for i, text in enumerate(sm.contents):
-        if not text:
-            continue
-        data = text.encode("utf-8", "surrogatepass")
-        found_here = matcher.scan(data)
-        if not found_here:
-            continue
-        index = LineIndex(data)
-        hits = tuple((m, index.position(m.start, m.end)) for m in found_here)
-        out.append(ContentHit(_source_path(sm, i, map_path), hits))
-    return out
 
 
 # ----------------------------------------------------------------------------------------------
