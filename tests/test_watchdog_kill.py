@@ -101,3 +101,27 @@ def test_any_fatal_signal_is_a_failure_with_a_message(capfd: pytest.CaptureFixtu
     assert code == 3
     assert "killed by SIGUSR1 while reading the working tree's status" in err, err
     assert said == [said[0]] and "SIGUSR1" in said[0]
+
+
+def test_the_action_writes_a_failed_sarif_and_outputs_when_its_scan_dies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What the watchdog's parent does for `keysweep action` when the child is killed."""
+    from scanner import cli
+    from tests.action_runner import Runner, parse_outputs
+
+    runner = Runner(workspace=tmp_path / "work" / "app", temp=tmp_path / "work" / "_temp")
+    runner.workspace.mkdir(parents=True)
+    env, output = runner.env("workflow_dispatch", {"inputs": {}}, "0" * 40, "refs/heads/main")
+    for name in [k for k in os.environ if k.startswith(("INPUT_", "GITHUB_"))]:
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(runner.workspace)
+    monkeypatch.setattr(sys, "argv", ["keysweep", "action"])
+    cli._killed("the scanning process was killed by SIGKILL while reading object 00")
+    out = capsys.readouterr().out
+    assert "::error" in out and "killed by SIGKILL" in out
+    assert parse_outputs(output.read_text())["status"] == "failed"
+    sarif = json.loads((runner.workspace / "keysweep.sarif").read_text())
+    assert sarif["runs"][0]["invocations"][0]["executionSuccessful"] is False

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from urllib.parse import unquote
 
+from scanner import watchdog
 from scanner.detect.decoders import INLINE_MAP_ENCODING
 from scanner.detect.positions import utf16_units
 from scanner.detect.sourcemap import (
@@ -189,16 +190,18 @@ def _with_origins(
     if not place.bundle or place.origins:
         return place
     key = (place.commit, place.path)
-    if key not in read_once:
-        read_once[key] = _bundle(place, files)
-    got = read_once[key]
-    if got is None:
-        return place
-    path, data, fm = got
-    if fm is None:
-        origins = _content_origins(data, path, found.hits)
-    else:
-        origins = tuple(_origin(fm, path, m, pos, data) for m, pos in found.hits)
+    # a stall here names the bundle whose map is being read and decoded, not the last object read
+    with watchdog.doing(f"reading the source map of {place.path.decode('utf-8', 'replace')}"):
+        if key not in read_once:
+            read_once[key] = _bundle(place, files)
+        got = read_once[key]
+        if got is None:
+            return place
+        path, data, fm = got
+        if fm is None:
+            origins = _content_origins(data, path, found.hits)
+        else:
+            origins = tuple(_origin(fm, path, m, pos, data) for m, pos in found.hits)
     return replace(place, origins=origins) if any(origins) else place
 
 
