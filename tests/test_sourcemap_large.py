@@ -132,3 +132,14 @@ def test_the_chunked_walk_agrees_with_a_naive_decoder(seed: int, monkeypatch: py
         if want is not None and not (0 <= want[0] < 50 and want[1] >= 0 and want[2] >= 0):
             want = None  # out of range: no origin
         assert have == want, (line, col)
+
+
+def test_many_hits_on_one_map_do_not_use_up_its_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each hit resumes at a checkpoint and re-reads part of a chunk: that is not new decoding."""
+    monkeypatch.setattr(sourcemap, "_CHUNK", 64)
+    monkeypatch.setattr(sourcemap, "MAX_SEGMENTS", 7000)
+    sm = sourcemap.parse(_one_line_map(6000))
+    for i in range(0, 6000, 7):
+        got = sm.original(1, 2 * i + 2 + 1)
+        assert got is not None and (got.line, got.column) == (i % 7 + 1, 3 * (i % 11) + 1), i
+    assert not sm.exhausted

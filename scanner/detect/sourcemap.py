@@ -60,6 +60,7 @@ class _Flat:
     # per line: (segment's generated column, its offset, generated column before it, state before it)
     checks: dict[int, list[tuple[int, int, int, tuple[int, int, int, int]]]] = field(default_factory=dict)
     walked: int = 0  # segments decoded so far (the budget is MAX_SEGMENTS)
+    reached: int = -1  # the furthest chunk start in `mappings` counted in `walked`
 
 
 @dataclass(slots=True)
@@ -259,9 +260,11 @@ def _walk(
             c = m.rfind(",", pos, pos + _CHUNK)
             cut = c if c > pos else end
         segs = m[pos:cut].split(",")
-        flat.walked += len(segs)
-        if flat.walked > MAX_SEGMENTS:
-            raise _Exhausted
+        if pos > flat.reached:  # new ground: a hit resuming at a checkpoint re-reads a chunk for free
+            flat.reached = pos
+            flat.walked += len(segs)
+            if flat.walked > MAX_SEGMENTS:
+                raise _Exhausted
         sums = _sums(segs)
         if checks is not None and (not checks or checks[-1][1] < pos):
             first = _values(segs[0])[0] if segs else 0
