@@ -573,6 +573,17 @@ def _finish_failed(
     return code
 
 
+def report_failed(env: Mapping[str, str], message: str, out: TextIO, err: TextIO) -> None:
+    """The failed SARIF, outputs, annotation and summary of a run whose scanning process died
+    (the watchdog's parent calls this: a stall, the out-of-memory killer)."""
+    ctx = read_context(env)
+    try:
+        inputs: ActionInputs | None = read_inputs(env)
+    except KeysweepError:
+        inputs = None
+    _finish_failed(inputs, ctx, (), None, message, EXIT_FAILED, out, err)
+
+
 def main() -> int:
     """`python -m scanner.action`, for debugging outside the CLI."""
     return run_action(os.environ, sys.stdout, sys.stderr)

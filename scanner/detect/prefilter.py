@@ -24,7 +24,9 @@ except ImportError:  # pragma: no cover - depends on the platform
 
 SLACK = 256  # room for assignment keywords and boundaries around a secret
 # bump when the compiled database changes for reasons other than the rules (cache key)
-DATABASE_FORMAT = 4  # 3: the host forms of detect/hosts.py; 4: slot patterns under their own ids
+DATABASE_FORMAT = (
+    5  # 3: the host forms of detect/hosts.py; 4: slot patterns under their own ids; 5: inline-map trigger
+)
 _TRIGGER_NAMES = tuple(TRIGGERS)
 _TRIGGER_RX = tuple(re.compile(TRIGGERS[n]) for n in _TRIGGER_NAMES)
 

@@ -133,7 +133,7 @@ def _jwt_service_role(secret: str, _: str) -> Verdict:
     raw = _b64(parts[1])
     try:
         claims = json.loads(raw) if raw else None
-    except ValueError:
+    except (ValueError, RecursionError):
         return REJECT
     if not isinstance(claims, dict) or claims.get("role") != "service_role":
         return REJECT

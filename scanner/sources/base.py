@@ -118,7 +118,7 @@ def commit_ref(oid: bytes, meta: CommitMeta, generation: int = 0) -> CommitRef:
 
 def scan_text(matcher: Matcher, data: bytes) -> Hits:
     """Matches of one text with their positions (pragma-marked matches included)."""
-    watchdog.beat()
+    watchdog.scanning()  # the object last read: a stall from here on is the rules', not libgit2's
     found = matcher.scan(data)
     if not found:
         return ()

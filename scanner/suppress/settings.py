@@ -93,6 +93,8 @@ def parse_config(text: str, source: str, builtin: Iterable[Rule]) -> Settings:
         m = re.search(r"\(at line (\d+), column (\d+)\)", str(e))
         where = f"{source}:{m.group(1)}:{m.group(2)}" if m else source
         raise ConfigError(f"{where}: not valid TOML: {str(e).split(' (at ')[0]}") from None
+    except RecursionError:  # a hostile file costs its own error, never an internal one
+        raise ConfigError(f"{source}: not valid TOML: nested too deeply") from None
     return _Reader(text, source).settings(doc, tuple(builtin))
 
 
