@@ -170,8 +170,9 @@ def _scan_inputs(
     log: TextIO,
 ) -> ScanInputs:
     """The config and baseline the scan trusts: read from the plan's trusted commit (the base of a
-    pull request, `before` of a push), never from the change under scan, which could otherwise
-    allowlist its own key; a change that edits either is said in the log."""
+    pull request, `before` of a push, else the default branch's tip), never from the change under
+    scan, which could otherwise allowlist its own key; none (the built-in defaults) when there is
+    no trusted commit. The log says which, and names a change that edits either file."""
     from scanner.suppress.inputs import load_local, resolve
     from scanner.suppress.trusted import read_trusted
 
@@ -182,15 +183,30 @@ def _scan_inputs(
         settings, base, source = load_local(
             target, rules, config if config and config.is_file() else None, baseline
         )
+        _say(log, "config and baseline: the directory's own files (no git repository, no commit to trust)")
         return resolve(rules, settings, base, source, fail_on)
-    if the_plan.no_trusted or head is None:
+    if the_plan.trusted is None:
+        _say(log, f"config and baseline: built-in defaults ({the_plan.trust})")
         return resolve(rules, None, None, None, fail_on)
-    trusted = the_plan.trusted or head
     got = read_trusted(
-        target, trusted, rules, scanned=head, config_path=inputs.config, baseline_path=inputs.baseline
+        target,
+        the_plan.trusted,
+        rules,
+        scanned=head,
+        config_path=inputs.config,
+        baseline_path=inputs.baseline,
     )
-    if got.settings is not None or got.baseline is not None:
-        _say(log, f"config and baseline as commit {got.commit[:12]} has them (the trusted commit)")
+    found = [
+        name
+        for name, held in ((inputs.config, got.settings), (got.baseline_path, got.baseline))
+        if name is not None and held is not None
+    ]
+    what = (
+        ", ".join(escape_text(n) for n in found)
+        if found
+        else f"it has no {escape_text(inputs.config)}: built-in defaults"
+    )
+    _say(log, f"config and baseline as commit {got.commit[:12]} has them ({the_plan.trust}): {what}")
     for path in got.changed:
         _say(log, f"note: this change edits {escape_text(path)}; the scan uses the trusted commit's version")
     source = f"{got.commit[:12]}:{got.baseline_path}" if got.baseline is not None else None
@@ -235,7 +251,7 @@ def _scan(
     else:
         clone = GitClone(open_repository(site.gitdir, bare=site.bare))
         payload = read_payload(ctx, log)
-        the_plan = plan(inputs.mode, ctx.event_name, payload, ctx.ref, clone)
+        the_plan = plan(inputs.mode, ctx.event_name, payload, ctx.ref, clone, ctx.sha)
         _check_checkout(ctx, clone, log)
         si = _scan_inputs(inputs, target, clone.head(), the_plan, rules, log)
     _say(log, the_plan.reason)
