@@ -194,7 +194,7 @@ def test_payload_values_never_become_revisions(hostile: str) -> None:
 
 
 def test_outputs_are_written_multi_line_safe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from scanner import action
+    from scanner import action_outputs as action
 
     tokens = iter(["0" * 32, "0" * 32, "1" * 32])
     monkeypatch.setattr(action.secrets, "token_hex", lambda n: next(tokens))
