@@ -131,7 +131,9 @@ def test_an_unwritable_github_output_loses_nothing_else(
     assert proc.returncode == 2
     assert "keysweep: error: cannot write GITHUB_OUTPUT" in proc.stderr
     assert "::error file=deploy.env,line=1" in proc.stdout  # the finding's annotation
-    assert "::error title=keysweep%3A an output could not be written::cannot write GITHUB_OUTPUT" in proc.stdout
+    assert (
+        "::error title=keysweep%3A an output could not be written::cannot write GITHUB_OUTPUT" in proc.stdout
+    )
     assert "keysweep: exit 2: cannot write GITHUB_OUTPUT" in proc.stdout
     assert "the scan itself: exit 1: findings at or above high in the range" in proc.stdout
     summary = Path(env["GITHUB_STEP_SUMMARY"]).read_text()
