@@ -300,12 +300,61 @@ def _scan(
             )
             sarif = scan(tree, rules, matcher)
         case Scope.SWEEP:
+            _cache_found(ctx, cache, log)
             gate_report = sarif = scan(replace(config, mode=ScanMode.HISTORY), rules, matcher)
+            _cache_used(ctx, cache, log)
         case Scope.TREE:
             gate_report = sarif = scan(tree, rules, matcher)
         case Scope.NOTHING:
             sarif = scan(tree, rules, matcher)
     return _Run(the_plan, gate_report, sarif, si.fail_on)
+
+
+def _cache_files(cache: Path) -> tuple[int, int]:
+    """How many history cache files `cache` holds, and their bytes (0, 0 when it cannot be read)."""
+    try:
+        files = [p for p in cache.glob("history-*.pickle") if p.is_file()] if cache.is_dir() else []
+        return len(files), sum(p.stat().st_size for p in files)
+    except OSError:
+        return 0, 0
+
+
+def _cache_found(ctx: RunnerContext, cache: Path | None, log: TextIO) -> None:
+    """Say what the history cache directory holds before the sweep: a cache that actions/cache
+    never restores (or that lives where the host never sees it) must not go unnoticed."""
+    if cache is None:
+        return
+    where = escape_text(shown_path(ctx, cache))
+    if not cache.resolve().is_relative_to(ctx.workspace.resolve()):
+        _say(
+            log,
+            f"note: cache-dir {where} is outside the workspace: a later step (actions/cache) may not "
+            "see what this container writes there; use a workspace-relative directory such as "
+            ".git/keysweep-cache",
+        )
+    count, size = _cache_files(cache)
+    if not count:
+        _say(
+            log,
+            f"history cache: none found in {where} (a first run, or nothing restored): every object is read",
+        )
+        return
+    _say(log, f"history cache: found {count} file{'s' if count != 1 else ''} ({size} bytes) in {where}")
+
+
+def _cache_used(ctx: RunnerContext, cache: Path | None, log: TextIO) -> None:
+    """Say how much of the cache the sweep reused, and what it left for the next run."""
+    if cache is None:
+        return
+    from scanner.cache import USES
+
+    for path, use in USES.items():
+        if Path(path).parent == cache:
+            found = "" if use.found == "found" else f" ({use.found})"
+            _say(log, f"history cache{found}: reused {use.reused}")
+    size = _cache_files(cache)[1]
+    where = escape_text(shown_path(ctx, cache))
+    _say(log, f"history cache: {size} bytes in {where} for the next run")
 
 
 def _check_checkout(ctx: RunnerContext, clone: CloneView, log: TextIO) -> None:

@@ -4,6 +4,7 @@ write outside the workspace; a file that cannot be written loses nothing else.""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -174,3 +175,44 @@ def test_a_failed_gate_outputs_no_counts(tmp_path: Path) -> None:
     assert r.code == 3, r.stdout + r.stderr
     assert r.outputs["status"] == "failed"
     assert (r.outputs["findings"], r.outputs["critical"], r.outputs["high"]) == ("", "", "")
+
+
+def test_the_log_says_how_much_of_the_history_cache_was_reused(
+    pushed: tuple[Runner, dict[str, str], dict[str, Planted]], tmp_path: Path
+) -> None:
+    """None found, then all of it (nothing changed), then part of it (new objects); a cache-dir
+    outside the workspace is named as one the host's actions/cache may never see."""
+    runner, c, keys = pushed
+    payload = {"inputs": {}, "ref": "refs/heads/main", "repository": {"full_name": "octo/app"}}
+    inputs = {"cache-dir": ".git/keysweep-cache"}
+
+    def sweep(given: dict[str, str]) -> str:
+        r = run_entrypoint(
+            runner, "workflow_dispatch", payload, c["c1"], "refs/heads/main", keys, inputs=given
+        )
+        assert r.code == 1, r.stdout + r.stderr
+        return r.stdout
+
+    first = sweep(inputs)
+    assert "history cache: none found in .git/keysweep-cache (a first run, or nothing restored)" in first
+    assert (
+        "reused none (no cache file for this repository, keysweep version and ruleset): every object" in first
+    )
+    assert "outside the workspace" not in first
+    second = sweep(inputs)
+    assert "keysweep: history cache: found 1 file (" in second
+    assert "keysweep: history cache: reused all of it (" in second and "the repository is unchanged" in second
+    chown_tree(runner.workspace, 0, 0)  # this process keeps libgit2's owner check
+    repo = pygit2.Repository(str(runner.workspace))
+    sig = pygit2.Signature("a", "a@example.invalid", 1_700_000_000, 0)
+    blob = repo.create_blob(b"new file\n")
+    builder = repo.TreeBuilder(repo.head.peel(pygit2.Commit).tree)
+    builder.insert("new.txt", blob, pygit2.GIT_FILEMODE_BLOB)
+    repo.create_commit("refs/heads/main", sig, sig, "more", builder.write(), [repo.head.target])
+    chown_tree(runner.workspace)
+    third = sweep(inputs)
+    got = re.search(r"history cache: reused (\d+) of (\d+) objects; the 3 new ones were read", third)
+    assert got is not None, third  # the commit, its tree and the blob are new
+    assert int(got.group(2)) == int(got.group(1)) + 3 and int(got.group(1)) > 0
+    outside = sweep({"cache-dir": str(tmp_path / "elsewhere")})
+    assert "note: cache-dir " in outside and "is outside the workspace" in outside
