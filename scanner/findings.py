@@ -175,7 +175,7 @@ def _finding(
     locations: list[Location] = []
     for h in ordered:
         loc = h.location
-        k = (loc.source, loc.path, loc.blob, loc.position, loc.commit, loc.pragma)
+        k = (loc.source, loc.path, loc.blob, loc.position, loc.commit, loc.pragma, loc.pragma_added)
         if k not in seen:
             seen.add(k)
             locations.append(loc)
@@ -202,6 +202,7 @@ def _finding(
         moved_from=next((h.provenance.moved_from for h in hs if h.provenance.moved_from), None),
         remediation_url=rule.revoke_url,
         severity_reason=reason,
+        verified=any(h.match.verified for h in hs),
     )
 
 

@@ -148,6 +148,8 @@ class Match:
     # the name the secret is assigned to (`apiKey: …`), shown as a redacted context (detect/context.py)
     assigned: str | None = None
     alone: str | None = None  # why this value is not a credential by itself (severity low)
+    # the secret's structure is verified offline: its rule's checksum passes or a rule marker is in it
+    verified: bool = False
 
 
 def secret_id(m: Match) -> str:
@@ -220,6 +222,8 @@ class Location:
     original: Original | None = None
     commit_time: int | None = None
     pragma: bool = False  # the line carries `keysweep:allow` (suppress decides what that means)
+    # the pragma is one the scanned change adds (range, staged): its line, or the pragma on it, is new
+    pragma_added: bool = False
     client_bundle: bool = False  # client output: shipped to browsers (source `bundle`: not tracked)
     context: str | None = None  # the name the secret is assigned to (`apiKey: …`) or the construct
 
@@ -249,6 +253,8 @@ class Finding:
     scope: str | None = None
     suppression: Suppression | None = None
     baseline_state: BaselineState | None = None  # set when the scan compared with a baseline
+    verified: bool = False  # structure verified offline (a checksum or rule marker passed)
+    pragma_ignored: str | None = None  # why a pragma the scanned change adds did not suppress it
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +263,7 @@ class Suppression:
 
     kind: SuppressKind
     reason: str
+    added: bool = False  # a pragma the scanned change adds (range, staged): its author's own approval
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ class _Candidate:
     text: str | None
     tie: int = Tie.NAMED
     alone: str | None = None
+    marker: bool = False  # one of the rule's structural markers is in the secret
 
 
 class Matcher:
@@ -203,11 +204,12 @@ class Matcher:
             if not verdict.ok:
                 return None
         conf = rule.confidence
-        if rule.markers and any(mk in secret for mk in rule.markers):
+        marker = bool(rule.markers) and any(mk in secret for mk in rule.markers)
+        if marker:
             conf = Confidence.HIGH
         s, e = m.span("secret")
         alone = self._alone(i, data, s, e)
-        return _Candidate(i, s, e, verdict.secret or secret, verdict.checksum, conf, None, tie, alone)
+        return _Candidate(i, s, e, verdict.secret or secret, verdict.checksum, conf, None, tie, alone, marker)
 
     def _rank(self, c: _Candidate) -> tuple[int, int, int, int, int, str]:
         r = self.rules[c.rule]
@@ -255,6 +257,7 @@ class Matcher:
                         also_matched=others,
                         exposure_text=best.text,
                         alone=best.alone,
+                        verified=best.checksum or best.marker,
                     )
                 )
 
