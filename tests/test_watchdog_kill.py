@@ -41,8 +41,26 @@ def _start(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], int]:
         child = kids[0] if kids else None
         time.sleep(0.01)
     assert child is not None, "the command runs its scan in a supervised child"
-    time.sleep(0.5)  # into the scan
+    _wait_until_reading(child, big, deadline=time.monotonic() + 60)
     return proc, child
+
+
+def _wait_until_reading(pid: int, path: Path, deadline: float) -> None:
+    """Into the scan: the child holds the big file open (a fixed sleep was not enough on a loaded
+    machine, where start-up alone can take longer)."""
+    while time.monotonic() < deadline:
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            fds = []
+        for fd in fds:
+            try:
+                if Path(os.readlink(fd)) == path:
+                    return
+            except OSError:
+                continue
+        time.sleep(0.01)
+    raise AssertionError(f"the scanning child never opened {path.name}")
 
 
 def test_a_child_killed_by_the_oom_killer_is_exit_3_with_failed_reports(tmp_path: Path) -> None:

@@ -63,6 +63,8 @@ def scan_file(matcher: Matcher, f: FileEntry, cap: int) -> FileResult:
     lines_before = 0  # line breaks in the file before the current chunk's start
     line_start = 0  # absolute offset of the line the current chunk starts in
     prev: tuple[int, bytes] | None = None
+    label = f"file {f.rel.decode('utf-8', 'replace')}"
+    watchdog.scanning(label)  # named before the first read: a process killed while reading says which file
     try:
         for start, data in read_chunks(f.abspath, cap):
             if prev is not None:
@@ -72,7 +74,7 @@ def scan_file(matcher: Matcher, f: FileEntry, cap: int) -> FileResult:
                 last = max(region.rfind(b"\n"), region.rfind(b"\r"))
                 if last >= 0:
                     line_start = pstart + last + 1
-            watchdog.scanning(f"file {f.rel.decode('utf-8', 'replace')}")
+            watchdog.scanning(label)
             index = LineIndex(data)
             for m in matcher.scan(data):
                 key = (
