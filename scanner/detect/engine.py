@@ -27,6 +27,15 @@ CONTEXT_WIDTH = 120  # bytes of line kept each side of a match for its context (
 MAX_DECODE_DEPTH = 2  # e.g. a docker auth inside a base64 .dockerconfigjson inside a Secret
 
 
+def _occurrences(text: bytes, needle: bytes) -> list[int]:
+    out = []
+    k = text.find(needle)
+    while k != -1:
+        out.append(k)
+        k = text.find(needle, k + 1)
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class _Candidate:
     rule: int
@@ -79,7 +88,8 @@ class Matcher:
         found, triggers = self._scan_pass(data)
         if depth <= 0:
             return found
-        for layer in decoders.layers(data, triggers):
+        layers = decoders.layers(data, triggers)
+        for layer in layers:
             for m in self._scan_decoded(layer.text, depth - 1):
                 if m.secret is None:
                     continue
@@ -87,6 +97,8 @@ class Matcher:
                     continue
                 start, end = layer.locate(m.start, m.end)
                 found.append(replace(m, start=start, end=end, encoding=layer.encoding, pragma=False))
+        if layers:  # a key ID in one base64 value of a Secret, its secret in the next one
+            found = [self._paired(data, m, layers) if m.alone else m for m in found]
         return found
 
     def scan_raw(self, data: bytes) -> list[Match]:
@@ -164,20 +176,42 @@ class Matcher:
         value = m.start("secret") if "secret" in m.re.groupindex else m.start()
         return evidence.tie(i, rule, self._context[i], m.span(), value, positional)
 
+    def _companion_regex(self, i: int) -> re.Pattern[bytes]:
+        rx = self._companion[i]
+        if rx is None:
+            rx = self._companion[i] = re.compile(self.rules[i].companion.encode())
+        return rx
+
     def _alone(self, i: int, data: bytes, s: int, e: int) -> str | None:
         """The rule's `alone` reason when its companion is nowhere near [s, e)."""
         rule = self.rules[i]
         if not rule.companion:
             return None
-        rx = self._companion[i]
-        if rx is None:
-            rx = self._companion[i] = re.compile(rule.companion.encode())
         w = rule.companion_window
-        lo = max(0, s - w)
-        for m in rx.finditer(data, lo, min(len(data), e + w)):
+        for m in self._companion_regex(i).finditer(data, max(0, s - w), min(len(data), e + w)):
             if m.end() <= s or m.start() >= e:
                 return None
         return rule.alone
+
+    def _paired(self, data: bytes, m: Match, layers: Sequence[decoders.Layer]) -> Match:
+        """`m` (alone where it was found) with its companion looked for in the text around it as
+        written and in the decoded layers near it: each value of a Kubernetes Secret is its own
+        base64 layer, and a JSON string with escapes its own literal."""
+        i = self._by_id[m.rule_id]
+        if m.secret is None or self._alone(i, data, m.start, m.end) is None:
+            return replace(m, alone=None)
+        w = self.rules[i].companion_window
+        rx = self._companion_regex(i)
+        own = m.secret.encode()
+        for layer in layers:
+            if layer.end <= m.start - w or layer.start >= m.end + w:
+                continue
+            text = layer.text
+            ids = [(k, k + len(own)) for k in _occurrences(text, own)]
+            for c in rx.finditer(text):
+                if not any(c.start() < b and a < c.end() for a, b in ids):
+                    return replace(m, alone=None)
+        return m
 
     def _candidate(
         self, i: int, m: re.Match[bytes], data: bytes, slot: bool = False, evidence: Evidence | None = None
