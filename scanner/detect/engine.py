@@ -81,7 +81,8 @@ class Matcher:
         """Every secret in `data`, one match per span, with decoded layers included."""
         found = self._scan_decoded(data, MAX_DECODE_DEPTH)
         found.sort(key=lambda m: (m.start, m.end, m.rule_id))
-        return [self._mark_line(data, m) for m in found]
+        taken = [(m.start, m.end) for m in found if m.secret is not None]  # a key as a name is no context
+        return [self._mark_line(data, m, taken) for m in found]
 
     def _scan_decoded(self, data: bytes, depth: int) -> list[Match]:
         """Raw matches plus those inside decoded layers, located at the outermost encoded token."""
@@ -302,7 +303,7 @@ class Matcher:
         return out
 
     @staticmethod
-    def _mark_line(data: bytes, m: Match) -> Match:
+    def _mark_line(data: bytes, m: Match, taken: Sequence[tuple[int, int]] = ()) -> Match:
         """The pragma on the match's line, and for a secret the line's context digest."""
         ls = max(data.rfind(b"\n", 0, m.start), data.rfind(b"\r", 0, m.start)) + 1
         le = len(data)
@@ -313,7 +314,7 @@ class Matcher:
         pragma = le - ls <= PRAGMA_MAX_LINE and PRAGMA in data[ls:le]
         context = assigned = None
         if m.secret is not None:
-            assigned = assigned_to(data, m.start)
+            assigned = assigned_to(data, m.start, taken)
             left = data[max(ls, m.start - CONTEXT_WIDTH) : m.start]
             right = data[m.end : max(m.end, min(le, m.end + CONTEXT_WIDTH))]
             masked = b"".join(left.split()) + b"\0" + b"".join(right.split())  # reformat-proof
