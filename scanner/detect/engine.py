@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from scanner.detect import decoders
 from scanner.detect.context import assigned_to
 from scanner.detect.evidence import Evidence, Tie, import_regex
-from scanner.detect.filters import is_known_public, is_placeholder, looks_fake, said_fake
+from scanner.detect.filters import SAID_FAKE, is_known_public, is_placeholder, looks_fake, said_fake
 from scanner.detect.hosts import host_forms
 from scanner.detect.prefilter import Hit, Prefilter, make_prefilter, slot_span, span_max
 from scanner.detect.shapes import VALUE_END, VALUE_START, anchored, prefix_max
@@ -47,6 +47,7 @@ class _Candidate:
     text: str | None
     tie: int = Tie.NAMED
     alone: str | None = None
+    said_fake: str | None = None
 
 
 class Matcher:
@@ -230,19 +231,20 @@ class Matcher:
             return None
         if is_known_public(secret):  # documented public development keys: not a leak (§4)
             return None
-        if said_fake(data, m.end("secret")):  # `"sk-…"  # correct format, not real`
-            return None
         verdict = Verdict(True)
         if rule.validator:
             verdict = VALIDATORS[rule.validator](secret, m.group(0).decode("utf-8", "replace"))
             if not verdict.ok:
                 return None
+        # `"sk-…"  # correct format, not real`: never dropped; low unless verified offline
+        verified = verdict.structure or any(x in secret for x in rule.structure)
+        fake = SAID_FAKE if not verified and said_fake(data, m.end("secret")) else None
         conf = rule.confidence
         if rule.markers and any(mk in secret for mk in rule.markers):
             conf = Confidence.HIGH
         s, e = m.span("secret")
         alone = self._alone(i, data, s, e)
-        return _Candidate(i, s, e, verdict.secret or secret, verdict.checksum, conf, None, tie, alone)
+        return _Candidate(i, s, e, verdict.secret or secret, verdict.checksum, conf, None, tie, alone, fake)
 
     def _rank(self, c: _Candidate) -> tuple[int, int, int, int, int, str]:
         r = self.rules[c.rule]
@@ -290,6 +292,7 @@ class Matcher:
                         also_matched=others,
                         exposure_text=best.text,
                         alone=best.alone,
+                        said_fake=best.said_fake,
                     )
                 )
 
