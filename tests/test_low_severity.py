@@ -97,6 +97,10 @@ def test_the_repro_from_the_issue(engine: str) -> None:
     for sep in ("=", "= ", "=\t", ":", ": "):
         text = f"AWS_KEY{sep}{akid}\nAWS_PW{sep}{secret}\n".encode()
         assert _findings(text, matcher(engine)) == [("aws.access-key-id", Severity.CRITICAL, None)], sep
+    # PHP's json_encode escapes '/': the secret is whole only in its decoded string literal
+    slashed = expand("{b64:19}/{b64:20}", random.Random(4)).replace("/", "\\/")
+    for text in (f'{{"AWS_KEY":"{akid}","AWS_PW":"{slashed}"}}', f'{{"creds":"{akid}:{slashed}"}}'):
+        assert _findings(text.encode(), matcher(engine)) == [("aws.access-key-id", Severity.CRITICAL, None)]
 
 
 # --- a value its own comment calls fake -------------------------------------------------------------
