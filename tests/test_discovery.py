@@ -168,6 +168,7 @@ def test_a_name_cut_from_a_token_or_shaped_like_a_key_or_matched_is_never_shown(
     for before in (
         f"{body}/FA1NWoiiSYWPrAB: ",  # the tail of a base64 secret after its last '/'
         f"{body}+apiKeyValue: ",  # even when the tail reads as words
+        f'"{body}\\/apiKeyValue": "',  # or its '/' is JSON-escaped
         "zgVLCU8RAIQxBr9OU7vB: ",  # digit runs and one- or two-letter words
         "WZLesXhrpJuqmShwynCB: ",  # Capitalized words with no vowel
         "QWRTZKPLMNBVCXSDFG: ",  # a long run of letters with few vowels

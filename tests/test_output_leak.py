@@ -121,6 +121,7 @@ NAME_FORMS = (
     "{name} = '{value}'\n",
     "- {name}: {value}\n",
     "Authorization: {name}: {value}\n",
+    '{{"{slashed}": "{value}"}}\n',  # PHP's json_encode escapes '/'
 )
 
 
@@ -153,7 +154,7 @@ def _planted(root: Path) -> tuple[dict[str, str], list[str]]:
             value = keys.make_key(v.id, seed=1000 + k * len(NAME_FORMS) + f)
             planted[name], planted[value] = r.prefix, v.prefix
             found.append(value)
-            lines.append(form.format(name=name, value=value))
+            lines.append(form.format(name=name, value=value, slashed=name.replace("/", "\\/")))
         (root / f"{r.id}.yml").write_text("".join(lines))
     return planted, found
 

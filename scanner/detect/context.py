@@ -40,7 +40,7 @@ def _wordy(name: str) -> bool:
     return True
 
 
-_GLUE = frozenset(b"/+=%~")  # characters that join a name to a token it ends (base64, URL-encoded)
+_GLUE = frozenset(b"/+=%~\\")  # what joins a name to a token it ends (base64, URL-encoded, `\/`)
 _ALNUM = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _LONG_WORD = 15  # longer than any word of a real name (AUTHENTICATION: 14), shorter than a key's run
