@@ -161,8 +161,10 @@ def _finding(
     exposure = min((h.exposure for h in hs), key=_EXPOSURE_ORDER.__getitem__)
     severity = max((effective_severity(rule, h.exposure) for h in hs), key=lambda s: s.rank)
     reason = None
-    if all(h.match.alone for h in hs):  # not a credential by itself anywhere (detect says why)
-        severity, reason = Severity.LOW, next(h.match.alone for h in hs if h.match.alone)
+    # not a credential by itself, or called fake by its own comment, everywhere (detect says why)
+    reasons = [h.match.alone or h.match.said_fake for h in hs]
+    if all(reasons):
+        severity, reason = Severity.LOW, next(r for r in reasons if r)
     confidence = max((h.match.confidence for h in hs), key=lambda c: c.rank)
     firsts = [h.provenance.first_seen for h in hs if h.provenance.first_seen is not None]
     first = min(firsts, key=lambda c: (c.generation, c.commit_time, c.commit)) if firsts else None

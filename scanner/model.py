@@ -120,6 +120,10 @@ class Rule:
     companion: str = ""  # regex of the companion secret
     companion_window: int = 0  # bytes either side searched for it
     alone: str = ""  # why a match without its companion is reported at severity low
+    # Literals every key of this kind holds (OpenAI's base64 "OpenAI" marker): a value holding one
+    # has its structure verified offline, like a passing checksum (a comment calling it fake
+    # does not lower it)
+    structure: tuple[str, ...] = ()
     # Rules whose keys share this rule's shape (Stripe's and Clerk's `sk_live_`): a match that no
     # evidence ties (accept `bare`) names them in also_matched instead of pretending to know
     rivals: tuple[str, ...] = ()
@@ -150,6 +154,7 @@ class Match:
     alone: str | None = None  # why this value is not a credential by itself (severity low)
     # the secret's structure is verified offline: its rule's checksum passes or a rule marker is in it
     verified: bool = False
+    said_fake: str | None = None  # why low: its own comment calls it fake (detect/filters.py)
 
 
 def secret_id(m: Match) -> str:
