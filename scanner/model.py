@@ -120,6 +120,16 @@ class Rule:
     companion: str = ""  # regex of the companion secret
     companion_window: int = 0  # bytes either side searched for it
     alone: str = ""  # why a match without its companion is reported at severity low
+    # a key that is public by design beside these (a Firebase web config): reported low, with
+    # `public_reason`, when at least `public_min` of the `public_with` regexes match within
+    # `public_window` bytes either side
+    public_with: tuple[str, ...] = ()
+    public_min: int = 1
+    public_window: int = 0
+    public_reason: str = ""
+    # an exposure construct counted only in code, never inside a string, template text or comment
+    # (an SDK's error message quoting the option: scanner/detect/jslex.py)
+    code_only: bool = False
     # Rules whose keys share this rule's shape (Stripe's and Clerk's `sk_live_`): a match that no
     # evidence ties (accept `bare`) names them in also_matched instead of pretending to know
     rivals: tuple[str, ...] = ()

@@ -91,17 +91,24 @@ def directory_sources(config: ScanConfig, kind: str) -> list[Source]:
     """A directory's files, judged for client output, and the `--bundles` dirs outside it."""
     import os
 
-    from scanner.sources.bundles import BundleSource, ClientOutput, bundle_dirs, file_reader, split_dirs
+    from scanner.sources.bundles import (
+        BundleSource,
+        ClientOutput,
+        bundle_dirs,
+        file_reader,
+        root_context,
+        split_dirs,
+    )
+    from scanner.sources.maps import WithOrigins, disk_files
 
     root = config.target if config.target.is_dir() else config.target.parent
     inner, outer = split_dirs(bundle_dirs(config.bundles, root), root)
-    from scanner.sources.maps import WithOrigins, disk_files
-
+    # where the root sits in its project (`dist`, `.next`): judged as from the project's root
+    context = root_context(root)
     read = file_reader(os.fsencode(root))
+    judged = ClientOutput(DirectorySource(config.target, kind), read, inner, context)
     return [
-        WithOrigins(
-            ClientOutput(DirectorySource(config.target, kind), read, inner), disk_files(os.fsencode(root))
-        ),
+        WithOrigins(judged, disk_files(os.fsencode(root)), os.fsdecode(context)),
         *([BundleSource(outer)] if outer else []),
     ]
 

@@ -37,8 +37,10 @@ def where(finding: Finding) -> str:
 
 def bundle_kind(location: Location) -> str:
     """A client-bundle location's kind: `build-output` (read from disk, not tracked: code scanning
-    cannot show it) or `tracked` (a committed bundle, shown at its own position)."""
-    return "build-output" if location.source is SourceKind.BUNDLE else "tracked"
+    cannot show it; a plain directory's bundles too, where no git is involved) or `tracked` (a
+    committed bundle, shown at its own position)."""
+    tracked = location.source in (SourceKind.HISTORY, SourceKind.WORKTREE, SourceKind.STAGED)
+    return "tracked" if tracked else "build-output"
 
 
 def build_output(finding: Finding) -> bool:

@@ -141,6 +141,11 @@ def _rule(raw: Any, provider: str, defaults: dict[str, Any], where: str) -> Rule
         companion_window=int(raw.get("companion_window", 0)),
         alone=str(raw.get("alone", "")).strip(),
         rivals=_rivals(raw, where, ties["accept"]),
+        public_with=_tuple(raw.get("public_with"), where, "public_with"),
+        public_min=int(raw.get("public_min", 1)),
+        public_window=int(raw.get("public_window", 0)),
+        public_reason=" ".join(str(raw.get("public_reason", "")).split()),
+        code_only=bool(raw.get("code_only", False)),
     )
 
 

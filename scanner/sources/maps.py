@@ -24,7 +24,7 @@ from urllib.parse import unquote
 
 from scanner.detect.engine import Matcher
 from scanner.detect.positions import LineIndex, utf16_units
-from scanner.detect.sourcemap import SourceMap, SourceMapError, mapping_url, parse, resolve_source
+from scanner.detect.sourcemap import SourceMap, SourceMapError, mapping_url, parse
 from scanner.model import Original, Position
 from scanner.sources.base import Found, Hits, Place, ScanContext, Source, SourceResult
 
@@ -89,7 +89,9 @@ def _parsed(path: str | None, how: str, data: bytes) -> FoundMap:
         return FoundMap(path, how, None, f"not a readable source map ({e})")
 
 
-def origin_of(found: FoundMap, bundle: str, pos: Position, js: bytes | None = None) -> Original | None:
+def origin_of(
+    found: FoundMap, bundle: str, pos: Position, js: bytes | None = None, project: str | None = None
+) -> Original | None:
     """The original position of a hit at `pos` in the bundle, path resolved (repository-relative
     when the source lies inside the repository, as written otherwise).
 
@@ -107,7 +109,7 @@ def origin_of(found: FoundMap, bundle: str, pos: Position, js: bytes | None = No
     if got.shift and js is not None and got.source < len(sm.contents):
         column += _copied(js, pos.byte_offset, got.shift, sm.contents[got.source], got.line, got.column)
     map_path = found.path or bundle
-    path, _inside = resolve_source(sm.sources[got.source], sm.source_root, map_path)
+    path = source_path(sm.sources[got.source], sm.source_root, map_path, project)
     return Original(path=path, line=got.line, column=column)
 
 
@@ -150,7 +152,7 @@ def scan_contents(found: FoundMap, bundle: str, matcher: Matcher) -> list[Conten
             continue
         index = LineIndex(data)
         hits = tuple((m, index.position(m.start, m.end)) for m in found_here)
-        path, _inside = resolve_source(sm.sources[i] if i < len(sm.sources) else "", sm.source_root, map_path)
+        path = source_path(sm.sources[i] if i < len(sm.sources) else "", sm.source_root, map_path)
         out.append(ContentHit(path, hits))
     return out
 
@@ -161,22 +163,25 @@ def scan_contents(found: FoundMap, bundle: str, matcher: Matcher) -> list[Conten
 Files = Callable[[Place], Read | None]  # the files of the tree a place sits in (None: not readable)
 
 
-# a bundle place's file as read from its tree: (path, content, its map; None for a map file)
-_Bundle = tuple[str, bytes, FoundMap | None]
+# a bundle place's file as read from its tree: (path, content, its map (None for a map file),
+# the project folder its sources are named from)
+_Bundle = tuple[str, bytes, FoundMap | None, str]
 
 
-def add_origins(res: SourceResult, files: Files) -> None:
+def add_origins(res: SourceResult, files: Files, context: str = "") -> None:
     """Give every hit at a bundle place the original position its source map gives; a hit inside
     a map file's `sourcesContent` gets its position inside that source. Each place reads its own
     tree (a commit's map for a commit's bundle); a bundle and its map are read and parsed once
-    for all the texts found in it, so the map's decoded lines serve every one of them."""
+    for all the texts found in it, so the map's decoded lines serve every one of them. `context`
+    is the scan root's path inside its project (`dist`), so that source paths come out relative
+    to the scan root wherever it is (`../src/a.ts`)."""
     read_once: dict[tuple[bytes | None, bytes], _Bundle | None] = {}
     for found in res.founds:
         if any(p.bundle for p in found.places):
-            found.places = [_with_origins(found, p, files, read_once) for p in found.places]
+            found.places = [_with_origins(found, p, files, read_once, context) for p in found.places]
 
 
-def _bundle(place: Place, files: Files) -> _Bundle | None:
+def _bundle(place: Place, files: Files, context: str) -> _Bundle | None:
     read = files(place)
     if read is None:
         return None
@@ -185,66 +190,105 @@ def _bundle(place: Place, files: Files) -> _Bundle | None:
     if data is None:
         return None
     if path.endswith(".map"):
-        return path, data, None
+        return path, data, None, project_of(path, read, context)
     fm = find_map(path, data, read)
-    return (path, data, fm) if fm is not None and fm.map is not None else None
+    if fm is None or fm.map is None:
+        return None
+    return path, data, fm, project_of(fm.path or path, read, context)
 
 
 def _with_origins(
-    found: Found, place: Place, files: Files, read_once: dict[tuple[bytes | None, bytes], _Bundle | None]
+    found: Found,
+    place: Place,
+    files: Files,
+    read_once: dict[tuple[bytes | None, bytes], _Bundle | None],
+    context: str = "",
 ) -> Place:
     if not place.bundle or place.origins:
         return place
     key = (place.commit, place.path)
     if key not in read_once:
-        read_once[key] = _bundle(place, files)
+        read_once[key] = _bundle(place, files, context)
     got = read_once[key]
     if got is None:
         return place
-    path, data, fm = got
+    path, data, fm, project = got
     if fm is None:
-        origins = _content_origins(data, path, found.hits)
+        origins = _content_origins(data, path, found.hits, project)
     else:
-        origins = tuple(origin_of(fm, path, pos, data) for _m, pos in found.hits)
+        origins = tuple(origin_of(fm, path, pos, data, project) for _m, pos in found.hits)
     return replace(place, origins=origins) if any(origins) else place
 
 
-def _content_origins(data: bytes, map_path: str, hits: Hits) -> tuple[Original | None, ...]:
-    """For hits inside a map file: which `sourcesContent` entry holds each, and where in it."""
-    spans = _content_spans(data)
-    if not spans:
-        return ()
-    try:
-        doc = json.loads(data)
-        sources = doc.get("sources") or []
-        root = doc.get("sourceRoot") or ""
-    except (ValueError, AttributeError):
+def _content_origins(
+    data: bytes, map_path: str, hits: Hits, project: str = ""
+) -> tuple[Original | None, ...]:
+    """For hits inside a map file: which `sourcesContent` entry holds each, and where in it (in
+    an index map, each section's own entries)."""
+    tables = _content_tables(data)
+    if not tables:
         return ()
     out: list[Original | None] = []
     for _m, pos in hits:
         at = pos.byte_offset
         got: Original | None = None
-        for i, (start, end) in enumerate(spans):
-            if start < at < end and i < len(sources) and isinstance(sources[i], str):
-                try:
-                    before = json.loads(data[start:at].decode("utf-8") + '"')
-                except (ValueError, UnicodeDecodeError):
+        for spans, sources, root in tables:
+            for i, (start, end) in enumerate(spans):
+                name = sources[i] if i < len(sources) else None
+                if start < at < end and isinstance(name, str):
+                    try:
+                        before = json.loads(data[start:at].decode("utf-8") + '"')
+                    except (ValueError, UnicodeDecodeError):
+                        break
+                    line = before.count("\n") + 1
+                    column = utf16_units(before.rsplit("\n", 1)[-1].encode("utf-8", "surrogatepass")) + 1
+                    src = source_path(name, root, map_path, project)
+                    got = Original(path=src, line=line, column=column)
                     break
-                line = before.count("\n") + 1
-                column = utf16_units(before.rsplit("\n", 1)[-1].encode("utf-8", "surrogatepass")) + 1
-                src, _inside = resolve_source(sources[i], root if isinstance(root, str) else "", map_path)
-                got = Original(path=src, line=line, column=column)
+            if got is not None:
                 break
         out.append(got)
     return tuple(out)
 
 
-def _content_spans(data: bytes) -> list[tuple[int, int]]:
-    """Byte spans (opening quote, closing quote) of the `sourcesContent` strings of a map file; a
-    `null` entry is an empty span. Scanned as bytes, so offsets match the hits' byte offsets."""
-    key = data.find(b'"sourcesContent"')
-    if key < 0:
+def _content_tables(data: bytes) -> list[tuple[list[tuple[int, int]], list[object], str]]:
+    """(spans of `sourcesContent` strings, `sources`, `sourceRoot`) of a map file: one table, or
+    one per section of an index map (each section's `sourcesContent` key, in document order,
+    belongs to the next section whose map has one)."""
+    try:
+        doc = json.loads(data)
+    except ValueError:
         return []
+    if not isinstance(doc, dict):
+        return []
+    maps: list[dict[str, object]] = []
+    if isinstance(doc.get("sections"), list):
+        for sec in doc["sections"]:
+            m = sec.get("map") if isinstance(sec, dict) else None
+            if isinstance(m, dict) and "sourcesContent" in m:
+                maps.append(m)
+    elif "sourcesContent" in doc:
+        maps.append(doc)
+    out: list[tuple[list[tuple[int, int]], list[object], str]] = []
+    at = 0
+    for m in maps:
+        key = data.find(b'"sourcesContent"', at)
+        if key < 0:
+            break
+        spans = _content_spans(data, key)
+        at = (spans[-1][1] if spans else key) + 1
+        sources = m.get("sources")
+        root = m.get("sourceRoot")
+        out.append(
+            (spans, sources if isinstance(sources, list) else [], root if isinstance(root, str) else "")
+        )
+    return out
+
+
+def _content_spans(data: bytes, key: int) -> list[tuple[int, int]]:
+    """Byte spans (opening quote, closing quote) of the `sourcesContent` strings whose key starts
+    at `key` in a map file; a `null` entry is an empty span. Scanned as bytes, so offsets match
+    the hits' byte offsets."""
     i = data.find(b"[", key)
     spans: list[tuple[int, int]] = []
     n = len(data)
@@ -272,13 +316,14 @@ def _content_spans(data: bytes) -> list[tuple[int, int]]:
 class WithOrigins:
     """A source whose bundle places get their source-map origins (after ClientOutput judged them)."""
 
-    def __init__(self, inner: Source, files: Files) -> None:
+    def __init__(self, inner: Source, files: Files, context: str = "") -> None:
         self.inner = inner
         self.files = files
+        self.context = context
 
     def scan(self, ctx: ScanContext) -> SourceResult:
         res = self.inner.scan(ctx)
-        add_origins(res, self.files)
+        add_origins(res, self.files, self.context)
         return res
 
 
@@ -338,3 +383,103 @@ def commit_files(repo: object) -> Files:
         return read
 
     return files
+
+
+# ----------------------------------------------------------------------------------------------
+# source URLs → paths (the bundlers' naming schemes)
+
+# schemes whose path is relative to the bundler's project (webpack's `context`, Turbopack's
+# `[project]`), after an optional namespace segment (`webpack://my-app/./src/a.ts`)
+_PROJECT_SCHEMES = ("webpack://", "webpack-internal://", "turbopack://", "rollup://", "vite://", "ng://")
+_PARCEL_ROOT = "/__parcel_source_root"  # Parcel's sourceRoot: sources are project-relative
+_TURBOPACK_PROJECT = "[project]/"
+
+
+def _project_relative(name: str) -> str | None:
+    """The project-relative path a bundler scheme names, or None (not a scheme of a project file:
+    a runtime (`[turbopack]/…`, `webpack/bootstrap`), an absolute or a climbing path)."""
+    for scheme in _PROJECT_SCHEMES:
+        if not name.startswith(scheme):
+            continue
+        rest = name[len(scheme) :].split("?", 1)[0]
+        if rest.startswith("/"):  # `webpack:///./src/a.ts`, `turbopack:///[project]/a.ts`
+            rest = rest[1:]
+            if rest.startswith("/"):
+                return None  # an absolute path (`webpack:////home/…`): not the project's name for it
+        elif "/" in rest:  # `webpack://namespace/./src/a.ts`
+            first, rest = rest.split("/", 1)
+            if first.startswith("["):
+                rest = first + "/" + rest
+        else:
+            return None
+        if rest.startswith(_TURBOPACK_PROJECT):
+            rest = rest[len(_TURBOPACK_PROJECT) :]
+        elif rest.startswith("["):
+            return None  # Turbopack's own runtime (`[turbopack]/…`, `[next]/…`)
+        norm = posixpath.normpath(rest) if rest else "."
+        if norm in (".", "..") or norm.startswith("../") or posixpath.isabs(norm):
+            return None
+        return norm
+    return None
+
+
+def source_path(name: str, source_root: str, map_path: str, project: str | None = None) -> str:
+    """The path, relative to the scan root, of a map's `sources` entry: bundler schemes
+    (`webpack://app/./src/a.ts`, `turbopack:///[project]/app/a.tsx`, Parcel's
+    `/__parcel_source_root/`) name it from the project folder (`project`, relative to the scan
+    root: `''`, `site`, or `..` when the scan root is the project's `dist`); relative names (Vite,
+    Rollup, esbuild, Bun) from the map's own folder and `sourceRoot`, climbing at most to the
+    project. A URL with a host, an absolute path, a runtime module or a path that climbs out of
+    the project comes back as written. A name is only ever a name: nothing is opened."""
+    if project is None:
+        project = ""
+    ups = len([s for s in project.split("/") if s == ".."])
+    rel = _project_relative(name)
+    if rel is None and source_root.rstrip("/") == _PARCEL_ROOT and not _is_url(name):
+        rel = posixpath.normpath(name.lstrip("/"))
+        rel = None if rel.startswith("..") else rel
+    if rel is not None:
+        return posixpath.normpath(posixpath.join(project, rel)) if project else rel
+    if any(name.startswith(s) for s in _PROJECT_SCHEMES) or _is_url(name) or name.startswith("/"):
+        return name
+    joined = name
+    if source_root:
+        if _is_url(source_root) or source_root.startswith("/"):
+            return source_root.rstrip("/") + "/" + name
+        joined = posixpath.join(source_root, name)
+    norm = posixpath.normpath(posixpath.join(posixpath.dirname(map_path), joined))
+    climbs = 0
+    for seg in norm.split("/"):
+        if seg != "..":
+            break
+        climbs += 1
+    if climbs > ups or posixpath.isabs(norm):
+        return name
+    return norm
+
+
+def _is_url(name: str) -> bool:
+    return "://" in name or (len(name) > 1 and name[0].isalpha() and ":" in name.split("/", 1)[0])
+
+
+def project_of(map_path: str, read: Read, context: str = "") -> str:
+    """The project folder a map's bundler-scheme sources are named from, relative to the scan
+    root: the nearest folder above the map with a `package.json` (not itself build output: Next's
+    standalone and library builds copy one into `dist/`) or a repository's `.git/HEAD`, else the
+    folder that holds the build-output folder the map is in (`app` for `app/dist/x.js.map`), else
+    the project the scan root sits in (`context`: the root's path inside it, `dist` → `..`)."""
+    from scanner.sources.bundles import BUILD_ROOTS, _occurs_any, output_parent
+
+    d = posixpath.dirname(map_path)
+    while True:
+        for marker in ("package.json", ".git/HEAD"):
+            at = posixpath.join(d, marker) if d else marker
+            if not _occurs_any(at.encode("utf-8", "surrogateescape"), BUILD_ROOTS) and read(at) is not None:
+                return d
+        if not d:
+            break
+        d = posixpath.dirname(d)
+    if context:
+        return "/".join([".."] * len(context.split("/")))
+    parent = output_parent(map_path.encode("utf-8", "surrogateescape"))
+    return parent.decode("utf-8", "surrogateescape") if parent is not None else ""
