@@ -171,16 +171,22 @@ def _scan_root(build: Build, git: bool, root: str) -> tuple[Path, Path]:
     return target, base
 
 
-def _expected_origin(app: Path, bundle: Path, key: str, base: Path) -> dict[str, Any]:
+def expected_origin(
+    app: Path, bundle: Path, key: str, base: Path, map_file: Path | None = None
+) -> dict[str, Any]:
     """The origin trace-mapping gives for the key's position in `bundle`, as a path relative to
-    the report's base; a hit inside a token copied as written is placed as far into the source."""
+    the report's base; a hit inside a token copied as written is placed as far into the source.
+    Bundler schemes name a file of the project `app`: `webpack://<namespace>/./src/a.js`,
+    `turbopack:///[project]/app/a.tsx`."""
     data = bundle.read_bytes()
     line, column, *_ = bundlers.position(data, key)
-    got = bundlers.trace(Path(str(bundle) + ".map"), line, column)
+    got = bundlers.trace(map_file or Path(str(bundle) + ".map"), line, column)
     pos, seg, content = got["pos"], got["seg"], got["content"]
     source = pos["source"]
-    if source.startswith("webpack://"):  # `webpack://<namespace>/./src/a.js`: relative to the project
+    if source.startswith("webpack://"):
         path = app / source.split("/", 3)[3]
+    elif source.startswith("turbopack:///[project]/"):
+        path = app / source.removeprefix("turbopack:///[project]/")
     else:
         path = Path(unquote(urlparse(source).path))
     col = pos["column"] + 1
@@ -224,7 +230,7 @@ def test_every_planted_key_is_judged_alike_from_any_root(
         assert first["path"] == os.path.relpath(bundle, base).replace(os.sep, "/"), label
         assert first["client_bundle"] == "build-output", label  # never tracked: no commit holds it
         assert where(first) == bundlers.position(data, key), label
-        assert first["original"] == _expected_origin(app, bundle, key, base), label
+        assert first["original"] == expected_origin(app, bundle, key, base), label
         if label == "firebase":
             assert "Firebase" in f["severity_reason"] and "Gemini" in f["severity_reason"]
         else:
