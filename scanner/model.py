@@ -319,6 +319,9 @@ class ScanInfo:
     target: str
     head: str | None = None
     range: str | None = None
+    # the absolute directory the report's paths are relative to (the repository's working tree, or
+    # the scanned directory): SARIF's %SRCROOT%, whatever form `target` was given in
+    root: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

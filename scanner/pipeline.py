@@ -69,6 +69,7 @@ def scan(
         progress=prog,
     )
     site = discover(config.target)
+    root = _report_root(config.target, site)
     try:
         if site is None:
             if config.mode not in (Mode.HISTORY, Mode.TREE):
@@ -84,7 +85,15 @@ def scan(
                 results.append(_path_check(site))
     finally:
         prog.close()
-    return suppress(build_report(config, rules, mode, results, time.monotonic() - t0), config)
+    report = build_report(config, rules, mode, results, time.monotonic() - t0)
+    return suppress(replace(report, scan=replace(report.scan, root=root)), config)
+
+
+def _report_root(target: Path, site: RepoSite | None) -> str | None:
+    """The absolute directory the report's paths are relative to."""
+    if site is not None:
+        return str(site.workdir.resolve()) if site.workdir is not None else None
+    return str((target if target.is_dir() else target.parent).resolve())
 
 
 def directory_sources(config: ScanConfig, kind: str) -> list[Source]:

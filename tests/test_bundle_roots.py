@@ -238,3 +238,65 @@ def test_every_planted_key_is_judged_alike_from_any_root(
     if build.prose:  # the SDK's own error text is in the bundle, quoting the option as prose
         assert b"dangerouslyAllowBrowser: true" in data
     assert not [f for f in report["findings"] if f["rule_id"] == "browser.sdk-browser-opt-in"]
+
+
+# --- item 4: the SDK's prose; item 6: production source maps; item 8: SARIF -------------------------
+
+
+def test_the_openai_sdk_shipped_in_a_vite_bundle_is_no_opt_in(vite: Build) -> None:
+    """Every Vite build that uses the SDK ships its error text quoting the option; the app never
+    opted in, so nothing is reported for it — in the bundle or in its map."""
+    (bundle,) = (vite.top / "app").glob(vite.bundle_glob)
+    assert b"dangerouslyAllowBrowser: true" in bundle.read_bytes()
+    assert b"dangerouslyAllowBrowser: true" in bundle.with_name(bundle.name + ".map").read_bytes()
+    for target in (vite.top / "app" / "dist", vite.git / "app"):
+        _code, report = run(str(target))
+        assert not [f for f in report["findings"] if f["kind"] == "exposure" and "opt-in" in f["rule_id"]]
+
+
+@pytest.mark.parametrize(("name", "config"), [("vite", "vite.config.js"), ("webpack", "webpack.config.js")])
+def test_a_production_build_that_serves_its_maps_is_flagged(
+    name: str, config: str, request: pytest.FixtureRequest
+) -> None:
+    build: Build = request.getfixturevalue(name)
+    _code, report = run(str(build.git / "app"))
+    (f,) = [f for f in report["findings"] if f["rule_id"] == "browser.production-source-maps"]
+    assert f["locations"][0]["path"] == config and f["severity"] == "medium"
+
+
+def test_hidden_maps_are_not_flagged_and_still_give_origins(tmp_path: Path) -> None:
+    keys = _keys(2161)
+    app = tmp_path / "app"
+    app.mkdir()
+    bundlers.write(app, _app_files(keys, "import.meta.env.VITE_OPENAI_API_KEY", sdk=False))
+    (chunk,) = bundlers.vite_build_with(
+        app, {"VITE_OPENAI_API_KEY": keys["env"]}, "export default { build: { sourcemap: 'hidden' } };\n"
+    )
+    assert b"sourceMappingURL" not in chunk.read_bytes() and chunk.with_name(chunk.name + ".map").exists()
+    _code, report = run(str(app))
+    assert not [f for f in report["findings"] if f["rule_id"] == "browser.production-source-maps"]
+    f = next(
+        f
+        for f in report["findings"]
+        if f.get("secret_sha256") == hashlib.sha256(keys["code"].encode()).hexdigest()
+    )
+    assert f["locations"][0]["original"] == expected_origin(app, chunk, keys["code"], app)
+
+
+def test_sarif_names_each_location_once(vite: Build, tmp_path: Path) -> None:
+    """The untracked bundle's origin is the committed source line that also holds the key: one
+    location, not two."""
+    from scanner.cli import main
+
+    out = tmp_path / "vite.sarif"
+    main(["scan", str(vite.git / "app"), "--sarif", str(out), "--jobs", "1", "--fail-on", "none"])
+    sarif = bundlers.json.loads(out.read_text())
+    for result in sarif["runs"][0]["results"]:
+        lines = [
+            (
+                loc["physicalLocation"]["artifactLocation"]["uri"],
+                loc["physicalLocation"]["region"]["startLine"],
+            )
+            for loc in result["locations"]
+        ]
+        assert len(lines) == len(set(lines)), (result["ruleId"], lines)

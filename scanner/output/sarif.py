@@ -179,7 +179,7 @@ def sarif_document(report: Report) -> dict[str, Any]:
             }
         },
         "invocations": [_invocation(report)],
-        "originalUriBaseIds": {SRCROOT: _source_root(report.scan.target)},
+        "originalUriBaseIds": {SRCROOT: _source_root(report.scan.root or report.scan.target)},
         "automationDetails": {"id": automation_id(report.scan.mode)},
         "columnKind": "utf16CodeUnits",
         "results": results,
@@ -444,6 +444,18 @@ def _origin_shown(finding: Finding) -> bool:
     )
 
 
+def _same_line(location: dict[str, Any], origin: dict[str, Any]) -> bool:
+    """`location` is the origin's file and line, at or after the origin's column (the key inside
+    the token the source map points at)."""
+    a, b = location.get("physicalLocation", {}), origin["physicalLocation"]
+    ra, rb = a.get("region", {}), b["region"]
+    return bool(
+        a.get("artifactLocation", {}).get("uri") == b["artifactLocation"]["uri"]
+        and ra.get("startLine") == rb["startLine"]
+        and ra.get("startColumn", 0) >= rb["startColumn"]
+    )
+
+
 def _origin_first(result: dict[str, Any], locations: Sequence[Location]) -> None:
     """Code scanning cannot show a bundle that is not tracked (built in CI), so its source-map
     origin — a source file of the repository — becomes the primary location and the bundle
@@ -470,7 +482,14 @@ def _origin_first(result: dict[str, Any], locations: Sequence[Location]) -> None
     }
     if first.source is SourceKind.BUNDLE:
         bundle = result["locations"][0]
-        result["locations"][0] = origin
+        # the source line itself, when committed, is one of the finding's own locations (the map
+        # points at the token, the location at the key inside it): shown once, the committed
+        # location first (the untracked Vite scan listed the line twice)
+        rest = result["locations"][1:]
+        same = [loc for loc in rest if _same_line(loc, origin)]
+        if same:
+            rest.remove(same[0])
+        result["locations"] = [same[0] if same else origin, *rest]
         result["relatedLocations"] = [{"id": 1, **bundle}]
     else:
         result["relatedLocations"] = [{"id": 1, **origin}]
@@ -538,7 +557,9 @@ def _nowhere() -> dict[str, Any]:
 
 
 def _source_root(target: str) -> dict[str, Any]:
-    """`%SRCROOT%`: the scanned directory when its path is absolute, else the filesystem root.
+    """`%SRCROOT%`: the directory the paths are relative to (the repository's working tree or the
+    scanned directory, made absolute by the pipeline); a relative path (a report built without
+    one) falls back to the filesystem root.
 
     GitHub resolves relative URIs against the checkout itself; this only keeps the log valid
     SARIF on its own (an absolute URI ending in `/`).
