@@ -311,3 +311,30 @@ def test_srcroot_is_absolute_when_the_target_is_relative(tmp_path: Path) -> None
     sarif = json.loads((tmp_path / "out.sarif").read_text())
     root = sarif["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]["uri"]
     assert root == (tmp_path / "app").resolve().as_uri() + "/"
+
+
+def test_a_firebase_key_is_told_to_be_restricted_not_revoked(tmp_path: Path) -> None:
+    key = make_key("google.api-key", 2156)
+    (tmp_path / "site" / "src").mkdir(parents=True)
+    (tmp_path / "site" / "src" / "firebase.js").write_text(_firebase(key))
+    out, err = io.StringIO(), io.StringIO()
+    summary, sarif_file = tmp_path / "summary.md", tmp_path / "out.sarif"
+    argv = [
+        "scan",
+        str(tmp_path / "site"),
+        "--jobs",
+        "1",
+        "--summary",
+        str(summary),
+        "--sarif",
+        str(sarif_file),
+    ]
+    with redirect_stdout(out), redirect_stderr(err):
+        main(argv)
+    console = out.getvalue() + err.getvalue()
+    assert "public by design, not a leak" in console and "revoke the key now" not in console
+    message = json.loads(sarif_file.read_text())["runs"][0]["results"][0]["message"]["text"]
+    assert "public by design" in message and not message.startswith("Leaked")
+    text = summary.read_text()
+    assert "**Restrict**" in text and "**Revoke**" not in text
+    assert key not in console + message + text

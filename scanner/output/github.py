@@ -25,7 +25,7 @@ from typing import Literal
 
 from scanner.model import Finding, Kind, Location, Report, Rule, Severity, SourceKind
 from scanner.output.escape import escape_text
-from scanner.output.where import where
+from scanner.output.where import RESTRICT, public_by_design, where
 
 MAX_PER_LEVEL = 10
 """The runner's `_maxCountPerIssueType`: more annotations of one level in a step are dropped."""
@@ -187,6 +187,10 @@ def _message(
             "Whatever a browser or app receives is public: call the API from a server-side proxy, "
             f"and revoke any key that shipped{f' at {url}' if url else ''}."
         )
+    elif public_by_design(finding, rule):
+        secret = finding.redacted or "(short secret, not shown)"
+        lead = f"{name} {secret} ({finding.rule_id}) in a Firebase web config, {where(finding)}."
+        todo = f"It is public by design, not a leak: {RESTRICT}{f' ({url})' if url else ''}."
     else:
         secret = finding.redacted or "(short secret, not shown)"
         lead = f"Leaked {name} {secret} ({finding.rule_id}), {where(finding)}."

@@ -68,7 +68,7 @@ from scanner.model import (
 from scanner.output.escape import dump_json
 from scanner.output.remediation import rule_help
 from scanner.output.severity import severity_level
-from scanner.output.where import build_output, bundle_kind, where
+from scanner.output.where import build_output, bundle_kind, public_by_design, where
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -373,6 +373,9 @@ def result_message(finding: Finding, rule: Rule) -> str:
     name = rule.name or rule.id
     if finding.kind is Kind.EXPOSURE:
         first = f"{name} ({rule.id})."
+    elif public_by_design(finding, rule):
+        shown = f" {finding.redacted}" if finding.redacted else ""
+        first = f"{name}{shown} ({rule.id}) in a Firebase web config, public by design."
     elif finding.redacted:
         first = f"Leaked {name} {finding.redacted} ({rule.id})."
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from scanner.model import Exposure, Finding, Location, SourceKind
+from scanner.model import Exposure, Finding, Location, Rule, SourceKind
 
 _UNCOMMITTED = frozenset({SourceKind.WORKTREE, SourceKind.STAGED})
 
@@ -46,3 +46,21 @@ def bundle_kind(location: Location) -> str:
 def build_output(finding: Finding) -> bool:
     """The finding's first location is a bundle as built, which no commit holds."""
     return bool(finding.locations) and finding.locations[0].source is SourceKind.BUNDLE
+
+
+def public_by_design(finding: Finding, rule: Rule | None) -> bool:
+    """A key its provider publishes by design (a Firebase web config's API key): reported low with
+    the rule's `public_reason`, and told to be restricted, not revoked as a leak."""
+    return (
+        rule is not None
+        and bool(rule.public_reason)
+        and finding.severity_reason is not None
+        and finding.severity_reason == rule.public_reason
+    )
+
+
+RESTRICT = (
+    "restrict it (Google Cloud console → Credentials → the key): application restrictions to your "
+    "app's referrers, API restrictions to the Firebase APIs; unrestricted, it can call Gemini on "
+    "your bill"
+)
