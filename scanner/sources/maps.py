@@ -90,7 +90,12 @@ def _parsed(path: str | None, how: str, data: bytes) -> FoundMap:
 
 
 def origin_of(
-    found: FoundMap, bundle: str, pos: Position, js: bytes | None = None, project: str | None = None
+    found: FoundMap,
+    bundle: str,
+    pos: Position,
+    js: bytes | None = None,
+    project: str | None = None,
+    resolve: Resolve | None = None,
 ) -> Original | None:
     """The original position of a hit at `pos` in the bundle, path resolved (repository-relative
     when the source lies inside the repository, as written otherwise).
@@ -109,7 +114,12 @@ def origin_of(
     if got.shift and js is not None and got.source < len(sm.contents):
         column += _copied(js, pos.byte_offset, got.shift, sm.contents[got.source], got.line, got.column)
     map_path = found.path or bundle
-    path = source_path(sm.sources[got.source], sm.source_root, map_path, project)
+    name = sm.sources[got.source]
+    path = (
+        resolve(name, sm.source_root, map_path)
+        if resolve
+        else source_path(name, sm.source_root, map_path, project)
+    )
     return Original(path=path, line=got.line, column=column)
 
 
@@ -164,8 +174,8 @@ Files = Callable[[Place], Read | None]  # the files of the tree a place sits in 
 
 
 # a bundle place's file as read from its tree: (path, content, its map (None for a map file),
-# the project folder its sources are named from)
-_Bundle = tuple[str, bytes, FoundMap | None, str]
+# how its sources become paths)
+_Bundle = tuple[str, bytes, FoundMap | None, "Resolve"]
 
 
 def add_origins(res: SourceResult, files: Files, context: str = "") -> None:
@@ -190,11 +200,11 @@ def _bundle(place: Place, files: Files, context: str) -> _Bundle | None:
     if data is None:
         return None
     if path.endswith(".map"):
-        return path, data, None, project_of(path, read, context)
+        return path, data, None, resolver(read, project_of(path, read, context))
     fm = find_map(path, data, read)
     if fm is None or fm.map is None:
         return None
-    return path, data, fm, project_of(fm.path or path, read, context)
+    return path, data, fm, resolver(read, project_of(fm.path or path, read, context))
 
 
 def _with_origins(
@@ -212,16 +222,16 @@ def _with_origins(
     got = read_once[key]
     if got is None:
         return place
-    path, data, fm, project = got
+    path, data, fm, resolve = got
     if fm is None:
-        origins = _content_origins(data, path, found.hits, project)
+        origins = _content_origins(data, path, found.hits, resolve)
     else:
-        origins = tuple(origin_of(fm, path, pos, data, project) for _m, pos in found.hits)
+        origins = tuple(origin_of(fm, path, pos, data, resolve=resolve) for _m, pos in found.hits)
     return replace(place, origins=origins) if any(origins) else place
 
 
 def _content_origins(
-    data: bytes, map_path: str, hits: Hits, project: str = ""
+    data: bytes, map_path: str, hits: Hits, resolve: Resolve | None = None
 ) -> tuple[Original | None, ...]:
     """For hits inside a map file: which `sourcesContent` entry holds each, and where in it (in
     an index map, each section's own entries)."""
@@ -242,7 +252,7 @@ def _content_origins(
                         break
                     line = before.count("\n") + 1
                     column = utf16_units(before.rsplit("\n", 1)[-1].encode("utf-8", "surrogatepass")) + 1
-                    src = source_path(name, root, map_path, project)
+                    src = resolve(name, root, map_path) if resolve else source_path(name, root, map_path)
                     got = Original(path=src, line=line, column=column)
                     break
             if got is not None:
@@ -460,6 +470,50 @@ def source_path(name: str, source_root: str, map_path: str, project: str | None 
 
 def _is_url(name: str) -> bool:
     return "://" in name or (len(name) > 1 and name[0].isalpha() and ":" in name.split("/", 1)[0])
+
+
+Resolve = Callable[[str, str, str], str]  # (source name, sourceRoot, map path) → path
+
+
+def resolver(read: Read, project: str) -> Resolve:
+    """`source_path` with the files at hand: a relative name that names no file from the map's
+    folder is looked for from each folder above it (Parcel names sources from its project root —
+    the folder of the lockfile or repository — with no `sourceRoot`, against the spec), and kept
+    as resolved when none holds it; a name that does not climb (`src/a.js`) is the project's
+    when the project is above the scan root. Only paths inside the scan root are looked at; one
+    look per name."""
+    memo: dict[tuple[str, str, str], str] = {}
+
+    def exists(path: str) -> bool:
+        return (
+            not (path.startswith("../") or path == ".." or posixpath.isabs(path)) and read(path) is not None
+        )
+
+    def resolve(name: str, source_root: str, map_path: str) -> str:
+        key = (name, source_root, map_path)
+        if key in memo:
+            return memo[key]
+        path = source_path(name, source_root, map_path, project)
+        plain = (
+            not source_root
+            and not _is_url(name)
+            and not name.startswith("/")
+            and _project_relative(name) is None
+        )
+        if plain and not exists(path):
+            found = None
+            d = posixpath.dirname(map_path)
+            while d and found is None:
+                d = posixpath.dirname(d)
+                cand = posixpath.normpath(posixpath.join(d, name)) if d else posixpath.normpath(name)
+                found = cand if exists(cand) else None
+            if found is None and project.startswith("..") and not name.startswith("."):
+                found = posixpath.normpath(posixpath.join(project, name))  # the project is above the root
+            path = found or path
+        memo[key] = path
+        return path
+
+    return resolve
 
 
 def project_of(map_path: str, read: Read, context: str = "") -> str:
