@@ -67,13 +67,13 @@ from scanner.model import (
 )
 from scanner.output.escape import dump_json
 from scanner.output.remediation import rule_help
+from scanner.output.sarif_origin import SRCROOT, origin_first, origin_shown
 from scanner.output.severity import severity_level
 from scanner.output.where import build_output, bundle_kind, public_by_design, where
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
 INFORMATION_URI = "https://github.com/keysweep/keysweep"
-SRCROOT = "%SRCROOT%"
 MAX_LOCATIONS = 10
 """GitHub uses only the first location and shows at most this many (github.md §1.1)."""
 MAX_DESCRIPTION = 1024
@@ -349,7 +349,7 @@ def _result(finding: Finding, rules: Sequence[Rule], index: dict[str, int]) -> d
             "keysweep/v1": finding.fingerprint,
         },
     }
-    _origin_first(result, locations)
+    origin_first(result, locations)
     if finding.suppression is not None:
         result["suppressions"] = [_suppression(finding.suppression)]
     if finding.baseline_state is not None:
@@ -383,7 +383,7 @@ def result_message(finding: Finding, rule: Rule) -> str:
     parts = [first, f"It is {where(finding)}."]
     if finding.severity_reason is not None:
         parts.append(f"Severity {finding.severity.value}: {finding.severity_reason.rstrip('.')}.")
-    if build_output(finding) and _origin_shown(finding):
+    if build_output(finding) and origin_shown(finding):
         parts.append(
             "The location is the source line that put the key in [the bundle as built](1) (build"
             " output, not tracked in the repository, which code scanning cannot show), from its source map."
@@ -429,73 +429,6 @@ def artifact_uri(location: Location) -> str:
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogateescape")
     return quote(raw.lstrip(b"/"), safe="/")
-
-
-def _in_repository(path: str) -> bool:
-    return bool(path) and "://" not in path and not path.startswith(("/", "../")) and path != ".."
-
-
-def _origin_shown(finding: Finding) -> bool:
-    """Whether the SARIF result leads with the source-map origin of an untracked bundle."""
-    first = finding.locations[0] if finding.locations else None
-    return (
-        first is not None
-        and first.client_bundle
-        and first.source is SourceKind.BUNDLE
-        and first.original is not None
-        and _in_repository(first.original.path)
-    )
-
-
-def _same_line(location: dict[str, Any], origin: dict[str, Any]) -> bool:
-    """`location` is the origin's file and line, at or after the origin's column (the key inside
-    the token the source map points at)."""
-    a, b = location.get("physicalLocation", {}), origin["physicalLocation"]
-    ra, rb = a.get("region", {}), b["region"]
-    return bool(
-        a.get("artifactLocation", {}).get("uri") == b["artifactLocation"]["uri"]
-        and ra.get("startLine") == rb["startLine"]
-        and ra.get("startColumn", 0) >= rb["startColumn"]
-    )
-
-
-def _origin_first(result: dict[str, Any], locations: Sequence[Location]) -> None:
-    """Code scanning cannot show a bundle that is not tracked (built in CI), so its source-map
-    origin — a source file of the repository — becomes the primary location and the bundle
-    position a related one; a tracked bundle keeps its own position first, the origin related."""
-    if not locations or locations[0].original is None or not locations[0].client_bundle:
-        return
-    first, original = locations[0], locations[0].original
-    if not _in_repository(original.path):
-        return
-    origin = {
-        "physicalLocation": {
-            "artifactLocation": {
-                "uri": quote(original.path.encode("utf-8", "surrogateescape"), safe="/"),
-                "uriBaseId": SRCROOT,
-            },
-            "region": {
-                "startLine": original.line,
-                "startColumn": original.column,
-                "endLine": original.line,
-                "endColumn": original.column + 1,
-            },
-        },
-        "message": {"text": "the source line that put the key in the bundle (from its source map)"},
-    }
-    if first.source is SourceKind.BUNDLE:
-        bundle = result["locations"][0]
-        # the source line itself, when committed, is one of the finding's own locations (the map
-        # points at the token, the location at the key inside it): shown once, the committed
-        # location first (the untracked Vite scan listed the line twice)
-        rest = result["locations"][1:]
-        same = [loc for loc in rest if _same_line(loc, origin)]
-        if same:
-            rest.remove(same[0])
-        result["locations"] = [same[0] if same else origin, *rest]
-        result["relatedLocations"] = [{"id": 1, **bundle}]
-    else:
-        result["relatedLocations"] = [{"id": 1, **origin}]
 
 
 def _location(location: Location) -> dict[str, Any]:
