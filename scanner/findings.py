@@ -166,6 +166,8 @@ def _finding(
     reason = None
     if all(h.match.alone for h in hs):  # not a credential by itself anywhere (detect says why)
         severity, reason = Severity.LOW, next(h.match.alone for h in hs if h.match.alone)
+    elif all(h.match.public for h in hs):  # public by design everywhere it sits (a Firebase config)
+        severity, reason = Severity.LOW, next(h.match.public for h in hs if h.match.public)
     confidence = max((h.match.confidence for h in hs), key=lambda c: c.rank)
     # a commit dates a finding only through a location a commit holds: a bundle read from disk
     # (or a plain directory's file) shares its text's id with committed files, not their history

@@ -158,6 +158,7 @@ class Match:
     # the name the secret is assigned to (`apiKey: …`), shown as a redacted context (detect/context.py)
     assigned: str | None = None
     alone: str | None = None  # why this value is not a credential by itself (severity low)
+    public: str | None = None  # why this key is public by design where it sits (severity low)
 
 
 def secret_id(m: Match) -> str:

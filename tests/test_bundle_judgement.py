@@ -44,7 +44,7 @@ def matcher() -> Matcher:
 
 
 def _rules_found(text: str) -> list[tuple[str, str | None]]:
-    return [(m.rule_id, m.alone) for m in matcher().scan(text.encode())]
+    return [(m.rule_id, m.public) for m in matcher().scan(text.encode())]
 
 
 # --- item 2: where a scan root sits in its project --------------------------------------------------
@@ -211,7 +211,7 @@ def test_a_bare_google_key_stays_a_finding_even_beside_a_config() -> None:
     assert _rules_found(f'const mapsKey = "{key}";\n') == [("google.api-key", None)]
     # minified next to a config, but not one of its fields
     beside = f'var m="{other}";' + _firebase(key).replace("\n", "")
-    found = {m.secret: m.alone for m in matcher().scan(beside.encode())}
+    found = {m.secret: m.public for m in matcher().scan(beside.encode())}
     assert found[other] is None and found[key] is not None
 
 

@@ -39,6 +39,7 @@ class _Candidate:
     text: str | None
     tie: int = Tie.NAMED
     alone: str | None = None
+    public: str | None = None
 
 
 class Matcher:
@@ -234,8 +235,9 @@ class Matcher:
         if rule.markers and any(mk in secret for mk in rule.markers):
             conf = Confidence.HIGH
         s, e = m.span("secret")
-        alone = self._alone(i, data, s, e) or self._public(i, data, s, e)
-        return _Candidate(i, s, e, verdict.secret or secret, verdict.checksum, conf, None, tie, alone)
+        alone = self._alone(i, data, s, e)
+        public = self._public(i, data, s, e)
+        return _Candidate(i, s, e, verdict.secret or secret, verdict.checksum, conf, None, tie, alone, public)
 
     def _rank(self, c: _Candidate) -> tuple[int, int, int, int, int, str]:
         r = self.rules[c.rule]
@@ -283,6 +285,7 @@ class Matcher:
                         also_matched=others,
                         exposure_text=best.text,
                         alone=best.alone,
+                        public=best.public,
                     )
                 )
 
