@@ -148,6 +148,9 @@ def build_findings(
     return findings
 
 
+_UNCOMMITTED = frozenset({SourceKind.BUNDLE, SourceKind.DIRECTORY})
+
+
 def _finding(
     hs: Sequence[Hit], rules: Mapping[str, Rule], key: bytes, digest: str | None, fp: str | None
 ) -> Finding:
@@ -161,12 +164,19 @@ def _finding(
     exposure = min((h.exposure for h in hs), key=_EXPOSURE_ORDER.__getitem__)
     severity = max((effective_severity(rule, h.exposure) for h in hs), key=lambda s: s.rank)
     reason = None
-    # not a credential by itself, or called fake by its own comment, everywhere (detect says why)
-    reasons = [h.match.alone or h.match.said_fake for h in hs]
+    # not a credential by itself, called fake by its own comment, or public by design where it sits
+    # (a Firebase config), everywhere (detect says why)
+    reasons = [h.match.alone or h.match.said_fake or h.match.public for h in hs]
     if all(reasons):
         severity, reason = Severity.LOW, next(r for r in reasons if r)
     confidence = max((h.match.confidence for h in hs), key=lambda c: c.rank)
-    firsts = [h.provenance.first_seen for h in hs if h.provenance.first_seen is not None]
+    # a commit dates a finding only through a location a commit holds: a bundle read from disk
+    # (or a plain directory's file) shares its text's id with committed files, not their history
+    firsts = [
+        h.provenance.first_seen
+        for h in hs
+        if h.provenance.first_seen is not None and h.location.source not in _UNCOMMITTED
+    ]
     first = min(firsts, key=lambda c: (c.generation, c.commit_time, c.commit)) if firsts else None
     lasts = [h.provenance.last_seen for h in hs if h.provenance.last_seen is not None]
     last = max(lasts, key=lambda c: (c.commit_time, c.generation, c.commit)) if lasts else None

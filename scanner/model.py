@@ -124,6 +124,16 @@ class Rule:
     # has its structure verified offline, like a passing checksum (a comment calling it fake
     # does not lower it)
     structure: tuple[str, ...] = ()
+    # a key that is public by design beside these (a Firebase web config): reported low, with
+    # `public_reason`, when at least `public_min` of the `public_with` regexes match within
+    # `public_window` bytes either side
+    public_with: tuple[str, ...] = ()
+    public_min: int = 1
+    public_window: int = 0
+    public_reason: str = ""
+    # an exposure construct counted only in code, never inside a string, template text or comment
+    # (an SDK's error message quoting the option: scanner/detect/jslex.py)
+    code_only: bool = False
     # Rules whose keys share this rule's shape (Stripe's and Clerk's `sk_live_`): a match that no
     # evidence ties (accept `bare`) names them in also_matched instead of pretending to know
     rivals: tuple[str, ...] = ()
@@ -155,6 +165,7 @@ class Match:
     # the secret's structure is verified offline: its rule's checksum passes or a rule marker is in it
     verified: bool = False
     said_fake: str | None = None  # why low: its own comment calls it fake (detect/filters.py)
+    public: str | None = None  # why this key is public by design where it sits (severity low)
 
 
 def secret_id(m: Match) -> str:
@@ -321,6 +332,9 @@ class ScanInfo:
     target: str
     head: str | None = None
     range: str | None = None
+    # the absolute directory the report's paths are relative to (the repository's working tree, or
+    # the scanned directory): SARIF's %SRCROOT%, whatever form `target` was given in
+    root: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

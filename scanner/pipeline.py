@@ -69,6 +69,7 @@ def scan(
         progress=prog,
     )
     site = discover(config.target)
+    root = _report_root(config.target, site)
     try:
         if site is None:
             if config.mode not in (Mode.HISTORY, Mode.TREE):
@@ -84,24 +85,39 @@ def scan(
                 results.append(_path_check(site))
     finally:
         prog.close()
-    return suppress(build_report(config, rules, mode, results, time.monotonic() - t0), config)
+    report = build_report(config, rules, mode, results, time.monotonic() - t0)
+    return suppress(replace(report, scan=replace(report.scan, root=root)), config)
+
+
+def _report_root(target: Path, site: RepoSite | None) -> str | None:
+    """The absolute directory the report's paths are relative to."""
+    if site is not None:
+        return str(site.workdir.resolve()) if site.workdir is not None else None
+    return str((target if target.is_dir() else target.parent).resolve())
 
 
 def directory_sources(config: ScanConfig, kind: str) -> list[Source]:
     """A directory's files, judged for client output, and the `--bundles` dirs outside it."""
     import os
 
-    from scanner.sources.bundles import BundleSource, ClientOutput, bundle_dirs, file_reader, split_dirs
+    from scanner.sources.bundles import (
+        BundleSource,
+        ClientOutput,
+        bundle_dirs,
+        file_reader,
+        root_context,
+        split_dirs,
+    )
+    from scanner.sources.maps import WithOrigins, disk_files
 
     root = config.target if config.target.is_dir() else config.target.parent
     inner, outer = split_dirs(bundle_dirs(config.bundles, root), root)
-    from scanner.sources.maps import WithOrigins, disk_files
-
+    # where the root sits in its project (`dist`, `.next`): judged as from the project's root
+    context = root_context(root)
     read = file_reader(os.fsencode(root))
+    judged = ClientOutput(DirectorySource(config.target, kind), read, inner, context)
     return [
-        WithOrigins(
-            ClientOutput(DirectorySource(config.target, kind), read, inner), disk_files(os.fsencode(root))
-        ),
+        WithOrigins(judged, disk_files(os.fsencode(root)), os.fsdecode(context)),
         *([BundleSource(outer)] if outer else []),
     ]
 

@@ -138,3 +138,95 @@ def position(data: bytes, secret: str) -> tuple[int, int, int, int, int]:
     line = len(lines)
     column = len(lines[-1].encode("utf-16-le")) // 2 + 1
     return line, column, line, column + len(secret), off
+
+
+# --- more bundlers, and an independent source-map oracle (issue 21) --------------------------------
+
+NODE_MODULES = ROOT / "node_modules"
+WEBPACK = NODE_MODULES / "webpack"
+TRACE_MAPPING = NODE_MODULES / "@jridgewell" / "trace-mapping"
+OPENAI_SDK = NODE_MODULES / "openai"
+
+
+def link_node_modules(app: Path) -> None:
+    """The repository's `node_modules` seen from a test app, so that its bare imports resolve."""
+    link = app / "node_modules"
+    if not link.exists():
+        link.symlink_to(NODE_MODULES, target_is_directory=True)
+
+
+def vite_build_with(app: Path, env_production: Mapping[str, str], config: str) -> list[Path]:
+    """`vite build` with a `vite.config.js` (e.g. `build: { sourcemap: true }`)."""
+    (app / "vite.config.js").write_text(config)
+    link_node_modules(app)
+    return vite_build(app, env_production)
+
+
+_WEBPACK_RUN = """
+const webpack = require(process.argv[1]);
+const config = require(process.argv[2]);
+webpack(config, (err, stats) => {
+  if (err || stats.hasErrors()) {
+    console.error(err || stats.toString("errors-only"));
+    process.exit(1);
+  }
+});
+"""
+
+
+def webpack_build(app: Path, define: Mapping[str, str], devtool: str = "source-map") -> list[Path]:
+    """webpack 5 in production mode (terser minifies) of `src/main.js` into `dist/`, with a
+    DefinePlugin for the public env (Next.js and CRA semantics); returns the written scripts."""
+    link_node_modules(app)
+    defines = ", ".join(f"{json.dumps(k)}: JSON.stringify({json.dumps(v)})" for k, v in define.items())
+    (app / "webpack.config.js").write_text(
+        'const path = require("path");\n'
+        f"const webpack = require({json.dumps(str(WEBPACK))});\n"
+        "module.exports = {\n"
+        '  mode: "production",\n'
+        "  context: __dirname,\n"
+        '  entry: "./src/main.js",\n'
+        f"  devtool: {json.dumps(devtool)},\n"
+        '  output: { path: path.join(__dirname, "dist"), filename: "static/js/[name].[contenthash:8].js" },\n'
+        f"  plugins: [new webpack.DefinePlugin({{ {defines} }})],\n"
+        "};\n"
+    )
+    subprocess.run(
+        ["node", "-e", _WEBPACK_RUN, str(WEBPACK), str(app / "webpack.config.js")],
+        cwd=app,
+        check=True,
+        env=_env(),
+        capture_output=True,
+        timeout=240,
+    )
+    return sorted((app / "dist" / "static" / "js").glob("*.js"))
+
+
+_TRACE = """
+const tm = require(process.argv[1]);
+const fs = require("fs");
+const url = require("url");
+const [mapFile, line, column] = process.argv.slice(2);
+const text = fs.readFileSync(mapFile, "utf8");
+const Any = tm.AnyMap || tm.FlattenMap;
+const map = new Any(text, url.pathToFileURL(mapFile).href);
+const pos = tm.originalPositionFor(map, { line: +line, column: +column - 1 });
+const seg = tm.traceSegment(map, +line - 1, +column - 1);
+const content = pos.source === null ? null : tm.sourceContentFor(map, pos.source);
+console.log(JSON.stringify({ pos, seg, content }));
+"""
+
+
+def trace(map_file: Path, line: int, column: int) -> dict[str, object]:
+    """What @jridgewell/trace-mapping says about generated `line`:`column` (1-based, UTF-16) of
+    the bundle `map_file` maps: `{pos: {source, line, column}, seg: [genCol, …], content}`; the
+    source is resolved against the map's own file URL."""
+    out = subprocess.run(
+        ["node", "-e", _TRACE, str(TRACE_MAPPING), str(map_file), str(line), str(column)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+        text=True,
+    )
+    got: dict[str, object] = json.loads(out.stdout)
+    return got

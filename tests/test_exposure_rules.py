@@ -74,6 +74,10 @@ def _construct_plants() -> dict[str, Plant]:
             "next.config.mjs",
             f"export default {{\n  reactStrictMode: true,\n  {x},\n}};\n",
         ),
+        "build": lambda x: (
+            "vite.config.ts",
+            f"export default defineConfig({{\n  plugins: [react()],\n  build: {{ {x} }},\n}});\n",
+        ),
         "config-json": lambda x: (
             "package.json",
             json.dumps({"scripts": {"build": f"{x} react-scripts build"}}) + "\n",

@@ -26,7 +26,9 @@ _BEFORE = re.compile(
     rb"(?P<vq>\\?[\"'`])?(?P<pre>(?:Bearer|Token|Basic|Key|Api-Key)[ \t]+)?\Z",
     re.I,
 )
-_HEADERISH = re.compile(r"key|token|auth|secret|-", re.I)
+# a header name that carries a credential (`x-api-key`, `Authorization`); a hyphen alone is no
+# header (`fetchChat("acme-chat-demo", key)`: a call's earlier argument)
+_HEADERISH = re.compile(r"key|token|auth|secret|bearer|credential", re.I)
 _SEP = {b":": ": ", b"=": " = ", b":=": " := ", b"=>": " => ", b",": ", ", b"(": "("}
 
 
@@ -110,7 +112,7 @@ def _assignment(data: bytes, start: int) -> tuple[str, re.Match[bytes]] | None:
     if not name or not _wordy(name):
         return None
     if op == b"," and not (quoted_name and _HEADERISH.search(name)):
-        return None  # a list item, not a (header, value) pair
+        return None  # a list item or a call's earlier argument, not a (header, value) pair
     return name, m
 
 

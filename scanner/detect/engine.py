@@ -16,6 +16,7 @@ from scanner.detect.context import assigned_to
 from scanner.detect.evidence import Evidence, Tie, import_regex
 from scanner.detect.filters import SAID_FAKE, is_known_public, is_placeholder, looks_fake, said_fake
 from scanner.detect.hosts import host_forms
+from scanner.detect.jslex import code_offsets
 from scanner.detect.prefilter import Hit, Prefilter, make_prefilter, slot_span, span_max
 from scanner.detect.shapes import VALUE_END, VALUE_START, anchored, prefix_max
 from scanner.detect.validators import VALIDATORS, Verdict
@@ -52,6 +53,7 @@ class _Candidate:
     # a structural literal is in it (pragmas a change adds, "not real" comments); an observed
     # marker (Groq's) only raises confidence
     verified: bool = False
+    public: str | None = None
 
 
 class Matcher:
@@ -66,6 +68,7 @@ class Matcher:
         self._slot: list[re.Pattern[bytes] | None] = [None] * len(self.rules)
         self._imports: dict[int, re.Pattern[bytes] | None] = {}  # compiled when first asked
         self._companion: list[re.Pattern[bytes] | None] = [None] * len(self.rules)
+        self._public_rx: dict[int, tuple[re.Pattern[bytes], ...]] = {}
         self._span = [span_max(r) for r in self.rules]
         self._slot_span = [slot_span(r) if r.slot_pattern else 0 for r in self.rules]
         self._slot_prefix = [
@@ -122,6 +125,10 @@ class Matcher:
                 c = self._candidate(hit.rule, m, data, hit.slot, evidence)
                 if c is not None:
                     cands.append(c)
+        code_only = [c.start for c in cands if self.rules[c.rule].code_only]
+        if code_only:  # an option quoted in prose is no option (detect/jslex.py)
+            in_code = code_offsets(data, code_only)
+            cands = [c for c in cands if not self.rules[c.rule].code_only or c.start in in_code]
         return self._resolve(cands), triggers
 
     def _matches(self, hit: Hit, data: bytes) -> list[re.Match[bytes]]:
@@ -219,6 +226,28 @@ class Matcher:
                     return replace(m, alone=None)
         return m
 
+    def _public(self, i: int, data: bytes, s: int, e: int) -> str | None:
+        """The rule's `public_reason` when a context that makes the key public by design (a
+        Firebase web config) surrounds [s, e): enough of its markers in the same object or block
+        (no `{`, `}` or `;` between a marker and the key), so that a bare key minified next to a
+        config is not taken for one of its fields."""
+        rule = self.rules[i]
+        if not rule.public_with:
+            return None
+        rxs = self._public_rx.get(i)
+        if rxs is None:
+            rxs = self._public_rx[i] = tuple(re.compile(p.encode()) for p in rule.public_with)
+        w = rule.public_window
+        lo, hi = max(0, s - w), min(len(data), e + w)
+        seen = 0
+        for rx in rxs:
+            for m in rx.finditer(data, lo, hi):
+                gap = data[m.end() : s] if m.end() <= s else data[e : m.start()]
+                if not any(c in gap for c in b"{};"):
+                    seen += 1
+                    break
+        return rule.public_reason if seen >= rule.public_min else None
+
     def _candidate(
         self, i: int, m: re.Match[bytes], data: bytes, slot: bool = False, evidence: Evidence | None = None
     ) -> _Candidate | None:
@@ -249,8 +278,20 @@ class Matcher:
             conf = Confidence.HIGH
         s, e = m.span("secret")
         alone = self._alone(i, data, s, e)
+        public = self._public(i, data, s, e)
         return _Candidate(
-            i, s, e, verdict.secret or secret, verdict.checksum, conf, None, tie, alone, fake, verified
+            i,
+            s,
+            e,
+            verdict.secret or secret,
+            verdict.checksum,
+            conf,
+            None,
+            tie,
+            alone,
+            fake,
+            verified,
+            public,
         )
 
     def _rank(self, c: _Candidate) -> tuple[int, int, int, int, int, str]:
@@ -301,6 +342,7 @@ class Matcher:
                         alone=best.alone,
                         said_fake=best.said_fake,
                         verified=best.verified,
+                        public=best.public,
                     )
                 )
 

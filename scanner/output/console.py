@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import scanner
 from scanner.model import BaselineState, Finding, Kind, Location, Report, Rule, Severity
 from scanner.output.escape import escape_text, guard_lines
-from scanner.output.where import bundle_kind, where
+from scanner.output.where import RESTRICT, bundle_kind, public_by_design, where
 
 LOCATIONS_SHOWN = 5
 FINGERPRINT_SHOWN = 12
@@ -189,6 +189,11 @@ def _todo(finding: Finding, rule: Rule | None) -> list[str]:
         return [
             "1. keep keys server-side: remove the exposure from client code",
             f"2. revoke any key that was shipped, {where}, then rotate",
+        ]
+    if public_by_design(finding, rule):
+        return [
+            f"1. public by design, not a leak: {RESTRICT}, {where}",
+            "2. if the project enables the Generative Language (Gemini) API, check its usage and rotate the key",
         ]
     return [
         f"1. revoke the key now, {where}",

@@ -25,7 +25,7 @@ from typing import Literal
 
 from scanner.model import Finding, Kind, Location, Report, Rule, Severity, SourceKind
 from scanner.output.escape import escape_text
-from scanner.output.where import where
+from scanner.output.where import RESTRICT, public_by_design, where
 
 MAX_PER_LEVEL = 10
 """The runner's `_maxCountPerIssueType`: more annotations of one level in a step are dropped."""
@@ -206,6 +206,10 @@ def _message(
             else "its structure cannot be verified offline"
         )
         todo = f"The gate does not count it because {why}. A reviewer should confirm it is not a real key."
+    elif public_by_design(finding, rule):
+        secret = finding.redacted or "(short secret, not shown)"
+        lead = f"{name} {secret} ({finding.rule_id}) in a Firebase web config, {where(finding)}."
+        todo = f"It is public by design, not a leak: {RESTRICT}{f' ({url})' if url else ''}."
     else:
         secret = finding.redacted or "(short secret, not shown)"
         lead = f"Leaked {name} {secret} ({finding.rule_id}), {where(finding)}."

@@ -68,15 +68,15 @@ from scanner.model import (
     SuppressKind,
 )
 from scanner.output.escape import dump_json
+from scanner.output.sarif_origin import SRCROOT, origin_first, origin_shown
 from scanner.output.sarif_rules import friendly_name as friendly_name  # the rule descriptors' module
 from scanner.output.sarif_rules import rule_descriptor, rule_table
 from scanner.output.severity import severity_level
-from scanner.output.where import build_output, bundle_kind, where
+from scanner.output.where import build_output, bundle_kind, public_by_design, where
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
 INFORMATION_URI = "https://github.com/keysweep/keysweep"
-SRCROOT = "%SRCROOT%"
 MAX_LOCATIONS = 10
 """GitHub uses only the first location and shows at most this many (github.md §1.1)."""
 MAX_RESULTS = 25_000
@@ -178,7 +178,7 @@ def sarif_document(report: Report) -> dict[str, Any]:
             }
         },
         "invocations": [_invocation(report)],
-        "originalUriBaseIds": {SRCROOT: _source_root(report.scan.target)},
+        "originalUriBaseIds": {SRCROOT: _source_root(report.scan.root or report.scan.target)},
         "automationDetails": {"id": automation_id(report.scan.mode)},
         "columnKind": "utf16CodeUnits",
         "results": results,
@@ -272,7 +272,7 @@ def _result(finding: Finding, rules: Sequence[Rule], index: dict[str, int]) -> d
             "keysweep/v1": finding.fingerprint,
         },
     }
-    _origin_first(result, locations)
+    origin_first(result, locations)
     if finding.suppression is not None:
         result["suppressions"] = [_suppression(finding.suppression)]
     if finding.baseline_state is not None:
@@ -296,6 +296,9 @@ def result_message(finding: Finding, rule: Rule) -> str:
     name = rule.name or rule.id
     if finding.kind is Kind.EXPOSURE:
         first = f"{name} ({rule.id})."
+    elif public_by_design(finding, rule):
+        shown = f" {finding.redacted}" if finding.redacted else ""
+        first = f"{name}{shown} ({rule.id}) in a Firebase web config, public by design."
     elif finding.redacted:
         first = f"Leaked {name} {finding.redacted} ({rule.id})."
     else:
@@ -303,7 +306,7 @@ def result_message(finding: Finding, rule: Rule) -> str:
     parts = [first, f"It is {where(finding)}."]
     if finding.severity_reason is not None:
         parts.append(f"Severity {finding.severity.value}: {finding.severity_reason.rstrip('.')}.")
-    if build_output(finding) and _origin_shown(finding):
+    if build_output(finding) and origin_shown(finding):
         parts.append(
             "The location is the source line that put the key in [the bundle as built](1) (build"
             " output, not tracked in the repository, which code scanning cannot show), from its source map."
@@ -353,54 +356,6 @@ def artifact_uri(location: Location) -> str:
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogateescape")
     return quote(raw.lstrip(b"/"), safe="/")
-
-
-def _in_repository(path: str) -> bool:
-    return bool(path) and "://" not in path and not path.startswith(("/", "../")) and path != ".."
-
-
-def _origin_shown(finding: Finding) -> bool:
-    """Whether the SARIF result leads with the source-map origin of an untracked bundle."""
-    first = finding.locations[0] if finding.locations else None
-    return (
-        first is not None
-        and first.client_bundle
-        and first.source is SourceKind.BUNDLE
-        and first.original is not None
-        and _in_repository(first.original.path)
-    )
-
-
-def _origin_first(result: dict[str, Any], locations: Sequence[Location]) -> None:
-    """Code scanning cannot show a bundle that is not tracked (built in CI), so its source-map
-    origin — a source file of the repository — becomes the primary location and the bundle
-    position a related one; a tracked bundle keeps its own position first, the origin related."""
-    if not locations or locations[0].original is None or not locations[0].client_bundle:
-        return
-    first, original = locations[0], locations[0].original
-    if not _in_repository(original.path):
-        return
-    origin = {
-        "physicalLocation": {
-            "artifactLocation": {
-                "uri": quote(original.path.encode("utf-8", "surrogateescape"), safe="/"),
-                "uriBaseId": SRCROOT,
-            },
-            "region": {
-                "startLine": original.line,
-                "startColumn": original.column,
-                "endLine": original.line,
-                "endColumn": original.column + 1,
-            },
-        },
-        "message": {"text": "the source line that put the key in the bundle (from its source map)"},
-    }
-    if first.source is SourceKind.BUNDLE:
-        bundle = result["locations"][0]
-        result["locations"][0] = origin
-        result["relatedLocations"] = [{"id": 1, **bundle}]
-    else:
-        result["relatedLocations"] = [{"id": 1, **origin}]
 
 
 def _location(location: Location) -> dict[str, Any]:
@@ -465,7 +420,9 @@ def _nowhere() -> dict[str, Any]:
 
 
 def _source_root(target: str) -> dict[str, Any]:
-    """`%SRCROOT%`: the scanned directory when its path is absolute, else the filesystem root.
+    """`%SRCROOT%`: the directory the paths are relative to (the repository's working tree or the
+    scanned directory, made absolute by the pipeline); a relative path (a report built without
+    one) falls back to the filesystem root.
 
     GitHub resolves relative URIs against the checkout itself; this only keeps the log valid
     SARIF on its own (an absolute URI ending in `/`).

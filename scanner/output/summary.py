@@ -22,7 +22,7 @@ import scanner
 from scanner.model import Finding, Kind, Location, Report, Rule, Severity
 from scanner.output.escape import guard_lines
 from scanner.output.templating import render
-from scanner.output.where import message_of, where
+from scanner.output.where import message_of, public_by_design, where
 
 TEMPLATE = "summary.md.j2"
 MAX_SUMMARY_BYTES = 1_000_000
@@ -143,6 +143,7 @@ class Step:
     revoke_url: str
     first_seen: Link | None
     severity_reason: str = ""
+    public: bool = False  # public by design (a Firebase web config key): restrict, not revoke
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,6 +382,7 @@ def _step(finding: Finding, rule: Rule | None, context: SummaryContext) -> Step:
         revoke_url=url if url.startswith("https://") else "",
         first_seen=_first_seen(finding, context),
         severity_reason=_clip(finding.severity_reason or ""),
+        public=public_by_design(finding, rule),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from scanner.model import Exposure, Finding, Location, SourceKind
+from scanner.model import Exposure, Finding, Location, Rule, SourceKind
 
 _UNCOMMITTED = frozenset({SourceKind.WORKTREE, SourceKind.STAGED})
 
@@ -37,8 +37,10 @@ def where(finding: Finding) -> str:
 
 def bundle_kind(location: Location) -> str:
     """A client-bundle location's kind: `build-output` (read from disk, not tracked: code scanning
-    cannot show it) or `tracked` (a committed bundle, shown at its own position)."""
-    return "build-output" if location.source is SourceKind.BUNDLE else "tracked"
+    cannot show it; a plain directory's bundles too, where no git is involved) or `tracked` (a
+    committed bundle, shown at its own position)."""
+    tracked = location.source in (SourceKind.HISTORY, SourceKind.WORKTREE, SourceKind.STAGED)
+    return "tracked" if tracked else "build-output"
 
 
 def build_output(finding: Finding) -> bool:
@@ -54,3 +56,21 @@ def message_of(location: Location) -> str | None:
         return None
     kind = location.path.partition(":")[0]
     return kind if kind in ("commit", "tag") else None
+
+
+def public_by_design(finding: Finding, rule: Rule | None) -> bool:
+    """A key its provider publishes by design (a Firebase web config's API key): reported low with
+    the rule's `public_reason`, and told to be restricted, not revoked as a leak."""
+    return (
+        rule is not None
+        and bool(rule.public_reason)
+        and finding.severity_reason is not None
+        and finding.severity_reason == rule.public_reason
+    )
+
+
+RESTRICT = (
+    "restrict it (Google Cloud console → Credentials → the key): application restrictions to your "
+    "app's referrers, API restrictions to the Firebase APIs; unrestricted, it can call Gemini on "
+    "your bill"
+)

@@ -142,6 +142,11 @@ def _rule(raw: Any, provider: str, defaults: dict[str, Any], where: str) -> Rule
         alone=str(raw.get("alone", "")).strip(),
         structure=_structure(raw, where),
         rivals=_rivals(raw, where, ties["accept"]),
+        public_with=_tuple(raw.get("public_with"), where, "public_with"),
+        public_min=int(raw.get("public_min", 1)),
+        public_window=int(raw.get("public_window", 0)),
+        public_reason=" ".join(str(raw.get("public_reason", "")).split()),
+        code_only=bool(raw.get("code_only", False)),
     )
 
 

@@ -105,6 +105,17 @@ def _occurs_any(path: bytes, patterns: Sequence[Pattern]) -> bool:
     return any(_occurs(dirs, p) for p in patterns)
 
 
+def output_parent(path: bytes) -> bytes | None:
+    """The folder that holds the outermost build-output folder on `path` (`app` for
+    `app/dist/assets/x.js.map`): where the bundler ran, when nothing else says. None when the
+    path is under no build-output folder."""
+    dirs = _dirs_of(path)
+    for i in range(len(dirs)):
+        if any(_occurs(dirs[i : i + len(p)], p) for p in BUILD_ROOTS):
+            return b"/".join(dirs[:i])
+    return None
+
+
 def server_path(path: bytes) -> bool:
     """Server build output: never client, whatever the file holds."""
     return _occurs_any(path, SERVER_DIRS)
@@ -135,18 +146,23 @@ def is_archive(path: bytes) -> bool:
     return path.lower().endswith(ARCHIVES)
 
 
-def is_client(path: bytes, content: Callable[[], Sniff], extra: Sequence[bytes] = ()) -> bool:
+def is_client(
+    path: bytes, content: Callable[[], Sniff], extra: Sequence[bytes] = (), context: bytes = b""
+) -> bool:
     """Whether the file at `path` is client output; `content` sniffs it, called only for scripts
-    (and files of unknown kind in a `--bundles` dir)."""
-    if server_path(path):
+    (and files of unknown kind in a `--bundles` dir). `context` is where the scan root sits in
+    its project (`dist`, `.next`: see `root_context`), so that the folders above the root judge a
+    path as they would from the project's root."""
+    where = _join(context, path)
+    if server_path(where):
         return False
     ext = _ext(path)
-    in_client = client_dir(path, extra)
+    in_client = under_any(path, extra) or _occurs_any(where, CLIENT_DIRS)
     if ext == b".map":
         return in_client
     if ext in SCRIPTS:
         s = content()
-        if s.node and not (s.browser or _occurs_any(path, STATIC_DIRS)):
+        if s.node and not (s.browser or _occurs_any(where, STATIC_DIRS)):
             return False
         return in_client or hashed_chunk(path) or s.bundle
     if ext in SERVED_AS_IS:
@@ -178,6 +194,49 @@ def roots_in(ignored_dir: bytes, extra: Sequence[bytes] = ()) -> list[bytes]:
                     out.add(b"/".join([ignored_dir, *rest]))
     # a folder that is itself a root (`.next/static`) makes its deeper patterns redundant
     return sorted(d for d in out if not any(d.startswith(o + b"/") for o in out))
+
+
+PROJECT_MARKERS = (".git", "package.json")
+_MAX_CLIMB = 12
+
+
+def project_root(start: str | os.PathLike[str]) -> str | None:
+    """The nearest folder at or above `start` that is a project's root (a repository or a
+    `package.json`), or None."""
+    d = os.path.realpath(start)
+    for _ in range(_MAX_CLIMB):
+        if any(os.path.lexists(os.path.join(d, m)) for m in PROJECT_MARKERS):
+            return d
+        up = os.path.dirname(d)
+        if up == d:
+            return None
+        d = up
+    return None
+
+
+def root_context(root: str | os.PathLike[str]) -> bytes:
+    """Where a scanned directory sits in its project, as the path segments a build-output judgement
+    needs (`dist`, `.next`, `.next/static`, `apps/web/dist`), so that `keysweep scan dist` judges
+    `dist/assets/x.js.map` as `keysweep scan .` does. The project is the nearest repository or
+    `package.json` folder above; with neither, the root's own trailing segments count only when
+    they begin a build-output folder (`dist`, `dist/assets`, `.next`), never a folder that merely
+    sits somewhere under one (`~/public/project`)."""
+    real = os.path.realpath(root)
+    project = project_root(real)
+    if project is not None:
+        rel = os.path.relpath(real, project)
+        return b"" if rel == "." else os.fsencode(rel)
+    segs = os.fsencode(real).strip(b"/").split(b"/")
+    for i in range(max(0, len(segs) - 3), len(segs)):
+        tail = segs[i:]
+        if any(_begins(tail, p) for p in (*BUILD_ROOTS, *SERVER_DIRS)):
+            return b"/".join(tail)
+    return b""
+
+
+def _begins(tail: Sequence[bytes], pattern: Pattern) -> bool:
+    """`tail` is the start of `pattern` (`.next` of `.next/server`, `dist/app` of `dist/*/browser`)."""
+    return len(tail) <= len(pattern) and all(p == b"*" or p == t for p, t in zip(pattern, tail, strict=False))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -231,13 +290,13 @@ def file_reader(root: bytes) -> Reader:
 _JUDGED = frozenset({"history", "staged", "worktree", "directory"})
 
 
-def mark(res: SourceResult, read: Reader, extra: Sequence[bytes] = ()) -> None:
+def mark(res: SourceResult, read: Reader, extra: Sequence[bytes] = (), context: bytes = b"") -> None:
     """Mark the places of `res` that are client output (content sniffed once per text)."""
     for found in res.founds:
-        found.places = _judge(found.places, read, extra)
+        found.places = _judge(found.places, read, extra, context)
 
 
-def _judge(places: Sequence[Place], read: Reader, extra: Sequence[bytes]) -> list[Place]:
+def _judge(places: Sequence[Place], read: Reader, extra: Sequence[bytes], context: bytes) -> list[Place]:
     memo: dict[bytes, Sniff] = {}
 
     def content_of(place: Place) -> Sniff:
@@ -251,7 +310,7 @@ def _judge(places: Sequence[Place], read: Reader, extra: Sequence[bytes]) -> lis
         if (
             place.source in _JUDGED
             and not place.bundle
-            and is_client(place.path, partial(content_of, place), extra)
+            and is_client(place.path, partial(content_of, place), extra, context)
         ):
             place = replace(place, bundle=True, local_only=False)
         out.append(place)
@@ -261,14 +320,17 @@ def _judge(places: Sequence[Place], read: Reader, extra: Sequence[bytes]) -> lis
 class ClientOutput:
     """A source whose places are judged for client output afterwards."""
 
-    def __init__(self, inner: Source, read: Reader, extra: Sequence[bytes] = ()) -> None:
+    def __init__(
+        self, inner: Source, read: Reader, extra: Sequence[bytes] = (), context: bytes = b""
+    ) -> None:
         self.inner = inner
         self.read = read
         self.extra = tuple(extra)
+        self.context = context
 
     def scan(self, ctx: ScanContext) -> SourceResult:
         res = self.inner.scan(ctx)
-        mark(res, self.read, self.extra)
+        mark(res, self.read, self.extra, self.context)
         return res
 
 

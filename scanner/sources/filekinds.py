@@ -7,16 +7,40 @@ commit message describes it; it does not ship it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 WEB: tuple[bytes, ...] = (b".js", b".mjs", b".cjs", b".jsx", b".ts", b".mts", b".cts", b".tsx", b".vue")
 WEB += (b".svelte", b".astro", b".html", b".htm", b".map")
 CONFIG = (b".json", b".json5", b".jsonc", b".yml", b".yaml", b".toml")
 CONFIG_NAMES = (b"dockerfile", b"containerfile", b"makefile", b"procfile", b"netlify.toml", b"vercel.json")
+# a bundler's or framework's build configuration (where production source maps are switched on);
+# a development-only config (`webpack.dev.js`) builds nothing that is deployed
+_BUILD_CONFIG = re.compile(
+    rb"(?:vite|rollup|rolldown|webpack|rspack|esbuild|tsup|nuxt|svelte|astro|next|vue|quasar|remix"
+    rb"|parcel|build)(?:[.-][a-z0-9]+)*\.(?:[cm]?[jt]s|json)|angular\.json|\.parcelrc"
+)
+_DEV_ONLY = re.compile(rb"(?:^|[.\-_])(?:dev|development|local|test|storybook)(?:[.\-_]|$)")
+# server code: never shipped to a browser, whatever it says (Next.js API routes and route
+# handlers, SvelteKit/Remix/Nuxt server modules, serverless functions, `server/` trees)
+_SERVER_CODE = re.compile(
+    rb"(?:^|/)(?:app|src/app)/(?:.+/)?route\.[cm]?[jt]sx?$"
+    rb"|(?:^|/)(?:pages|src/pages|app|src/app)/api/"
+    rb"|^(?:api|functions|netlify/functions|supabase/functions)/|(?:^|/)server/"
+    rb"|\.server\.[cm]?[jt]sx?$|(?:^|/)\+(?:page|layout)\.server\.[jt]s$|(?:^|/)\+server\.[jt]s$"
+    rb"|(?:^|/)(?:server|middleware|instrumentation)\.[cm]?[jt]s$"
+)
+
+
+def server_code(path: bytes) -> bool:
+    """Source that only ever runs on a server (an API route, a route handler, a `.server` module):
+    an exposure construct there does not reach a browser."""
+    return _SERVER_CODE.search(path) is not None
 
 
 def kinds(path: bytes, client_bundle: bool = False) -> frozenset[str]:
-    """`env`, `web`, `config`, `ci` and `bundle`, as many as apply to the file at `path`."""
+    """`env`, `web`, `config`, `ci`, `build` and `bundle`, as many as apply to the file at `path`;
+    server code is `server`, not `web` (only a client bundle is judged client whatever its path)."""
     name = path.rsplit(b"/", 1)[-1].lower()
     out: set[str] = set()
     if client_bundle:
@@ -24,7 +48,9 @@ def kinds(path: bytes, client_bundle: bool = False) -> frozenset[str]:
     if name.startswith(b".env") or name.endswith(b".env"):
         out.add("env")
     if name.endswith(WEB):
-        out.add("web")
+        out.add("server" if not client_bundle and server_code(path) else "web")
+    if _BUILD_CONFIG.fullmatch(name) and not _DEV_ONLY.search(name):
+        out.add("build")
     if (
         name.endswith(CONFIG)
         or name in CONFIG_NAMES

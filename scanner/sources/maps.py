@@ -29,7 +29,6 @@ from scanner.detect.sourcemap import (
     data_url_payload,
     mapping_url,
     parse,
-    resolve_source,
 )
 from scanner.model import Match, Original, Position
 from scanner.skips import UNMAPPED
@@ -90,7 +89,14 @@ def _parsed(path: str | None, how: str, data: bytes) -> FoundMap:
         return FoundMap(path, how, None, f"not a readable source map ({e})")
 
 
-def origin_of(found: FoundMap, bundle: str, pos: Position, js: bytes | None = None) -> Original | None:
+def origin_of(
+    found: FoundMap,
+    bundle: str,
+    pos: Position,
+    js: bytes | None = None,
+    project: str | None = None,
+    resolve: Resolve | None = None,
+) -> Original | None:
     """The original position of a hit at `pos` in the bundle, path resolved (repository-relative
     when the source lies inside the repository, as written otherwise).
 
@@ -107,16 +113,23 @@ def origin_of(found: FoundMap, bundle: str, pos: Position, js: bytes | None = No
     column = got.column
     if got.shift and js is not None and got.source < len(sm.contents):
         column += _copied(js, pos.byte_offset, got.shift, sm.contents[got.source], got.line, got.column)
-    return Original(path=_source_path(sm, got.source, found.path or bundle), line=got.line, column=column)
+    path = _source_path(sm, got.source, found.path or bundle, resolve, project)
+    return Original(path=path, line=got.line, column=column)
 
 
-def _source_path(sm: SourceMap, i: int, map_path: str) -> str:
-    """`sources[i]` resolved against its own `sourceRoot` (an index map's section's) and the map."""
+def _source_path(
+    sm: SourceMap, i: int, map_path: str, resolve: Resolve | None = None, project: str | None = None
+) -> str:
+    """`sources[i]` resolved against its own `sourceRoot` (an index map's section's) and the map,
+    with the bundlers' naming schemes (`source_path`, or a `resolver` that sees the files)."""
     root = sm.roots[i] if i < len(sm.roots) else sm.source_root
-    return resolve_source(sm.sources[i] if i < len(sm.sources) else "", root, map_path)[0]
+    name = sm.sources[i] if i < len(sm.sources) else ""
+    return resolve(name, root, map_path) if resolve else source_path(name, root, map_path, project)
 
 
-def content_origin(sm: SourceMap, secret: str, map_path: str) -> Original | None:
+def content_origin(
+    sm: SourceMap, secret: str, map_path: str, resolve: Resolve | None = None
+) -> Original | None:
     """Where `secret` first sits in the map's `sourcesContent` (an inline map's hit is located at
     its data: URL; this is the line of source it ships)."""
     for i, text in enumerate(sm.contents):
@@ -126,7 +139,7 @@ def content_origin(sm: SourceMap, secret: str, map_path: str) -> Original | None
             line = before.count("\n") + 1
             last = before.rsplit("\n", 1)[-1]
             column = utf16_units(last.encode("utf-8", "surrogatepass")) + 1
-            return Original(path=_source_path(sm, i, map_path), line=line, column=column)
+            return Original(path=_source_path(sm, i, map_path, resolve), line=line, column=column)
     return None
 
 
@@ -149,20 +162,23 @@ def _copied(js: bytes, offset: int, shift: int, content: str | None, line: int, 
 Files = Callable[[Place], Read | None]  # the files of the tree a place sits in (None: not readable)
 
 
-# a bundle place's file as read from its tree: (path, content, its map; None for a map file)
-_Bundle = tuple[str, bytes, FoundMap | None]
+# a bundle place's file as read from its tree: (path, content, its map (None for a map file),
+# how its sources become paths)
+_Bundle = tuple[str, bytes, FoundMap | None, "Resolve"]
 
 
-def add_origins(res: SourceResult, files: Files) -> None:
+def add_origins(res: SourceResult, files: Files, context: str = "") -> None:
     """Give every hit at a bundle place the original position its source map gives; a hit inside
     a map file's `sourcesContent` gets its position inside that source. Each place reads its own
     tree (a commit's map for a commit's bundle); a bundle and its map are read and parsed once
-    for all the texts found in it, so the map's decoded lines serve every one of them."""
+    for all the texts found in it, so the map's decoded lines serve every one of them. `context`
+    is the scan root's path inside its project (`dist`), so that source paths come out relative
+    to the scan root wherever it is (`../src/a.ts`)."""
     read_once: dict[tuple[bytes | None, bytes], _Bundle | None] = {}
     for found in res.founds:
         if any(p.bundle for p in found.places):
-            found.places = [_with_origins(found, p, files, read_once) for p in found.places]
-    for path, _data, fm in (b for b in read_once.values() if b is not None):
+            found.places = [_with_origins(found, p, files, read_once, context) for p in found.places]
+    for path, _data, fm, _resolve in (b for b in read_once.values() if b is not None):
         if fm is not None and fm.map is not None and fm.map.exhausted:
             res.skip(
                 UNMAPPED,
@@ -170,7 +186,7 @@ def add_origins(res: SourceResult, files: Files) -> None:
             )
 
 
-def _bundle(place: Place, files: Files) -> _Bundle | None:
+def _bundle(place: Place, files: Files, context: str) -> _Bundle | None:
     read = files(place)
     if read is None:
         return None
@@ -179,13 +195,19 @@ def _bundle(place: Place, files: Files) -> _Bundle | None:
     if data is None:
         return None
     if path.endswith(".map"):
-        return path, data, None
+        return path, data, None, resolver(read, project_of(path, read, context))
     fm = find_map(path, data, read)
-    return (path, data, fm) if fm is not None and fm.map is not None else None
+    if fm is None or fm.map is None:
+        return None
+    return path, data, fm, resolver(read, project_of(fm.path or path, read, context))
 
 
 def _with_origins(
-    found: Found, place: Place, files: Files, read_once: dict[tuple[bytes | None, bytes], _Bundle | None]
+    found: Found,
+    place: Place,
+    files: Files,
+    read_once: dict[tuple[bytes | None, bytes], _Bundle | None],
+    context: str = "",
 ) -> Place:
     if not place.bundle or place.origins:
         return place
@@ -193,29 +215,33 @@ def _with_origins(
     # a stall here names the bundle whose map is being read and decoded, not the last object read
     with watchdog.doing(f"reading the source map of {place.path.decode('utf-8', 'replace')}"):
         if key not in read_once:
-            read_once[key] = _bundle(place, files)
+            read_once[key] = _bundle(place, files, context)
         got = read_once[key]
         if got is None:
             return place
-        path, data, fm = got
+        path, data, fm, resolve = got
         if fm is None:
-            origins = _content_origins(data, path, found.hits)
+            origins = _content_origins(data, path, found.hits, resolve)
         else:
-            origins = tuple(_origin(fm, path, m, pos, data) for m, pos in found.hits)
+            origins = tuple(_origin(fm, path, m, pos, data, resolve) for m, pos in found.hits)
     return replace(place, origins=origins) if any(origins) else place
 
 
-def _origin(fm: FoundMap, bundle: str, m: Match, pos: Position, js: bytes) -> Original | None:
+def _origin(
+    fm: FoundMap, bundle: str, m: Match, pos: Position, js: bytes, resolve: Resolve
+) -> Original | None:
     """A bundle hit's origin: through the mappings, or, for a key the engine found in the inline
     map's sources (encoding `source-map`, located at the data: URL), inside that source."""
     if m.encoding == INLINE_MAP_ENCODING:
         if fm.map is None or m.secret is None:
             return None
-        return content_origin(fm.map, m.secret, bundle)
-    return origin_of(fm, bundle, pos, js)
+        return content_origin(fm.map, m.secret, bundle, resolve)
+    return origin_of(fm, bundle, pos, js, resolve=resolve)
 
 
-def _content_origins(data: bytes, map_path: str, hits: Hits) -> tuple[Original | None, ...]:
+def _content_origins(
+    data: bytes, map_path: str, hits: Hits, resolve: Resolve | None = None
+) -> tuple[Original | None, ...]:
     """For hits inside a map file: which `sourcesContent` entry holds each (every section's, in
     an index map), and where in it."""
     spans = _content_spans(data)
@@ -242,7 +268,7 @@ def _content_origins(data: bytes, map_path: str, hits: Hits) -> tuple[Original |
             line = before.count("\n") + 1
             column = utf16_units(before.rsplit("\n", 1)[-1].encode("utf-8", "surrogatepass")) + 1
             got = Original(
-                path=_source_path(sm, sm.contents.index(whole), map_path), line=line, column=column
+                path=_source_path(sm, sm.contents.index(whole), map_path, resolve), line=line, column=column
             )
             break
         out.append(got)
@@ -284,13 +310,14 @@ def _content_spans(data: bytes) -> list[tuple[int, int]]:
 class WithOrigins:
     """A source whose bundle places get their source-map origins (after ClientOutput judged them)."""
 
-    def __init__(self, inner: Source, files: Files) -> None:
+    def __init__(self, inner: Source, files: Files, context: str = "") -> None:
         self.inner = inner
         self.files = files
+        self.context = context
 
     def scan(self, ctx: ScanContext) -> SourceResult:
         res = self.inner.scan(ctx)
-        add_origins(res, self.files)
+        add_origins(res, self.files, self.context)
         return res
 
 
@@ -350,3 +377,147 @@ def commit_files(repo: object) -> Files:
         return read
 
     return files
+
+
+# ----------------------------------------------------------------------------------------------
+# source URLs → paths (the bundlers' naming schemes)
+
+# schemes whose path is relative to the bundler's project (webpack's `context`, Turbopack's
+# `[project]`), after an optional namespace segment (`webpack://my-app/./src/a.ts`)
+_PROJECT_SCHEMES = ("webpack://", "webpack-internal://", "turbopack://", "rollup://", "vite://", "ng://")
+_PARCEL_ROOT = "/__parcel_source_root"  # Parcel's sourceRoot: sources are project-relative
+_TURBOPACK_PROJECT = "[project]/"
+
+
+def _project_relative(name: str) -> str | None:
+    """The project-relative path a bundler scheme names, or None (not a scheme of a project file:
+    a runtime (`[turbopack]/…`, `webpack/bootstrap`), an absolute or a climbing path)."""
+    for scheme in _PROJECT_SCHEMES:
+        if not name.startswith(scheme):
+            continue
+        rest = name[len(scheme) :].split("?", 1)[0]
+        if rest.startswith("/"):  # `webpack:///./src/a.ts`, `turbopack:///[project]/a.ts`
+            rest = rest[1:]
+            if rest.startswith("/"):
+                return None  # an absolute path (`webpack:////home/…`): not the project's name for it
+        elif "/" in rest:  # `webpack://namespace/./src/a.ts`
+            first, rest = rest.split("/", 1)
+            if first.startswith("["):
+                rest = first + "/" + rest
+        else:
+            return None
+        if rest.startswith(_TURBOPACK_PROJECT):
+            rest = rest[len(_TURBOPACK_PROJECT) :]
+        elif rest.startswith("["):
+            return None  # Turbopack's own runtime (`[turbopack]/…`, `[next]/…`)
+        norm = posixpath.normpath(rest) if rest else "."
+        if norm in (".", "..") or norm.startswith("../") or posixpath.isabs(norm):
+            return None
+        return norm
+    return None
+
+
+def source_path(name: str, source_root: str, map_path: str, project: str | None = None) -> str:
+    """The path, relative to the scan root, of a map's `sources` entry: bundler schemes
+    (`webpack://app/./src/a.ts`, `turbopack:///[project]/app/a.tsx`, Parcel's
+    `/__parcel_source_root/`) name it from the project folder (`project`, relative to the scan
+    root: `''`, `site`, or `..` when the scan root is the project's `dist`); relative names (Vite,
+    Rollup, esbuild, Bun) from the map's own folder and `sourceRoot`, climbing at most to the
+    project. A URL with a host, an absolute path, a runtime module or a path that climbs out of
+    the project comes back as written. A name is only ever a name: nothing is opened."""
+    if project is None:
+        project = ""
+    ups = len([s for s in project.split("/") if s == ".."])
+    rel = _project_relative(name)
+    if rel is None and source_root.rstrip("/") == _PARCEL_ROOT and not _is_url(name):
+        rel = posixpath.normpath(name.lstrip("/"))
+        rel = None if rel.startswith("..") else rel
+    if rel is not None:
+        return posixpath.normpath(posixpath.join(project, rel)) if project else rel
+    if any(name.startswith(s) for s in _PROJECT_SCHEMES) or _is_url(name) or name.startswith("/"):
+        return name
+    joined = name
+    if source_root:
+        if _is_url(source_root) or source_root.startswith("/"):
+            return source_root.rstrip("/") + "/" + name
+        joined = posixpath.join(source_root, name)
+    norm = posixpath.normpath(posixpath.join(posixpath.dirname(map_path), joined))
+    climbs = 0
+    for seg in norm.split("/"):
+        if seg != "..":
+            break
+        climbs += 1
+    if climbs > ups or posixpath.isabs(norm):
+        return name
+    return norm
+
+
+def _is_url(name: str) -> bool:
+    return "://" in name or (len(name) > 1 and name[0].isalpha() and ":" in name.split("/", 1)[0])
+
+
+Resolve = Callable[[str, str, str], str]  # (source name, sourceRoot, map path) → path
+
+
+def resolver(read: Read, project: str) -> Resolve:
+    """`source_path` with the files at hand: a relative name that names no file from the map's
+    folder is looked for from each folder above it (Parcel names sources from its project root —
+    the folder of the lockfile or repository — with no `sourceRoot`, against the spec), and kept
+    as resolved when none holds it; a name that does not climb (`src/a.js`) is the project's
+    when the project is above the scan root. Only paths inside the scan root are looked at; one
+    look per name."""
+    memo: dict[tuple[str, str, str], str] = {}
+
+    def exists(path: str) -> bool:
+        return (
+            not (path.startswith("../") or path == ".." or posixpath.isabs(path)) and read(path) is not None
+        )
+
+    def resolve(name: str, source_root: str, map_path: str) -> str:
+        key = (name, source_root, map_path)
+        if key in memo:
+            return memo[key]
+        path = source_path(name, source_root, map_path, project)
+        plain = (
+            not source_root
+            and not _is_url(name)
+            and not name.startswith("/")
+            and _project_relative(name) is None
+        )
+        if plain and not exists(path):
+            found = None
+            d = posixpath.dirname(map_path)
+            while d and found is None:
+                d = posixpath.dirname(d)
+                cand = posixpath.normpath(posixpath.join(d, name)) if d else posixpath.normpath(name)
+                found = cand if exists(cand) else None
+            if found is None and project.startswith("..") and not name.startswith("."):
+                found = posixpath.normpath(posixpath.join(project, name))  # the project is above the root
+            path = found or path
+        memo[key] = path
+        return path
+
+    return resolve
+
+
+def project_of(map_path: str, read: Read, context: str = "") -> str:
+    """The project folder a map's bundler-scheme sources are named from, relative to the scan
+    root: the nearest folder above the map with a `package.json` (not itself build output: Next's
+    standalone and library builds copy one into `dist/`) or a repository's `.git/HEAD`, else the
+    folder that holds the build-output folder the map is in (`app` for `app/dist/x.js.map`), else
+    the project the scan root sits in (`context`: the root's path inside it, `dist` → `..`)."""
+    from scanner.sources.bundles import BUILD_ROOTS, _occurs_any, output_parent
+
+    d = posixpath.dirname(map_path)
+    while True:
+        for marker in ("package.json", ".git/HEAD"):
+            at = posixpath.join(d, marker) if d else marker
+            if not _occurs_any(at.encode("utf-8", "surrogateescape"), BUILD_ROOTS) and read(at) is not None:
+                return d
+        if not d:
+            break
+        d = posixpath.dirname(d)
+    if context:
+        return "/".join([".."] * len(context.split("/")))
+    parent = output_parent(map_path.encode("utf-8", "surrogateescape"))
+    return parent.decode("utf-8", "surrogateescape") if parent is not None else ""

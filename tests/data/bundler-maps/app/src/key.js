@@ -1,0 +1,1 @@
+export const anthropicKey = "KEYSWEEP_PLANT_code_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx";
