@@ -273,6 +273,25 @@ class Oracle:
             g(c)
         return gen
 
+    def ancestors(self, c: str) -> set[str]:
+        """Every proper ancestor of commit (or annotated tag) `c` through parents that were read."""
+        tag = self.get(c)
+        start = [str(tag.target)] if isinstance(tag, pygit2.Tag) else self.parents(c)[0]
+        seen: set[str] = set()
+        stack = [p for p in start if self.commit(p) is not None]
+        while stack:
+            p = stack.pop()
+            if p not in seen:
+                seen.add(p)
+                stack.extend(self.parents(p)[0])
+        return seen
+
+    def first_of(self, cands: set[str], key: Any) -> str:
+        """§4: the earliest by (committer time, generation, id) of the candidates that have no
+        other candidate as an ancestor."""
+        roots = [c for c in cands if not any(d != c and d in self.ancestors(c) for d in cands)]
+        return min(roots, key=key)  # type: ignore[no-any-return]
+
     # -- the full sweep ----------------------------------------------------------------------
 
     def sweep(self) -> dict[str, Expect]:
@@ -291,16 +310,19 @@ class Oracle:
         def get(s: str) -> Expect:
             return exp.setdefault(digest(s), Expect())
 
-        first: dict[str, tuple[Any, str]] = {}
+        first: dict[str, set[str]] = {}  # secret → every commit (or tag) that introduces it
         last: dict[str, tuple[Any, str]] = {}
         trunc: set[str] = set()
+        keys: dict[str, tuple[int, int, str]] = {}  # a tag's: its tagger's time, after its target
 
         def key(c: str) -> tuple[int, int, str]:
+            if c in keys:
+                return keys[c]
             cm = self.commit(c)
             assert cm is not None
-            return (gen[c], cm.commit_time, c)
+            return (cm.commit_time, gen[c], c)
 
-        loc_best: dict[tuple[bytes, str], tuple[Any, str]] = {}
+        loc_best: dict[tuple[bytes, str], tuple[int, set[str]]] = {}
         held_blobs: set[str] = set()
         for c in sorted(reach):
             cm = self.commit(c)
@@ -319,9 +341,11 @@ class Oracle:
                 pblobs = [self.at(pt, path) for pt in ptrees]
                 if blob not in pblobs:
                     state = 1 if (unread or UNKNOWN in pblobs) else 0
-                    k = (state, key(c))
-                    if (path, blob) not in loc_best or k < loc_best[(path, blob)][0]:
-                        loc_best[(path, blob)] = (k, c)
+                    cur = loc_best.get((path, blob))
+                    if cur is None or state < cur[0]:
+                        loc_best[(path, blob)] = (state, {c})
+                    elif state == cur[0]:
+                        cur[1].add(c)
                 for s in ss:
                     if s not in last or (cm.commit_time, gen[c], c) > last[s][0]:
                         last[s] = ((cm.commit_time, gen[c], c), c)
@@ -331,10 +355,9 @@ class Oracle:
                     if unread or any(p is UNKNOWN for p in psec):
                         trunc.add(s)
                         continue
-                    if s not in first or key(c) < first[s][0]:
-                        first[s] = (key(c), c)
-        for (path, blob), (_, c) in loc_best.items():
-            cm = self.commit(c)
+                    first.setdefault(s, set()).add(c)
+        for (path, blob), (_, cands) in loc_best.items():
+            c = self.first_of(cands, key)
             for s, line, col in self.scan(blob):
                 get(s).locations.add(("history", path.decode("utf-8", "replace"), line, col, c, blob))
         if not self.prefix:
@@ -344,8 +367,7 @@ class Oracle:
                 for s, line, col in self.scan_bytes(cm.raw_message):
                     if c in reach:
                         get(s).locations.add(("message", f"commit:{c}", line, col, c, None))
-                        if s not in first or key(c) < first[s][0]:
-                            first[s] = (key(c), c)
+                        first.setdefault(s, set()).add(c)
                         if s not in last or (cm.commit_time, gen[c], c) > last[s][0]:
                             last[s] = ((cm.commit_time, gen[c], c), c)
                     elif c in own_ids:
@@ -362,11 +384,10 @@ class Oracle:
                         get(s).locations.add(("message", f"tag:{name}", line, col, t, None))
                         target = str(tag.target)
                         tt = tag.tagger.time if tag.tagger else 0
-                        k = (gen.get(target, 0) + 1, tt, t)
-                        if s not in first or k < first[s][0]:
-                            first[s] = (k, t)
-                        if s not in last or (tt, k[0], t) > last[s][0]:
-                            last[s] = ((tt, k[0], t), t)
+                        keys[t] = (tt, gen.get(target, 0) + 1, t)
+                        first.setdefault(s, set()).add(t)
+                        if s not in last or keys[t] > last[s][0]:
+                            last[s] = (keys[t], t)
                     elif t in own_ids:
                         get(s).locations.add(("unreachable", f"tag:{name}", line, col, t, None))
         # the index
@@ -414,7 +435,7 @@ class Oracle:
         for d, e in list(exp.items()):
             s = next((s for s in {*first, *last, *trunc, *self._all_secrets()} if digest(s) == d), None)
             assert s is not None
-            e.first_seen = None if s in trunc else (first[s][1] if s in first else None)
+            e.first_seen = None if s in trunc or s not in first else self.first_of(first[s], key)
             e.first_seen_truncated = s in trunc
             e.last_seen = last[s][1] if s in last else None
             e.present_at_head = None if head_tree is None else self._holds(head_tree, s)
