@@ -10,7 +10,8 @@ import pygit2
 import pytest
 
 from scanner.cli import main
-from tests.repo_builder import RepoBuilder, env_line
+from tests.oracle import digest
+from tests.repo_builder import RepoBuilder, env_line, make_key
 
 
 def _json(path: Path) -> dict[str, object]:
@@ -56,3 +57,69 @@ def test_no_history_on_an_unreadable_head_is_exit_3(
     err = capsys.readouterr().err
     assert str(oid) in err and ("corrupt" if how == "truncate" else "missing") in err
     assert _json(out)["status"] == "failed"
+
+
+# -- item 7: a damaged .git/index -----------------------------------------------------------
+
+
+def _staged_repo(root: Path) -> RepoBuilder:
+    """HEAD holds key 70; the index adds 0.env (key 71), its first entry, before HEAD's files."""
+    b, _c = _repo(root)
+    (root / "0.env").write_bytes(env_line(71))
+    b.repo.index.read()
+    b.repo.index.add("0.env")
+    b.repo.index.write()
+    return b
+
+
+def _damage_index(root: Path, how: str) -> None:
+    idx = root / ".git" / "index"
+    data = idx.read_bytes()
+    first_end = 12 + ((62 + len(b"0.env") + 8) // 8) * 8  # the header and the first entry (v2)
+    if how == "truncate":
+        idx.write_bytes(data[: first_end + 30])
+    elif how == "garbage":
+        idx.write_bytes(b"not an index\n" * 4)
+    else:  # a flipped bit in the second entry's path: only the checksum tells
+        b = bytearray(data)
+        b[first_end + 62] ^= 0x01
+        idx.write_bytes(bytes(b))
+
+
+@pytest.mark.parametrize("how", ["truncate", "garbage", "flip"])
+@pytest.mark.parametrize("mode", [[], ["--no-history"], ["--staged"]])
+def test_a_damaged_index_is_named_counted_and_the_rest_scanned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], how: str, mode: list[str]
+) -> None:
+    _staged_repo(tmp_path / "r")
+    _damage_index(tmp_path / "r", how)
+    out = tmp_path / "o.json"
+    code = main(["scan", str(tmp_path / "r"), *mode, "--jobs", "1", "--json", str(out)])
+    err = capsys.readouterr().err
+    assert "internal error" not in err
+    rep = _json(out)
+    if mode == ["--staged"]:  # a gate never passes on what it could not read: exit 3, naming it
+        assert code == 3 and ".git/index" in err
+        assert rep["status"] == "failed"
+        return
+    assert code == 1, err  # HEAD's key is still found
+    stats = rep["stats"]
+    assert rep["status"] == "incomplete" and stats["complete"] is False  # type: ignore[index]
+    examples = stats["skipped"]["corrupt-object"]["examples"]  # type: ignore[index]
+    assert any(e.startswith(".git/index is damaged") for e in examples)
+    found = {f["secret_sha256"] for f in rep["findings"]}  # type: ignore[attr-defined]
+    assert digest(make_key(70)) in found
+    if how != "garbage":  # the staged key sits in the entry before the damage (or in the file)
+        assert digest(make_key(71)) in found
+
+
+def test_the_entries_before_the_damage_are_kept(tmp_path: Path) -> None:
+    _staged_repo(tmp_path / "r")
+    _damage_index(tmp_path / "r", "truncate")
+    out = tmp_path / "o.json"
+    assert main(["scan", str(tmp_path / "r"), "--staged", "--no-suppress", "--json", str(out)]) == 3
+    from scanner.git.index import load_index
+
+    got = load_index(pygit2.Repository(str(tmp_path / "r")))
+    assert [e.path for e in got.entries] == [b"0.env"]
+    assert got.damage is not None and "entry 2 of 4" in got.damage

@@ -9,12 +9,12 @@ from __future__ import annotations
 import pygit2
 
 from scanner.detect.engine import Matcher
-from scanner.git.index import read_index_tree
+from scanner.git.index import load_index
 from scanner.git.refs import head_commit
 from scanner.git.repo import RepoSite
 from scanner.git.trees import TreeMemo, head_tree, lookup, unchanged_dirs, under_any
 from scanner.model import Provenance
-from scanner.skips import MISSING
+from scanner.skips import CORRUPT, MISSING
 from scanner.sources.base import BlobScanner, Found, Place, ScanContext, SourceResult, secret_id
 
 
@@ -25,7 +25,10 @@ def staged_scan(repo: pygit2.Repository, matcher: Matcher, cap: int, prefix: byt
     res.head = head_commit(repo)
     tree = head_tree(repo)
     scanner = BlobScanner(repo, matcher, cap, res)
-    entries, cache = read_index_tree(repo)
+    index = load_index(repo)
+    entries, cache = index.entries, index.cache
+    if index.damage is not None:  # what it still holds is compared; the rest is a counted gap
+        res.skip(CORRUPT, index.damage)
     conflicted = {e.path for e in entries if e.stage}
     seen: set[tuple[bytes, bytes]] = set()
     # HEAD's trees parsed once each; directories the cache-tree says are HEAD's are not looked at

@@ -21,7 +21,7 @@ import pygit2
 from scanner.cache import HistoryCache
 from scanner.detect.engine import Matcher
 from scanner.gcpause import paused_gc
-from scanner.git.index import IndexEntry
+from scanner.git.index import IndexEntry, IndexRead
 from scanner.git.objects import MODE_TREE, OBJ_BLOB, CommitMeta, Signature, TagMeta
 from scanner.git.packs import Listing, list_objects, loose_ids, split_ids
 from scanner.git.repo import bad_objects, objects_dirs, shallow_commits
@@ -59,7 +59,7 @@ class Sweep:
         spec: PoolSpec,
         progress: Progress,
         prefix: bytes = b"",
-        index: Sequence[IndexEntry] | Callable[[], Sequence[IndexEntry]] = (),
+        index: Sequence[IndexEntry] | Callable[[], IndexRead] = (),
         cache: HistoryCache | None = None,
         meanwhile: Callable[[], SourceResult] | None = None,
     ) -> None:
@@ -344,7 +344,10 @@ class Sweep:
     @property
     def index(self) -> Sequence[IndexEntry]:
         if callable(self._index):
-            self._index = self._index()
+            got = self._index()
+            if got.damage is not None:  # its staged entries are read as far as they go
+                self.res.skip(CORRUPT, got.damage)
+            self._index = got.entries
         return self._index
 
     def _resume_safely(self, saved: dict[str, Any]) -> bool:
