@@ -123,3 +123,60 @@ def test_the_entries_before_the_damage_are_kept(tmp_path: Path) -> None:
     got = load_index(pygit2.Repository(str(tmp_path / "r")))
     assert [e.path for e in got.entries] == [b"0.env"]
     assert got.damage is not None and "entry 2 of 4" in got.damage
+
+
+# -- minor: what --range says of a revision past the root, a shallow boundary, a corrupt commit --
+
+
+def test_a_revision_past_the_root_is_unknown_not_a_fetch_depth_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    b = RepoBuilder(tmp_path / "r")
+    for i in range(4):
+        b.commit({"README": f"v{i}\n".encode()})
+    root = str(tmp_path / "r")
+    for expr in ("HEAD~999..HEAD", "main~4..main", "HEAD^2..HEAD"):
+        assert main(["scan", root, "--range", expr]) == 2, expr
+        err = capsys.readouterr().err
+        assert "unknown revision" in err and "fetch-depth" not in err, (expr, err)
+    assert main(["scan", root, "--range", "HEAD~3..HEAD"]) == 0  # the root itself is fine
+
+
+def test_a_walk_into_a_shallow_boundary_is_exit_3_with_the_hint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Kept apart from the root: the history goes on, it was not fetched."""
+    import os
+    import shutil
+    import subprocess
+
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("needs the git CLI to make a shallow clone")
+    b = RepoBuilder(tmp_path / "src")
+    for i in range(6):
+        b.commit({"README": f"v{i}\n".encode()})
+    env = {**os.environ, "GIT_CONFIG_NOSYSTEM": "1", "HOME": "/nonexistent"}
+    subprocess.run(
+        [git, "clone", "-q", "--depth=2", f"file://{tmp_path / 'src'}", str(tmp_path / "sh")],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    root = str(tmp_path / "sh")
+    for expr in ("HEAD~5..HEAD", "HEAD~2..HEAD", "origin/main~4..HEAD"):
+        assert main(["scan", root, "--range", expr]) == 3, expr
+        err = capsys.readouterr().err
+        assert "shallow" in err and "fetch-depth: 0" in err, (expr, err)
+
+
+def test_a_corrupt_commit_in_a_range_is_called_corrupt(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    b = RepoBuilder(tmp_path / "r")
+    cs = [b.commit({"README": f"v{i}\n".encode()}) for i in range(4)]
+    _damage(tmp_path / "r", cs[2], "truncate")
+    assert main(["scan", str(tmp_path / "r"), "--range", f"{cs[0]}..HEAD"]) == 3
+    err = capsys.readouterr().err
+    assert f"commit {cs[2]}" in err and "corrupt" in err
+    assert "missing" not in err and "fetch-depth" not in err

@@ -100,15 +100,25 @@ class CommitCache:
     def __init__(self, repo: pygit2.Repository) -> None:
         self.repo = repo
         self.cache: dict[bytes, tuple[CommitMeta, bytes] | None] = {}
+        self.corrupt: set[bytes] = set()  # present but unreadable (the rest of the Nones: absent)
 
     def get(self, c: bytes) -> tuple[CommitMeta, bytes] | None:
         if c not in self.cache:
             try:
                 _, data = read_raw(self.repo, c)
                 self.cache[c] = parse_commit(data)
-            except (pygit2.GitError, KeyError, ValueError, OSError, IndexError):
+            except KeyError:
                 self.cache[c] = None
+            except (pygit2.GitError, ValueError, OSError, IndexError):
+                self.cache[c] = None
+                self.corrupt.add(c)
         return self.cache[c]
+
+    def unreadable(self, c: bytes) -> ScanError:
+        """The error for a commit of a range that could not be read: damaged, or absent."""
+        if c in self.corrupt:
+            return ScanError(f"commit {c.hex()} of the range is damaged (corrupt-object) and cannot be read")
+        return ScanError(f"commit {c.hex()} of the range is missing from this clone; {FETCH_HINT}")
 
 
 def range_walk(
@@ -153,7 +163,7 @@ def range_walk(
         if got is None:
             if un:
                 continue
-            raise ScanError(f"commit {c.hex()} of the range is missing from this clone; {FETCH_HINT}")
+            raise commits.unreadable(c)
         if c in shallow:
             if un:
                 continue
