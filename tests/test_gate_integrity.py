@@ -180,3 +180,22 @@ def test_a_corrupt_commit_in_a_range_is_called_corrupt(
     err = capsys.readouterr().err
     assert f"commit {cs[2]}" in err and "corrupt" in err
     assert "missing" not in err and "fetch-depth" not in err
+
+
+@pytest.mark.parametrize("how", ["truncate", "delete"])
+def test_a_damaged_head_tree_under_staged_is_counted_by_what_it_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], how: str
+) -> None:
+    b, c = _repo(tmp_path / "r")
+    conf = b.repo[c].tree["conf"].id
+    (tmp_path / "r" / "conf" / "new.env").write_bytes(env_line(72))
+    b.repo.index.read()
+    b.repo.index.add("conf/new.env")
+    b.repo.index.write()
+    _damage(tmp_path / "r", conf, how)
+    assert main(["scan", str(tmp_path / "r"), "--staged"]) == 3
+    err = capsys.readouterr().err
+    want, other = (
+        ("corrupt-object", "missing-object") if how == "truncate" else ("missing-object", "corrupt-object")
+    )
+    assert want in err and other not in err and str(conf) in err

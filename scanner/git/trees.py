@@ -200,6 +200,27 @@ def lookup(
     return None, True
 
 
+def unreadable_on_way(
+    repo: pygit2.Repository, tree: bytes, path: bytes, memo: TreeMemo | None = None
+) -> tuple[str, bytes]:
+    """(MISSING or CORRUPT, the tree) for the first tree on the way to `path` that cannot be read
+    (after `lookup` said one could not): absent from the repository, or present and damaged."""
+    cur = tree
+    for name in path.split(b"/"):
+        entries = memo[cur] if memo is not None and cur in memo else _parsed_tree(repo, cur)
+        if entries is None:
+            try:
+                there = bool(repo.odb.exists(pygit2.Oid(raw=cur)))
+            except (pygit2.GitError, ValueError):
+                there = False
+            return (CORRUPT if there else MISSING), cur
+        found = entries.get(name)
+        if found is None or found[0] != MODE_TREE:
+            break
+        cur = found[1]
+    return MISSING, cur
+
+
 def unchanged_dirs(
     repo: pygit2.Repository, head_tree: bytes, cache: dict[bytes, bytes | None], memo: TreeMemo
 ) -> set[bytes]:

@@ -12,9 +12,9 @@ from scanner.detect.engine import Matcher
 from scanner.git.index import load_index
 from scanner.git.refs import head_commit
 from scanner.git.repo import RepoSite
-from scanner.git.trees import TreeMemo, head_tree, lookup, unchanged_dirs, under_any
+from scanner.git.trees import TreeMemo, head_tree, lookup, unchanged_dirs, under_any, unreadable_on_way
 from scanner.model import Provenance
-from scanner.skips import CORRUPT, MISSING
+from scanner.skips import CORRUPT
 from scanner.sources.base import BlobScanner, Found, Place, ScanContext, SourceResult, secret_id
 
 
@@ -45,8 +45,11 @@ def staged_scan(repo: pygit2.Repository, matcher: Matcher, cap: int, prefix: byt
         if same and under_any(e.path, same):
             continue  # HEAD holds this directory as the index does
         at_head, readable = lookup(repo, tree, e.path, memo) if tree is not None else (None, True)
-        if not readable:
-            res.skip(MISSING, f"HEAD's tree at {e.path.decode('utf-8', 'replace')}")
+        if not readable and tree is not None:
+            reason, where = unreadable_on_way(repo, tree, e.path, memo)
+            res.skip(
+                reason, f"tree {where.hex()} (HEAD's, on the way to {e.path.decode('utf-8', 'replace')})"
+            )
         if at_head == e.blob:
             continue
         hits = scanner.hits(e.blob, e.path.decode("utf-8", "replace"))
