@@ -199,3 +199,20 @@ def test_a_damaged_head_tree_under_staged_is_counted_by_what_it_is(
         ("corrupt-object", "missing-object") if how == "truncate" else ("missing-object", "corrupt-object")
     )
     assert want in err and other not in err and str(conf) in err
+
+
+# -- minor: gitlinks in a range, a nested repository in the working tree --------------------
+
+
+def test_a_gitlink_added_by_a_range_is_counted(tmp_path: Path) -> None:
+    b = RepoBuilder(tmp_path / "r")
+    base = b.commit({"README": b"hi\n"})
+    link = (bytes.fromhex("35" * 20), pygit2.GIT_FILEMODE_COMMIT)
+    b.commit({"vendor/lib": link, "k.env": env_line(73)})
+    b.commit({"README": b"again\n"})  # the gitlink unchanged: not counted again
+    out = tmp_path / "o.json"
+    assert main(["scan", str(tmp_path / "r"), "--range", f"{base}..HEAD", "--json", str(out)]) == 1
+    rep = _json(out)
+    assert rep["stats"]["skipped"]["gitlink"]["count"] == 1  # type: ignore[index]
+    assert rep["stats"]["skipped"]["gitlink"]["examples"] == ["vendor/lib → " + "35" * 20]  # type: ignore[index]
+    assert rep["status"] == "ok"  # another repository's history: counted, not a gap in this one

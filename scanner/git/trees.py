@@ -66,7 +66,7 @@ def changed(
     skip: SkipSink,
 ) -> Iterator[tuple[bytes, bytes]]:
     """(path, blob) of `tree` whose blob differs from every parent's blob at that path, in the
-    order of a depth-first walk (iterative: any depth)."""
+    order of a depth-first walk (iterative: any depth); a gitlink that differs is counted."""
     stack = [_changed_level(repo, tree, parents, prefix, skip, b"")]
     while stack:
         step = next(stack[-1], None)
@@ -106,8 +106,11 @@ def _changed_level(
             if oid in subs:
                 continue
             yield None, oid, list(subs), path + b"/"
-        elif mode == MODE_GITLINK or not under(path, prefix):
+        elif not under(path, prefix):
             continue
+        elif mode == MODE_GITLINK:  # a submodule's commit: another repository's history, counted
+            if not any(name in pe and pe[name] == (mode, oid) for pe in pentries):
+                skip(GITLINK, f"{display(path)} → {oid.hex()}")
         elif not any(name in pe and pe[name][1] == oid and pe[name][0] != MODE_TREE for pe in pentries):
             yield path, oid, [], b""
 
