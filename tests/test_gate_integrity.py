@@ -216,3 +216,20 @@ def test_a_gitlink_added_by_a_range_is_counted(tmp_path: Path) -> None:
     assert rep["stats"]["skipped"]["gitlink"]["count"] == 1  # type: ignore[index]
     assert rep["stats"]["skipped"]["gitlink"]["examples"] == ["vendor/lib → " + "35" * 20]  # type: ignore[index]
     assert rep["status"] == "ok"  # another repository's history: counted, not a gap in this one
+
+
+@pytest.mark.parametrize("by_walk", [False, True])
+def test_an_untracked_nested_repository_is_counted(tmp_path: Path, by_walk: bool) -> None:
+    """libgit2's status does not enter it; keysweep's own walk (taken when libgit2's status
+    fails, here on a damaged index) reads its files but not its .git/: counted either way."""
+    _b, _c = _repo(tmp_path / "r")
+    nested = tmp_path / "r" / "vendor" / "tool"
+    RepoBuilder(nested).commit({"README": b"nested\n"})
+    (nested / "k.env").write_bytes(env_line(74))
+    if by_walk:
+        _damage_index(tmp_path / "r", "garbage")
+    out = tmp_path / "o.json"
+    main(["scan", str(tmp_path / "r"), "--jobs", "1", "--json", str(out)])
+    examples = _json(out)["stats"]["skipped"]["excluded"]["examples"]  # type: ignore[index]
+    want = "vendor/tool/.git/" if by_walk else "vendor/tool/.git/ (a nested repository, not read)"
+    assert want in examples, examples
