@@ -7,10 +7,8 @@ parsing, no byte search over trees): it uses pygit2's object API only.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,52 +16,11 @@ import pygit2
 
 from scanner.detect.engine import Matcher
 from scanner.detect.positions import LineIndex
-from scanner.model import Report
+from tests.oracle_report import Expect as Expect
+from tests.oracle_report import digest as digest
+from tests.oracle_report import normalize as normalize
 
 UNKNOWN = object()  # a blob or tree that could not be read
-
-
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-@dataclass
-class Expect:
-    """What §4 says about one secret."""
-
-    first_seen: str | None = None
-    last_seen: str | None = None
-    present_at_head: bool | None = None
-    present_at_refs: tuple[str, ...] = ()
-    first_seen_truncated: bool = False
-    moved_from: str | None = None
-    locations: set[tuple[Any, ...]] = field(default_factory=set)
-
-
-def normalize(report: Report, history_only: bool = False) -> dict[str, Expect]:
-    """The engine's report in the oracle's terms (secrets by digest); working-tree locations
-    are left out with `history_only` (the oracle models §4's git part)."""
-    out: dict[str, Expect] = {}
-    for f in report.findings:
-        assert f.secret_sha256 is not None
-        if history_only and all(loc.source.value == "worktree" for loc in f.locations):
-            continue
-        e = Expect(
-            first_seen=f.first_seen.commit if f.first_seen else None,
-            last_seen=f.last_seen.commit if f.last_seen else None,
-            present_at_head=f.present_at_head,
-            present_at_refs=f.present_at_refs,
-            first_seen_truncated=f.first_seen_truncated,
-            moved_from=f.moved_from,
-        )
-        for loc in f.locations:
-            if history_only and loc.source.value == "worktree":
-                continue
-            e.locations.add(
-                (loc.source.value, loc.path, loc.position.line, loc.position.column, loc.commit, loc.blob)
-            )
-        out[f.secret_sha256] = e
-    return out
 
 
 class Oracle:
