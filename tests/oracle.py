@@ -7,10 +7,8 @@ parsing, no byte search over trees): it uses pygit2's object API only.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,52 +16,11 @@ import pygit2
 
 from scanner.detect.engine import Matcher
 from scanner.detect.positions import LineIndex
-from scanner.model import Report
+from tests.oracle_report import Expect as Expect
+from tests.oracle_report import digest as digest
+from tests.oracle_report import normalize as normalize
 
 UNKNOWN = object()  # a blob or tree that could not be read
-
-
-def digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-@dataclass
-class Expect:
-    """What §4 says about one secret."""
-
-    first_seen: str | None = None
-    last_seen: str | None = None
-    present_at_head: bool | None = None
-    present_at_refs: tuple[str, ...] = ()
-    first_seen_truncated: bool = False
-    moved_from: str | None = None
-    locations: set[tuple[Any, ...]] = field(default_factory=set)
-
-
-def normalize(report: Report, history_only: bool = False) -> dict[str, Expect]:
-    """The engine's report in the oracle's terms (secrets by digest); working-tree locations
-    are left out with `history_only` (the oracle models §4's git part)."""
-    out: dict[str, Expect] = {}
-    for f in report.findings:
-        assert f.secret_sha256 is not None
-        if history_only and all(loc.source.value == "worktree" for loc in f.locations):
-            continue
-        e = Expect(
-            first_seen=f.first_seen.commit if f.first_seen else None,
-            last_seen=f.last_seen.commit if f.last_seen else None,
-            present_at_head=f.present_at_head,
-            present_at_refs=f.present_at_refs,
-            first_seen_truncated=f.first_seen_truncated,
-            moved_from=f.moved_from,
-        )
-        for loc in f.locations:
-            if history_only and loc.source.value == "worktree":
-                continue
-            e.locations.add(
-                (loc.source.value, loc.path, loc.position.line, loc.position.column, loc.commit, loc.blob)
-            )
-        out[f.secret_sha256] = e
-    return out
 
 
 class Oracle:
@@ -273,6 +230,25 @@ class Oracle:
             g(c)
         return gen
 
+    def ancestors(self, c: str) -> set[str]:
+        """Every proper ancestor of commit (or annotated tag) `c` through parents that were read."""
+        tag = self.get(c)
+        start = [str(tag.target)] if isinstance(tag, pygit2.Tag) else self.parents(c)[0]
+        seen: set[str] = set()
+        stack = [p for p in start if self.commit(p) is not None]
+        while stack:
+            p = stack.pop()
+            if p not in seen:
+                seen.add(p)
+                stack.extend(self.parents(p)[0])
+        return seen
+
+    def first_of(self, cands: set[str], key: Any) -> str:
+        """§4: the earliest by (committer time, generation, id) of the candidates that have no
+        other candidate as an ancestor."""
+        roots = [c for c in cands if not any(d != c and d in self.ancestors(c) for d in cands)]
+        return min(roots, key=key)  # type: ignore[no-any-return]
+
     # -- the full sweep ----------------------------------------------------------------------
 
     def sweep(self) -> dict[str, Expect]:
@@ -291,16 +267,19 @@ class Oracle:
         def get(s: str) -> Expect:
             return exp.setdefault(digest(s), Expect())
 
-        first: dict[str, tuple[Any, str]] = {}
+        first: dict[str, set[str]] = {}  # secret → every commit (or tag) that introduces it
         last: dict[str, tuple[Any, str]] = {}
         trunc: set[str] = set()
+        keys: dict[str, tuple[int, int, str]] = {}  # a tag's: its tagger's time, after its target
 
         def key(c: str) -> tuple[int, int, str]:
+            if c in keys:
+                return keys[c]
             cm = self.commit(c)
             assert cm is not None
-            return (gen[c], cm.commit_time, c)
+            return (cm.commit_time, gen[c], c)
 
-        loc_best: dict[tuple[bytes, str], tuple[Any, str]] = {}
+        loc_best: dict[tuple[bytes, str], tuple[int, set[str]]] = {}
         held_blobs: set[str] = set()
         for c in sorted(reach):
             cm = self.commit(c)
@@ -319,9 +298,11 @@ class Oracle:
                 pblobs = [self.at(pt, path) for pt in ptrees]
                 if blob not in pblobs:
                     state = 1 if (unread or UNKNOWN in pblobs) else 0
-                    k = (state, key(c))
-                    if (path, blob) not in loc_best or k < loc_best[(path, blob)][0]:
-                        loc_best[(path, blob)] = (k, c)
+                    cur = loc_best.get((path, blob))
+                    if cur is None or state < cur[0]:
+                        loc_best[(path, blob)] = (state, {c})
+                    elif state == cur[0]:
+                        cur[1].add(c)
                 for s in ss:
                     if s not in last or (cm.commit_time, gen[c], c) > last[s][0]:
                         last[s] = ((cm.commit_time, gen[c], c), c)
@@ -331,10 +312,9 @@ class Oracle:
                     if unread or any(p is UNKNOWN for p in psec):
                         trunc.add(s)
                         continue
-                    if s not in first or key(c) < first[s][0]:
-                        first[s] = (key(c), c)
-        for (path, blob), (_, c) in loc_best.items():
-            cm = self.commit(c)
+                    first.setdefault(s, set()).add(c)
+        for (path, blob), (_, cands) in loc_best.items():
+            c = self.first_of(cands, key)
             for s, line, col in self.scan(blob):
                 get(s).locations.add(("history", path.decode("utf-8", "replace"), line, col, c, blob))
         if not self.prefix:
@@ -344,8 +324,7 @@ class Oracle:
                 for s, line, col in self.scan_bytes(cm.raw_message):
                     if c in reach:
                         get(s).locations.add(("message", f"commit:{c}", line, col, c, None))
-                        if s not in first or key(c) < first[s][0]:
-                            first[s] = (key(c), c)
+                        first.setdefault(s, set()).add(c)
                         if s not in last or (cm.commit_time, gen[c], c) > last[s][0]:
                             last[s] = ((cm.commit_time, gen[c], c), c)
                     elif c in own_ids:
@@ -362,11 +341,10 @@ class Oracle:
                         get(s).locations.add(("message", f"tag:{name}", line, col, t, None))
                         target = str(tag.target)
                         tt = tag.tagger.time if tag.tagger else 0
-                        k = (gen.get(target, 0) + 1, tt, t)
-                        if s not in first or k < first[s][0]:
-                            first[s] = (k, t)
-                        if s not in last or (tt, k[0], t) > last[s][0]:
-                            last[s] = ((tt, k[0], t), t)
+                        keys[t] = (tt, gen.get(target, 0) + 1, t)
+                        first.setdefault(s, set()).add(t)
+                        if s not in last or keys[t] > last[s][0]:
+                            last[s] = (keys[t], t)
                     elif t in own_ids:
                         get(s).locations.add(("unreachable", f"tag:{name}", line, col, t, None))
         # the index
@@ -414,7 +392,7 @@ class Oracle:
         for d, e in list(exp.items()):
             s = next((s for s in {*first, *last, *trunc, *self._all_secrets()} if digest(s) == d), None)
             assert s is not None
-            e.first_seen = None if s in trunc else (first[s][1] if s in first else None)
+            e.first_seen = None if s in trunc or s not in first else self.first_of(first[s], key)
             e.first_seen_truncated = s in trunc
             e.last_seen = last[s][1] if s in last else None
             e.present_at_head = None if head_tree is None else self._holds(head_tree, s)

@@ -148,3 +148,23 @@ def test_workspace_owned_by_another_uid(tmp_path: Path) -> None:
     assert rep["scan"]["mode"] == "history" and rep["status"] == "ok"
     firsts = {f["secret_sha256"]: f["first_seen"]["commit"] for f in rep["findings"] if f["first_seen"]}
     assert firsts == {digest(make_key(60)): str(cs[0]), digest(make_key(61)): str(cs[8])}
+
+
+@needs_git
+def test_partial_clone_without_its_promisor_files(tmp_path: Path, swept: Swept, scan: Scan) -> None:
+    """Issue 19 item 3: a blobless clone whose .promisor files were removed still lacks the old
+    blobs; every tree entry whose blob was never read is counted, as with the markers."""
+    _b, cs = _history(tmp_path / "src")
+    _git("-C", str(tmp_path / "src"), "config", "uploadpack.allowFilter", "true")
+    _git("clone", "-q", "--filter=blob:none", f"file://{tmp_path / 'src'}", str(tmp_path / "part"))
+    markers = list((tmp_path / "part" / ".git" / "objects" / "pack").glob("*.promisor"))
+    assert markers
+    for m in markers:
+        m.unlink()
+    report = scan(tmp_path / "part")
+    assert report.status == "incomplete" and report.stats.complete is False
+    assert report.stats.skipped["missing-object"] >= 2
+    exp = swept(tmp_path / "part")
+    kept = exp[digest(make_key(60))]
+    assert kept.first_seen is None and kept.first_seen_truncated is True
+    assert exp[digest(make_key(61))].first_seen == str(cs[8])

@@ -143,3 +143,24 @@ def test_objects_in_two_packs_and_loose_are_swept_once(
     assert after.stats.objects == loose.stats.objects + 3  # type: ignore[attr-defined]
     assert after.stats.blobs == loose.stats.blobs + 1  # type: ignore[attr-defined]
     assert {f.secret_sha256 for f in loose.findings} < {f.secret_sha256 for f in after.findings}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("jobs", [1, 3])
+def test_a_blob_missing_from_the_pack_is_counted(
+    tmp_path: Path, swept: Swept, scan: Callable[..., object], many_workers: None, jobs: int
+) -> None:
+    """Issue 19 item 3: a pack written without a blob its trees name, and no promisor marker (a
+    repository damaged or copied without its largest objects), is no complete sweep: the key
+    inside the absent blob is not found, so the report says what it could not read."""
+    b = history(tmp_path / "r")
+    c = b.commit({"big/k.env": env_line(35)})
+    b.commit({"README": b"later\n"})
+    lost = b.repo[c].tree["big"]["k.env"].id
+    pack_all(b.repo, frozenset({lost}))
+    assert not list((tmp_path / "r" / ".git" / "objects" / "pack").glob("*.promisor"))
+    report = scan(tmp_path / "r", jobs=jobs)
+    assert report.status == "incomplete" and report.stats.complete is False  # type: ignore[attr-defined]
+    assert report.stats.skipped["missing-object"] >= 1  # type: ignore[attr-defined]
+    assert any(str(lost) in e for e in report.stats.skipped_examples["missing-object"])  # type: ignore[attr-defined]
+    assert digest(make_key(35)) not in {f.secret_sha256 for f in report.findings}  # type: ignore[attr-defined]
+    swept(tmp_path / "r", jobs=jobs)  # the rest of the history still agrees with the oracle

@@ -8,6 +8,8 @@ boundary or a missing commit inside the range (exit 3) from the range's own edge
 
 from __future__ import annotations
 
+from collections.abc import Callable, Container, Iterable, Sequence
+
 import pygit2
 
 from scanner.errors import ScanError
@@ -37,21 +39,86 @@ def generations(commits: dict[bytes, CommitMeta]) -> dict[bytes, int]:
     return gen
 
 
+class Ancestry:
+    """Which of a few commits comes first (ARCHITECTURE.md §4 "Introduces"): the earliest by
+    committer time, except that one that is an ancestor of another always comes first (clock
+    skew along one line). Generation numbers order commits along one line only, so an
+    unrelated line (a pull request's separate history) is compared by time. An ancestor check
+    walks down from the younger commit and stops at the older one's generation number, and only
+    the candidates of one secret are compared, so it stays cheap on a long history."""
+
+    def __init__(self, parents: Callable[[bytes], Sequence[bytes]], gen: Callable[[bytes], int]) -> None:
+        self.parents = parents  # the parents that were read (none past a shallow boundary)
+        self.gen = gen
+        self._memo: dict[tuple[bytes, frozenset[bytes]], bool] = {}
+
+    def reaches(self, c: bytes, targets: frozenset[bytes]) -> bool:
+        """Whether one of `targets` is a proper ancestor of `c`."""
+        memo_key = (c, targets)
+        got = self._memo.get(memo_key)
+        if got is not None:
+            return got
+        gen, parents = self.gen, self.parents
+        floor = min(gen(t) for t in targets)
+        seen: set[bytes] = set()
+        stack = list(parents(c))
+        found = False
+        while stack:
+            x = stack.pop()
+            if x in seen:
+                continue
+            seen.add(x)
+            if x in targets:
+                found = True
+                break
+            if gen(x) > floor:  # below the floor no ancestor can be a target
+                stack.extend(parents(x))
+        self._memo[memo_key] = found
+        return found
+
+    def first(
+        self,
+        candidates: Iterable[bytes],
+        key: Callable[[bytes], tuple[int, int, str]],
+        commits: Container[bytes],
+    ) -> bytes:
+        """The first of `candidates` by `key` (time, generation, id) among those that have no
+        other candidate as an ancestor; only members of `commits` can be ancestors (a tag
+        message's candidate follows its target and precedes nothing)."""
+        order = sorted(set(candidates), key=key)
+        for c in order:
+            g = self.gen(c)
+            lower = frozenset(d for d in order if d != c and d in commits and self.gen(d) < g)
+            if not lower or not self.reaches(c, lower):
+                return c
+        return order[0]  # unreachable: the earliest-generation candidate has no candidate below it
+
+
 class CommitCache:
     """Commits read on demand, each once (None: absent or unreadable)."""
 
     def __init__(self, repo: pygit2.Repository) -> None:
         self.repo = repo
         self.cache: dict[bytes, tuple[CommitMeta, bytes] | None] = {}
+        self.corrupt: set[bytes] = set()  # present but unreadable (the rest of the Nones: absent)
 
     def get(self, c: bytes) -> tuple[CommitMeta, bytes] | None:
         if c not in self.cache:
             try:
                 _, data = read_raw(self.repo, c)
                 self.cache[c] = parse_commit(data)
-            except (pygit2.GitError, KeyError, ValueError, OSError, IndexError):
+            except KeyError:
                 self.cache[c] = None
+            except (pygit2.GitError, ValueError, OSError, IndexError):
+                self.cache[c] = None
+                self.corrupt.add(c)
         return self.cache[c]
+
+    def unreadable(self, c: bytes) -> ScanError:
+        """The error for a commit of a range that could not be read: damaged, or absent."""
+        if c in self.corrupt:
+            return ScanError(f"commit {c.hex()} of the range is damaged (corrupt-object) and cannot be read")
+        return ScanError(f"commit {c.hex()} of the range is missing from this clone; {FETCH_HINT}")
 
 
 def range_walk(
@@ -96,7 +163,7 @@ def range_walk(
         if got is None:
             if un:
                 continue
-            raise ScanError(f"commit {c.hex()} of the range is missing from this clone; {FETCH_HINT}")
+            raise commits.unreadable(c)
         if c in shallow:
             if un:
                 continue

@@ -9,12 +9,12 @@ fallback for a file this parser refuses.
 
 from __future__ import annotations
 
+import hashlib
 import struct
 from dataclasses import dataclass
+from pathlib import Path
 
 import pygit2
-
-from scanner.git.repo import index_bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,41 +40,56 @@ def parse_index(data: bytes) -> list[IndexEntry]:
 
 def _parse_index(data: bytes) -> tuple[list[IndexEntry], int]:
     """The entries and the offset where the extensions start."""
+    entries, pos, problem = _salvage(data)
+    if problem is not None:
+        raise IndexFormatError(problem)
+    return entries, pos
+
+
+def _salvage(data: bytes) -> tuple[list[IndexEntry], int, str | None]:
+    """The entries up to the first damaged one, the offset after them, and what is wrong (None
+    when the whole file parses)."""
     if len(data) < 12 or data[:4] != b"DIRC":
-        raise IndexFormatError("not an index file")
+        return [], 0, "not an index file (no DIRC header)"
     version, count = struct.unpack(">II", data[4:12])
     if version not in (2, 3, 4):
-        raise IndexFormatError(f"index version {version}")
+        return [], 0, f"index version {version}"
     pos = 12
     out: list[IndexEntry] = []
     prev = b""
-    for _ in range(count):
+    for k in range(count):
         start = pos
-        if pos + 62 > len(data):
-            raise IndexFormatError("truncated entry")
-        mode = struct.unpack(">I", data[pos + 24 : pos + 28])[0]
-        oid = data[pos + 40 : pos + 60]
-        flags = struct.unpack(">H", data[pos + 60 : pos + 62])[0]
-        pos += 62
-        if version >= 3 and flags & 0x4000:
-            pos += 2
-        if version == 4:
-            strip, pos = _varint(data, pos)
-            end = data.index(b"\x00", pos)
-            if strip > len(prev):
-                raise IndexFormatError("bad path compression")
-            path = prev[: len(prev) - strip] + data[pos:end]
-            pos = end + 1
-        else:
-            end = data.index(b"\x00", pos)
-            path = data[pos:end]
-            pos = start + ((end - start + 8) // 8) * 8
+        try:
+            if pos + 62 > len(data):
+                raise IndexFormatError("truncated")
+            mode = struct.unpack(">I", data[pos + 24 : pos + 28])[0]
+            oid = data[pos + 40 : pos + 60]
+            flags = struct.unpack(">H", data[pos + 60 : pos + 62])[0]
+            pos += 62
+            if version >= 3 and flags & 0x4000:
+                pos += 2
+            if version == 4:
+                strip, pos = _varint(data, pos)
+                end = data.index(b"\x00", pos)
+                if strip > len(prev):
+                    raise IndexFormatError("bad path compression")
+                path = prev[: len(prev) - strip] + data[pos:end]
+                pos = end + 1
+            else:
+                end = data.index(b"\x00", pos)
+                path = data[pos:end]
+                pos = start + ((end - start + 8) // 8) * 8
+            if pos > len(data) - 20 or not path:
+                raise IndexFormatError("truncated")
+        except (IndexFormatError, ValueError, IndexError, struct.error) as e:
+            why = str(e) if isinstance(e, IndexFormatError) else "unreadable"
+            return out, start, f"entry {k + 1} of {count} is {why}"
         prev = path
         kind = mode & _S_IFMT
         if kind in (_S_IFGITLINK, _S_IFDIR):  # submodules; sparse-index directories
             continue
         out.append(IndexEntry(path, oid, (flags >> 12) & 3))
-    return out, pos
+    return out, pos, None
 
 
 CacheTree = dict[bytes, bytes | None]
@@ -136,23 +151,67 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
 
 
 def read_index(repo: pygit2.Repository) -> list[IndexEntry]:
-    """The index entries of a non-bare repository (empty for a bare one or when there is no index)."""
-    return read_index_tree(repo)[0]
+    """The index entries of a non-bare repository (empty for a bare one or when there is no index;
+    what a damaged index still holds)."""
+    return load_index(repo).entries
 
 
 def read_index_tree(repo: pygit2.Repository) -> tuple[list[IndexEntry], CacheTree]:
     """The index entries and the index's cache-tree (empty when absent or unreadable)."""
-    data = index_bytes(repo)
-    if data is None:
-        return [], {}
+    got = load_index(repo)
+    return got.entries, got.cache
+
+
+@dataclass(frozen=True, slots=True)
+class IndexRead:
+    """What the index file holds, read defensively: the entries up to any damage, the
+    cache-tree, and what was wrong with the file (None: it was read whole). A source counts the
+    damage as a corrupt-object skip and scans the entries it got."""
+
+    entries: list[IndexEntry]
+    cache: CacheTree
+    damage: str | None = None
+
+
+def load_index(repo: pygit2.Repository) -> IndexRead:
+    """The index of a non-bare repository (empty for a bare one or when there is none)."""
+    if repo.is_bare:
+        return IndexRead([], {})
+    path = Path(repo.path) / "index"
+    name = _index_name(repo, path)
     try:
-        entries, end = _parse_index(data)
-    except (IndexFormatError, ValueError, IndexError, struct.error):
-        return _fallback(repo), {}
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return IndexRead([], {})
+    except OSError as e:
+        return IndexRead([], {}, f"{name} cannot be read ({e.strerror or type(e).__name__})")
+    entries, end, problem = _salvage(data)
+    if problem is not None:
+        try:
+            return IndexRead(_fallback(repo), {})  # a form libgit2 reads and this parser does not
+        except (pygit2.GitError, OSError, ValueError):
+            return IndexRead(entries, {}, f"{name} is damaged: {problem}; {len(entries)} entries read")
+    trailer = data[-20:]
+    if trailer != bytes(20) and hashlib.sha1(data[:-20], usedforsecurity=False).digest() != trailer:
+        # (index.skipHash writes a zero checksum) a flipped bit in an id or a path would pass as
+        # another blob: the entries are still compared, and the gap is said
+        damage: str | None = f"{name} is damaged: its checksum does not match"
+    else:
+        damage = None
     try:
-        return entries, parse_cache_tree(data, end)
+        return IndexRead(entries, parse_cache_tree(data, end), damage)
     except (ValueError, IndexError, struct.error):
-        return entries, {}  # a damaged extension: every entry is compared with HEAD
+        return IndexRead(entries, {}, damage)  # a damaged extension: every entry is compared with HEAD
+
+
+def _index_name(repo: pygit2.Repository, path: Path) -> str:
+    workdir = repo.workdir
+    if workdir:
+        try:
+            return str(path.relative_to(Path(workdir)))
+        except ValueError:
+            pass
+    return str(path)
 
 
 def _fallback(repo: pygit2.Repository) -> list[IndexEntry]:

@@ -13,6 +13,9 @@ LFS_HEADER = b"version https://git-lfs.github.com/spec/v1"
 
 ENTRY_FULL = re.compile(rb"([0-7]{5,6}) ([^\x00]*)\x00(.{20})", re.S)  # mode, name, id of each entry
 SUBTREE = re.compile(rb"40000 [^\x00]*\x00(.{20})", re.S)  # the id of each subtree entry
+# the id of every entry, over whole trees or trees joined end to end (each match ends where the
+# next entry starts; a name holds no NUL, and the id is taken whole, whatever bytes it holds)
+ENTRY_ID = re.compile(rb"[^\x00]*\x00(.{20})", re.S)
 
 
 @dataclass(frozen=True, slots=True)

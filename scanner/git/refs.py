@@ -108,7 +108,7 @@ def resolve_rev(repo: pygit2.Repository, name: str) -> bytes:
     """The commit `name` names: libgit2's revparse, or keysweep's own reading when the repository
     holds damaged loose objects (libgit2 would spin forever on one of them)."""
     if bad_objects(repo):
-        return _resolve_damaged(repo, name)
+        return _resolve_walking(repo, name)
     if _HEX.match(name):
         try:
             obj = repo.revparse_single(name)
@@ -121,23 +121,10 @@ def resolve_rev(repo: pygit2.Repository, name: str) -> bytes:
         try:
             obj = repo.revparse_single(name)
         except (KeyError, ValueError, pygit2.GitError):
-            head = head_commit(repo) if base == "HEAD" else None
-            if head is not None:
-                rest = name[len(base) :]
-                try:
-                    obj = repo.revparse_single(head.hex() + rest)
-                except (KeyError, ValueError, pygit2.GitError):
-                    raise ScanError(f"{name} lies beyond this clone's history; {FETCH_HINT}") from None
-                return bytes(obj.peel(pygit2.Commit).id.raw)
-            if base != name and repo.is_shallow:
-                try:
-                    repo.revparse_single(base)
-                except (KeyError, ValueError, pygit2.GitError):
-                    pass
-                else:
-                    raise ScanError(
-                        f"{name} lies beyond the shallow clone's boundary; {FETCH_HINT}"
-                    ) from None
+            if base != name or base == "HEAD":
+                # walk the `~N`/`^N` steps here: past the root is an unknown revision (exit 2),
+                # into a shallow clone's boundary the history that was not fetched (exit 3)
+                return _resolve_walking(repo, name)
             raise RevisionError(f"unknown revision {name!r}") from None
     try:
         commit = obj.peel(pygit2.Commit)
@@ -151,8 +138,10 @@ _OP = re.compile(r"~[0-9]*|\^[0-9]*|\^\{(?:commit)?\}")
 _DWIM = ("{}", "refs/{}", "refs/tags/{}", "refs/heads/{}", "refs/remotes/{}", "refs/remotes/{}/HEAD")
 
 
-def _resolve_damaged(repo: pygit2.Repository, name: str) -> bytes:
-    """`base` followed by `~N`, `^N`, `^{commit}`, with every object read through `read_raw`."""
+def _resolve_walking(repo: pygit2.Repository, name: str) -> bytes:
+    """`base` followed by `~N`, `^N`, `^{commit}`, with every object read through `read_raw`
+    (libgit2 would spin on a damaged loose object, and does not tell a root from a shallow
+    boundary)."""
     m = _REV.match(name)
     base = m.group(1) if m else ""
     if m is None or not base or base.startswith("-"):
@@ -185,10 +174,15 @@ def _resolve_damaged(repo: pygit2.Repository, name: str) -> bytes:
                 parents = parse_commit(data)[0].parents
             except (KeyError, ValueError, IndexError):
                 raise ScanError(f"{name}: commit {oid.hex()} is damaged (corrupt-object)") from None
+            if oid in shallow:
+                raise ScanError(
+                    f"{name} lies beyond the shallow clone's boundary at {oid.hex()}; {FETCH_HINT}"
+                )
             if len(parents) < nth:
-                if oid in shallow:
-                    raise ScanError(f"{name} lies beyond the shallow clone's boundary; {FETCH_HINT}")
-                raise RevisionError(f"unknown revision {name!r}")
+                raise RevisionError(
+                    f"unknown revision {name!r}: commit {oid.hex()} has "
+                    + ("no parent (the root of the history)" if not parents else f"{len(parents)} parent(s)")
+                )
             oid = parents[nth - 1]
             _, data = read(oid)
     return oid

@@ -66,7 +66,7 @@ def changed(
     skip: SkipSink,
 ) -> Iterator[tuple[bytes, bytes]]:
     """(path, blob) of `tree` whose blob differs from every parent's blob at that path, in the
-    order of a depth-first walk (iterative: any depth)."""
+    order of a depth-first walk (iterative: any depth); a gitlink that differs is counted."""
     stack = [_changed_level(repo, tree, parents, prefix, skip, b"")]
     while stack:
         step = next(stack[-1], None)
@@ -106,8 +106,11 @@ def _changed_level(
             if oid in subs:
                 continue
             yield None, oid, list(subs), path + b"/"
-        elif mode == MODE_GITLINK or not under(path, prefix):
+        elif not under(path, prefix):
             continue
+        elif mode == MODE_GITLINK:  # a submodule's commit: another repository's history, counted
+            if not any(name in pe and pe[name] == (mode, oid) for pe in pentries):
+                skip(GITLINK, f"{display(path)} → {oid.hex()}")
         elif not any(name in pe and pe[name][1] == oid and pe[name][0] != MODE_TREE for pe in pentries):
             yield path, oid, [], b""
 
@@ -198,6 +201,27 @@ def lookup(
                 nxt = oid
         cur = nxt
     return None, True
+
+
+def unreadable_on_way(
+    repo: pygit2.Repository, tree: bytes, path: bytes, memo: TreeMemo | None = None
+) -> tuple[str, bytes]:
+    """(MISSING or CORRUPT, the tree) for the first tree on the way to `path` that cannot be read
+    (after `lookup` said one could not): absent from the repository, or present and damaged."""
+    cur = tree
+    for name in path.split(b"/"):
+        entries = memo[cur] if memo is not None and cur in memo else _parsed_tree(repo, cur)
+        if entries is None:
+            try:
+                there = bool(repo.odb.exists(pygit2.Oid(raw=cur)))
+            except (pygit2.GitError, ValueError):
+                there = False
+            return (CORRUPT if there else MISSING), cur
+        found = entries.get(name)
+        if found is None or found[0] != MODE_TREE:
+            break
+        cur = found[1]
+    return MISSING, cur
 
 
 def unchanged_dirs(

@@ -69,7 +69,7 @@ def range_scan(
                 continue
             got = commits.get(c)
             if got is None:
-                raise ScanError(f"commit {c.hex()} of the range is missing from this clone; {FETCH_HINT}")
+                raise commits.unreadable(c)
             if c in shallow:
                 raise ScanError(
                     f"the range reaches the shallow clone's boundary at {c.hex()} before leaving it; {FETCH_HINT}"

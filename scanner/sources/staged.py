@@ -9,12 +9,12 @@ from __future__ import annotations
 import pygit2
 
 from scanner.detect.engine import Matcher
-from scanner.git.index import read_index_tree
+from scanner.git.index import load_index
 from scanner.git.refs import head_commit
 from scanner.git.repo import RepoSite
-from scanner.git.trees import TreeMemo, head_tree, lookup, unchanged_dirs, under_any
+from scanner.git.trees import TreeMemo, head_tree, lookup, unchanged_dirs, under_any, unreadable_on_way
 from scanner.model import Provenance
-from scanner.skips import MISSING
+from scanner.skips import CORRUPT
 from scanner.sources.base import BlobScanner, Found, Place, ScanContext, SourceResult, secret_id
 from scanner.sources.pragmas import added_pragmas, all_pragmas
 
@@ -29,7 +29,10 @@ def staged_scan(
     res.head = head_commit(repo)
     tree = head_tree(repo)
     scanner = BlobScanner(repo, matcher, cap, res)
-    entries, cache = read_index_tree(repo)
+    index = load_index(repo)
+    entries, cache = index.entries, index.cache
+    if index.damage is not None:  # what it still holds is compared; the rest is a counted gap
+        res.skip(CORRUPT, index.damage)
     conflicted = {e.path for e in entries if e.stage}
     seen: set[tuple[bytes, bytes]] = set()
     # HEAD's trees parsed once each; directories the cache-tree says are HEAD's are not looked at
@@ -46,8 +49,11 @@ def staged_scan(
         if same and under_any(e.path, same):
             continue  # HEAD holds this directory as the index does
         at_head, readable = lookup(repo, tree, e.path, memo) if tree is not None else (None, True)
-        if not readable:
-            res.skip(MISSING, f"HEAD's tree at {e.path.decode('utf-8', 'replace')}")
+        if not readable and tree is not None:
+            reason, where = unreadable_on_way(repo, tree, e.path, memo)
+            res.skip(
+                reason, f"tree {where.hex()} (HEAD's, on the way to {e.path.decode('utf-8', 'replace')})"
+            )
         if at_head == e.blob:
             continue
         hits = scanner.hits(e.blob, e.path.decode("utf-8", "replace"))

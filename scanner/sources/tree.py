@@ -9,6 +9,7 @@ from pathlib import Path
 import pygit2
 
 from scanner.detect.engine import Matcher
+from scanner.errors import ScanError
 from scanner.git.objects import (
     OBJ_BLOB,
     is_lfs_pointer,
@@ -17,7 +18,7 @@ from scanner.git.objects import (
 from scanner.git.packs import split_ids
 from scanner.git.refs import head_commit
 from scanner.git.repo import RepoSite, open_repository, read_header, read_raw
-from scanner.git.trees import display, walk_tree
+from scanner.git.trees import display, read_tree, walk_tree
 from scanner.model import Provenance
 from scanner.skips import CORRUPT, LFS_POINTER, MISSING, TOO_LARGE
 from scanner.sources.base import (
@@ -143,15 +144,24 @@ def tree_scan(
     res.head = head
     if head is None:
         return res
+    # HEAD's tree is the target of this mode: if it cannot be read the scan could not run (exit
+    # 3), not an incomplete scan that passes
     try:
         _, data = read_raw(repo, head)
         meta, _message = parse_commit(data)
     except KeyError:
-        res.skip(MISSING, f"commit {head.hex()} (HEAD)")
-        return res
+        raise ScanError(
+            f"HEAD's commit {head.hex()} is missing from this repository (missing-object)"
+        ) from None
     except (pygit2.GitError, ValueError, OSError, IndexError):
-        res.skip(CORRUPT, f"commit {head.hex()} (HEAD)")
-        return res
+        raise ScanError(f"HEAD's commit {head.hex()} is damaged (corrupt-object)") from None
+    if read_tree(repo, meta.tree) is None:
+        what = (
+            "missing from this repository (missing-object)"
+            if not _exists(repo, meta.tree)
+            else "damaged (corrupt-object)"
+        )
+        raise ScanError(f"HEAD's tree {meta.tree.hex()} (commit {head.hex()}) is {what}")
     res.commits = 1
     paths: dict[bytes, list[bytes]] = {}
     for path, blob in walk_tree(repo, meta.tree, prefix, res.skip):
@@ -180,6 +190,13 @@ def tree_scan(
     res.provenance = {k: Provenance(present_at_head=True) for k in keys}
     res.sources = {"history": res.blobs}
     return res
+
+
+def _exists(repo: pygit2.Repository, oid: bytes) -> bool:
+    try:
+        return bool(repo.odb.exists(pygit2.Oid(raw=oid)))
+    except (pygit2.GitError, ValueError):
+        return False
 
 
 class TreeSource:

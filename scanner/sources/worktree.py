@@ -101,6 +101,9 @@ def worktree_scan(
             continue
         if flags & _WT_CHANGED and not rel.endswith(b"/"):
             files.append((rel, False, bool(flags & _NEW)))
+        elif flags & _NEW and os.path.lexists(os.path.join(root, rel, b".git")):
+            # an untracked nested repository (libgit2 does not enter it): another repository
+            res.skip(EXCLUDED, rel.decode("utf-8", "replace") + ".git/ (a nested repository, not read)")
     for rel, local, untracked in files:
         if not under(rel, site.prefix):
             continue
@@ -144,6 +147,8 @@ def _status_by_walk(repo: pygit2.Repository, root: bytes, res: SourceResult) -> 
     for sk in w.skips:
         if sk.reason != EXCLUDED:
             res.skip(sk.reason, sk.example)
+        elif sk.example.endswith("/.git/"):  # a nested repository's own .git/ (its files are read)
+            res.skip(EXCLUDED, sk.example)
     out: dict[str, int] = {}
     for f in w.files:
         name = os.fsdecode(f.rel)

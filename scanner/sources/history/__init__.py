@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pygit2
 
-from scanner.git.index import read_index
+from scanner.git.index import load_index
 from scanner.git.repo import RepoSite
 from scanner.sources.base import ScanContext, Source, SourceResult, pool_spec
 from scanner.sources.history.sweep import Sweep
@@ -30,7 +30,7 @@ class HistorySource:
             spec,
             ctx.progress,
             self.site.prefix,
-            lambda: read_index(repo),
+            lambda: load_index(repo),
             ctx.cache,
             None if other is None else (lambda: other.scan(ctx)),
         )

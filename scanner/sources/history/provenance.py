@@ -7,11 +7,11 @@ Computed for matched blobs only, from the commit graph and the few trees that le
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import pygit2
 
-from scanner.git.graph import generations
+from scanner.git.graph import Ancestry, generations
 from scanner.git.index import IndexEntry
 from scanner.git.objects import iso
 from scanner.git.refs import head_commit, list_refs
@@ -127,6 +127,24 @@ class Attribution:
         self._views: dict[bytes, View] = {}
         self._absent: dict[tuple[bytes, bytes], bool] = {}
         self.loc_best: dict[tuple[bytes, bytes], tuple[int, OrderKey, bytes]] = {}
+        self.ancestry = Ancestry(self._read_parents, lambda c: self._gen(c))
+
+    def _read_parents(self, c: bytes) -> tuple[bytes, ...]:
+        """The parents of `c` that were read (a tag message's: the commit it tags)."""
+        meta = self.t.commits.get(c)
+        if meta is None:
+            tag = self.t.tags.get(c)
+            return (peel(self.t, c)[0],) if tag is not None else ()
+        if c in self.t.shallow:
+            return ()
+        return tuple(p for p in meta.parents if p in self.t.commits)
+
+    def _gen(self, c: bytes) -> int:
+        return self._tag_key(c)[1] if c in self.t.tags else self.t.gen.get(c, 1)
+
+    def first_of(self, candidates: Iterable[bytes]) -> bytes:
+        """The first introducing commit of `candidates` (ARCHITECTURE.md §4 "Introduces")."""
+        return self.ancestry.first(candidates, self.key, self.t.commits)
 
     def view(self, commit: bytes) -> View:
         """Interesting blobs of `commit`'s tree by path (whole tree; the PATH filter comes later)."""
@@ -158,7 +176,10 @@ class Attribution:
         )
 
     def key(self, c: bytes) -> OrderKey:
-        return (self.t.gen.get(c, 1), self.t.commits[c].committer.time, c.hex())
+        """Committer time, then generation, then id (a tag message: its tagger's time)."""
+        if c in self.t.tags and c not in self.t.commits:
+            return self._tag_key(c)
+        return (self.t.commits[c].committer.time, self.t.gen.get(c, 1), c.hex())
 
     def last_key(self, c: bytes) -> OrderKey:
         return (self.t.commits[c].committer.time, self.t.gen.get(c, 1), c.hex())
@@ -167,10 +188,10 @@ class Attribution:
         return c in self.t.shallow or any(p not in self.t.commits for p in self.t.commits[c].parents)
 
     def _tag_key(self, t: bytes) -> OrderKey:
-        """A tag message is dated by its tagger and ordered just after the commit it tags."""
+        """A tag message is dated by its tagger and comes just after the commit it tags."""
         meta = self.t.tags[t]
         target, _, _ = peel(self.t, t)
-        return (self.t.gen.get(target, 0) + 1, meta.tagger.time if meta.tagger else 0, t.hex())
+        return (meta.tagger.time if meta.tagger else 0, self.t.gen.get(target, 0) + 1, t.hex())
 
     def _ref(self, oid: bytes) -> CommitRef:
         meta = self.t.commits.get(oid)
@@ -184,7 +205,7 @@ class Attribution:
             email=tagger.email if tagger else "",
             author_time=iso(tm),
             commit_time=iso(tm),
-            generation=self._tag_key(oid)[0],
+            generation=self._tag_key(oid)[1],
         )
 
     def _intro(self, c: bytes, path: bytes, same: Callable[[bytes], bool]) -> int:
@@ -227,23 +248,25 @@ class Attribution:
         ref_tree: dict[str, bytes],
         ref_blob: dict[str, bytes],
     ) -> dict[str, Provenance]:
-        first: dict[str, tuple[OrderKey, bytes]] = {}
+        intros: dict[str, set[bytes]] = {}  # secret → its introducing commits (and tag messages)
         last: dict[str, tuple[OrderKey, bytes]] = {}
         truncated: set[str] = set()
         holds = self.t.holds
 
-        def offer_first(s: str, k: OrderKey, oid: bytes) -> None:
-            cur = first.get(s)
-            if cur is None or k < cur[0]:
-                first[s] = (k, oid)
+        def offer_first(s: str, oid: bytes) -> None:
+            got = intros.get(s)
+            if got is None:
+                intros[s] = {oid}
+            else:
+                got.add(oid)
 
         def offer_last(s: str, k: OrderKey, oid: bytes) -> None:
             cur = last.get(s)
             if cur is None or k > cur[0]:
                 last[s] = (k, oid)
 
-        # blob-level introductions, for locations
-        self.loc_best = {}
+        # blob-level introductions, for locations: (0 introduced, 1 cannot tell) and the commits
+        loc_cands: dict[tuple[bytes, bytes], tuple[int, set[bytes]]] = {}
         for c in reachable:
             v = self.scoped(c)
             if not v.blobs:
@@ -257,15 +280,17 @@ class Attribution:
                 # the location: the first commit that introduced this blob at this path
                 st = self._intro(c, path, _same_blob(blob))
                 if st != 1:
-                    cand = (0 if st == 0 else 1, self.key(c), c)
-                    cur = self.loc_best.get((path, blob))
-                    if cur is None or cand < cur:
-                        self.loc_best[(path, blob)] = cand
+                    state = 0 if st == 0 else 1
+                    cur = loc_cands.get((path, blob))
+                    if cur is None or state < cur[0]:
+                        loc_cands[(path, blob)] = (state, {c})
+                    elif state == cur[0]:
+                        cur[1].add(c)
                 for s in ss:
                     here.add(s)
                     st = self._intro(c, path, _holds_secret(holds, s))
                     if st == 0:
-                        offer_first(s, self.key(c), c)
+                        offer_first(s, c)
                     elif st == 2:
                         truncated.add(s)
             for s in here:
@@ -280,19 +305,23 @@ class Attribution:
                     if m.pragma:
                         continue
                     s = secret_id(m)
-                    offer_first(s, self.key(c), c)
+                    offer_first(s, c)
                     offer_last(s, self.last_key(c), c)
             for t, hits in self.t.tag_hits.items():
                 if t not in reach_tags:
                     continue
                 k = self._tag_key(t)
-                lk = (k[1], k[0], k[2])
                 for m, _ in hits:
                     if m.pragma:
                         continue
                     s = secret_id(m)
-                    offer_first(s, k, t)
-                    offer_last(s, lk, t)
+                    offer_first(s, t)
+                    offer_last(s, k, t)
+        self.loc_best = {}
+        for where, (state, cands) in loc_cands.items():
+            c = self.first_of(cands)
+            self.loc_best[where] = (state, self.key(c), c)
+        first = {s: self.first_of(cands) for s, cands in intros.items() if s not in truncated}
 
         at_head: set[str] | None = None
         if head is not None and head in self.t.commits:
@@ -319,7 +348,7 @@ class Attribution:
             f = None if trunc else first.get(s)
             lst = last.get(s)
             out[s] = Provenance(
-                first_seen=self._ref(f[1]) if f else None,
+                first_seen=self._ref(f) if f else None,
                 last_seen=self._ref(lst[1]) if lst else None,
                 present_at_head=None if at_head is None else s in at_head,
                 present_at_refs=tuple(sorted(n for n, ss in at_ref.items() if s in ss)),

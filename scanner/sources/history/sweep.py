@@ -21,7 +21,7 @@ import pygit2
 from scanner.cache import HistoryCache
 from scanner.detect.engine import Matcher
 from scanner.gcpause import paused_gc
-from scanner.git.index import IndexEntry
+from scanner.git.index import IndexEntry, IndexRead
 from scanner.git.objects import MODE_TREE, OBJ_BLOB, CommitMeta, Signature, TagMeta
 from scanner.git.packs import Listing, list_objects, loose_ids, split_ids
 from scanner.git.repo import bad_objects, objects_dirs, shallow_commits
@@ -59,7 +59,7 @@ class Sweep:
         spec: PoolSpec,
         progress: Progress,
         prefix: bytes = b"",
-        index: Sequence[IndexEntry] | Callable[[], Sequence[IndexEntry]] = (),
+        index: Sequence[IndexEntry] | Callable[[], IndexRead] = (),
         cache: HistoryCache | None = None,
         meanwhile: Callable[[], SourceResult] | None = None,
     ) -> None:
@@ -205,9 +205,9 @@ class Sweep:
             else:
                 assert self.local is not None
                 batches = [self.local.read_trees(targets, known)]
-            if exact or not self._subtree_missing(batches):
+            if exact or not (self._subtree_missing(batches) or self._blob_missing(batches)):
                 break
-            exact = self.t.exact = True  # a subtree is absent: check every entry of every tree
+            exact = self.t.exact = True  # a subtree or blob is absent: check every entry of every tree
         direct, unread_trees = self._merge_trees(batches)
         self._closure(direct, unread_trees, set())
         self._close_workers()
@@ -272,6 +272,18 @@ class Sweep:
                 if any(m == MODE_TREE and bytes(o) == child for m, _n, o in entries):
                     return True
         return False
+
+    def _blob_missing(self, batches: Sequence[TreesDone]) -> bool:
+        """Whether a tree read without per-entry checks names an id that phase A never listed
+        (a pack written without some of its blobs and no promisor marker: issue 19)."""
+        t = self.t
+        named: set[bytes] = set()
+        for b in batches:
+            named.update(split_ids(b.named))
+        named.difference_update(t.known_blobs, t.known_trees, t.unreadable)
+        for b in batches:
+            named -= b.gitlinks  # a submodule's commit, counted as such
+        return bool(named)
 
     def _close_workers(self) -> None:
         if self.crew is not None:
@@ -341,7 +353,10 @@ class Sweep:
     @property
     def index(self) -> Sequence[IndexEntry]:
         if callable(self._index):
-            self._index = self._index()
+            got = self._index()
+            if got.damage is not None:  # its staged entries are read as far as they go
+                self.res.skip(CORRUPT, got.damage)
+            self._index = got.entries
         return self._index
 
     def _resume_safely(self, saved: dict[str, Any]) -> bool:
@@ -423,7 +438,10 @@ class Sweep:
         self._merge_objects([self.local.objects()])
         res.commits = len(self.t.commits)
         targets = sorted(set(self.t.matched) | self.t.unreadable)
-        direct, unread = self._merge_trees([self.local.read_trees(targets, None)])
+        batches = [self.local.read_trees(targets, None)]
+        if self._blob_missing(batches):
+            return False  # a new tree names a blob that is not here: every entry must be checked
+        direct, unread = self._merge_trees(batches)
         closure = set(split_ids(inter["closure"]))
         self._closure(direct, unread, closure)
         self._ab = (

@@ -9,10 +9,13 @@ ids cross the process boundary, never tree data or link tables.
 
 Per-entry parsing of every tree (to find entries whose object is absent) runs only when the
 repository can lack objects: a partial clone (promisor pack), a shallow clone, damaged loose
-objects, or a quick check that found a commit's tree, a parent, a tag's target or a subtree
-missing. Loose trees are always parsed entry by entry. Otherwise a pack that git wrote holds every
-object its trees name, and the sweep trusts it; provenance at matched paths is still checked
-exactly (the trees leading to a matched blob are parsed entry by entry).
+objects, or a quick check that found a commit's tree, a parent, a tag's target, a subtree or a
+blob missing. Loose trees are always parsed entry by entry. Otherwise packs are not trusted to be
+complete either: every id the trees name is collected in C (one regex over each batch of trees,
+subtrees left out, deduplicated per worker) and the parent compares that set with the objects
+phase A listed; one absent blob sends the sweep through the per-entry pass, which counts each
+entry whose blob was never read. Provenance at matched paths is still checked exactly (the trees
+leading to a matched blob are parsed entry by entry).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import filterfalse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +37,7 @@ from scanner import watchdog
 from scanner.detect.engine import Matcher
 from scanner.git.objects import (
     ENTRY_FULL,
+    ENTRY_ID,
     MODE_GITLINK,
     MODE_TREE,
     OBJ_BLOB,
@@ -127,6 +132,7 @@ class TreesDone:
     gitlinks: set[bytes] = field(default_factory=set)
     corrupt: list[bytes] = field(default_factory=list)
     foreign: dict[bytes, bytes] = field(default_factory=dict)  # subtree id not read here → a tree naming it
+    named: bytes = b""  # every blob id the trees read without per-entry checks name (concatenated)
     nbytes: int = 0
     count: int = 0
 
@@ -295,6 +301,8 @@ class SweepWorker:
         self.links = links
         get = links.get
         findall = SUBTREE.findall
+        entry_ids = ENTRY_ID.findall
+        named: set[bytes] = set()
         trees = self.trees
         batch: list[bytes] = []
         batch_idx: list[int] = []
@@ -315,6 +323,8 @@ class SweepWorker:
                         self._exact(idx, data, known, target_set, out)
             for k in search.holders(batch, joined):
                 out.direct.append(trees[batch_idx[k]])
+            # every id named, less the subtrees (kept in `links`): checked against what phase A read
+            named.update(filterfalse(links.__contains__, entry_ids(joined)))
             batch.clear()
             batch_idx.clear()
             state[0] = state[1] = 0
@@ -358,6 +368,7 @@ class SweepWorker:
         out.count += n_done
         if n_done:
             self.tick("trees", n_done, 0)
+        out.named = b"".join(named)
         mine = set(trees)
         out.foreign = {c: trees[ps[0]] for c, ps in links.items() if c not in mine}
         return out
