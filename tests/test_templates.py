@@ -32,6 +32,7 @@ ALPHABET_SETS = {
     "b64": set(string.ascii_letters + string.digits + "+/="),
     "b64url": set(_B64URL),
     "b64url.": set(_B64URL + "."),
+    "b64url:": set(_B64URL + ":"),
     "alnum_": set(string.ascii_letters + string.digits + "_"),
     "alnum-": set(string.ascii_letters + string.digits + "-."),
     "hex_": set("0123456789abcdef_"),

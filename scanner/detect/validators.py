@@ -142,6 +142,13 @@ def _jwt_service_role(secret: str, _: str) -> Verdict:
     return ACCEPT
 
 
+def _discord_snowflake(secret: str, _: str) -> Verdict:
+    """A Discord bot token's first part is the bot's user id (a 17-20 digit snowflake) in base64."""
+    raw = _b64(secret.split(".", 1)[0])
+    ok = raw is not None and raw.isdigit() and 17 <= len(raw) <= 20 and not raw.startswith(b"0")
+    return ACCEPT if ok else REJECT
+
+
 _PYPI_LOCATIONS = (b"pypi.org", b"test.pypi.org")
 
 
@@ -241,4 +248,5 @@ VALIDATORS: dict[str, Validator] = {
     "jwt-service-role": _jwt_service_role,
     "pypi-macaroon": _pypi,
     "db-url": _db_url,
+    "discord-snowflake": _discord_snowflake,
 }

@@ -19,6 +19,7 @@ Computed fields:
   {uuid4hex}         a UUIDv4 without dashes (32 hex)
   {gcp_sa_json}      a GCP service-account key file (one-line JSON, PKCS#8 key inside)
   {pem_enc:LABEL}    a legacy encrypted PEM block (RFC 1421 Proc-Type/DEK-Info headers)
+  {discord_bot}      a Discord bot token (base64 snowflake . 6 . 38)
 Deliberately broken variants, for negative examples (one character off a valid value):
   {crc32_b62_bad}  {cask_bad:SIG}  {cask_derived_bad:SIG}  {cask_long_bad:SIG}  {gitlab_routable_bad:P}
 """
@@ -223,6 +224,12 @@ def _pypi(r: random.Random) -> str:
     return "pypi-" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def _discord_bot(r: random.Random) -> str:
+    snowflake = str(r.randrange(10**17, 10**19)).encode()
+    head = base64.urlsafe_b64encode(snowflake).decode().rstrip("=")
+    return f"{head}.{_rand(r, ALPHABETS['b64url'], 6)}.{_rand(r, ALPHABETS['b64url'], 38)}"
+
+
 # computed fields: (rng, argument, value of the previous field) -> text
 _Computed = Callable[[random.Random, str, str], str]
 COMPUTED: dict[str, _Computed] = {
@@ -248,6 +255,7 @@ COMPUTED: dict[str, _Computed] = {
     "supabase_service_jwt": lambda r, a, last: _supabase_service_jwt(r),
     "supabase_anon_jwt": lambda r, a, last: _supabase_service_jwt(r, "anon"),
     "pypi": lambda r, a, last: _pypi(r),
+    "discord_bot": lambda r, a, last: _discord_bot(r),
 }
 
 

@@ -1,0 +1,71 @@
+"""Issue 22 (breadth): what the new rules' example matrix cannot say by itself.
+
+Public and test-mode forms stay silent (a provider's publishable key, its CLI's fixed local key,
+a documentation placeholder), URL forms of a token are found, and structural checks reject values
+that only look right. Keys are built at run time; nothing key-shaped is stored here.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+
+import pytest
+
+from scanner.detect.engine import Matcher
+from scanner.rules.templates import expand
+from tests.keys import rules
+
+ENGINES = ("hyperscan", "python")
+
+
+@functools.cache
+def matcher(engine: str) -> Matcher:
+    return Matcher(rules(), engine)
+
+
+def found(engine: str, text: str) -> list[tuple[str, str]]:
+    return [(m.rule_id, m.secret) for m in matcher(engine).scan(text.encode())]
+
+
+def key(template: str, seed: int = 0) -> str:
+    return expand(template, random.Random(f"breadth:{template}:{seed}"))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_supabase_publishable_and_cli_local_keys_are_silent(engine: str) -> None:
+    publishable = key("sb_publishable_{b64url:22}_{alnum:8}")
+    local = "sb_" + "secret_" + "N7UND0UgjKTVK" + "-Uodkm0Hg" + "_xSvEMPvz"  # `supabase status`, local stack
+    text = f"SUPABASE_PUBLISHABLE_KEY={publishable}\nSUPABASE_SECRET_KEY={local}\n"
+    assert found(engine, text) == []
+    # a project's own secret key beside them is reported
+    real = key("sb_secret_{b64url:22}_{alnum:8}")
+    assert found(engine, text + f"SUPABASE_SECRET_KEY_2={real}\n") == [("supabase.secret-key", real)]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_telegram_token_in_a_bot_api_url(engine: str) -> None:
+    token = key("{digits:10}:AA{b64url:33}")
+    text = f'requests.post("https://api.telegram.org/bot{token}/sendMessage", json=payload)\n'
+    assert found(engine, text) == [("telegram.bot-token", token)]
+    # glued to other digits or letters it is some other identifier
+    assert found(engine, f"id = x{token}\n") == []
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_discord_bot_token_needs_a_snowflake(engine: str) -> None:
+    good = key("{discord_bot}")
+    assert found(engine, f"DISCORD_BOT_TOKEN={good}\n") == [("discord.bot-token", good)]
+    _head, rest = good.split(".", 1)
+    not_digits = "N" + key("{alnum:23}") + "." + rest  # decodes, but not to a user id
+    assert found(engine, f"DISCORD_BOT_TOKEN={not_digits}\n") == []
+    # without a Discord name the shape alone is not enough
+    assert found(engine, f"TOKEN={good}\n") == []
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_discord_bot_token_in_a_bot_that_imports_discord(engine: str) -> None:
+    good = key("{discord_bot}", 1)
+    text = f'import discord\n\nclient = discord.Client(intents=discord.Intents.default())\ntoken = "{good}"\nclient.run(token)\n'
+    assert found(engine, text) == [("discord.bot-token", good)]
+    assert found(engine, text.replace("import discord", "import logging").replace("discord.", "lib.")) == []
