@@ -69,3 +69,23 @@ def test_discord_bot_token_in_a_bot_that_imports_discord(engine: str) -> None:
     text = f'import discord\n\nclient = discord.Client(intents=discord.Intents.default())\ntoken = "{good}"\nclient.run(token)\n'
     assert found(engine, text) == [("discord.bot-token", good)]
     assert found(engine, text.replace("import discord", "import logging").replace("discord.", "lib.")) == []
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_mapbox_public_token_is_silent_and_the_secret_one_found(engine: str) -> None:
+    public, secret = key("{mapbox_pk}"), key("{mapbox_sk}")
+    text = f'mapboxgl.accessToken = "{public}";\nMAPBOX_DOWNLOADS_TOKEN={secret}\n'
+    assert found(engine, text) == [("mapbox.secret-token", secret)]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_offline_checks_reject_one_character_off(engine: str) -> None:
+    """Grafana's CRC-32 and age's bech32 checksum: a key with one character changed is not a key."""
+    for template, rule_id in (
+        ("{grafana_sa}", "grafana.service-account-token"),
+        ("{age_secret}", "age.secret-key"),
+    ):
+        good = key(template, 5)
+        bad = good[:20] + ("Q" if good[20] != "Q" else "P") + good[21:]
+        assert found(engine, f"K={good}\n") == [(rule_id, good)]
+        assert found(engine, f"K={bad}\n") == []

@@ -11,10 +11,11 @@ import base64
 import binascii
 import json
 import re
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from scanner.detect.checksums import cask_ok, crc32_b62, github_style_ok, gitlab_routable_ok
+from scanner.detect.checksums import bech32_ok, cask_ok, crc32_b62, github_style_ok, gitlab_routable_ok
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +150,44 @@ def _discord_snowflake(secret: str, _: str) -> Verdict:
     return ACCEPT if ok else REJECT
 
 
+def _json_payload(text: str) -> dict[str, object] | None:
+    """A base64 (standard or URL-safe, padded or not) JSON object, or None."""
+    raw = _b64(text.rstrip("="))
+    try:
+        doc = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _sentry_org(secret: str, _: str) -> Verdict:
+    """sntrys_ + base64 JSON naming the organization and when it was issued + _ + secret."""
+    doc = _json_payload(secret[len("sntrys_") :].rsplit("_", 1)[0])
+    return ACCEPT if doc is not None and "iat" in doc and "org" in doc else REJECT
+
+
+def _grafana_sa(secret: str, _: str) -> Verdict:
+    """glsa_ + 32 + _ + CRC-32 (IEEE) of `glsa_<32>`, its little-endian bytes in hex."""
+    head, _sep, check = secret.rpartition("_")
+    return CHECKSUM if zlib.crc32(head.encode()).to_bytes(4, "little").hex() == check else REJECT
+
+
+def _grafana_cloud(secret: str, _: str) -> Verdict:
+    """glc_ + base64 JSON with the access policy's organization, name and key."""
+    doc = _json_payload(secret[len("glc_") :])
+    return ACCEPT if doc is not None and {"o", "n", "k"} <= doc.keys() else REJECT
+
+
+def _mapbox_secret(secret: str, _: str) -> Verdict:
+    """sk. + base64url JSON with the user (u) and the token id (a) + . + 22."""
+    doc = _json_payload(secret.split(".")[1])
+    return ACCEPT if doc is not None and {"u", "a"} <= doc.keys() else REJECT
+
+
+def _age(secret: str, _: str) -> Verdict:
+    return CHECKSUM if bech32_ok(secret) else REJECT
+
+
 _PYPI_LOCATIONS = (b"pypi.org", b"test.pypi.org")
 
 
@@ -249,4 +288,9 @@ VALIDATORS: dict[str, Validator] = {
     "pypi-macaroon": _pypi,
     "db-url": _db_url,
     "discord-snowflake": _discord_snowflake,
+    "sentry-org-token": _sentry_org,
+    "grafana-sa-crc32": _grafana_sa,
+    "grafana-cloud-token": _grafana_cloud,
+    "mapbox-secret": _mapbox_secret,
+    "age-bech32": _age,
 }

@@ -39,6 +39,20 @@ STRUCTURED: dict[str, Gen] = {
     "discord.bot-token": _t("{discord_bot}"),
     "discord.webhook-url": _t("https://discord.com/api/webhooks/1{digits:18}/{b64url:68}"),
     "telegram.bot-token": _telegram,
+    "sendgrid.api-key": _t("SG.{b64url:22}.{b64url:43}"),
+    "doppler.token": lambda fmt, r: expand(
+        fmt.prefix + ("{lower:3}." if fmt.alphabet == "b64url." else "") + "{alnum:43}", r
+    ),
+    "databricks.pat": lambda fmt, r: expand("dapi{hex:32}" + ("-2" if fmt.length == "38" else ""), r),
+    "postman.api-key": _t("PMAK-{hex:24}-{hex:34}"),
+    "terraform.api-token": _t("{alnum:14}.atlasv1.{b64url:67}"),
+    "sentry.org-token": _t("{sentry_org}"),
+    "grafana.service-account-token": _t("{grafana_sa}"),
+    "grafana.cloud-token": _t("{grafana_cloud}"),
+    "newrelic.license-key": _t("{hex:36}NRAL"),
+    "notion.integration-token": _t("ntn_{digits:12}{alnum:34}"),
+    "mapbox.secret-token": _t("{mapbox_sk}"),
+    "age.secret-key": _t("{age_secret}"),
 }
 
 VARS: dict[str, str] = {
@@ -49,9 +63,30 @@ VARS: dict[str, str] = {
     "discord.bot-token": "DISCORD_BOT_TOKEN",
     "discord.webhook-url": "DISCORD_WEBHOOK_URL",
     "telegram": "TELEGRAM_BOT_TOKEN",
+    "sendgrid": "SENDGRID_API_KEY",
+    "linear": "LINEAR_API_KEY",
+    "shopify": "SHOPIFY_ACCESS_TOKEN",
+    "shopify.shared-secret": "SHOPIFY_API_SECRET",
+    "digitalocean": "DIGITALOCEAN_TOKEN",
+    "doppler": "DOPPLER_TOKEN",
+    "pulumi": "PULUMI_ACCESS_TOKEN",
+    "databricks": "DATABRICKS_TOKEN",
+    "postman": "POSTMAN_API_KEY",
+    "neon": "NEON_API_KEY",
+    "render": "RENDER_API_KEY",
+    "terraform": "TFE_TOKEN",
+    "sentry": "SENTRY_AUTH_TOKEN",
+    "grafana": "GRAFANA_SERVICE_ACCOUNT_TOKEN",
+    "grafana.cloud-token": "GRAFANA_CLOUD_ACCESS_POLICY_TOKEN",
+    "gcp.oauth-client-secret": "GOOGLE_CLIENT_SECRET",
+    "newrelic": "NEW_RELIC_API_KEY",
+    "newrelic.license-key": "NEW_RELIC_LICENSE_KEY",
+    "notion": "NOTION_API_KEY",
+    "mapbox": "MAPBOX_SECRET_TOKEN",
+    "age": "SOPS_AGE_KEY",
 }
 
-NEEDS_KEYWORD: set[str] = set()
+NEEDS_KEYWORD: set[str] = {"notion.legacy-token"}  # secret_ is generic: a Notion name says Notion
 
 
 def decoys(r: random.Random) -> dict[str, list[str]]:
@@ -73,6 +108,19 @@ def decoys(r: random.Random) -> dict[str, list[str]]:
         f"DISCORD_APPLICATION_ID={expand('1{digits:18}', r)}",
         "TELEGRAM_BOT_TOKEN=123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11",
         f"TELEGRAM_CHAT_ID=-100{expand('{digits:10}', r)}",
+        f"SENDGRID_API_KEY=SG.{x * 22}.{x * 43}",
+        "LINEAR_API_KEY=lin_api_...",
+        "DOPPLER_TOKEN=dp.st.dev.<your-token>",
+        "SENTRY_AUTH_TOKEN=sntrys_YOUR_TOKEN_HERE",
+        f"SENTRY_DSN=https://{expand('{hex:32}', r)}@o{expand('{digits:6}', r)}.ingest.sentry.io/{expand('{digits:7}', r)}",
+        f"NEXT_PUBLIC_MAPBOX_TOKEN={expand('{mapbox_pk}', r)}",
+        f"NEW_RELIC_BROWSER_KEY=NRJS-{expand('{hex:19}', r)}",
+        f"GOOGLE_CLIENT_ID={expand('{digits:12}-{lowernum:32}', r)}.apps.googleusercontent.com",
+        "GOOGLE_CLIENT_SECRET=GOCSPX-...",
+        f"SOPS_AGE_RECIPIENTS=age1{expand('{base32lower:58}', r)}",
+        # one character off a valid checksum: a corrupted copy, not a key
+        f"GRAFANA_SERVICE_ACCOUNT_TOKEN={expand('{grafana_sa_bad}', r)}",
+        f"SOPS_AGE_KEY={expand('{age_secret_bad}', r)}",
         "",
     ]
     local = [
