@@ -89,3 +89,24 @@ def test_offline_checks_reject_one_character_off(engine: str) -> None:
         bad = good[:20] + ("Q" if good[20] != "Q" else "P") + good[21:]
         assert found(engine, f"K={good}\n") == [(rule_id, good)]
         assert found(engine, f"K={bad}\n") == []
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_azurite_development_key_is_silent(engine: str) -> None:
+    azurite = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq" + "/K1SZFPTOtr/KBHBeksoGMGw=="
+    conn = "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey={};BlobEndpoint=http://127.0.0.1:10000/"
+    assert found(engine, f'AZURE_STORAGE_CONNECTION_STRING="{conn.format(azurite)}"\n') == []
+    real = key("{b64:86}==")
+    assert found(engine, f'AZURE_STORAGE_CONNECTION_STRING="{conn.format(real)}"\n') == [
+        ("azure.storage-account-key", real)
+    ]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_salesforce_session_needs_salesforce_evidence(engine: str) -> None:
+    token = key("00D{alnum:15}!AQ{b64url:94}")
+    assert found(engine, f"TOKEN={token}\n") == []
+    assert found(
+        engine,
+        f'curl https://acme.my.salesforce.com/services/data/v60.0 -H "Authorization: Bearer {token}"\n',
+    ) == [("salesforce.access-token", token)]

@@ -34,6 +34,8 @@ ALPHABET_SETS = {
     "b64url.": set(_B64URL + "."),
     "b64url:": set(_B64URL + ":"),
     "b64_": set(string.ascii_letters + string.digits + "+/=_"),
+    "b64url.!": set(_B64URL + ".!"),
+    "connstr": set(string.ascii_letters + string.digits + "+/=;:.-_"),
     "alnum_": set(string.ascii_letters + string.digits + "_"),
     "alnum-": set(string.ascii_letters + string.digits + "-."),
     "hex_": set("0123456789abcdef_"),

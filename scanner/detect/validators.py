@@ -188,6 +188,12 @@ def _age(secret: str, _: str) -> Verdict:
     return CHECKSUM if bech32_ok(secret) else REJECT
 
 
+def _onepassword_sa(secret: str, _: str) -> Verdict:
+    """ops_ + base64 JSON holding the service account's sign-in address and credentials."""
+    doc = _json_payload(secret[len("ops_") :])
+    return ACCEPT if doc is not None and "signInAddress" in doc else REJECT
+
+
 _PYPI_LOCATIONS = (b"pypi.org", b"test.pypi.org")
 
 
@@ -293,4 +299,5 @@ VALIDATORS: dict[str, Validator] = {
     "grafana-cloud-token": _grafana_cloud,
     "mapbox-secret": _mapbox_secret,
     "age-bech32": _age,
+    "onepassword-sa": _onepassword_sa,
 }

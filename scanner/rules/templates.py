@@ -25,6 +25,7 @@ Computed fields:
   {grafana_cloud}    a Grafana Cloud access-policy token (glc_ + base64 JSON)
   {mapbox_sk}        a Mapbox secret token (sk. + base64url JSON + . + 22); {mapbox_pk} the public one
   {age_secret}       an age X25519 identity (AGE-SECRET-KEY-1 + bech32 with its checksum)
+  {onepassword_sa}   a 1Password service account token (ops_ + base64url JSON)
 Deliberately broken variants, for negative examples (one character off a valid value):
   {crc32_b62_bad}  {cask_bad:SIG}  {cask_derived_bad:SIG}  {cask_long_bad:SIG}  {gitlab_routable_bad:P}
   {grafana_sa_bad}  {age_secret_bad}
@@ -275,6 +276,24 @@ def _age_secret(r: random.Random) -> str:
     return ("AGE-SECRET-KEY-1" + data + bech32_checksum("age-secret-key-", data)).upper()
 
 
+def _onepassword_sa(r: random.Random) -> str:
+    doc = {
+        "signInAddress": "my.1password.com",
+        "userAuth": {
+            "method": "SRPg-4096",
+            "alg": "PBES2g-HS256",
+            "iterations": 650000,
+            "salt": _rand(r, ALPHABETS["b64url"], 22),
+        },
+        "email": f"{_rand(r, ALPHABETS['lowernum'], 13)}@1passwordserviceaccounts.com",
+        "srpX": _rand(r, ALPHABETS["hex"], 64),
+        "muk": {"alg": "A256GCM", "ext": True, "k": _rand(r, ALPHABETS["b64url"], 43), "kty": "oct"},
+        "secretKey": f"A3-{_rand(r, ALPHABETS['uppernum'], 6)}-{_rand(r, ALPHABETS['uppernum'], 6)}",
+        "deviceUuid": _rand(r, ALPHABETS["lowernum"], 26),
+    }
+    return "ops_" + _b64url_json(doc)
+
+
 # computed fields: (rng, argument, value of the previous field) -> text
 _Computed = Callable[[random.Random, str, str], str]
 COMPUTED: dict[str, _Computed] = {
@@ -309,6 +328,7 @@ COMPUTED: dict[str, _Computed] = {
     "mapbox_pk": lambda r, a, last: _mapbox(r, "pk"),
     "age_secret": lambda r, a, last: _age_secret(r),
     "age_secret_bad": lambda r, a, last: _off_by_one(r, _age_secret(r), BECH32.upper()),
+    "onepassword_sa": lambda r, a, last: _onepassword_sa(r),
 }
 
 
