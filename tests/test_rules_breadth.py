@@ -110,3 +110,15 @@ def test_salesforce_session_needs_salesforce_evidence(engine: str) -> None:
         engine,
         f'curl https://acme.my.salesforce.com/services/data/v60.0 -H "Authorization: Bearer {token}"\n',
     ) == [("salesforce.access-token", token)]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_pgp_armor_without_its_optional_checksum_line(engine: str) -> None:
+    """RFC 9580 makes the `=XXXX` CRC-24 line optional: without it the packet check still decides."""
+    armored = key("{pgp_private}")
+    lines = armored.split("\n")
+    without_crc = "\n".join(ln for ln in lines if not (len(ln) == 5 and ln.startswith("=")))
+    assert [r for r, _ in found(engine, without_crc + "\n")] == ["private-key.pgp"]
+    # a public key block of the same armor is not a secret
+    public = without_crc.replace("PRIVATE", "PUBLIC")
+    assert found(engine, public + "\n") == []

@@ -158,3 +158,15 @@ def bech32_checksum(hrp: str, data: str) -> str:
     """The 6 checksum characters of `hrp` + `1` + `data` (lowercase)."""
     poly = _bech32_polymod(_hrp_values(hrp) + [BECH32.index(c) for c in data] + [0] * 6) ^ 1
     return "".join(BECH32[(poly >> 5 * (5 - i)) & 31] for i in range(6))
+
+
+def crc24(data: bytes) -> int:
+    """OpenPGP's ASCII-armor checksum (RFC 9580 §6.1): CRC-24, init 0xB704CE, poly 0x1864CFB."""
+    crc = 0xB704CE
+    for byte in data:
+        crc ^= byte << 16
+        for _ in range(8):
+            crc <<= 1
+            if crc & 0x1000000:
+                crc ^= 0x1864CFB
+    return crc & 0xFFFFFF

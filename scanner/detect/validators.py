@@ -15,7 +15,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from scanner.detect.checksums import bech32_ok, cask_ok, crc32_b62, github_style_ok, gitlab_routable_ok
+from scanner.detect.checksums import bech32_ok, cask_ok, crc24, crc32_b62, github_style_ok, gitlab_routable_ok
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +125,41 @@ def _pem(secret: str, _: str) -> Verdict:
     if "OPENSSH" in text.split("\n", 1)[0]:
         return Verdict(True, secret=text) if raw.startswith(b"openssh-key-v1\x00") else REJECT
     return Verdict(True, secret=text) if _der_ok(raw) else REJECT
+
+
+def _pgp_secret_packet(first: int) -> bool:
+    """A Secret-Key (5) or Secret-Subkey (7) packet header, old or new format."""
+    if not first & 0x80:
+        return False
+    tag = first & 0x3F if first & 0x40 else (first >> 2) & 0x0F
+    return tag in (5, 7)
+
+
+def _pgp(secret: str, _: str) -> Verdict:
+    """An armored OpenPGP secret key: the body decodes to a secret-key packet, and the armor's
+    optional `=XXXX` line is the CRC-24 of the decoded bytes. The secret is normalized as a PEM
+    block is (headers dropped, LF, 64-character lines)."""
+    m = _PEM.search(_ESCAPED_NL.sub("\n", secret))
+    if m is None or m.group(1) != "PGP PRIVATE KEY BLOCK":
+        return REJECT
+    lines = [ln.strip() for ln in m.group(2).splitlines() if ln.strip() and ":" not in ln]
+    crc_line = lines[-1] if lines and len(lines[-1]) == 5 and lines[-1][0] == "=" else ""
+    body = "".join(lines[:-1] if crc_line else lines)
+    try:
+        raw = base64.b64decode(body, validate=True)
+        check = base64.b64decode(crc_line[1:], validate=True) if crc_line else b""
+    except (binascii.Error, ValueError):
+        return REJECT
+    if len(raw) < 64 or not _pgp_secret_packet(raw[0]):
+        return REJECT
+    if crc_line and int.from_bytes(check, "big") != crc24(raw):
+        return REJECT
+    joined = "".join(lines)
+    wrapped = [joined[i : i + 64] for i in range(0, len(joined), 64)]
+    text = "\n".join(
+        ["-----BEGIN PGP PRIVATE KEY BLOCK-----", *wrapped, "-----END PGP PRIVATE KEY BLOCK-----"]
+    )
+    return Verdict(True, checksum=bool(crc_line), secret=text)
 
 
 def _jwt_service_role(secret: str, _: str) -> Verdict:
@@ -300,4 +335,5 @@ VALIDATORS: dict[str, Validator] = {
     "mapbox-secret": _mapbox_secret,
     "age-bech32": _age,
     "onepassword-sa": _onepassword_sa,
+    "pgp-armor": _pgp,
 }

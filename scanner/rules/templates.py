@@ -26,9 +26,10 @@ Computed fields:
   {mapbox_sk}        a Mapbox secret token (sk. + base64url JSON + . + 22); {mapbox_pk} the public one
   {age_secret}       an age X25519 identity (AGE-SECRET-KEY-1 + bech32 with its checksum)
   {onepassword_sa}   a 1Password service account token (ops_ + base64url JSON)
+  {pgp_private}      an armored OpenPGP secret key (a header, 64-character lines, =CRC-24 line)
 Deliberately broken variants, for negative examples (one character off a valid value):
   {crc32_b62_bad}  {cask_bad:SIG}  {cask_derived_bad:SIG}  {cask_long_bad:SIG}  {gitlab_routable_bad:P}
-  {grafana_sa_bad}  {age_secret_bad}
+  {grafana_sa_bad}  {age_secret_bad}  {pgp_private_bad}
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from scanner.detect.checksums import (
     cask_checksum,
     cask_derived_checksum,
     cask_long_tail,
+    crc24,
     crc32_b62,
     gitlab_routable_crc,
 )
@@ -294,6 +296,17 @@ def _onepassword_sa(r: random.Random) -> str:
     return "ops_" + _b64url_json(doc)
 
 
+def _pgp_private(r: random.Random, bad: bool = False) -> str:
+    body = b"\x04" + r.randbytes(4) + b"\x16" + r.randbytes(467)  # v4, creation time, EdDSA, key material
+    raw = b"\x95" + len(body).to_bytes(2, "big") + body  # old-format Secret-Key packet, 2-octet length
+    crc = crc24(raw) ^ (1 if bad else 0)
+    b64 = base64.b64encode(raw).decode()
+    lines = [b64[i : i + 64] for i in range(0, len(b64), 64)]
+    armor = ["-----BEGIN PGP PRIVATE KEY BLOCK-----", "Comment: test fixture", "", *lines]
+    armor += ["=" + base64.b64encode(crc.to_bytes(3, "big")).decode(), "-----END PGP PRIVATE KEY BLOCK-----"]
+    return "\n".join(armor)
+
+
 # computed fields: (rng, argument, value of the previous field) -> text
 _Computed = Callable[[random.Random, str, str], str]
 COMPUTED: dict[str, _Computed] = {
@@ -329,6 +342,9 @@ COMPUTED: dict[str, _Computed] = {
     "age_secret": lambda r, a, last: _age_secret(r),
     "age_secret_bad": lambda r, a, last: _off_by_one(r, _age_secret(r), BECH32.upper()),
     "onepassword_sa": lambda r, a, last: _onepassword_sa(r),
+    "pgp_private": lambda r, a, last: _pgp_private(r),
+    "pgp_private_json": lambda r, a, last: json.dumps(_pgp_private(r) + "\n")[1:-1],
+    "pgp_private_bad": lambda r, a, last: _pgp_private(r, bad=True),
 }
 
 

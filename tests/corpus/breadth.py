@@ -60,6 +60,8 @@ STRUCTURED: dict[str, Gen] = {
     ),
     "onepassword.service-account-token": _t("{onepassword_sa}"),
     "salesforce.access-token": _t("00D{alnum:15}!AQ{b64url:94}"),
+    "private-key.pgp": _t("{pgp_private}"),
+    "resend.api-key": _t("re_{alnum:8}_{alnum:24}"),
     "azure.storage-account-key": _t(
         "DefaultEndpointsProtocol=https;AccountName={lower:12};AccountKey={b64:86}==;EndpointSuffix=core.windows.net"
     ),
@@ -107,6 +109,7 @@ VARS: dict[str, str] = {
     "onepassword": "OP_SERVICE_ACCOUNT_TOKEN",
     "salesforce": "SALESFORCE_ACCESS_TOKEN",
     "twilio": "TWILIO_AUTH_TOKEN",
+    "resend": "RESEND_API_KEY",
     "azure.storage-account-key": "AZURE_STORAGE_CONNECTION_STRING",
     "azure.service-bus-key": "SERVICEBUS_CONNECTION_STRING",
 }
@@ -156,6 +159,8 @@ def decoys(r: random.Random) -> dict[str, list[str]]:
         "CONTENTFUL_MANAGEMENT_TOKEN=CFPAT-your_management_api_token_here",
         f"CONTENTFUL_DELIVERY_TOKEN={expand('{hex:64}', r)}",
         "OP_SERVICE_ACCOUNT_TOKEN=ops_eyJ...",
+        "RESEND_API_KEY=re_xxxxxxxxx",
+        "RESEND_API_KEY=re_12345678-1234-1234-1234-1234567890ab",
         f"TWILIO_ACCOUNT_SID=AC{expand('{hex:32}', r)}",
         "TWILIO_AUTH_TOKEN=your_auth_token",
         f"SALESFORCE_ORG_ID=00D{expand('{uppernum:15}', r)}",
