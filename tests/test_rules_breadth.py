@@ -122,3 +122,13 @@ def test_pgp_armor_without_its_optional_checksum_line(engine: str) -> None:
     # a public key block of the same armor is not a secret
     public = without_crc.replace("PRIVATE", "PUBLIC")
     assert found(engine, public + "\n") == []
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_planetscale_password_in_a_url_is_reported_once(engine: str) -> None:
+    """In mysql://user:pscale_pw_…@host the database URL rule reports the whole URL; the password
+    rule does not report the same password a second time."""
+    pw = key("pscale_pw_{alnum:43}")
+    url = f"mysql://{key('{lowernum:20}')}:{pw}@aws.connect.psdb.cloud/shop"
+    assert [r for r, _ in found(engine, f'DATABASE_URL="{url}"\n')] == ["database.connection-url"]
+    assert found(engine, f'DATABASE_PASSWORD="{pw}"\n') == [("planetscale.password", pw)]

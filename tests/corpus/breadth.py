@@ -110,6 +110,7 @@ VARS: dict[str, str] = {
     "salesforce": "SALESFORCE_ACCESS_TOKEN",
     "twilio": "TWILIO_AUTH_TOKEN",
     "resend": "RESEND_API_KEY",
+    "planetscale": "DATABASE_PASSWORD",
     "azure.storage-account-key": "AZURE_STORAGE_CONNECTION_STRING",
     "azure.service-bus-key": "SERVICEBUS_CONNECTION_STRING",
 }
@@ -160,6 +161,7 @@ def decoys(r: random.Random) -> dict[str, list[str]]:
         f"CONTENTFUL_DELIVERY_TOKEN={expand('{hex:64}', r)}",
         "OP_SERVICE_ACCOUNT_TOKEN=ops_eyJ...",
         "RESEND_API_KEY=re_xxxxxxxxx",
+        "DATABASE_PASSWORD=pscale_pw_...",
         "RESEND_API_KEY=re_12345678-1234-1234-1234-1234567890ab",
         f"TWILIO_ACCOUNT_SID=AC{expand('{hex:32}', r)}",
         "TWILIO_AUTH_TOKEN=your_auth_token",
