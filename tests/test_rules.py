@@ -68,6 +68,9 @@ def expected_secret(value: str) -> tuple[str, tuple[int, int]]:
         start = value.index("-----BEGIN PRIVATE KEY-----")
         end = value.index("-----END PRIVATE KEY-----") + len("-----END PRIVATE KEY-----")
         return normalized_pem(json.loads(value)["private_key"]), (start, end)
+    conn = re.search(r";(?:AccountKey|SharedAccessKey)=([^;]+)", value)  # a connection string: its key
+    if conn:
+        return conn.group(1), conn.span(1)
     if value.startswith("-----BEGIN "):
         footer = re.search(r"-----END [A-Z ]+-----", value)
         assert footer is not None

@@ -3,6 +3,7 @@ keysweep's cache, and what only a big scan needs (YAML, process pools) is not ev
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -31,6 +32,26 @@ def test_the_rules_copy_equals_the_parsed_rules(tmp_path: Path, monkeypatch: pyt
     assert first == again == parsed
     assert ruleset_hash(again) == ruleset_hash(parsed) == rules_mod.ruleset_digest(parsed)
     assert {r.id for r in again} == {r.id for r in parsed} and len(again) > 50
+
+
+def test_the_merged_rule_tuple_takes_the_known_hash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scan's rules are a new tuple (built-in and config rules merged, sorted): with no config
+    rules they are the very same objects, and the ruleset digest (an asdict of every rule, which
+    grows with the rule count) is not computed again at start-up."""
+    builtin = load_rules()
+    known = ruleset_hash(builtin)
+    merged = tuple(sorted(builtin, key=lambda r: r.id))
+    assert merged is not builtin
+
+    def recompute(rules: object) -> str:
+        raise AssertionError("ruleset digest recomputed for the same rules")
+
+    monkeypatch.setattr(rules_mod, "ruleset_digest", recompute)
+    assert ruleset_hash(merged) == known
+    # a tuple with other rule objects is still digested
+    other = tuple(dataclasses.replace(r) for r in builtin)
+    with pytest.raises(AssertionError, match="recomputed"):
+        ruleset_hash(other)
 
 
 def test_a_damaged_or_stale_copy_is_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -67,7 +88,7 @@ def test_a_changed_rule_file_is_not_served_from_the_copy(
     own.mkdir()
     for f in sorted(RULES_DIR.glob("*.yml")):
         (own / f.name).write_bytes(f.read_bytes())
-    target = sorted(own.glob("*.yml"))[0]
+    target = next(f for f in sorted(own.glob("*.yml")) if b"severity: high" in f.read_bytes())
     target.write_bytes(target.read_bytes().replace(b"severity: high", b"severity: medium", 1))
     monkeypatch.setattr(rules_mod, "RULES_DIR", own)
     edited = load_rules()

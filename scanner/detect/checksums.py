@@ -126,3 +126,47 @@ def cask_ok(key: str) -> bool:
         return cask_checksum(key[:80]) == key[80:]
     except (binascii.Error, ValueError):
         return False
+
+
+BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
+_BECH32_GEN = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
+
+
+def _bech32_polymod(values: list[int]) -> int:
+    chk = 1
+    for v in values:
+        top = chk >> 25
+        chk = ((chk & 0x1FFFFFF) << 5) ^ v
+        for i, g in enumerate(_BECH32_GEN):
+            chk ^= g if (top >> i) & 1 else 0
+    return chk
+
+
+def _hrp_values(hrp: str) -> list[int]:
+    return [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
+
+
+def bech32_ok(text: str) -> bool:
+    """BIP 173 bech32 checksum (age's keys use it): case-insensitive, hrp before the last `1`."""
+    hrp, _sep, data = text.lower().rpartition("1")
+    if not hrp or len(data) < 6 or any(c not in BECH32 for c in data):
+        return False
+    return _bech32_polymod(_hrp_values(hrp) + [BECH32.index(c) for c in data]) == 1
+
+
+def bech32_checksum(hrp: str, data: str) -> str:
+    """The 6 checksum characters of `hrp` + `1` + `data` (lowercase)."""
+    poly = _bech32_polymod(_hrp_values(hrp) + [BECH32.index(c) for c in data] + [0] * 6) ^ 1
+    return "".join(BECH32[(poly >> 5 * (5 - i)) & 31] for i in range(6))
+
+
+def crc24(data: bytes) -> int:
+    """OpenPGP's ASCII-armor checksum (RFC 9580 §6.1): CRC-24, init 0xB704CE, poly 0x1864CFB."""
+    crc = 0xB704CE
+    for byte in data:
+        crc ^= byte << 16
+        for _ in range(8):
+            crc <<= 1
+            if crc & 0x1000000:
+                crc ^= 0x1864CFB
+    return crc & 0xFFFFFF

@@ -110,13 +110,17 @@ def looks_fake(body: str, entropy_floor: float) -> bool:
 # Well-known public development keys (ARCHITECTURE.md §4: not reported). Kept as SHA-256 digests
 # of the published values, never the values: the Supabase CLI's local `supabase-demo` JWTs
 # (service_role and anon, signed with the CLI's published dev secret; tests rebuild them from it)
-# and the test-mode keys printed in Stripe's documentation. A real account's keys are not here.
+# the test-mode keys printed in Stripe's documentation, and the fixed `sb_secret_` key that the
+# Supabase CLI's local stack prints (`supabase status`), and the account key of Azurite (Azure's
+# storage emulator, `devstoreaccount1`). A real account's keys are not here.
 KNOWN_PUBLIC = frozenset(
     {
         "70541e07fd4f900b66e289f5be55c85f9bef1def4924a5b0c518c45ea1688c12",  # supabase-demo service_role
         "bf1725a8f98bea37e88618702e725ba84bd8acdb2647c5e0ed638bfd685791cf",  # supabase-demo anon
         "f2d6ca16515033e5dce14eba840b979d27b5cbae24bb3e5bf484339667f86397",  # Stripe docs test key
         "2cafc0970149a84f3b9e62eaf169f36f59907a3b3e31f7b82e68c69cd27f7326",  # Stripe docs test key (API reference)
+        "c85debb55f2f204d868cc1552c42faa143b4c675f61363ab040dd50b5b5304cd",  # Supabase CLI local secret key
+        "0011cc25eb4320717494d2703e8cba85743e71b500283c21c8b88147992f9059",  # Azurite devstoreaccount1 key
     }
 )
 

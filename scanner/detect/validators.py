@@ -11,10 +11,11 @@ import base64
 import binascii
 import json
 import re
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from scanner.detect.checksums import cask_ok, crc32_b62, github_style_ok, gitlab_routable_ok
+from scanner.detect.checksums import bech32_ok, cask_ok, crc24, crc32_b62, github_style_ok, gitlab_routable_ok
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +129,41 @@ def _pem(secret: str, _: str) -> Verdict:
     return Verdict(True, secret=text, structure=True) if _der_ok(raw) else REJECT
 
 
+def _pgp_secret_packet(first: int) -> bool:
+    """A Secret-Key (5) or Secret-Subkey (7) packet header, old or new format."""
+    if not first & 0x80:
+        return False
+    tag = first & 0x3F if first & 0x40 else (first >> 2) & 0x0F
+    return tag in (5, 7)
+
+
+def _pgp(secret: str, _: str) -> Verdict:
+    """An armored OpenPGP secret key: the body decodes to a secret-key packet, and the armor's
+    optional `=XXXX` line is the CRC-24 of the decoded bytes. The secret is normalized as a PEM
+    block is (headers dropped, LF, 64-character lines)."""
+    m = _PEM.search(_ESCAPED_NL.sub("\n", secret))
+    if m is None or m.group(1) != "PGP PRIVATE KEY BLOCK":
+        return REJECT
+    lines = [ln.strip() for ln in m.group(2).splitlines() if ln.strip() and ":" not in ln]
+    crc_line = lines[-1] if lines and len(lines[-1]) == 5 and lines[-1][0] == "=" else ""
+    body = "".join(lines[:-1] if crc_line else lines)
+    try:
+        raw = base64.b64decode(body, validate=True)
+        check = base64.b64decode(crc_line[1:], validate=True) if crc_line else b""
+    except (binascii.Error, ValueError):
+        return REJECT
+    if len(raw) < 64 or not _pgp_secret_packet(raw[0]):
+        return REJECT
+    if crc_line and int.from_bytes(check, "big") != crc24(raw):
+        return REJECT
+    joined = "".join(lines)
+    wrapped = [joined[i : i + 64] for i in range(0, len(joined), 64)]
+    text = "\n".join(
+        ["-----BEGIN PGP PRIVATE KEY BLOCK-----", *wrapped, "-----END PGP PRIVATE KEY BLOCK-----"]
+    )
+    return Verdict(True, checksum=bool(crc_line), secret=text)
+
+
 def _jwt_service_role(secret: str, _: str) -> Verdict:
     parts = secret.split(".")
     if len(parts) != 3:
@@ -142,6 +178,57 @@ def _jwt_service_role(secret: str, _: str) -> Verdict:
     if "supabase" not in str(claims.get("iss", "")):
         return REJECT
     return PARSED
+
+
+def _discord_snowflake(secret: str, _: str) -> Verdict:
+    """A Discord bot token's first part is the bot's user id (a 17-20 digit snowflake) in base64."""
+    raw = _b64(secret.split(".", 1)[0])
+    ok = raw is not None and raw.isdigit() and 17 <= len(raw) <= 20 and not raw.startswith(b"0")
+    return ACCEPT if ok else REJECT
+
+
+def _json_payload(text: str) -> dict[str, object] | None:
+    """A base64 (standard or URL-safe, padded or not) JSON object, or None."""
+    raw = _b64(text.rstrip("="))
+    try:
+        doc = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _sentry_org(secret: str, _: str) -> Verdict:
+    """sntrys_ + base64 JSON naming the organization and when it was issued + _ + secret."""
+    doc = _json_payload(secret[len("sntrys_") :].rsplit("_", 1)[0])
+    return ACCEPT if doc is not None and "iat" in doc and "org" in doc else REJECT
+
+
+def _grafana_sa(secret: str, _: str) -> Verdict:
+    """glsa_ + 32 + _ + CRC-32 (IEEE) of `glsa_<32>`, its little-endian bytes in hex."""
+    head, _sep, check = secret.rpartition("_")
+    return CHECKSUM if zlib.crc32(head.encode()).to_bytes(4, "little").hex() == check else REJECT
+
+
+def _grafana_cloud(secret: str, _: str) -> Verdict:
+    """glc_ + base64 JSON with the access policy's organization, name and key."""
+    doc = _json_payload(secret[len("glc_") :])
+    return ACCEPT if doc is not None and {"o", "n", "k"} <= doc.keys() else REJECT
+
+
+def _mapbox_secret(secret: str, _: str) -> Verdict:
+    """sk. + base64url JSON with the user (u) and the token id (a) + . + 22."""
+    doc = _json_payload(secret.split(".")[1])
+    return ACCEPT if doc is not None and {"u", "a"} <= doc.keys() else REJECT
+
+
+def _age(secret: str, _: str) -> Verdict:
+    return CHECKSUM if bech32_ok(secret) else REJECT
+
+
+def _onepassword_sa(secret: str, _: str) -> Verdict:
+    """ops_ + base64 JSON holding the service account's sign-in address and credentials."""
+    doc = _json_payload(secret[len("ops_") :])
+    return ACCEPT if doc is not None and "signInAddress" in doc else REJECT
 
 
 _PYPI_LOCATIONS = (b"pypi.org", b"test.pypi.org")
@@ -243,4 +330,12 @@ VALIDATORS: dict[str, Validator] = {
     "jwt-service-role": _jwt_service_role,
     "pypi-macaroon": _pypi,
     "db-url": _db_url,
+    "discord-snowflake": _discord_snowflake,
+    "sentry-org-token": _sentry_org,
+    "grafana-sa-crc32": _grafana_sa,
+    "grafana-cloud-token": _grafana_cloud,
+    "mapbox-secret": _mapbox_secret,
+    "age-bech32": _age,
+    "onepassword-sa": _onepassword_sa,
+    "pgp-armor": _pgp,
 }

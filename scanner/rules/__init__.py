@@ -330,10 +330,16 @@ _HASHES: dict[int, tuple[tuple[Rule, ...], str]] = {}  # by id of a rule tuple: 
 
 def ruleset_hash(rules: Iterable[Rule]) -> str:
     """A stable digest of everything that changes what a ruleset detects (computed once per rule
-    tuple; the rules copy brings the hash it was written with)."""
+    tuple; the rules copy brings the hash it was written with, and a new tuple of the very same
+    rule objects, as the config's merge makes, takes it over: the digest grows with the rules)."""
     known = _HASHES.get(id(rules))
     if known is not None and known[0] is rules:
         return known[1]
+    if isinstance(rules, tuple):  # a new tuple of the same rule objects (a config with no extra rules)
+        for same, digest in list(_HASHES.values()):
+            if len(same) == len(rules) and all(a is b for a, b in zip(same, rules, strict=True)):
+                _HASHES[id(rules)] = (rules, digest)
+                return digest
     digest = ruleset_digest(rules)
     if isinstance(rules, tuple):
         _HASHES[id(rules)] = (rules, digest)

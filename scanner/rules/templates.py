@@ -19,8 +19,17 @@ Computed fields:
   {uuid4hex}         a UUIDv4 without dashes (32 hex)
   {gcp_sa_json}      a GCP service-account key file (one-line JSON, PKCS#8 key inside)
   {pem_enc:LABEL}    a legacy encrypted PEM block (RFC 1421 Proc-Type/DEK-Info headers)
+  {discord_bot}      a Discord bot token (base64 snowflake . 6 . 38)
+  {sentry_org}       a Sentry organization token (sntrys_ + base64 JSON + _ + 43)
+  {grafana_sa}       a Grafana service-account token (glsa_ + 32 + _ + CRC-32, little-endian hex)
+  {grafana_cloud}    a Grafana Cloud access-policy token (glc_ + base64 JSON)
+  {mapbox_sk}        a Mapbox secret token (sk. + base64url JSON + . + 22); {mapbox_pk} the public one
+  {age_secret}       an age X25519 identity (AGE-SECRET-KEY-1 + bech32 with its checksum)
+  {onepassword_sa}   a 1Password service account token (ops_ + base64url JSON)
+  {pgp_private}      an armored OpenPGP secret key (a header, 64-character lines, =CRC-24 line)
 Deliberately broken variants, for negative examples (one character off a valid value):
   {crc32_b62_bad}  {cask_bad:SIG}  {cask_derived_bad:SIG}  {cask_long_bad:SIG}  {gitlab_routable_bad:P}
+  {grafana_sa_bad}  {age_secret_bad}  {pgp_private_bad}
 """
 
 from __future__ import annotations
@@ -30,13 +39,17 @@ import json
 import random
 import re
 import string
+import zlib
 from collections.abc import Callable, Iterator
 
 from scanner.detect.checksums import (
     B36,
+    BECH32,
+    bech32_checksum,
     cask_checksum,
     cask_derived_checksum,
     cask_long_tail,
+    crc24,
     crc32_b62,
     gitlab_routable_crc,
 )
@@ -223,6 +236,77 @@ def _pypi(r: random.Random) -> str:
     return "pypi-" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def _discord_bot(r: random.Random) -> str:
+    snowflake = str(r.randrange(10**17, 10**19)).encode()
+    head = base64.urlsafe_b64encode(snowflake).decode().rstrip("=")
+    return f"{head}.{_rand(r, ALPHABETS['b64url'], 6)}.{_rand(r, ALPHABETS['b64url'], 38)}"
+
+
+def _sentry_org(r: random.Random) -> str:
+    payload = {
+        "iat": 1700000000 + r.randrange(10**8),
+        "url": "https://sentry.io",
+        "region_url": "https://us.sentry.io",
+        "org": _rand(r, ALPHABETS["lower"], 8),
+    }
+    body = base64.b64encode(json.dumps(payload).encode()).decode()
+    return f"sntrys_{body}_{base64.b64encode(r.randbytes(32)).decode().rstrip('=')}"
+
+
+def _grafana_sa(r: random.Random) -> str:
+    head = "glsa_" + _rand(r, ALPHABETS["alnum"], 32)
+    return f"{head}_{zlib.crc32(head.encode()).to_bytes(4, 'little').hex()}"
+
+
+def _grafana_cloud(r: random.Random) -> str:
+    doc = {
+        "o": str(r.randrange(10**5, 10**7)),
+        "n": f"{_rand(r, ALPHABETS['lower'], 6)}-token",
+        "k": _rand(r, ALPHABETS["alnum"], 24),
+        "m": {"r": "prod-us-east-0"},
+    }
+    return "glc_" + base64.b64encode(json.dumps(doc, separators=(",", ":")).encode()).decode()
+
+
+def _mapbox(r: random.Random, kind: str) -> str:
+    body = _b64url_json({"u": _rand(r, ALPHABETS["lower"], 9), "a": _rand(r, ALPHABETS["lowernum"], 25)})
+    return f"{kind}.{body}.{_rand(r, ALPHABETS['b64url'], 22)}"
+
+
+def _age_secret(r: random.Random) -> str:
+    data = _rand(r, BECH32, 52)
+    return ("AGE-SECRET-KEY-1" + data + bech32_checksum("age-secret-key-", data)).upper()
+
+
+def _onepassword_sa(r: random.Random) -> str:
+    doc = {
+        "signInAddress": "my.1password.com",
+        "userAuth": {
+            "method": "SRPg-4096",
+            "alg": "PBES2g-HS256",
+            "iterations": 650000,
+            "salt": _rand(r, ALPHABETS["b64url"], 22),
+        },
+        "email": f"{_rand(r, ALPHABETS['lowernum'], 13)}@1passwordserviceaccounts.com",
+        "srpX": _rand(r, ALPHABETS["hex"], 64),
+        "muk": {"alg": "A256GCM", "ext": True, "k": _rand(r, ALPHABETS["b64url"], 43), "kty": "oct"},
+        "secretKey": f"A3-{_rand(r, ALPHABETS['uppernum'], 6)}-{_rand(r, ALPHABETS['uppernum'], 6)}",
+        "deviceUuid": _rand(r, ALPHABETS["lowernum"], 26),
+    }
+    return "ops_" + _b64url_json(doc)
+
+
+def _pgp_private(r: random.Random, bad: bool = False) -> str:
+    body = b"\x04" + r.randbytes(4) + b"\x16" + r.randbytes(467)  # v4, creation time, EdDSA, key material
+    raw = b"\x95" + len(body).to_bytes(2, "big") + body  # old-format Secret-Key packet, 2-octet length
+    crc = crc24(raw) ^ (1 if bad else 0)
+    b64 = base64.b64encode(raw).decode()
+    lines = [b64[i : i + 64] for i in range(0, len(b64), 64)]
+    armor = ["-----BEGIN PGP PRIVATE KEY BLOCK-----", "Comment: test fixture", "", *lines]
+    armor += ["=" + base64.b64encode(crc.to_bytes(3, "big")).decode(), "-----END PGP PRIVATE KEY BLOCK-----"]
+    return "\n".join(armor)
+
+
 # computed fields: (rng, argument, value of the previous field) -> text
 _Computed = Callable[[random.Random, str, str], str]
 COMPUTED: dict[str, _Computed] = {
@@ -248,6 +332,19 @@ COMPUTED: dict[str, _Computed] = {
     "supabase_service_jwt": lambda r, a, last: _supabase_service_jwt(r),
     "supabase_anon_jwt": lambda r, a, last: _supabase_service_jwt(r, "anon"),
     "pypi": lambda r, a, last: _pypi(r),
+    "discord_bot": lambda r, a, last: _discord_bot(r),
+    "sentry_org": lambda r, a, last: _sentry_org(r),
+    "grafana_sa": lambda r, a, last: _grafana_sa(r),
+    "grafana_sa_bad": lambda r, a, last: _off_by_one(r, _grafana_sa(r), ALPHABETS["hex"]),
+    "grafana_cloud": lambda r, a, last: _grafana_cloud(r),
+    "mapbox_sk": lambda r, a, last: _mapbox(r, "sk"),
+    "mapbox_pk": lambda r, a, last: _mapbox(r, "pk"),
+    "age_secret": lambda r, a, last: _age_secret(r),
+    "age_secret_bad": lambda r, a, last: _off_by_one(r, _age_secret(r), BECH32.upper()),
+    "onepassword_sa": lambda r, a, last: _onepassword_sa(r),
+    "pgp_private": lambda r, a, last: _pgp_private(r),
+    "pgp_private_json": lambda r, a, last: json.dumps(_pgp_private(r) + "\n")[1:-1],
+    "pgp_private_bad": lambda r, a, last: _pgp_private(r, bad=True),
 }
 
 

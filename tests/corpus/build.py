@@ -37,6 +37,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parents[1]))
 
+from breadth import NEEDS_KEYWORD as BREADTH_NEEDS_KEYWORD  # noqa: E402
+from breadth import STRUCTURED as BREADTH_STRUCTURED  # noqa: E402
+from breadth import VARS as BREADTH_VARS  # noqa: E402
+from breadth import decoys as breadth_decoys  # noqa: E402
 from corpuslib import (  # noqa: E402
     KEY_FORMATS,
     TRIAGE,
@@ -298,6 +302,7 @@ STRUCTURED: dict[str, Callable[[Format, random.Random], str]] = {
     "volcengine.ark-api-key": _template("{uuid4}"),
     "ai21.api-key": _template("{uuid4}"),
     "cartesia.api-key": _template("sk_car_{alnum:24}"),
+    **BREADTH_STRUCTURED,  # issue 22: tests/corpus/breadth.py
 }
 
 # Azure CASK rows: the standard 84-character key, the derived one (JQQJ9D) and the long form
@@ -356,6 +361,7 @@ VARS: dict[str, str] = {
     "supabase": "SUPABASE_SERVICE_ROLE_KEY",
     "database": "DATABASE_URL",
     "gcp": "GOOGLE_CREDENTIALS",
+    **BREADTH_VARS,
 }
 
 
@@ -378,6 +384,7 @@ NEEDS_KEYWORD = {
     "composio.api-key",
     "cursor.api-key",
     "clerk.secret-key",  # Stripe's prefix: only Clerk's name, call, import or host says Clerk
+    *BREADTH_NEEDS_KEYWORD,
 }
 
 
@@ -975,6 +982,7 @@ def _decoy_lines(r: random.Random) -> dict[str, list[str]]:
             f"SUPABASE_SERVICE_ROLE_KEY={_supabase_demo_jwt('service_role')}",
             "",
         ],
+        **breadth_decoys(r),
     }
 
 
