@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import json
 import random
+import re
 import string
 from pathlib import Path
 
@@ -132,10 +133,33 @@ def _single_line(r: Rule) -> bool:
 def _self_named(r: Rule) -> bool:
     """A rule whose key is found under any name (the value the secret-as-name is assigned to)."""
     gated = r.context or r.accept or r.slot_pattern or r.companion or r.example_name != "API_TOKEN"
-    return _single_line(r) and not gated and r.validator != "db-url"  # a URL password has no digest
+    return (
+        _single_line(r)
+        and not gated
+        and r.validator != "db-url"  # a URL password has no digest
+        and _whole_secret(r)
+    )
+
+
+def _secret_of(r: Rule, key: str) -> str:
+    """What of a planted key is secret: the rule's `secret` group (a webhook URL's token, a
+    connection string's key), not the public text around it (`https://discord.com/…`,
+    `SharedAccessKey=`)."""
+    found = re.search(r.pattern, key)
+    return found.group("secret") if found is not None and found.group("secret") else key
+
+
+def _whole_secret(r: Rule) -> bool:
+    """The key is the secret itself, not a connection string around it (`…;AccountKey=<secret>;…`),
+    so the value's digest is the finding's."""
+    key = keys.make_key(r.id)
+    found = re.search(r.pattern, key)
+    return found is not None and found.group("secret") == key
 
 
 def _pieces(key: str, prefix: str) -> set[str]:
+    if "://" in key:  # a webhook URL: its host, path and ids are public (rule help quotes them), the
+        prefix = max(prefix, key[: key.rfind("/") + 1], key=len)  # last segment is the secret
     out = {key[i : i + PIECE] for i in range(len(key) - PIECE + 1) if i + PIECE > len(prefix)}
     return out | {json.dumps(p)[1:-1] for p in out}
 
@@ -152,7 +176,7 @@ def _planted(root: Path) -> tuple[dict[str, str], list[str]]:
             name = keys.make_key(r.id, seed=f)
             v = values[(k + f) % len(values)]
             value = keys.make_key(v.id, seed=1000 + k * len(NAME_FORMS) + f)
-            planted[name], planted[value] = r.prefix, v.prefix
+            planted[_secret_of(r, name)], planted[value] = r.prefix, v.prefix
             found.append(value)
             lines.append(form.format(name=name, value=value, slashed=name.replace("/", "\\/")))
         (root / f"{r.id}.yml").write_text("".join(lines))

@@ -161,7 +161,7 @@ def _pgp(secret: str, _: str) -> Verdict:
     text = "\n".join(
         ["-----BEGIN PGP PRIVATE KEY BLOCK-----", *wrapped, "-----END PGP PRIVATE KEY BLOCK-----"]
     )
-    return Verdict(True, checksum=bool(crc_line), secret=text)
+    return Verdict(True, checksum=bool(crc_line), secret=text, structure=True)
 
 
 def _jwt_service_role(secret: str, _: str) -> Verdict:
@@ -200,7 +200,7 @@ def _json_payload(text: str) -> dict[str, object] | None:
 def _sentry_org(secret: str, _: str) -> Verdict:
     """sntrys_ + base64 JSON naming the organization and when it was issued + _ + secret."""
     doc = _json_payload(secret[len("sntrys_") :].rsplit("_", 1)[0])
-    return ACCEPT if doc is not None and "iat" in doc and "org" in doc else REJECT
+    return PARSED if doc is not None and "iat" in doc and "org" in doc else REJECT
 
 
 def _grafana_sa(secret: str, _: str) -> Verdict:
@@ -212,13 +212,13 @@ def _grafana_sa(secret: str, _: str) -> Verdict:
 def _grafana_cloud(secret: str, _: str) -> Verdict:
     """glc_ + base64 JSON with the access policy's organization, name and key."""
     doc = _json_payload(secret[len("glc_") :])
-    return ACCEPT if doc is not None and {"o", "n", "k"} <= doc.keys() else REJECT
+    return PARSED if doc is not None and {"o", "n", "k"} <= doc.keys() else REJECT
 
 
 def _mapbox_secret(secret: str, _: str) -> Verdict:
     """sk. + base64url JSON with the user (u) and the token id (a) + . + 22."""
     doc = _json_payload(secret.split(".")[1])
-    return ACCEPT if doc is not None and {"u", "a"} <= doc.keys() else REJECT
+    return PARSED if doc is not None and {"u", "a"} <= doc.keys() else REJECT
 
 
 def _age(secret: str, _: str) -> Verdict:
@@ -228,7 +228,7 @@ def _age(secret: str, _: str) -> Verdict:
 def _onepassword_sa(secret: str, _: str) -> Verdict:
     """ops_ + base64 JSON holding the service account's sign-in address and credentials."""
     doc = _json_payload(secret[len("ops_") :])
-    return ACCEPT if doc is not None and "signInAddress" in doc else REJECT
+    return PARSED if doc is not None and "signInAddress" in doc else REJECT
 
 
 _PYPI_LOCATIONS = (b"pypi.org", b"test.pypi.org")
