@@ -14,6 +14,7 @@ from typing import Any
 
 from scanner.detect.decoders import TRIGGERS
 from scanner.detect.shapes import anchored, prefilter_slots, prefix_max, shared_slots
+from scanner.detect.slots import SLOT_VALIDATOR
 from scanner.model import Rule
 
 hyperscan: Any
@@ -24,7 +25,7 @@ except ImportError:  # pragma: no cover - depends on the platform
 
 SLACK = 256  # room for assignment keywords and boundaries around a secret
 # bump when the compiled database changes for reasons other than the rules (cache key)
-DATABASE_FORMAT = 4  # 3: the host forms of detect/hosts.py; 4: slot patterns under their own ids
+DATABASE_FORMAT = 5  # 5: the credential-slot pattern compiled exactly; 3: the host forms of detect/hosts.py; 4: slot patterns under their own ids
 _TRIGGER_NAMES = tuple(TRIGGERS)
 _TRIGGER_RX = tuple(re.compile(TRIGGERS[n]) for n in _TRIGGER_NAMES)
 
@@ -64,7 +65,10 @@ def hs_pattern(pattern: str) -> str:
     if m2:
         q, lo = m2.group(1), m2.group(2)
         repl = "{" + lo + "}" if lo is not None else ("" if q == "+" else "{0}")
-        body = body[: m2.start()] + repl + m2.group(4)
+        head = body[: m2.start()]
+        if repl in ("{0}", "{}") and head.endswith("]") and "[" in head:
+            head, repl = head[: head.rindex("[")], ""  # hyperscan takes no `{0}`: drop the class
+        body = head + repl + m2.group(4)
     del lookahead
     return body
 
@@ -170,15 +174,21 @@ class HyperscanPrefilter:
             return db
 
         tail = [(e, i, hyperscan.HS_FLAG_SINGLEMATCH) for e, i in triggers]
+
+        def flag(r: Rule | None) -> int:
+            # the credential-slot pattern is compiled exactly: in prefilter mode hyperscan widens
+            # it to little more than its leading words, which occur everywhere in code
+            return 0 if r is not None and r.validator == SLOT_VALIDATOR else hyperscan.HS_FLAG_PREFILTER
+
         try:  # one compile when every pattern is fine (the usual case)
-            return build([(e, i, hyperscan.HS_FLAG_PREFILTER) for e, i, _ in patterns] + tail)
+            return build([(e, i, flag(r)) for e, i, r in patterns] + tail)
         except Exception:  # noqa: BLE001 - hyperscan raises one class per cause
             pass
         items: list[tuple[bytes, int, int]] = []
         for e, rid, r in patterns:
             try:  # patterns that hyperscan cannot take fall back to their rule's literal keywords
-                build([(e, rid, hyperscan.HS_FLAG_PREFILTER)])
-                items.append((e, rid, hyperscan.HS_FLAG_PREFILTER))
+                build([(e, rid, flag(r))])
+                items.append((e, rid, flag(r)))
             except Exception:  # noqa: BLE001
                 keywords = r.keywords if r is not None else ()
                 items.extend((re.escape(k).encode(), rid, hyperscan.HS_FLAG_CASELESS) for k in keywords)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from scanner.detect.checksums import cask_ok, crc32_b62, github_style_ok, gitlab_routable_ok
+from scanner.detect.slots import SLOT_VALIDATOR, value_ok
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,4 +242,6 @@ VALIDATORS: dict[str, Validator] = {
     "jwt-service-role": _jwt_service_role,
     "pypi-macaroon": _pypi,
     "db-url": _db_url,
+    # the value alone; the engine judges the name around it (detect/slots.py)
+    SLOT_VALIDATOR: lambda secret, _: ACCEPT if value_ok(secret) else REJECT,
 }

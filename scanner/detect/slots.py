@@ -1,0 +1,278 @@
+"""Credential slots as a detector of their own (issue 20, docs/rules-notes.md "Credential slots").
+
+A value assigned to a name, key, argument, header or CLI flag that says it holds a credential
+(`API_KEY = …`, `speechKey: …`, `"X-API-KEY": …`, `Authorization: Bearer …`, `ENV TOKEN …`,
+`--token …`) is a finding of `generic.credential` when the value itself looks like a secret:
+
+- the **name** is made of words one of which is a credential word (key, secret, token,
+  password, passwd, pwd, auth, credential, private, bearer, apikey… in any casing or separator)
+  and none of which says the value is something else (an id, a URL, a hash, a public or
+  publishable key, a count, a cache or page key, a path or a reference to a secret store);
+- the **value** passes floors by character class (hex, alphanumeric, letters only, base64 or
+  URL-safe with symbols, and a password class under password names) on length, on the mix of
+  classes and on Shannon entropy, and is no placeholder, reference (`${VAR}`, `process.env.X`,
+  `os.getenv(…)`, `{{ secrets.X }}`, Vault or secret-manager paths) or identifier-like word.
+
+Confidence says how strong the evidence is: **medium** (counted by the default gate) for a
+strong credential name holding a long random value; **low** (reported, not counted) for a weak
+name (`key`, `auth`, `private`, `pwd`), a password class value, a UUID, or a value that only
+clears the floors. Any provider rule that matches the same value names it instead (engine).
+
+Pure functions of bytes and strings: both engines ask the same questions of the same text.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+
+from scanner.detect.context import assigned_parts
+from scanner.detect.filters import is_placeholder, looks_fake, shannon
+from scanner.model import Confidence
+
+SLOT_VALIDATOR = "credential-slot"
+# where a match of generic.credential's pattern can start, in lowercased text (the pattern's
+# leading words; the engine tries the pattern only there)
+PATTERN_WORDS = (
+    b"key",
+    b"secret",
+    b"token",
+    b"passw",
+    b"pwd",
+    b"passphrase",
+    b"auth",
+    b"cred",
+    b"private",
+    b"bearer",
+)
+
+# fmt: off
+# words that make a name a credential slot (after splitting on separators and camel case)
+CRED_WORDS = frozenset({
+    "key", "secret", "secrets", "token", "password", "passwd", "pwd", "passphrase", "auth",
+    "authorization", "credential", "credentials", "cred", "creds", "apikey", "private", "bearer",
+})
+# glued lowercase names that end in a credential compound (`openaiapikey`, `authtoken`)
+_GLUED = ("apikey", "apitoken", "secretkey", "accesskey", "accesstoken", "authtoken", "authkey",
+          "privatekey", "password", "passwd", "secret", "token", "credentials")
+# names whose credential word is weak: the value is reported low
+WEAK_NAMES = frozenset({"key", "auth", "private", "pwd", "pass", "cred", "creds"})
+# words that say a value under a credential-sounding name is something else
+NOT_SECRET = frozenset({
+    "id", "ids", "uuid", "guid", "name", "names", "type", "types", "kind", "path", "paths", "file",
+    "files", "filename", "dir", "url", "uri", "urls", "endpoint", "host", "hostname", "port",
+    "length", "len", "size", "count", "num", "number", "max", "min", "limit", "limits", "expires",
+    "expiry", "expiration", "exp", "ttl", "timeout", "age", "header", "headers", "prefix",
+    "suffix", "field", "fields", "var", "variable", "env", "format", "pattern", "regex", "hash",
+    "hashed", "digest", "checksum", "sha", "md5", "integrity", "cache", "page", "next", "prev",
+    "previous", "continuation", "cursor", "sort", "partition", "foreign", "unique", "idempotency",
+    "request", "trace", "span", "public", "publishable", "pub", "anon", "site", "keyboard",
+    "hotkey", "shortcut", "label", "title", "description", "desc", "placeholder", "hint",
+    "message", "msg", "i18n", "translation", "input", "output", "prompt", "completion", "tokens",
+    "keys", "method", "mode", "scheme", "strategy", "provider", "version", "level", "scope",
+    "scopes", "state", "status", "enabled", "required", "policy", "role", "user", "username",
+    "email", "login", "ref", "reference", "store", "arn", "ssm", "location", "template",
+    "schema", "spec", "fingerprint", "thumbprint", "algorithm", "alg", "event", "route", "map",
+    "mapping", "lookup", "index", "column", "table", "bucket", "object", "storage", "local",
+    "tokenizer", "example", "sample", "fake", "dummy", "mock", "test", "tests", "invalid",
+    "wrong", "bad", "expired", "revoked", "redacted", "masked", "help", "doc", "docs", "usage",
+    "error", "errors", "link", "button", "text", "class", "css", "style", "icon", "amz",
+    "last", "used", "date", "time", "created", "updated", "result", "change", "lifecycle",
+    "action", "verification", "meta",
+})
+# fmt: on
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+_PASSWORD = frozenset({"password", "passwd", "pwd", "pass", "passphrase"})
+
+
+def name_words(name: str) -> list[str]:
+    """The lowercase words of a name: `OPENAI_API_KEY`, `openaiApiKey`, `x-api-key`."""
+    return [w.lower() for w in _WORD.findall(name)]
+
+
+def _glued_cred(word: str) -> bool:
+    return any(word.endswith(g) and word not in NOT_SECRET for g in _GLUED)
+
+
+def judge_name(name: str) -> tuple[bool, bool, bool]:
+    """(a credential slot, a strong name, a password name) for a full name."""
+    words = name_words(name)
+    if not words or any(w in NOT_SECRET for w in words):
+        return False, False, False
+    cred = [w for w in words if w in CRED_WORDS or _glued_cred(w)]
+    if not cred:
+        return False, False, False
+    password = any(w in _PASSWORD or w.endswith(("password", "passwd")) for w in words)
+    strong = not (len(words) == 1 and words[0] in WEAK_NAMES)  # `speechKey`, `API_KEY`: not `key`
+    if "private" in cred and not any(w in ("key", "token", "secret") for w in words):
+        strong = False  # `PRIVATE = …`, `private_repo`: key material needs its own word
+    return True, strong, password
+
+
+# what a value cannot be: references to where a secret lives, identifiers and paths
+_REFERENCE = re.compile(
+    r"^[$%@&]|^\{|\$\{|\{\{|%\(|process\.env|import\.meta|os\.(?:environ|getenv)|getenv|ENV\[|"
+    r"secrets\.|vault:|^arn:|^ssm:|projects/[^/]+/secrets|KeyVault|secret/data/|^sha\d+-|^sha\d*:",
+    re.I,
+)
+_IDENTIFIER = re.compile(r"^(?:[a-z]+(?:[A-Z][a-z0-9]+)+|[A-Z][a-z]+(?:[A-Z][a-z0-9]+)+)$")  # camelCase
+_SEGMENTS = re.compile(r"[-_./=:]")
+# the sk- shapes OpenAI-compatible relays issue (openai.compatible-key): an `sk-` value of another
+# shape is a malformed key of one of the sk- providers, not an unknown credential
+RELAY_SHAPE = re.compile(r"sk-(?:[A-Za-z0-9]{48}|[a-f0-9]{32})")
+# OpenAI's marker, or one letter off it (a lookalike); the AWS documentation's example secret
+_MARKER = re.compile(r"T3BlbkF|wJalrXUtnFEMI|K7MDENG", re.I)
+_FLOAT = re.compile(r"[0-9.]+e[-+]?[0-9]+$", re.I)
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+_ALNUM = re.compile(r"^[A-Za-z0-9]+$")
+_VENDOR = re.compile(r"^[A-Za-z]{2,10}[_-](?:[A-Za-z]{2,10}[_-])?[A-Za-z0-9]{20,}")
+
+
+def _classes(v: str) -> int:
+    return (
+        any(c.isupper() for c in v)
+        + any(c.islower() for c in v)
+        + any(c.isdigit() for c in v)
+        + any(not c.isalnum() for c in v)
+    )
+
+
+def _wordy(v: str) -> bool:
+    """Words joined by separators (`my-service-name`, `APP_SECRET_NAME`, `secret/data/app`):
+    an identifier or a path, not a random value."""
+    parts = [p for p in _SEGMENTS.split(v) if p]
+    if len(parts) < 2:
+        return False
+    return all(
+        p.isdigit()
+        or (
+            len(p) <= 24
+            and sum(c.isdigit() for c in p) <= 3
+            and (p.islower() or p.isupper() or p.istitle() or _IDENTIFIER.match(p) is not None)
+        )
+        for p in parts
+    )
+
+
+def _code_like(v: str) -> bool:
+    """An identifier made of words (`workload_identity_auth_v2`, `decodeKeySafeBytes2`): few
+    digits, and words of a readable length (a random string splits into one- and two-letter
+    pieces at its case changes)."""
+    if sum(c.isdigit() for c in v) > 3 or not re.fullmatch(r"[A-Za-z0-9_$.]+", v):
+        return False
+    words = [w for w in _WORD.findall(v) if w.isalpha()]
+    return bool(words) and sum(len(w) for w in words) / len(words) >= 3.5
+
+
+def _encoded_text(v: str) -> bool:
+    """Base64 whose decoded bytes are printable text of 12+ characters."""
+    if len(v) < 16 or len(v) % 4 or not re.fullmatch(r"[A-Za-z0-9+/]+={0,2}", v):
+        return False
+    try:
+        raw = base64.b64decode(v, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return len(raw) >= 12 and all(32 <= b < 127 or b in (9, 10, 13) for b in raw)
+
+
+def value_class(value: str, password: bool = False) -> str | None:
+    """The class whose floors the value clears (`hex`, `uuid`, `alnum`, `alpha`, `symbols`,
+    `password`), or None when it does not look like a secret."""
+    v = value
+    if len(v) < 8 or is_placeholder(v) or _REFERENCE.search(v) or v.isdigit() or _MARKER.search(v):
+        return None
+    if _IDENTIFIER.match(v) or _wordy(v) or _code_like(v) or looks_fake(v, 0.0):
+        return None
+    if _encoded_text(v):
+        return None  # base64 of text (a k8s Secret's data): its decoded layer is judged instead
+    h = shannon(v)
+    if _UUID.match(v):
+        return "uuid" if len(set(v.replace("-", ""))) >= 10 else None
+    has_digit = any(c.isdigit() for c in v)
+    has_alpha = any(c.isalpha() for c in v)
+    if _HEX.match(v) and has_digit and has_alpha:
+        if len(v) >= 32 and h >= 3.0:
+            return "hex"
+    elif _ALNUM.match(v):
+        if has_digit and len(v) >= 20 and h >= 3.5:
+            return "alnum"
+        if not has_digit and len(v) >= 24 and _classes(v) >= 2 and h >= 4.0:
+            return "alpha"
+    elif len(v) >= 20 and h >= 3.5 and _classes(v) >= 3:
+        return "symbols"
+    if password and len(v) >= 8 and _classes(v) >= 3 and h >= 2.5:
+        return "password"
+    return None
+
+
+def value_ok(value: str) -> bool:
+    """Whether the value clears some class floor (the rule's validator; the name is judged by
+    `judge` with the whole text)."""
+    return value_class(value, password=True) is not None
+
+
+def judge(data: bytes, value_start: int, value: str) -> Confidence | None:
+    """The confidence of a credential-slot match whose value starts at `value_start`, or None
+    when the full name or the value says it is no credential."""
+    if len(value) < 8 or _FLOAT.match(value):
+        return None  # numbers, dates, versions: cheap to rule out before anything else
+    cls = value_class(value, password=True)
+    if cls is None:
+        return None
+    name = _name_of(data, value_start)
+    if name is None:
+        return None
+    slot, strong, password = judge_name(name)
+    if not slot or (cls == "password" and not password):
+        return None
+    if not strong or cls in ("password", "uuid"):
+        return Confidence.LOW
+    if cls == "hex" and len(value) >= 32:
+        return Confidence.MEDIUM
+    if len(value) >= 24 and (shannon(value) >= 3.8 or _VENDOR.match(value)):
+        return Confidence.MEDIUM
+    return Confidence.LOW
+
+
+# the forms detect/context.py does not name: `ENV NAME value` (Dockerfile), `--api-key value` /
+# `--token=value` (a CLI flag), `process.env.NAME ?? "…"`, and a k8s env list (`- name: NAME` on
+# the line before `value: …`)
+_OTHER_NAME = re.compile(
+    rb"(?:(?:^|\n)[ \t]*(?:ENV|ARG)[ \t]+|(?<![\w-])--?)(?P<flag>[A-Za-z_][\w-]{0,63})(?:=|[ \t]+)[\"']?\Z"
+    rb"|(?P<env>[A-Za-z_$][\w$]{0,63})[ \t]*(?:\?\?|\|\|)[ \t]*[\"'`]?\Z"
+    rb"|(?P<typed>[A-Za-z_$][\w$]{0,63})[ \t]*:?[ \t]*[\w$.<>|]{1,30}[ \t]*=[ \t]*[\"'`]?\Z"
+    rb"|name[ \t]*:[ \t]*[\"']?(?P<k8s>[A-Za-z_][\w.-]{0,63})[\"']?[ \t]*\r?\n[ \t]*-?[ \t]*value[ \t]*:[ \t]*[\"']?\Z"
+)
+# what context.py takes for a name but is a type or an env list's `value:` (`speechKey: string = …`)
+_NOT_NAMES = frozenset({"value", "string", "str", "any", "int", "bytes", "char", "const", "var", "let"})
+_SETTER = re.compile(r"^(?:set|with)[A-Z_]|^(?:set|with)$", re.I)
+_HEADER_LIKE = re.compile(
+    r"^[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+$|^authorization$|^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$", re.I
+)
+
+
+def _name_of(data: bytes, start: int) -> str | None:
+    """The full name a value at `start` is assigned to, for the forms where a name says what a
+    value is: an assignment, a key, a keyword argument, a header, a setter call, a CLI flag, a
+    Dockerfile ENV, an env-list entry. A value in an argument list or array is not named by the
+    item before it (`("auth", "0009_…")`, a source map's `names`), unless that item is a header or
+    an env var name (`.header("X-API-KEY", "…")`, `setdefault("API_KEY", "…")`)."""
+    found = assigned_parts(data, start)
+    if found is not None:
+        name, op, _quoted = found
+        if op == b"," and not (
+            _HEADER_LIKE.match(name) and (name.isupper() or "-" in name or name.lower() == "authorization")
+        ):
+            return None
+        if op == b"(" and not _SETTER.match(re.split(r"[.:]", name)[-1]):
+            return None
+        if name.lower() not in _NOT_NAMES:
+            return name
+    m = _OTHER_NAME.search(data[max(0, start - 160) : start])
+    if m is None:
+        return None
+    return (m.group("flag") or m.group("env") or m.group("typed") or m.group("k8s")).decode(
+        "ascii", "replace"
+    )
