@@ -71,8 +71,8 @@ SYNTAXES = [
     ("ruby-rocket", "config = {{ :api_key => '{k}' }}\n"),
     ("php-array", "$config = ['api_key' => '{k}'];\n"),
     ("php-define", "define('API_KEY', '{k}');\n"),
-    ("curl-header", "curl -H 'X-API-KEY: {k}' https://api.service.test/v1/search\n"),
-    ("curl-bearer", 'curl -H "Authorization: Bearer {k}" https://api.service.test/v1\n'),
+    ("curl-header", "curl -H 'X-API-KEY: {k}' https://google.serper.dev/search\n"),
+    ("curl-bearer", 'curl -H "Authorization: Bearer {k}" https://api.trello.com/1/members/me\n'),
     ("cli-flag", "./bin/sync --api-key {k} --verbose\n"),
     ("cli-flag-eq", "./bin/sync --token={k}\n"),
     ("notebook", '{{"cells": [{{"source": ["API_KEY = \\"{k}\\"\\n", "client = Client(API_KEY)"]}}]}}\n'),
@@ -94,7 +94,8 @@ NOT_SLOTS = [
     "PUBLIC_KEY", "publishableKey", "NEXT_PUBLIC_SITE_KEY", "api_key_id", "KEY_ID", "tokenUrl",
     "TOKEN_ENDPOINT", "secret_name", "SECRET_ARN", "hashed_secret", "passwordHash",
     "max_tokens", "sortKey", "keyboardShortcut", "tokenizer", "password_length", "auth_mode",
-    "authorName", "monkey", "turkey", "KEY_PREFIX", "token-type", "X-Amz-Credential",
+    "authorName", "monkey", "turkey", "KEY_PREFIX", "token-type", "X-Amz-Credential", "key",
+    "cached_token_key",
 ]  # fmt: skip
 
 
@@ -156,7 +157,8 @@ def test_confidence_says_how_strong_the_evidence_is(engine: str) -> None:
     strong = key()
     assert found(engine, f'SERPER_API_KEY = "{strong}"\n', strong) == [(GENERIC, Confidence.MEDIUM)]
     # a weak name (`key`, `auth`, `pwd`) or a weak class of value stays below the default gate
-    assert found(engine, f'key: "{strong}"\n', strong) == [(GENERIC, Confidence.LOW)]
+    assert found(engine, f'auth: "{strong}"\n', strong) == [(GENERIC, Confidence.LOW)]
+    assert found(engine, f'key: "{strong}"\n', strong) == []  # a bare `key`: dict entries, React keys
     uuid = expand("{uuid4}", random.Random("u"))
     assert found(engine, f'WEAVIATE_API_KEY = "{uuid}"\n', uuid) == [(GENERIC, Confidence.LOW)]
     pw = expand("{alpha:5}{digits:3}!{alpha:3}", random.Random("p"))
@@ -259,7 +261,8 @@ def test_name_judgement() -> None:
     assert judge_name("OPENAI_API_KEY") == (True, True, False)
     assert judge_name("speechKey") == (True, True, False)
     assert judge_name("openaiapikey") == (True, True, False)
-    assert judge_name("key") == (True, False, False)
+    assert judge_name("auth") == (True, False, False)
+    assert judge_name("key") == (False, False, False)
     assert judge_name("DB_PASSWORD") == (True, True, True)
     assert judge_name("PRIVATE") == (True, False, False)
     assert judge_name("publicKey") == (False, False, False)
@@ -275,3 +278,37 @@ def test_value_classes() -> None:
     assert value_class("Tr0ub4dor&3x", password=True) == "password"
     assert value_class("Tr0ub4dor&3x") is None
     assert value_class(expand("{hex:16}", r)) is None  # too short for hex
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_segments_of_paths_urls_and_arns_are_not_names(engine: str) -> None:
+    k = key(seed="arn")
+    for text in (
+        f'"SecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:{k}"\n',
+        f'href: "/#/key_management/generate_key_fn:{k}"\n',
+        f"curl https://svc.local/key/info?key={k}\n",
+    ):
+        assert found(engine, text, k) == [], text
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_documentation_examples_and_recorded_responses_are_low(engine: str) -> None:
+    """issue 20 precision: a "for example" value, a doctest, a visibly fake endpoint, a field of a
+    one-line recorded API response are reported below the default gate."""
+    k = key(seed="doc")
+    low = [(GENERIC, Confidence.LOW)]
+    assert found(engine, f'"""Example api_key=\'{k}\'"""\n', k) == low
+    assert found(engine, f'>>> s = SessionStore(session_key="{k}")\n', k) == low
+    assert found(engine, f'curl -H "X-Auth-Token: {k}" http://localhost:8000/jobs\n', k) == low
+    fields = ", ".join(f'"field_{i}": {i}' for i in range(16))
+    record = f'{{"id": 1, "name": "repo", {fields}, "temp_clone_token": "{k}", "private": true}}\n'
+    assert len(record) >= 300
+    assert found(engine, record, k) == low
+    assert found(engine, f'TEMP_CLONE_TOKEN = "{k}"\n', k) == [(GENERIC, Confidence.MEDIUM)]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_binary_files_hold_no_slots(engine: str) -> None:
+    k = key(seed="bin")
+    assert found(engine, f'\0\0\x7fELF\0API_KEY = "{k}"\n', k) == []
+    assert found(engine, f'API_KEY = "{k}"\n', k) == [(GENERIC, Confidence.MEDIUM)]

@@ -112,6 +112,8 @@ KNOWN_PUBLIC = frozenset(
         "bf1725a8f98bea37e88618702e725ba84bd8acdb2647c5e0ed638bfd685791cf",  # supabase-demo anon
         "f2d6ca16515033e5dce14eba840b979d27b5cbae24bb3e5bf484339667f86397",  # Stripe docs test key
         "2cafc0970149a84f3b9e62eaf169f36f59907a3b3e31f7b82e68c69cd27f7326",  # Stripe docs test key (API reference)
+        # the secret access key of the AWS S3 REST authentication (signature v1) documentation's example
+        "0e8ad95d75d71161d9eb8929c48030c857b8774d9812bb1a5898ea81643e415b",
     }
 )
 

@@ -79,7 +79,7 @@ NOT_SECRET = frozenset({
     "wrong", "bad", "expired", "revoked", "redacted", "masked", "help", "doc", "docs", "usage",
     "error", "errors", "link", "button", "text", "class", "css", "style", "icon", "amz",
     "last", "used", "date", "time", "created", "updated", "result", "change", "lifecycle",
-    "action", "verification", "meta",
+    "action", "verification", "meta", "cached", "caching",
 })
 # fmt: on
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
@@ -98,8 +98,8 @@ def _glued_cred(word: str) -> bool:
 def judge_name(name: str) -> tuple[bool, bool, bool]:
     """(a credential slot, a strong name, a password name) for a full name."""
     words = name_words(name)
-    if not words or any(w in NOT_SECRET for w in words):
-        return False, False, False
+    if not words or any(w in NOT_SECRET for w in words) or words == ["key"]:
+        return False, False, False  # a bare `key` names dict entries, React keys, cache keys
     cred = [w for w in words if w in CRED_WORDS or _glued_cred(w)]
     if not cred:
         return False, False, False
@@ -227,13 +227,44 @@ def judge(data: bytes, value_start: int, value: str) -> Confidence | None:
     slot, strong, password = judge_name(name)
     if not slot or (cls == "password" and not password):
         return None
-    if not strong or cls in ("password", "uuid"):
+    if not strong or password or cls in ("password", "uuid") or _documented(data, value_start):
+        return Confidence.LOW
+    if _record_field(data, value_start):
         return Confidence.LOW
     if cls == "hex" and len(value) >= 32:
         return Confidence.MEDIUM
     if len(value) >= 24 and (shannon(value) >= 3.8 or _VENDOR.match(value)):
         return Confidence.MEDIUM
     return Confidence.LOW
+
+
+# a documentation example on the value's line: "for example", "e.g.", a doctest prompt, or an
+# endpoint that is visibly not a real one (issue 20: report it low)
+_DOC_LINE = re.compile(
+    rb"example|e\.g\.|^[ \t]*>>>|0\.0\.0\.0|localhost|127\.0\.0\.1|\.example\b|\.test\b|\.invalid\b",
+    re.I | re.M,
+)
+
+
+def _documented(data: bytes, start: int) -> bool:
+    """Whether the value's line shows it is a documentation example."""
+    ls = data.rfind(b"\n", max(0, start - 400), start) + 1 or max(0, start - 400)
+    le = data.find(b"\n", start, start + 400)
+    return _DOC_LINE.search(data, ls, le if le != -1 else min(len(data), start + 400)) is not None
+
+
+RECORD_LINE = 300  # a line this long with RECORD_KEYS quoted keys is a data record
+RECORD_KEYS = 8
+
+
+def _record_field(data: bytes, start: int) -> bool:
+    """A field of a one-line JSON record (a recorded API response, a fixture, a cassette: `"id":
+    …, "temp_clone_token": "…", "allow_squash_merge": true, …`), not a setting someone wrote:
+    the value a service returned is reported low."""
+    ls = data.rfind(b"\n", max(0, start - 4096), start) + 1 or max(0, start - 4096)
+    le = data.find(b"\n", start, start + 4096)
+    line = data[ls : le if le != -1 else min(len(data), start + 4096)]
+    return len(line) >= RECORD_LINE and line.count(b'":') + line.count(b'\\":') >= RECORD_KEYS
 
 
 # the forms detect/context.py does not name: `ENV NAME value` (Dockerfile), `--api-key value` /
@@ -245,12 +276,18 @@ _OTHER_NAME = re.compile(
     rb"|(?P<typed>[A-Za-z_$][\w$]{0,63})[ \t]*:?[ \t]*[\w$.<>|]{1,30}[ \t]*=[ \t]*[\"'`]?\Z"
     rb"|name[ \t]*:[ \t]*[\"']?(?P<k8s>[A-Za-z_][\w.-]{0,63})[\"']?[ \t]*\r?\n[ \t]*-?[ \t]*value[ \t]*:[ \t]*[\"']?\Z"
 )
+_IN_PATH = frozenset({b"/", b":", b"#", b"%", b"@", b"?", b"&"})
 # what context.py takes for a name but is a type or an env list's `value:` (`speechKey: string = …`)
 _NOT_NAMES = frozenset({"value", "string", "str", "any", "int", "bytes", "char", "const", "var", "let"})
 _SETTER = re.compile(r"^(?:set|with)[A-Z_]|^(?:set|with)$", re.I)
 _HEADER_LIKE = re.compile(
     r"^[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+$|^authorization$|^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$", re.I
 )
+
+
+def _symbol(data: bytes, at: int) -> bool:
+    """A Ruby symbol (`:api_key =>`), not the segment of an ARN or URN (`secret:api_key`)."""
+    return at < 2 or not (chr(data[at - 2]).isalnum() or data[at - 2 : at - 1] in b"_-")
 
 
 def _name_of(data: bytes, start: int) -> str | None:
@@ -262,6 +299,9 @@ def _name_of(data: bytes, start: int) -> str | None:
     found = assigned_parts(data, start)
     if found is not None:
         name, op, _quoted = found
+        at = data.rfind(name.encode("ascii", "replace"), max(0, start - 200), start)
+        if at > 0 and data[at - 1 : at] in _IN_PATH and not (data[at - 1 : at] == b":" and _symbol(data, at)):
+            return None  # a segment of a URL, path or ARN (`…:secret:<name>`, `/#/key_fn`), not a name
         if op == b"," and not (
             _HEADER_LIKE.match(name) and (name.isupper() or "-" in name or name.lower() == "authorization")
         ):
