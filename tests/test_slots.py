@@ -312,3 +312,32 @@ def test_binary_files_hold_no_slots(engine: str) -> None:
     k = key(seed="bin")
     assert found(engine, f'\0\0\x7fELF\0API_KEY = "{k}"\n', k) == []
     assert found(engine, f'API_KEY = "{k}"\n', k) == [(GENERIC, Confidence.MEDIUM)]
+
+
+# --- precision (issue 20 item 3) ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_rule_that_needs_only_a_name_still_needs_a_credential(engine: str) -> None:
+    """`PORTKEY_TRACE = "prompt_…"`: a run label under a Portkey name is no Portkey key."""
+    label = "prompt_" + expand("{lower:8}_{lower:6}_v2", random.Random("label"))
+    assert [m.rule_id for m in matcher(engine).scan(f'PORTKEY_TRACE = "{label}"\n'.encode())] == []
+    assert [m.rule_id for m in matcher(engine).scan(f'PORTKEY_API_KEY = "{label}"\n'.encode())] == []
+    k = expand("{b64:32}", random.Random("portkey"))
+    got = matcher(engine).scan(f'PORTKEY_API_KEY = "{k}"\n'.encode())
+    assert [(m.rule_id, m.secret) for m in got] == [("portkey.api-key", k)]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_compose_database_default_is_low_and_says_why(engine: str) -> None:
+    """A password that repeats the user or database name, with a compose service as host."""
+    url = "postgresql://" + ":".join(["shop"] * 2) + "@shop-postgres:5432/shop"  # (built: a clean self-scan)
+    text = f"services:\n  api:\n    environment:\n      DATABASE_URL: {url}\n"
+    got = matcher(engine).scan(text.encode())
+    assert [m.rule_id for m in got] == ["database.connection-url"]
+    assert got[0].alone is not None and "local default" in got[0].alone
+    pw = expand("{alnum:20}", random.Random("db"))
+    real = f"DATABASE_URL=postgresql://shop:{pw}@shop-postgres:5432/shop\n"
+    assert [(m.rule_id, m.alone) for m in matcher(engine).scan(real.encode())] == [
+        ("database.connection-url", None)
+    ]

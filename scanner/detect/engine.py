@@ -18,7 +18,7 @@ from scanner.detect.filters import is_known_public, is_placeholder, looks_fake, 
 from scanner.detect.hosts import host_forms
 from scanner.detect.prefilter import Hit, Prefilter, make_prefilter, slot_span, span_max
 from scanner.detect.shapes import VALUE_END, VALUE_START, anchored, prefix_max
-from scanner.detect.slots import PATTERN_WORDS, RELAY_SHAPE, SLOT_VALIDATOR, judge
+from scanner.detect.slots import PATTERN_WORDS, RELAY_SHAPE, SLOT_VALIDATOR, judge, names_a_credential
 from scanner.detect.validators import VALIDATORS, Verdict
 from scanner.model import Confidence, Kind, Match, Rule
 
@@ -68,6 +68,7 @@ class Matcher:
         # pattern holds the provider's name itself (`MISTRAL_API_KEY=…`)
         # the credential-slot detector (detect/slots.py): any provider rule on the same value wins
         self._generic = [r.validator == SLOT_VALIDATOR for r in self.rules]
+        self._name_only = [bool(r.variable) and not r.prefix for r in self.rules]  # prefix-less named
         # a value with a provider's own prefix that no rule takes is a malformed or stand-in key
         # of that provider (a wrong checksum or marker, a length off by one), not an unknown one
         self._prefixes = tuple(sorted({r.prefix for r in rules if len(r.prefix) >= 3}))
@@ -233,6 +234,8 @@ class Matcher:
             None if self._generic[i] else _Candidate(i, s, e, None, False, rule.confidence, None, vetoed=True)
         )
         conf = rule.confidence
+        if self._name_only[i] and not slot and not names_a_credential(data, s, secret):
+            return None  # a rule that needs only a name still needs a credential's name and value
         if self._generic[i]:  # the whole name around the value first: most slots are no credential
             judged = judge(data, s, secret)
             if judged is None or (secret.startswith(self._prefixes) and not RELAY_SHAPE.fullmatch(secret)):
@@ -251,7 +254,7 @@ class Matcher:
                 return veto
         if rule.markers and any(mk in secret for mk in rule.markers):
             conf = Confidence.HIGH
-        alone = self._alone(i, data, s, e)
+        alone = self._alone(i, data, s, e) or verdict.low
         return _Candidate(i, s, e, verdict.secret or secret, verdict.checksum, conf, None, tie, alone)
 
     def _rank(self, c: _Candidate) -> tuple[int, int, int, int, int, str]:

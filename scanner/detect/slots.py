@@ -285,6 +285,16 @@ _HEADER_LIKE = re.compile(
 )
 
 
+def names_a_credential(data: bytes, value_start: int, value: str) -> bool:
+    """For a rule that needs only a name (`PORTKEY_API_KEY = …`): the name is a credential slot
+    and the value is no identifier (`PORTKEY_TRACE = "prompt_summary_v2"`, a run label). An
+    unnamed form (a list item, an argument) is left to the rule."""
+    if _IDENTIFIER.match(value) or _wordy(value) or _code_like(value):
+        return False
+    name = _name_of(data, value_start)
+    return name is None or judge_name(name)[0]
+
+
 def _symbol(data: bytes, at: int) -> bool:
     """A Ruby symbol (`:api_key =>`), not the segment of an ARN or URN (`secret:api_key`)."""
     return at < 2 or not (chr(data[at - 2]).isalnum() or data[at - 2 : at - 1] in b"_-")

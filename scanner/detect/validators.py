@@ -23,6 +23,7 @@ class Verdict:
     ok: bool
     checksum: bool = False
     secret: str | None = None
+    low: str | None = None  # why an accepted value is no credential by itself (severity low)
 
 
 REJECT = Verdict(False)
@@ -208,7 +209,14 @@ _EXAMPLE_HOSTS = re.compile(
     r"redis|mongo|mongodb|rabbitmq|host|hostname|server|your[\w-]*|\$\{?[\w]+\}?|<[^>]*>)$",
     re.I,
 )
-_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^:/?#@\s]*:(?P<pw>[^@\s]+)@(?P<host>[^:/?#\s]+)", re.I)
+_URL = re.compile(
+    r"^[a-z][a-z0-9+.-]*://(?P<user>[^:/?#@\s]*):(?P<pw>[^@\s]+)@(?P<host>[^:/?#\s]+)(?::\d+)?(?:/(?P<db>[^?#\s]*))?",
+    re.I,
+)
+LOCAL_DEFAULT = (
+    "a local default: the password repeats the user or database name and the host is a compose "
+    "service name, as in a development docker-compose file"
+)
 
 
 def _db_url(secret: str, matched: str) -> Verdict:
@@ -222,6 +230,9 @@ def _db_url(secret: str, matched: str) -> Verdict:
         return REJECT
     if len(set(pw)) < 4 or pw.startswith(("$", "%", "{", "<")):
         return REJECT
+    user, db = (m.group("user") or "").lower(), (m.group("db") or "").lower()
+    if "." not in host and pw.lower() in (user, db):  # `postgres://shop:shop@db:5432/shop`
+        return Verdict(True, low=LOCAL_DEFAULT)
     return ACCEPT
 
 
