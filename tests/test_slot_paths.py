@@ -65,3 +65,10 @@ def test_path_kinds() -> None:
         assert not not_own_settings(p), p
     assert vendored_doc(b"node_modules/a/README.md") and vendored_doc(b"x/node_modules/@s/b/docs/api.md")
     assert not vendored_doc(b"node_modules/a/index.js") and not vendored_doc(b"README.md")
+
+
+def test_the_finding_names_the_service_as_its_provider(tmp_path: Path, scan: Scan) -> None:
+    b = RepoBuilder(tmp_path / "r")
+    b.commit({"config.py": f'SERPER_API_KEY = "{_slot("svc")}"\n'.encode()})
+    (finding,) = scan(tmp_path / "r").findings
+    assert (finding.rule_id, finding.provider) == ("generic.credential", "serper")

@@ -341,3 +341,36 @@ def test_a_compose_database_default_is_low_and_says_why(engine: str) -> None:
     assert [(m.rule_id, m.alone) for m in matcher(engine).scan(real.encode())] == [
         ("database.connection-url", None)
     ]
+
+
+# --- the service a key is used with (issue 20 items 1 and 2) ---------------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_service_is_named_by_a_host_in_the_same_call_or_by_the_name(engine: str) -> None:
+    k = key(seed="svc")
+    call = f'r = requests.post("https://google.serper.dev/search", headers={{"X-API-KEY": "{k}"}})\n'
+    named = f'SERPER_API_KEY = "{k}"\n'
+    unnamed = f'authValue = "{k}"\n'
+    got = [[m.service for m in matcher(engine).scan(t.encode())] for t in (call, named, unnamed)]
+    assert got == [["google.serper.dev"], ["serper"], [None]]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_relay_key_is_named_after_its_base_url(engine: str) -> None:
+    """The relay's host names the key and outranks a provider word merely nearby (a model name)."""
+    k = expand("sk-{alnum:48}", random.Random("relay"))
+    text = (
+        f'{{"OPENAI_API_BASE": "https://api.oneapi-relay.net/v1", "model": "moonshot-v1-8k",\n'
+        f' "OPENAI_API_KEY": "{k}"}}\n'
+    )
+    got = matcher(engine).scan(text.encode())
+    assert [(m.rule_id, m.service) for m in got] == [("openai.compatible-key", "api.oneapi-relay.net")]
+    own = f"OPENAI_BASE_URL=https://api.moonshot.cn/v1\nOPENAI_API_KEY={k}\n"
+    assert [(m.rule_id, m.service) for m in matcher(engine).scan(own.encode())] == [
+        ("moonshot.api-key", None)
+    ]
+    plain = f"OPENAI_API_KEY={k}\n"
+    assert [(m.rule_id, m.service) for m in matcher(engine).scan(plain.encode())] == [
+        ("openai.compatible-key", None)
+    ]

@@ -18,7 +18,16 @@ from scanner.detect.filters import is_known_public, is_placeholder, looks_fake, 
 from scanner.detect.hosts import host_forms
 from scanner.detect.prefilter import Hit, Prefilter, make_prefilter, slot_span, span_max
 from scanner.detect.shapes import VALUE_END, VALUE_START, anchored, prefix_max
-from scanner.detect.slots import PATTERN_WORDS, RELAY_SHAPE, SLOT_VALIDATOR, judge, names_a_credential
+from scanner.detect.slots import (
+    PATTERN_WORDS,
+    RELAY_RULE,
+    RELAY_SHAPE,
+    SLOT_VALIDATOR,
+    judge,
+    names_a_credential,
+    relay_host,
+    service_of,
+)
 from scanner.detect.validators import VALIDATORS, Verdict
 from scanner.model import Confidence, Kind, Match, Rule
 
@@ -40,6 +49,7 @@ class _Candidate:
     tie: int = Tie.NAMED
     alone: str | None = None
     vetoed: bool = False  # a provider's shape its checks rejected: never reported (see _candidate)
+    service: str | None = None  # the service the evidence names (detect/slots.py)
 
 
 class Matcher:
@@ -68,6 +78,7 @@ class Matcher:
         # pattern holds the provider's name itself (`MISTRAL_API_KEY=…`)
         # the credential-slot detector (detect/slots.py): any provider rule on the same value wins
         self._generic = [r.validator == SLOT_VALIDATOR for r in self.rules]
+        self._known_hosts = tuple(sorted({h for r in rules for h in r.hosts}))  # providers' own API hosts
         self._name_only = [bool(r.variable) and not r.prefix for r in self.rules]  # prefix-less named
         # a value with a provider's own prefix that no rule takes is a malformed or stand-in key
         # of that provider (a wrong checksum or marker, a length off by one), not an unknown one
@@ -255,7 +266,16 @@ class Matcher:
         if rule.markers and any(mk in secret for mk in rule.markers):
             conf = Confidence.HIGH
         alone = self._alone(i, data, s, e) or verdict.low
-        return _Candidate(i, s, e, verdict.secret or secret, verdict.checksum, conf, None, tie, alone)
+        service = None
+        if self._generic[i]:
+            service = service_of(data, s, e)
+        elif rule.id == RELAY_RULE:
+            service = relay_host(data, s, e, self._known_hosts)
+            if service is not None:
+                tie = max(tie, Tie.HOST)  # the relay's base URL outranks a provider word nearby
+        return _Candidate(
+            i, s, e, verdict.secret or secret, verdict.checksum, conf, None, tie, alone, service=service
+        )
 
     def _rank(self, c: _Candidate) -> tuple[int, int, int, int, int, str]:
         r = self.rules[c.rule]
@@ -306,6 +326,7 @@ class Matcher:
                         also_matched=others,
                         exposure_text=best.text,
                         alone=best.alone,
+                        service=best.service,
                     )
                 )
 

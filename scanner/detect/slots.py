@@ -28,6 +28,7 @@ import binascii
 import re
 
 from scanner.detect.context import assigned_parts
+from scanner.detect.evidence import GENERIC_WORDS
 from scanner.detect.filters import is_placeholder, looks_fake, shannon
 from scanner.model import Confidence
 
@@ -326,3 +327,58 @@ def _name_of(data: bytes, start: int) -> str | None:
     return (m.group("flag") or m.group("env") or m.group("typed") or m.group("k8s")).decode(
         "ascii", "replace"
     )
+
+
+# --- which service: a host in the same string, object or call, or the credential's own name ----
+
+RELAY_RULE = "openai.compatible-key"  # named after the host it is used with (issue 20)
+SAME_PLACE = 300  # bytes either side: the same string, object or call
+SAME_FILE = 2048  # a relay's base URL set in the same file (OPENAI_API_BASE=…, base_url=…)
+_BASE_URL = re.compile(
+    rb"(?:base[_-]?url|baseurl|api[_-]?base|base[_-]?path|endpoint|api[_-]?host|proxy[_-]?url|api[_-]?url)"
+    rb"[\"'`]?\s{0,3}[:=(,]{1,2}\s{0,3}[fr]?[\"'`]?(?:https?://)?(?P<host>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)",
+    re.I,
+)
+_URL_HOST = re.compile(rb"https?://(?P<host>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)", re.I)
+_NO_SERVICE = re.compile(
+    r"(?:^|\.)(?:localhost|example\.(?:com|org|net)|github\.com|githubusercontent\.com|pypi\.org|npmjs\.(?:com|org)"
+    r"|w3\.org|schema\.org|openai\.com)$|\.(?:test|invalid|example|local|internal)$|^[0-9.]+$",
+    re.I,
+)
+_SERVICE_SKIP = CRED_WORDS | NOT_SECRET | WEAK_NAMES
+
+
+def _hosts(rx: re.Pattern[bytes], data: bytes, start: int, end: int, window: int) -> list[tuple[int, str]]:
+    lo, hi = max(0, start - window), min(len(data), end + window)
+    out = []
+    for m in rx.finditer(data, lo, hi):
+        host = m.group("host").decode("ascii", "replace").lower().rstrip(".")
+        if not _NO_SERVICE.search(host):
+            out.append((abs(m.start() - start), host))
+    return sorted(out)
+
+
+def relay_host(data: bytes, start: int, end: int, known: tuple[str, ...]) -> str | None:
+    """The base URL host a relay-shaped key is used with, in the same file: not a provider whose
+    own rule knows its host (`known`), which then names the key by that rule's host evidence."""
+    for _, host in _hosts(_BASE_URL, data, start, end, SAME_FILE):
+        if any(host == k.lstrip(".") or host.endswith("." + k.lstrip(".")) for k in known):
+            return None
+        return host
+    return None
+
+
+def service_of(data: bytes, start: int, end: int) -> str | None:
+    """The service a credential-slot value belongs to: a host in the same string, object or call
+    (`requests.get("https://google.serper.dev/…", headers={"X-API-KEY": …})`), else the first
+    word of its name that is not a credential, generic or environment word (`SERPER_API_KEY`)."""
+    near = _hosts(_URL_HOST, data, start, end, SAME_PLACE)
+    if near:
+        return near[0][1]
+    name = _name_of(data, start)
+    if name is None:
+        return None
+    for word in name_words(name):
+        if len(word) >= 3 and word.isalpha() and word not in _SERVICE_SKIP and word not in GENERIC_WORDS:
+            return word
+    return None
