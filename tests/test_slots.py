@@ -374,3 +374,21 @@ def test_a_relay_key_is_named_after_its_base_url(engine: str) -> None:
     assert [(m.rule_id, m.service) for m in matcher(engine).scan(plain.encode())] == [
         ("openai.compatible-key", None)
     ]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_the_longest_slot_forms_are_found_by_both_engines(engine: str) -> None:
+    """The hyperscan prefilter looks SLOT_REACH bytes back from where the exact slot pattern ends
+    (after the value's first digit and letter): the longest forms must still be found."""
+    r = random.Random("long")
+    name = "Secret" + expand("_{lower:9}" * 4, r)  # the longest name rest the pattern takes (40)
+    late_digit = expand("{alpha:40}", r) + "7" + expand("{alnum:20}", r)
+    late_letter = "_" * 10 + expand("{digits:30}", r) + "x" + expand("{alnum:20}", r)
+    for value in (late_digit, late_letter):
+        for text in (
+            f'{{\\"{name}\\":   \\"Bearer   {value}\\"}}\n',
+            f'const {name}: {expand("{lower:30}", r)}   =   "{value}";\n',
+            f"env:\n  - name: SERVICE_TOKEN\n{' ' * 12}value:  '{value}'\n",
+        ):
+            got = [m.secret for m in matcher(engine).scan(text.encode()) if m.rule_id == GENERIC]
+            assert got == [value], (text, got)

@@ -19,6 +19,8 @@ from scanner.detect.hosts import host_forms
 from scanner.detect.prefilter import Hit, Prefilter, make_prefilter, slot_span, span_max
 from scanner.detect.shapes import VALUE_END, VALUE_START, anchored, prefix_max
 from scanner.detect.slots import (
+    FLOAT,
+    MIN_VALUE,
     PATTERN_WORDS,
     RELAY_RULE,
     RELAY_SHAPE,
@@ -177,8 +179,10 @@ class Matcher:
                 continue
             m = rx.match(data, at, endpos)
             if m is not None:
-                out.append(m)
                 last = m.end()
+                v = m.end("secret") - m.start("secret")
+                if v >= MIN_VALUE and not FLOAT.match(data, m.start("secret"), m.end("secret")):
+                    out.append(m)  # (most slots in code hold a short word or a number: dropped here)
         return out
 
     def _value_regex(self, i: int) -> re.Pattern[bytes]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from scanner.detect.decoders import TRIGGERS
 from scanner.detect.shapes import anchored, prefilter_slots, prefix_max, shared_slots
-from scanner.detect.slots import SLOT_VALIDATOR
+from scanner.detect.slots import SLOT_REACH, SLOT_VALIDATOR, hs_expression
 from scanner.model import Rule
 
 hyperscan: Any
@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover - depends on the platform
 
 SLACK = 256  # room for assignment keywords and boundaries around a secret
 # bump when the compiled database changes for reasons other than the rules (cache key)
-DATABASE_FORMAT = 5  # 5: the credential-slot pattern compiled exactly; 3: the host forms of detect/hosts.py; 4: slot patterns under their own ids
+DATABASE_FORMAT = 6  # 5-6: the credential-slot pattern compiled exactly (slots.hs_expression); 3: the host forms of detect/hosts.py; 4: slot patterns under their own ids
 _TRIGGER_NAMES = tuple(TRIGGERS)
 _TRIGGER_RX = tuple(re.compile(TRIGGERS[n]) for n in _TRIGGER_NAMES)
 
@@ -128,7 +128,9 @@ class HyperscanPrefilter:
     def __init__(self, rules: Sequence[Rule], serialized: bytes | None = None) -> None:
         if hyperscan is None:
             raise RuntimeError("hyperscan is not installed")
-        self._spans = [span_max(r) for r in rules]
+        # how far before a reported end a match can start: the credential-slot pattern is compiled
+        # exactly and ends at its value's first digit and letter, well within SLOT_REACH
+        self._spans = [SLOT_REACH if r.validator == SLOT_VALIDATOR else span_max(r) for r in rules]
         self._slot_spans = [slot_span(r) if r.slot_pattern else 0 for r in rules]
         self._shared = [i for i, r in enumerate(rules) if r.slot_pattern and not anchored(r.accept)]
         self._nrules = len(rules)
@@ -151,7 +153,12 @@ class HyperscanPrefilter:
             )
             for pattern, rid in ((r.pattern, i), (slot, slot_base + i)):
                 if pattern:
-                    out.append((hs_pattern(pattern).encode(), rid, r))
+                    hs = (
+                        hs_expression(pattern)
+                        if r.validator == SLOT_VALIDATOR and rid == i
+                        else hs_pattern(pattern)
+                    )
+                    out.append((hs.encode(), rid, r))
         shared = [r.value for r in rules if r.slot_pattern and not anchored(r.accept)]
         if shared:
             out.append((hs_pattern(shared_slots(shared)).encode(), slot_base + len(rules), None))

@@ -33,6 +33,29 @@ from scanner.detect.filters import is_placeholder, looks_fake, shannon
 from scanner.model import Confidence
 
 SLOT_VALIDATOR = "credential-slot"
+# the longest stretch from the start of a generic.credential match to the end hyperscan reports
+# for it (right after its value's first digit and first letter): the word and the rest of the
+# name (10 + 40), a closing quote and subscript (3), a type annotation (37), spaces and an
+# operator (31, a k8s `value:` on the next line), an opening quote (3), an auth scheme (8), and
+# the value's head (2 x 41); tests/test_slots.py checks it against the pattern
+SLOT_REACH = 240
+_V = r"[A-Za-z0-9_+/=.~!@#%^*-]"
+# what hyperscan compiles for the value (exactly, not in prefilter mode): eight value characters
+# or more whose first digit is among the first 91 — a superset of every match the engine keeps
+# (8+ characters, the first digit within 82), reported once: at that digit or at the 8th character
+_ND = r"[A-Za-z_+/=.~!@#%^*-]"  # a value character that is no digit: each form ends at the first digit
+HS_VALUE = "(?:" + "|".join(
+    f"{_ND * min(p, 1)}{{{p}}}[0-9]{_V}{{{7 - p}}}".replace("{0}", "") for p in range(7)
+)
+HS_VALUE += f"|{_ND}{{7,90}}[0-9])"
+
+
+def hs_expression(pattern: str) -> str:
+    """generic.credential's pattern as the hyperscan prefilter compiles it: its name and
+    operator part, then HS_VALUE."""
+    return re.sub(r"\(\?P<[A-Za-z_]\w*>", "(", pattern[: pattern.index("(?P<secret>")]) + HS_VALUE
+
+
 # where a match of generic.credential's pattern can start, in lowercased text (the pattern's
 # leading words; the engine tries the pattern only there)
 PATTERN_WORDS = (
@@ -119,12 +142,15 @@ _REFERENCE = re.compile(
 )
 _IDENTIFIER = re.compile(r"^(?:[a-z]+(?:[A-Z][a-z0-9]+)+|[A-Z][a-z]+(?:[A-Z][a-z0-9]+)+)$")  # camelCase
 _SEGMENTS = re.compile(r"[-_./=:]")
+_HAS_SEPARATOR = re.compile(r"[^-_./=:][-_./=:]+[^-_./=:]")
 # the sk- shapes OpenAI-compatible relays issue (openai.compatible-key): an `sk-` value of another
 # shape is a malformed key of one of the sk- providers, not an unknown credential
 RELAY_SHAPE = re.compile(r"sk-(?:[A-Za-z0-9]{48}|[a-f0-9]{32})")
 # OpenAI's marker, or one letter off it (a lookalike); the AWS documentation's example secret
 _MARKER = re.compile(r"T3BlbkF|wJalrXUtnFEMI|K7MDENG", re.I)
 _FLOAT = re.compile(r"[0-9.]+e[-+]?[0-9]+$", re.I)
+FLOAT = re.compile(rb"[0-9.]+[eE][-+]?[0-9]+\Z")  # a number in e-notation, as bytes
+MIN_VALUE = 8  # the shortest value any class takes
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _ALNUM = re.compile(r"^[A-Za-z0-9]+$")
@@ -143,6 +169,8 @@ def _classes(v: str) -> int:
 def _wordy(v: str) -> bool:
     """Words joined by separators (`my-service-name`, `APP_SECRET_NAME`, `secret/data/app`):
     an identifier or a path, not a random value."""
+    if not _HAS_SEPARATOR.search(v):
+        return False
     parts = [p for p in _SEGMENTS.split(v) if p]
     if len(parts) < 2:
         return False
@@ -182,9 +210,11 @@ def value_class(value: str, password: bool = False) -> str | None:
     """The class whose floors the value clears (`hex`, `uuid`, `alnum`, `alpha`, `symbols`,
     `password`), or None when it does not look like a secret."""
     v = value
-    if len(v) < 8 or is_placeholder(v) or _REFERENCE.search(v) or v.isdigit() or _MARKER.search(v):
+    if len(v) < MIN_VALUE or v.isdigit() or _wordy(v):  # the commonest first: words and paths
         return None
-    if _IDENTIFIER.match(v) or _wordy(v) or _code_like(v) or looks_fake(v, 0.0):
+    if is_placeholder(v) or _REFERENCE.search(v) or _MARKER.search(v):
+        return None
+    if _IDENTIFIER.match(v) or _code_like(v) or looks_fake(v, 0.0):
         return None
     if _encoded_text(v):
         return None  # base64 of text (a k8s Secret's data): its decoded layer is judged instead
@@ -217,7 +247,7 @@ def value_ok(value: str) -> bool:
 def judge(data: bytes, value_start: int, value: str) -> Confidence | None:
     """The confidence of a credential-slot match whose value starts at `value_start`, or None
     when the full name or the value says it is no credential."""
-    if len(value) < 8 or _FLOAT.match(value):
+    if len(value) < MIN_VALUE or _FLOAT.match(value):
         return None  # numbers, dates, versions: cheap to rule out before anything else
     cls = value_class(value, password=True)
     if cls is None:
