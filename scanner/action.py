@@ -25,7 +25,6 @@ becomes an option of anything, and no secret is ever printed (the reports hold n
 from __future__ import annotations
 
 import os
-import secrets
 import sys
 import traceback
 from collections.abc import Mapping
@@ -37,7 +36,18 @@ import pygit2
 
 from scanner import __version__
 from scanner.action_inputs import ActionInputs as ActionInputs
-from scanner.action_inputs import RunnerContext, read_context, read_inputs, read_payload
+from scanner.action_inputs import RunnerContext, read_context, read_inputs, read_payload, shown
+from scanner.action_outputs import (
+    category,
+    failure_annotation,
+    gate_outputs,
+    one_line,
+    shown_path,
+    summary_context,
+    write_sarif,
+    write_summary,
+)
+from scanner.action_outputs import write_outputs as write_outputs
 from scanner.config import Mode as ScanMode
 from scanner.config import ScanConfig
 from scanner.errors import KeysweepError, ScanError, UsageError
@@ -60,7 +70,6 @@ from scanner.suppress.inputs import ScanInputs
 
 if TYPE_CHECKING:
     from scanner.output.sarif import SarifFile
-    from scanner.output.summary import SummaryContext
 
 ENGINE_ENV = "KEYSWEEP_ENGINE"
 
@@ -71,16 +80,36 @@ def _resolve(ctx: RunnerContext, value: str) -> Path:
     return p if p.is_absolute() else ctx.workspace / p
 
 
-def _shown_path(ctx: RunnerContext, path: Path) -> str:
-    """A path as later steps can use it: relative to the workspace when it lies inside.
-
-    Later steps run on the host, where the workspace has another absolute path than the
-    container's `/github/workspace`; a workspace-relative path means the same file to both.
-    """
+def sarif_path(ctx: RunnerContext, inputs: ActionInputs) -> Path:
+    """Where the SARIF file goes: inside the workspace, where later steps read it, with every
+    symlink on the way followed (a checked-out symlink must not carry the write elsewhere);
+    UsageError (exit 2) for anywhere else."""
+    path = _resolve(ctx, inputs.sarif_file)
     try:
-        return path.relative_to(ctx.workspace).as_posix()
-    except ValueError:
-        return str(path)
+        real, root = path.resolve(), ctx.workspace.resolve()
+    except (OSError, RuntimeError) as e:
+        raise UsageError(f"input `sarif-file` {shown(inputs.sarif_file)} cannot be resolved: {e}") from None
+    if real == root or not real.is_relative_to(root):
+        raise UsageError(
+            f"input `sarif-file` must name a file inside the workspace, not {shown(inputs.sarif_file)}"
+            + (f" (it leads to {shown(str(real))})" if real != path else "")
+        )
+    return real
+
+
+def _is_dir(path: Path, name: str) -> bool:
+    """`path.is_dir()`, with an OSError (a name too long, a loop) as the input's error, exit 2."""
+    try:
+        return path.is_dir()
+    except OSError as e:
+        raise UsageError(f"input `{name}` {shown(str(path))}: {e.strerror}") from None
+
+
+def _exists(path: Path, name: str) -> bool:
+    try:
+        return path.exists()
+    except OSError as e:
+        raise UsageError(f"input `{name}` {shown(str(path))}: {e.strerror}") from None
 
 
 class GitClone:
@@ -147,7 +176,7 @@ def _say(log: TextIO, line: str) -> None:
 def _engine(env: Mapping[str, str]) -> str:
     value = env.get(ENGINE_ENV, "auto")
     if value not in ("auto", "hyperscan", "python"):
-        raise UsageError(f"{ENGINE_ENV} must be auto, hyperscan or python, not {escape_text(value)!r}")
+        raise UsageError(f"{ENGINE_ENV} must be auto, hyperscan or python, not {shown(value)}")
     return value
 
 
@@ -170,8 +199,9 @@ def _scan_inputs(
     log: TextIO,
 ) -> ScanInputs:
     """The config and baseline the scan trusts: read from the plan's trusted commit (the base of a
-    pull request, `before` of a push), never from the change under scan, which could otherwise
-    allowlist its own key; a change that edits either is said in the log."""
+    pull request, `before` of a push, else the default branch's tip), never from the change under
+    scan, which could otherwise allowlist its own key; none (the built-in defaults) when there is
+    no trusted commit. The log says which, and names a change that edits either file."""
     from scanner.suppress.inputs import load_local, resolve
     from scanner.suppress.trusted import read_trusted
 
@@ -182,15 +212,30 @@ def _scan_inputs(
         settings, base, source = load_local(
             target, rules, config if config and config.is_file() else None, baseline
         )
+        _say(log, "config and baseline: the directory's own files (no git repository, no commit to trust)")
         return resolve(rules, settings, base, source, fail_on)
-    if the_plan.no_trusted or head is None:
+    if the_plan.trusted is None:
+        _say(log, f"config and baseline: built-in defaults ({the_plan.trust})")
         return resolve(rules, None, None, None, fail_on)
-    trusted = the_plan.trusted or head
     got = read_trusted(
-        target, trusted, rules, scanned=head, config_path=inputs.config, baseline_path=inputs.baseline
+        target,
+        the_plan.trusted,
+        rules,
+        scanned=head,
+        config_path=inputs.config,
+        baseline_path=inputs.baseline,
     )
-    if got.settings is not None or got.baseline is not None:
-        _say(log, f"config and baseline as commit {got.commit[:12]} has them (the trusted commit)")
+    found = [
+        name
+        for name, held in ((inputs.config, got.settings), (got.baseline_path, got.baseline))
+        if name is not None and held is not None
+    ]
+    what = (
+        ", ".join(escape_text(n) for n in found)
+        if found
+        else f"it has no {escape_text(inputs.config)}: built-in defaults"
+    )
+    _say(log, f"config and baseline as commit {got.commit[:12]} has them ({the_plan.trust}): {what}")
     for path in got.changed:
         _say(log, f"note: this change edits {escape_text(path)}; the scan uses the trusted commit's version")
     source = f"{got.commit[:12]}:{got.baseline_path}" if got.baseline is not None else None
@@ -211,15 +256,13 @@ def _scan(
     from scanner.pipeline import scan
 
     target = _resolve(ctx, inputs.path)
-    if not target.exists():
-        raise ScanError(f"input `path` {escape_text(str(target))} does not exist; did a checkout step run?")
+    if not _exists(target, "path"):
+        raise ScanError(f"input `path` {shown(str(target))} does not exist; did a checkout step run?")
     cache = _resolve(ctx, inputs.cache_dir) if inputs.cache_dir else None
     bundles = tuple(_resolve(ctx, d) for d in inputs.bundles)
     for d in bundles:
-        if not d.is_dir():
-            raise UsageError(
-                f"input `bundles`: {escape_text(str(d))} is not a directory; did the build step run?"
-            )
+        if not _is_dir(d, "bundles"):
+            raise UsageError(f"input `bundles`: {shown(str(d))} is not a directory; did the build step run?")
     config = ScanConfig(
         target=target, engine=_engine(env), fail_on=inputs.fail_on, cache=cache, bundles=bundles
     )
@@ -235,7 +278,7 @@ def _scan(
     else:
         clone = GitClone(open_repository(site.gitdir, bare=site.bare))
         payload = read_payload(ctx, log)
-        the_plan = plan(inputs.mode, ctx.event_name, payload, ctx.ref, clone)
+        the_plan = plan(inputs.mode, ctx.event_name, payload, ctx.ref, clone, ctx.sha)
         _check_checkout(ctx, clone, log)
         si = _scan_inputs(inputs, target, clone.head(), the_plan, rules, log)
     _say(log, the_plan.reason)
@@ -257,7 +300,9 @@ def _scan(
             )
             sarif = scan(tree, rules, matcher)
         case Scope.SWEEP:
+            _cache_found(ctx, cache, log)
             gate_report = sarif = scan(replace(config, mode=ScanMode.HISTORY), rules, matcher)
+            _cache_used(ctx, cache, log)
         case Scope.TREE:
             gate_report = sarif = scan(tree, rules, matcher)
         case Scope.NOTHING:
@@ -265,73 +310,58 @@ def _scan(
     return _Run(the_plan, gate_report, sarif, si.fail_on)
 
 
+def _cache_files(cache: Path) -> tuple[int, int]:
+    """How many history cache files `cache` holds, and their bytes (0, 0 when it cannot be read)."""
+    try:
+        files = [p for p in cache.glob("history-*.pickle") if p.is_file()] if cache.is_dir() else []
+        return len(files), sum(p.stat().st_size for p in files)
+    except OSError:
+        return 0, 0
+
+
+def _cache_found(ctx: RunnerContext, cache: Path | None, log: TextIO) -> None:
+    """Say what the history cache directory holds before the sweep: a cache that actions/cache
+    never restores (or that lives where the host never sees it) must not go unnoticed."""
+    if cache is None:
+        return
+    where = escape_text(shown_path(ctx, cache))
+    if not cache.resolve().is_relative_to(ctx.workspace.resolve()):
+        _say(
+            log,
+            f"note: cache-dir {where} is outside the workspace: a later step (actions/cache) may not "
+            "see what this container writes there; use a workspace-relative directory such as "
+            ".git/keysweep-cache",
+        )
+    count, size = _cache_files(cache)
+    if not count:
+        _say(
+            log,
+            f"history cache: none found in {where} (a first run, or nothing restored): every object is read",
+        )
+        return
+    _say(log, f"history cache: found {count} file{'s' if count != 1 else ''} ({size} bytes) in {where}")
+
+
+def _cache_used(ctx: RunnerContext, cache: Path | None, log: TextIO) -> None:
+    """Say how much of the cache the sweep reused, and what it left for the next run."""
+    if cache is None:
+        return
+    from scanner.cache import USES
+
+    for path, use in USES.items():
+        if Path(path).parent == cache:
+            found = "" if use.found == "found" else f" ({use.found})"
+            _say(log, f"history cache{found}: reused {use.reused}")
+    size = _cache_files(cache)[1]
+    where = escape_text(shown_path(ctx, cache))
+    _say(log, f"history cache: {size} bytes in {where} for the next run")
+
+
 def _check_checkout(ctx: RunnerContext, clone: CloneView, log: TextIO) -> None:
     """Say so when the checked-out commit is not the one the run is about (`GITHUB_SHA`)."""
     head = clone.head()
     if ctx.sha and is_sha(ctx.sha) and head is not None and head != ctx.sha:
         _say(log, f"note: the checked-out commit {head[:12]} is not GITHUB_SHA {ctx.sha[:12]}")
-
-
-def write_outputs(path: Path, outputs: Mapping[str, str]) -> None:
-    """Append `outputs` to `$GITHUB_OUTPUT`, each as `name<<DELIMITER`, value, `DELIMITER`."""
-    lines: list[str] = []
-    for name, value in outputs.items():
-        delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
-        while delimiter in value:
-            delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
-        lines += [f"{name}<<{delimiter}", value, delimiter]
-    try:
-        with path.open("a", encoding="utf-8") as fh:
-            fh.write("\n".join(lines) + "\n")
-    except OSError as e:
-        raise UsageError(f"cannot write GITHUB_OUTPUT {escape_text(str(path))}: {e.strerror}") from None
-
-
-def _write_sarif(path: Path, report: Report) -> SarifFile:
-    from scanner.output.sarif import build_sarif
-
-    written = build_sarif(report)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(written.text, encoding="utf-8")
-    except OSError as e:
-        raise UsageError(f"cannot write the SARIF file {escape_text(str(path))}: {e.strerror}") from None
-    return written
-
-
-def _write_summary(ctx: RunnerContext, report: Report, context: SummaryContext, err: TextIO) -> None:
-    """Append the job summary to `$GITHUB_STEP_SUMMARY`; a summary that cannot be written is
-    said on stderr and changes nothing else (the verdict is the exit code)."""
-    if ctx.summary is None:
-        return
-    from scanner.output.summary import render_summary
-
-    try:
-        with ctx.summary.open("a", encoding="utf-8") as fh:
-            fh.write(render_summary(report, context))
-    except OSError as e:
-        print(f"keysweep: note: cannot write GITHUB_STEP_SUMMARY: {e.strerror}", file=err)
-
-
-def _subject(the_plan: Plan | None, event_name: str) -> str | None:
-    """What the summary's findings are in, for its heading."""
-    if the_plan is None:
-        return None
-    if the_plan.scope is Scope.RANGE:
-        events = {
-            "pull_request": "this pull request",
-            "pull_request_target": "this pull request",
-            "push": "this push",
-        }
-        return events.get(event_name, "the range")
-    return "the history" if the_plan.scope is Scope.SWEEP else "the checked-out tree"
-
-
-def _failure_annotation(out: TextIO, message: str) -> None:
-    """An error annotation naming why the run failed, so the pull request says it too."""
-    from scanner.output.github import Annotation
-
-    out.write(Annotation("error", "keysweep: the scan failed", escape_text(message)).command() + "\n")
 
 
 def _describe(e: BaseException) -> str:
@@ -358,7 +388,9 @@ def run_action(env: Mapping[str, str], out: TextIO, err: TextIO) -> int:
     rules: tuple[Rule, ...] = ()
     run: _Run | None = None
     try:
-        inputs = read_inputs(env)
+        given = read_inputs(env)
+        sarif_path(ctx, given)  # refused before anything is written there
+        inputs = given
         threshold = inputs.fail_on.value if inputs.fail_on else "none"
         out.write(
             f"keysweep {__version__} action: {escape_text(ctx.event_name) or 'no'} event, mode "
@@ -367,13 +399,10 @@ def run_action(env: Mapping[str, str], out: TextIO, err: TextIO) -> int:
         rules = load_rules()
         run = _scan(inputs, ctx, env, rules, out)
     except UsageError as e:
-        print(f"keysweep: error: {e}", file=err)
+        print(f"keysweep: error: {one_line(str(e))}", file=err)
         return _finish_failed(inputs, ctx, rules, None, str(e), EXIT_USAGE, out, err)
-    except ScanError as e:
-        print(f"keysweep: scan failed: {e}", file=err)
-        return _finish_failed(inputs, ctx, rules, run, str(e), EXIT_FAILED, out, err)
     except KeysweepError as e:
-        print(f"keysweep: scan failed: {e}", file=err)
+        print(f"keysweep: scan failed: {one_line(str(e))}", file=err)
         return _finish_failed(inputs, ctx, rules, run, str(e), EXIT_FAILED, out, err)
     except Exception as e:  # noqa: BLE001 - a crash is exit 3 and a failed report, never 1
         print(f"keysweep: scan failed: {_describe(e)}", file=err)
@@ -391,39 +420,53 @@ def run_action(env: Mapping[str, str], out: TextIO, err: TextIO) -> int:
             sarif = failed_report(rules, sarif.scan, f"the range scan failed: {gate_report.error}")
         code = EXIT_FAILED if sarif_code == EXIT_FAILED else code
         _say(out, f"tree of the checked-out commit: {_summary(run.sarif)}")
-    sarif_path = _resolve(ctx, inputs.sarif_file)
-    shown = _shown_path(ctx, sarif_path)
+    # a file that cannot be written is exit 2, but loses nothing else: the annotations, the
+    # summary and the verdict still follow
+    unwritten: list[str] = []
+    written: SarifFile | None = None
+    target = sarif_path(ctx, inputs)
+    shown_at = shown_path(ctx, _resolve(ctx, inputs.sarif_file))
     try:
-        written = _write_sarif(sarif_path, sarif)
-        _say(out, f"SARIF ({_category(sarif)}, status {sarif.status}) written to {escape_text(shown)}")
+        written = write_sarif(target, sarif)
+        _say(out, f"SARIF ({category(sarif)}, status {sarif.status}) written to {escape_text(shown_at)}")
         if written.omitted:
             _say(
                 out,
                 f"note: the SARIF file leaves out {written.omitted} of the least severe results: {written.limit}",
             )
-        _outputs(ctx, shown, gate_report, sarif.status, err)
     except UsageError as e:
-        print(f"keysweep: error: {e}", file=err)
-        return EXIT_USAGE
+        unwritten.append(str(e))
+    try:
+        status = sarif.status if written is not None else "failed"  # nothing there to upload
+        gate_outputs(ctx, shown_at, gate_report, status, err)
+    except UsageError as e:
+        unwritten.append(str(e))
     annotated = _annotate(run, gate_report, sarif, out)
     failure = next((r.error for r in (gate_report, sarif) if r is not None and r.status == "failed"), None)
     if code == EXIT_FAILED:
-        _failure_annotation(out, failure or "unknown error")
-    _write_summary(
+        failure_annotation(out, failure or "unknown error")
+    for message in unwritten:
+        print(f"keysweep: error: {one_line(message)}", file=err)
+        failure_annotation(out, message, "keysweep: an output could not be written")
+    write_summary(
         ctx,
         gate_report if gate_report is not None else sarif,
-        _summary_context(
+        summary_context(
             ctx,
             run.fail_on,
             run.plan,
-            code,
+            EXIT_USAGE if unwritten else code,
             sarif if sarif is not gate_report else None,
-            (sarif, written, shown),
+            (sarif, written, shown_at) if written is not None else None,
             annotated,
         ),
         err,
     )
-    _say(out, _verdict(code, run.plan, failure, inputs))
+    verdict = _verdict(code, run.plan, failure, inputs)
+    if unwritten:
+        _say(out, f"exit 2: {one_line(unwritten[0])}; the scan itself: {verdict}")
+        return EXIT_USAGE
+    _say(out, verdict)
     return code
 
 
@@ -439,78 +482,16 @@ def _annotate(run: _Run, gate_report: Report | None, tree: Report, out: TextIO) 
     return notes.annotated
 
 
-def _summary_context(
-    ctx: RunnerContext,
-    fail_on: Severity | None,
-    the_plan: Plan | None,
-    code: int,
-    tree: Report | None,
-    sarif: tuple[Report, SarifFile, str] | None,
-    annotated: int | None = None,
-) -> SummaryContext:
-    """What the summary says beyond the report: the plan, the verdict, links, the SARIF file."""
-    from scanner.output.summary import RepoLinks, SarifNote, SummaryContext
-
-    note = None
-    if sarif is not None:
-        report, written, shown = sarif
-        note = SarifNote(
-            path=shown,
-            category=_category(report),
-            status=report.status,
-            results=written.results,
-            omitted=written.omitted,
-            limit=written.limit,
-        )
-    return SummaryContext(
-        scope=the_plan.reason if the_plan is not None else None,
-        subject=_subject(the_plan, ctx.event_name),
-        fail_on=fail_on,
-        exit_code=code,
-        links=RepoLinks.of(ctx.server_url, ctx.repository, ctx.run_id),
-        tree=tree,
-        sarif=note,
-        annotations=annotated,
-    )
-
-
-def _category(report: Report) -> str:
-    from scanner.output.sarif import automation_id
-
-    return automation_id(report.scan.mode).rstrip("/")
-
-
 def _verdict(code: int, the_plan: Plan, failure: str | None, inputs: ActionInputs) -> str:
     what = {Scope.RANGE: "the range", Scope.SWEEP: "the history", Scope.TREE: "the tree"}.get(
         the_plan.scope, "nothing to gate"
     )
     if code == EXIT_FAILED:
-        return f"exit 3: the scan failed ({escape_text(failure or 'unknown error')})"
+        return f"exit 3: the scan failed ({one_line(failure or 'unknown error')})"
     threshold = inputs.fail_on.value if inputs.fail_on else "none"
     if code == EXIT_FINDINGS:
         return f"exit 1: findings at or above {threshold} in {what}"
     return f"exit 0: no finding at or above {threshold} in {what}"
-
-
-def _outputs(ctx: RunnerContext, shown: str, gate_report: Report | None, status: str, err: TextIO) -> None:
-    if ctx.output is None:
-        print("keysweep: GITHUB_OUTPUT is not set; no outputs written", file=err)
-        return
-    if gate_report is None:
-        counts: Mapping[Severity, int] = dict.fromkeys(Severity, 0)
-        total = 0
-    else:
-        counts, total = severity_counts(gate_report), len(gate_report.findings)
-    write_outputs(
-        ctx.output,
-        {
-            "sarif-file": shown,
-            "findings": str(total),
-            "critical": str(counts[Severity.CRITICAL]),
-            "high": str(counts[Severity.HIGH]),
-            "status": status,
-        },
-    )
 
 
 def _finish_failed(
@@ -526,7 +507,7 @@ def _finish_failed(
     """A run that could not scan: a failed SARIF (so no upload marks alerts fixed), outputs, an
     error annotation and a summary that say why."""
     try:
-        _failure_annotation(out, message)
+        failure_annotation(out, message)
     except Exception as e:  # noqa: BLE001 - reporting the failure must not turn it into another
         print(f"keysweep: could not annotate the failure: {_describe(e)}", file=err)
     if inputs is None:  # the inputs themselves are bad: there is no SARIF path to trust
@@ -534,7 +515,7 @@ def _finish_failed(
             try:
                 write_outputs(ctx.output, {"status": "failed"})
             except UsageError as e:
-                print(f"keysweep: error: {e}", file=err)
+                print(f"keysweep: error: {one_line(str(e))}", file=err)
         return code
     try:
         if not rules:
@@ -543,22 +524,21 @@ def _finish_failed(
             rules = load_rules()
         mode = run.plan.sarif_mode if run is not None else sarif_mode_for(inputs.mode, ctx.event_name)
         scan = ScanInfo(mode=mode, target=str(_resolve(ctx, inputs.path)))
-        sarif_path = _resolve(ctx, inputs.sarif_file)
         failed = failed_report(rules, scan, message)
-        written = _write_sarif(sarif_path, failed)
+        written = write_sarif(sarif_path(ctx, inputs), failed)
         the_plan = run.plan if run is not None else None
-        shown = _shown_path(ctx, sarif_path)
-        _write_summary(
+        shown_at = shown_path(ctx, _resolve(ctx, inputs.sarif_file))
+        write_summary(
             ctx,
             failed,
-            _summary_context(ctx, inputs.fail_on, the_plan, code, None, (failed, written, shown)),
+            summary_context(ctx, inputs.fail_on, the_plan, code, None, (failed, written, shown_at)),
             err,
         )
         if ctx.output is not None:
             write_outputs(
                 ctx.output,
                 {
-                    "sarif-file": _shown_path(ctx, sarif_path),
+                    "sarif-file": shown_at,
                     "findings": "",
                     "critical": "",
                     "high": "",
@@ -566,11 +546,22 @@ def _finish_failed(
                 },
             )
     except KeysweepError as e:
-        print(f"keysweep: error: {e}", file=err)
+        print(f"keysweep: error: {one_line(str(e))}", file=err)
         return EXIT_USAGE if code == EXIT_USAGE else code
     except Exception as e:  # noqa: BLE001 - reporting the failure must not turn it into another
         print(f"keysweep: could not write the failed report: {_describe(e)}", file=err)
     return code
+
+
+def report_failed(env: Mapping[str, str], message: str, out: TextIO, err: TextIO) -> None:
+    """The failed SARIF, outputs, annotation and summary of a run whose scanning process died
+    (the watchdog's parent calls this: a stall, the out-of-memory killer)."""
+    ctx = read_context(env)
+    try:
+        inputs: ActionInputs | None = read_inputs(env)
+    except KeysweepError:
+        inputs = None
+    _finish_failed(inputs, ctx, (), None, message, EXIT_FAILED, out, err)
 
 
 def main() -> int:

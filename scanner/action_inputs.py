@@ -17,6 +17,9 @@ from scanner.model import Severity
 from scanner.output.escape import escape_text
 
 FAIL_ON_CHOICES = ("none", "low", "medium", "high", "critical")
+SHOWN_CHARS = 60  # an input quoted in an error: at most this much of it
+PATH_MAX, NAME_MAX = 4096, 255  # Linux's limits: a longer path input is refused, never an OSError
+_PATH_INPUTS = ("path", "sarif-file", "cache-dir", "config", "baseline")
 DEFAULT_SARIF = "keysweep.sarif"
 _TRUE = ("true", "True", "TRUE")
 _FALSE = ("false", "False", "FALSE")
@@ -54,6 +57,40 @@ class RunnerContext:
     run_id: str | None = None
 
 
+def shown(value: str) -> str:
+    """An input's value as an error quotes it: escaped once (no workflow command, no control
+    character) and cut, so that a huge value is not echoed whole into the log and annotation."""
+    if len(value) <= SHOWN_CHARS:
+        return f"'{escape_text(value)}'"
+    return f"'{escape_text(value[:SHOWN_CHARS])}…' ({len(value)} characters)"
+
+
+def check_path(name: str, value: str) -> str:
+    """A path input the filesystem can take: UsageError (exit 2) for one longer than PATH_MAX
+    bytes or with a name longer than NAME_MAX, which would otherwise fail as an OSError."""
+    raw = os.fsencode(value)
+    if len(raw) > PATH_MAX:
+        raise UsageError(f"input `{name}` is too long ({len(raw)} bytes; at most {PATH_MAX}): {shown(value)}")
+    longest = max((len(part) for part in raw.split(b"/")), default=0)
+    if longest > NAME_MAX:
+        raise UsageError(
+            f"input `{name}` has a file name of {longest} bytes (at most {NAME_MAX}): {shown(value)}"
+        )
+    return value
+
+
+def repo_relative(name: str, value: str) -> str:
+    """`config` and `baseline` name files in the trusted commit's tree: a repository-relative path
+    without `..`; anything else is refused (exit 2), never quietly treated as absent."""
+    parts = value.split("/")
+    if value.startswith("/") or ".." in parts:
+        raise UsageError(
+            f"input `{name}` must be a repository-relative path without `..` (it is read from a "
+            f"commit's tree), not {shown(value)}"
+        )
+    return value
+
+
 def input_var(name: str) -> str:
     """The variable the runner sets for input `name`: upper-cased, spaces to `_`, hyphens kept."""
     return "INPUT_" + name.replace(" ", "_").upper()
@@ -68,9 +105,13 @@ def read_inputs(env: Mapping[str, str]) -> ActionInputs:
             return None
         if value.startswith("-"):
             raise UsageError(
-                f"input `{name}` must not start with '-' (got {escape_text(value[:60])!r}); "
+                f"input `{name}` must not start with '-' (got {shown(value)}); "
                 "no input is ever passed on as an option"
             )
+        if name in _PATH_INPUTS:
+            check_path(name, value)
+        if name in ("config", "baseline"):
+            repo_relative(name, value)
         return value
 
     defaults = ActionInputs()
@@ -79,12 +120,12 @@ def read_inputs(env: Mapping[str, str]) -> ActionInputs:
         mode = Mode(mode_text)
     except ValueError:
         choices = " | ".join(m.value for m in Mode)
-        raise UsageError(f"input `mode` must be {choices}, not {escape_text(mode_text)!r}") from None
+        raise UsageError(f"input `mode` must be {choices}, not {shown(mode_text)}") from None
     given = get("fail-on")
     fail_text = (given or "high").lower()
     if fail_text not in FAIL_ON_CHOICES:
         raise UsageError(
-            f"input `fail-on` must be {' | '.join(FAIL_ON_CHOICES)}, not {escape_text(fail_text)!r}"
+            f"input `fail-on` must be {' | '.join(FAIL_ON_CHOICES)}, not {shown(given or fail_text)}"
         )
     strict_text = get("strict")
     if strict_text is None:
@@ -92,7 +133,7 @@ def read_inputs(env: Mapping[str, str]) -> ActionInputs:
     elif strict_text in _TRUE or strict_text in _FALSE:
         strict = strict_text in _TRUE
     else:
-        raise UsageError(f"input `strict` must be true or false, not {escape_text(strict_text)!r}")
+        raise UsageError(f"input `strict` must be true or false, not {shown(strict_text)}")
     return ActionInputs(
         path=get("path") or defaults.path,
         mode=mode,
@@ -115,9 +156,8 @@ def _lines(value: str | None) -> tuple[str, ...]:
     out = tuple(p.strip() for line in value.splitlines() for p in line.split(",") if p.strip())
     for p in out:
         if p.startswith("-"):
-            raise UsageError(
-                f"input `bundles` must not hold a value starting with '-' (got {escape_text(p[:60])!r})"
-            )
+            raise UsageError(f"input `bundles` must not hold a value starting with '-' (got {shown(p)})")
+        check_path("bundles", p)
     return out
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,19 @@ def cache_key(*parts: object) -> str:
     return h.hexdigest()[:32]
 
 
+@dataclass(frozen=True, slots=True)
+class CacheUse:
+    """What a sweep made of its cache file, for the log (the Action says it: a cache that is
+    never found, or never reused, should not go unnoticed)."""
+
+    found: str  # "found", or why not: "no cache file", "damaged", "made for another …"
+    reused: str  # how much of it was reused: "all of it …", "N of M objects …", "none: …"
+
+
+# cache file → what the last sweep of this process made of it (one sweep per Action run)
+USES: dict[str, CacheUse] = {}
+
+
 class HistoryCache:
     """One cache file in DIR; loading a missing, damaged or foreign file gives None."""
 
@@ -43,11 +57,19 @@ class HistoryCache:
         self.directory = directory
         self.path = directory / f"history-{key}.pickle"
         self.key = key
+        self.found = "not loaded"
+
+    def record(self, reused: str) -> None:
+        """Say how much of the loaded cache the sweep reused (see `USES`)."""
+        USES[str(self.path)] = CacheUse(self.found, reused)
 
     def load(self) -> dict[str, Any] | None:
+        self.found = "no cache file for this repository, keysweep version and ruleset"
         try:
             with open(self.path, "rb") as f:
                 data = pickle.load(f)
+        except FileNotFoundError:
+            return None
         except (
             OSError,
             EOFError,
@@ -58,9 +80,12 @@ class HistoryCache:
             TypeError,
             ValueError,
         ):
+            self.found = "the cache file is damaged"
             return None
         if not isinstance(data, dict) or data.get("key") != self.key:
+            self.found = "the cache file is of another shape"
             return None
+        self.found = "found"
         return data
 
     def save(self, data: dict[str, Any]) -> None:

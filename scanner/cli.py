@@ -260,15 +260,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     builtin = load_rules()
     inputs = _inputs(args, builtin, args.baseline, args.fail_on, suppress=not args.no_suppress)
     rules = inputs.rules
-    mode = (
-        Mode.RANGE
-        if args.range_expr is not None
-        else Mode.STAGED
-        if args.staged
-        else Mode.TREE
-        if args.no_history
-        else Mode.HISTORY
-    )
+    mode = _mode(args)
     config = ScanConfig(
         target=Path(args.path),
         mode=mode,
@@ -298,6 +290,12 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     if code == EXIT_FAILED:
         _say(f"scan failed: {report.error}")
     return code
+
+
+def _mode(args: argparse.Namespace) -> Mode:
+    if args.range_expr is not None:
+        return Mode.RANGE
+    return Mode.STAGED if args.staged else Mode.TREE if args.no_history else Mode.HISTORY
 
 
 def _inputs(
@@ -431,7 +429,25 @@ def entry() -> int:
     from scanner import watchdog
     from scanner.output.escape import escape_text
 
-    return watchdog.supervise(main, escape_text)
+    return watchdog.supervise(main, escape_text, _killed)
+
+
+def _killed(message: str) -> None:
+    """In the watchdog's parent, when the scanning child stalled or died of a signal (the
+    out-of-memory killer): the failed reports the child could not write."""
+    args = _parser().parse_args()
+    if args.command == "action":
+        from scanner.action import report_failed
+
+        report_failed(os.environ, message, sys.stdout, sys.stderr)
+        return
+    if args.command != "scan":
+        return
+    mode = _mode(args)
+    fail_on: Severity | None = None
+    with contextlib.suppress(Exception):  # the config decides fail-on; an unreadable one is not this failure
+        fail_on = _inputs(args, load_rules(), args.baseline, args.fail_on, suppress=False).fail_on
+    _failed(args, load_rules(), ScanConfig(target=Path(args.path), mode=mode, fail_on=fail_on), message)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

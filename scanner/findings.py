@@ -161,8 +161,10 @@ def _finding(
     exposure = min((h.exposure for h in hs), key=_EXPOSURE_ORDER.__getitem__)
     severity = max((effective_severity(rule, h.exposure) for h in hs), key=lambda s: s.rank)
     reason = None
-    if all(h.match.alone for h in hs):  # not a credential by itself anywhere (detect says why)
-        severity, reason = Severity.LOW, next(h.match.alone for h in hs if h.match.alone)
+    # not a credential by itself, or called fake by its own comment, everywhere (detect says why)
+    reasons = [h.match.alone or h.match.said_fake for h in hs]
+    if all(reasons):
+        severity, reason = Severity.LOW, next(r for r in reasons if r)
     confidence = max((h.match.confidence for h in hs), key=lambda c: c.rank)
     firsts = [h.provenance.first_seen for h in hs if h.provenance.first_seen is not None]
     first = min(firsts, key=lambda c: (c.generation, c.commit_time, c.commit)) if firsts else None
@@ -175,7 +177,7 @@ def _finding(
     locations: list[Location] = []
     for h in ordered:
         loc = h.location
-        k = (loc.source, loc.path, loc.blob, loc.position, loc.commit, loc.pragma)
+        k = (loc.source, loc.path, loc.blob, loc.position, loc.commit, loc.pragma, loc.pragma_added)
         if k not in seen:
             seen.add(k)
             locations.append(loc)
@@ -202,6 +204,7 @@ def _finding(
         moved_from=next((h.provenance.moved_from for h in hs if h.provenance.moved_from), None),
         remediation_url=rule.revoke_url,
         severity_reason=reason,
+        verified=any(h.match.verified for h in hs),
     )
 
 

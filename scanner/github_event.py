@@ -6,12 +6,23 @@ clone, never a ref name or free text, so nothing a pusher controls is parsed as 
 
 The decisions, for mode `auto`:
 
-- `pull_request`, `pull_request_target`: `base..head` from the payload; when those are absent
-  (forks, merged PRs) or not in the clone, the merge commit's parents `HEAD^1..HEAD^2`.
+- `pull_request`, `pull_request_target`: `base..head` from the payload. The merge commit's
+  parents `HEAD^1..HEAD^2` stand in only when HEAD is shown to be this pull request's merge: its
+  second parent is the payload's head (the base alone is missing), or, when the payload names no
+  commits (forks, merged PRs), HEAD is `GITHUB_SHA` of a `refs/pull/<n>/merge` run or the tip of
+  the clone's `refs/remotes/pull/<n>/merge`. A head that is not in the clone is exit 3 naming it:
+  never the scan of whatever merge happens to be checked out (the base branch's last one).
 - `push`, `merge_group`: `before..after`. A new ref (all-zero `before`) scans what `after` holds
-  that no other branch holds; so does a forced push whose `before` is gone from the clone (and the
-  plan says so). A non-forced `before` that is absent means a shallow or partial checkout: exit 3.
+  that the default branch does not; so does a forced push whose `before` is gone from the clone
+  (and the plan says so). A non-forced `before` that is absent means a shallow or partial
+  checkout: exit 3.
 - `schedule`, `workflow_dispatch` and any other event: the full history sweep.
+
+Whatever the mode, the plan names the commit whose `.keysweep.toml` and baseline the scan trusts
+(`Plan.trusted`, `Plan.trust`): the base of a pull request (any event whose payload has one), the
+previous tip of a push or the base of a merge group, else the default branch's tip (the payload's
+`repository.default_branch`); none (built-in defaults) when that is not in the clone. Never the
+checked-out change itself, which could otherwise turn its own scan off.
 
 A shallow clone is exit 3 for every mode but `tree`, with a message naming `fetch-depth: 0`:
 a range or sweep over a cut history would pass on what it never read.
@@ -21,7 +32,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Protocol, assert_never
 
@@ -59,11 +70,10 @@ class Plan:
     reason: str  # one line for the log: what is scanned and why (escaped, safe to print)
     range_expr: str | None = None
     notes: tuple[str, ...] = ()  # further lines for the log (a forced push, a fallback)
-    # whose `.keysweep.toml` and baseline the scan trusts: the base of a pull request, `before` of a
-    # push, the pushed commit of a new branch; None: the checked-out commit (sweeps, tree scans).
-    # A change must not be able to turn its own scan off.
+    # whose `.keysweep.toml` and baseline the scan trusts (see the module's docstring); None: no
+    # trusted commit, the built-in defaults apply. A change must not be able to turn its own scan off.
     trusted: str | None = None
-    no_trusted: bool = False  # a forced push whose previous tip is gone: built-in defaults only
+    trust: str = "no trusted commit"  # for the log: why that commit (or why none)
 
     @property
     def sarif_mode(self) -> str:
@@ -90,20 +100,39 @@ class CloneView(Protocol):
         ...
 
 
-def plan(mode: Mode, event_name: str, payload: Mapping[str, Any], ref: str, clone: CloneView) -> Plan:
-    """The scan for this run; UsageError (exit 2) or ScanError (exit 3) when there is none to make."""
+def plan(
+    mode: Mode,
+    event_name: str,
+    payload: Mapping[str, Any],
+    ref: str,
+    clone: CloneView,
+    sha: str | None = None,
+) -> Plan:
+    """The scan for this run; UsageError (exit 2) or ScanError (exit 3) when there is none to make.
+
+    `ref` and `sha` are `GITHUB_REF` and `GITHUB_SHA`."""
+    got = _scope(mode, event_name, payload, ref, clone, sha)
+    if got.scope is Scope.RANGE:
+        return got  # a range names its own trusted commit
+    trusted, trust = trusted_commit(event_name, payload, ref, clone)
+    return replace(got, trusted=trusted, trust=trust)
+
+
+def _scope(
+    mode: Mode, event_name: str, payload: Mapping[str, Any], ref: str, clone: CloneView, sha: str | None
+) -> Plan:
     match mode:
         case Mode.TREE:
             return Plan(Scope.TREE, "mode tree: the checked-out commit's tree only")
         case Mode.FULL:
             return _sweep(clone, "mode full: the whole history")
         case Mode.PR:
-            return _pull_request(event_name, payload, clone)
+            return _pull_request(event_name, payload, ref, sha, clone)
         case Mode.PUSH:
             return _push_or_group(event_name, payload, ref, clone)
         case Mode.AUTO:
             if event_name in _PR_EVENTS:
-                return _pull_request(event_name, payload, clone)
+                return _pull_request(event_name, payload, ref, sha, clone)
             if event_name in ("push", "merge_group"):
                 return _push_or_group(event_name, payload, ref, clone)
             if event_name in _SWEEP_EVENTS:
@@ -154,46 +183,160 @@ def _short(sha: str) -> str:
     return sha[:12]
 
 
-def _pull_request(event_name: str, payload: Mapping[str, Any], clone: CloneView) -> Plan:
+# --- the trusted commit -------------------------------------------------------------------------
+
+
+def trusted_commit(
+    event_name: str, payload: Mapping[str, Any], ref: str, clone: CloneView
+) -> tuple[str | None, str]:
+    """The commit whose config and baseline a scan that is not a range trusts, and why (for the
+    log): a pull request's base, a push's previous tip, a merge group's base, else the default
+    branch's tip; (None, why) when none of them is in the clone."""
+    base = _sha(_dig(payload, "pull_request", "base", "sha"))
+    if base is not None:
+        if clone.has_commit(base):
+            return base, "the pull request's base"
+        return _default_tip(payload, clone, None, f"the pull request's base {base} is not in this clone")
+    group_base = _sha(_dig(payload, "merge_group", "base_sha"))
+    if group_base is not None:
+        if clone.has_commit(group_base):
+            return group_base, "the merge group's base"
+        return _default_tip(payload, clone, None, f"the merge group's base {group_base} is not in this clone")
+    pushed = payload.get("ref") or ref
+    pushed_ref = pushed if isinstance(pushed, str) else ""
+    if event_name == "push":
+        before = _sha(payload.get("before"))
+        if before is not None and set(before) != {"0"} and clone.has_commit(before):
+            return before, "the push's previous tip"
+        return _default_tip(payload, clone, pushed_ref, "the push has no previous tip in this clone")
+    return _default_tip(payload, clone, None, "")
+
+
+def _default_tip(
+    payload: Mapping[str, Any], clone: CloneView, pushed_ref: str | None, first: str
+) -> tuple[str | None, str]:
+    """The default branch's tip as trusted commit; (None, why) when it cannot be; `pushed_ref`:
+    the ref this push moves, never trusted for itself."""
+    lead = f"{first}; " if first else ""
+    found = default_branch_tip(payload, clone)
+    if isinstance(found, str):
+        return None, f"{lead}{found}: built-in defaults apply"
+    name, tip = found
+    if pushed_ref is not None and pushed_ref == f"refs/heads/{name}":
+        return (
+            None,
+            f"{lead}this push creates the default branch {escape_text(name)}: built-in defaults apply",
+        )
+    return tip, f"{lead}the default branch {escape_text(name)}'s tip"
+
+
+def default_branch_tip(payload: Mapping[str, Any], clone: CloneView) -> tuple[str, str] | str:
+    """(name, tip) of the payload's `repository.default_branch` as the clone has it (the remote's
+    `origin/<name>` first, then a local branch, then any remote's), or why there is none."""
+    name = _dig(payload, "repository", "default_branch")
+    if not isinstance(name, str) or not name:
+        return "the event payload names no default branch"
+    tips = {ref_name: tip for ref_name, tip in clone.branch_tips() if is_sha(tip)}
+    candidates = [f"refs/remotes/origin/{name}", f"refs/heads/{name}"]
+    candidates += sorted(r for r in tips if r.startswith("refs/remotes/") and _names_branch(r, name))
+    for candidate in candidates:
+        if candidate in tips:
+            return name, tips[candidate]
+    return f"the default branch {escape_text(name)} is not in this clone"
+
+
+# --- pull requests ------------------------------------------------------------------------------
+
+
+def _pull_request(
+    event_name: str, payload: Mapping[str, Any], ref: str, sha: str | None, clone: CloneView
+) -> Plan:
     number = _dig(payload, "pull_request", "number") or _dig(payload, "number")
     label = f"pull request #{number}" if isinstance(number, int) else "pull request"
     _require_history(clone, f"the commits of the {label}")
     base = _sha(_dig(payload, "pull_request", "base", "sha"))
     head = _sha(_dig(payload, "pull_request", "head", "sha"))
-    notes: list[str] = []
-    if base and head:
-        missing = [name for name, sha in (("base", base), ("head", head)) if not clone.has_commit(sha)]
-        if not missing:
-            return Plan(
-                Scope.RANGE,
-                f"{label}: base..head {_short(base)}..{_short(head)}",
-                f"{base}..{head}",
-                trusted=base,
-            )
-        notes.append(f"the payload's {' and '.join(missing)} commit is not in this clone")
-    else:
-        notes.append("the payload names no base and head commits")
-    checked_out = clone.head()
-    parents = clone.parents(checked_out) if checked_out else ()
-    if len(parents) == 2:
-        first, second = parents
-        notes.append("falling back to the merge commit's parents HEAD^1..HEAD^2")
+    merge_ref = f"refs/pull/{number}/merge" if isinstance(number, int) else "refs/pull/<n>/merge"
+    hint = (
+        f"check the pull request out with its history (actions/checkout with `ref: {merge_ref}` "
+        "and `fetch-depth: 0`)"
+        if event_name == "pull_request_target"
+        else f"{FETCH_DEPTH_HINT}, of the pull request's merge ref {merge_ref}"
+    )
+    if base and head and clone.has_commit(base) and clone.has_commit(head):
         return Plan(
             Scope.RANGE,
-            f"{label}: HEAD^1..HEAD^2 {_short(first)}..{_short(second)}",
-            f"{first}..{second}",
-            tuple(notes),
-            trusted=first,
+            f"{label}: base..head {_short(base)}..{_short(head)}",
+            f"{base}..{head}",
+            trusted=base,
+            trust="the pull request's base",
         )
-    if event_name not in _PR_EVENTS and not (base or head):
-        raise UsageError(
-            f"mode pr needs a pull_request event or a merge commit checked out; this is a "
-            f"{escape_text(event_name) or 'run without an event'}"
+    if head is not None and not clone.has_commit(head):
+        raise ScanError(f"{label}: the head commit {head} is not in this clone; {hint}")
+    checked_out = clone.head()
+    parents = clone.parents(checked_out) if checked_out else ()
+    merge = parents if len(parents) == 2 else None
+    notes: list[str] = []
+    if head is not None:  # the head is here, the base is not (or is not named)
+        notes.append(
+            f"the payload's base commit {base} is not in this clone"
+            if base
+            else "the payload names no base commit"
         )
-    hint = FETCH_DEPTH_HINT
-    if event_name == "pull_request_target":
-        hint += ", of the pull request's merge ref (`ref: refs/pull/<n>/merge`)"
-    raise ScanError(f"{label}: {notes[0]}, and HEAD is not a merge commit to fall back on; {hint}")
+        if merge is None or merge[1] != head:
+            missing = f"the base commit {base}" if base else "the payload's base commit"
+            raise ScanError(
+                f"{label}: {missing} is not in this clone, and HEAD is not a merge of the head "
+                f"{_short(head)} to fall back on; {hint}"
+            )
+    elif base is not None:
+        raise ScanError(f"{label}: the payload names the base but no head commit; {hint}")
+    else:
+        notes.append("the payload names no base and head commits")
+        if merge is None or not _is_pull_merge(checked_out, number, ref, sha, clone):
+            if event_name not in _PR_EVENTS and merge is not None:
+                notes.append("mode pr outside a pull request event: the checked-out merge is taken as given")
+            elif event_name not in _PR_EVENTS:
+                raise UsageError(
+                    f"mode pr needs a pull_request event or a merge commit checked out; this is a "
+                    f"{escape_text(event_name) or 'run without an event'}"
+                )
+            else:
+                raise ScanError(
+                    f"{label}: the payload names no base and head commits, and HEAD is not the pull "
+                    f"request's merge commit ({merge_ref}) to fall back on; {hint}"
+                )
+    assert merge is not None
+    first, second = merge
+    notes.append("falling back to the merge commit's parents HEAD^1..HEAD^2")
+    return Plan(
+        Scope.RANGE,
+        f"{label}: HEAD^1..HEAD^2 {_short(first)}..{_short(second)}",
+        f"{first}..{second}",
+        tuple(notes),
+        trusted=first,
+        trust="the merge commit's first parent (the base)",
+    )
+
+
+def _is_pull_merge(
+    checked_out: str | None, number: object, ref: str, sha: str | None, clone: CloneView
+) -> bool:
+    """Is HEAD GitHub's merge commit of this pull request: `GITHUB_SHA` of a run on its merge ref,
+    or the tip of the merge ref actions/checkout fetched (`refs/remotes/pull/<n>/merge`)?"""
+    if checked_out is None:
+        return False
+    pattern = re.compile(rf"refs/pull/{number if isinstance(number, int) else r'[0-9]+'}/merge")
+    if sha == checked_out and pattern.fullmatch(ref):
+        return True
+    return any(
+        tip == checked_out and pattern.fullmatch(name.replace("refs/remotes/pull/", "refs/pull/", 1))
+        for name, tip in clone.branch_tips()
+        if name.startswith("refs/remotes/pull/")
+    )
+
+
+# --- pushes -------------------------------------------------------------------------------------
 
 
 def _push_or_group(event_name: str, payload: Mapping[str, Any], ref: str, clone: CloneView) -> Plan:
@@ -203,12 +346,14 @@ def _push_or_group(event_name: str, payload: Mapping[str, Any], ref: str, clone:
         pushed = _dig(payload, "merge_group", "head_ref")
         label = "merge group"
         forced = False
+        previous = "the merge group's base"
     else:
         before = _sha(payload.get("before"))
         after = _sha(payload.get("after"))
         pushed = payload.get("ref") or ref
         label = "push"
         forced = payload.get("forced") is True
+        previous = "the push's previous tip"
         if payload.get("deleted") is True:
             return Plan(Scope.NOTHING, f"push deleting {escape_text(str(pushed))}: no commits to scan")
     if (before is None or after is None) and event_name in ("push", "merge_group"):
@@ -224,13 +369,15 @@ def _push_or_group(event_name: str, payload: Mapping[str, Any], ref: str, clone:
     if not clone.has_commit(after):
         raise ScanError(f"{label}: the pushed commit {after} is not in this clone; {FETCH_DEPTH_HINT}")
     if set(before) == {"0"}:
-        expr, count = _not_on_other_branches(after, pushed_ref, clone)
+        expr, what, notes = _not_on_default_branch(after, pushed_ref, payload, clone)
+        trusted, trust = _default_tip(payload, clone, pushed_ref, "a new ref has no previous tip")
         return Plan(
             Scope.RANGE,
-            f"{label} (new ref): the commits of {_short(after)} not on any other branch "
-            f"({count} other branch{'es' if count != 1 else ''})",
+            f"{label} (new ref): the commits of {_short(after)} {what}",
             expr,
-            trusted=after,
+            notes,
+            trusted=trusted,
+            trust=trust,
         )
     if clone.has_commit(before):
         notes = ("forced push; its previous tip is still in this clone",) if forced else ()
@@ -240,41 +387,49 @@ def _push_or_group(event_name: str, payload: Mapping[str, Any], ref: str, clone:
             f"{before}..{after}",
             notes,
             trusted=before,
+            trust=previous,
         )
     if forced:
-        expr, count = _not_on_other_branches(after, pushed_ref, clone)
+        expr, what, notes = _not_on_default_branch(after, pushed_ref, payload, clone)
+        trusted, trust = _default_tip(payload, clone, pushed_ref, "the previous tip is gone")
         return Plan(
             Scope.RANGE,
-            f"{label} (forced): the commits of {_short(after)} not on any other branch "
-            f"({count} other branch{'es' if count != 1 else ''})",
+            f"{label} (forced): the commits of {_short(after)} {what}",
             expr,
             (
                 f"forced push: the previous tip {before} is gone from this clone, so this scans "
-                f"what {_short(after)} holds that no other branch holds",
-                "forced push: no trusted commit to read the config and baseline from; built-in defaults apply",
+                f"what {_short(after)} holds that the default branch does not",
+                *notes,
             ),
-            no_trusted=True,
+            trusted=trusted,
+            trust=trust,
         )
     raise ScanError(f"{label}: the previous tip {before} is not in this clone; {FETCH_DEPTH_HINT}")
 
 
-def _not_on_other_branches(after: str, pushed_ref: str, clone: CloneView) -> tuple[str, int]:
-    """`after ^X ^Y…` over every other branch's tip (by id), and how many branches that is."""
-    name = pushed_ref.removeprefix("refs/heads/") if pushed_ref.startswith("refs/heads/") else None
-    others: dict[str, None] = {}
-    count = 0
-    for ref_name, tip in clone.branch_tips():
-        if name is not None and _names_branch(ref_name, name):
-            continue
-        if ref_name.endswith("/HEAD") or not is_sha(tip):
-            continue
-        count += 1
-        others.setdefault(tip)
-    return " ".join([after, *(f"^{tip}" for tip in others)]), count
+def _not_on_default_branch(
+    after: str, pushed_ref: str, payload: Mapping[str, Any], clone: CloneView
+) -> tuple[str, str, tuple[str, ...]]:
+    """`after ^DEFAULT`: what a new (or rewritten) ref holds that the default branch does not;
+    the range expression, what it is for the log, and notes.
+
+    Only a branch that existed before this push may be excluded, and the clone, fetched after
+    it, cannot tell which those are: another branch created by the same push (or after it) may
+    hold the very same commits, and excluding each from the other would leave both runs with
+    nothing to scan. The default branch existed (unless this push creates it), and its own
+    pushes are gated; other branches are not excluded, so their commits are scanned again here
+    rather than never."""
+    found = default_branch_tip(payload, clone)
+    if isinstance(found, str):
+        return after, "(all of its history)", (f"{found}: every commit of the pushed ref is scanned",)
+    name, tip = found
+    if pushed_ref == f"refs/heads/{name}":
+        return after, "(all of its history)", (f"this push creates the default branch {escape_text(name)}",)
+    return f"{after} ^{tip}", f"not on the default branch {escape_text(name)}", ()
 
 
 def _names_branch(ref_name: str, branch: str) -> bool:
-    """Is `ref_name` the pushed branch itself: `refs/heads/B` or a remote's `refs/remotes/R/B`?"""
+    """Is `ref_name` the branch `branch`: `refs/heads/B` or a remote's `refs/remotes/R/B`?"""
     if ref_name == f"refs/heads/{branch}":
         return True
     rest = ref_name.removeprefix("refs/remotes/")

@@ -120,6 +120,10 @@ class Rule:
     companion: str = ""  # regex of the companion secret
     companion_window: int = 0  # bytes either side searched for it
     alone: str = ""  # why a match without its companion is reported at severity low
+    # Literals every key of this kind holds (OpenAI's base64 "OpenAI" marker): a value holding one
+    # has its structure verified offline, like a passing checksum (a comment calling it fake
+    # does not lower it)
+    structure: tuple[str, ...] = ()
     # Rules whose keys share this rule's shape (Stripe's and Clerk's `sk_live_`): a match that no
     # evidence ties (accept `bare`) names them in also_matched instead of pretending to know
     rivals: tuple[str, ...] = ()
@@ -151,6 +155,9 @@ class Match:
     # the service a key is used with, when the evidence names it: a host in the same string,
     # object or call (a relay's base URL), or the credential's own name (issue 20, detect/slots.py)
     service: str | None = None
+    # the secret's structure is verified offline: its rule's checksum passes or a rule marker is in it
+    verified: bool = False
+    said_fake: str | None = None  # why low: its own comment calls it fake (detect/filters.py)
 
 
 def secret_id(m: Match) -> str:
@@ -223,6 +230,8 @@ class Location:
     original: Original | None = None
     commit_time: int | None = None
     pragma: bool = False  # the line carries `keysweep:allow` (suppress decides what that means)
+    # the pragma is one the scanned change adds (range, staged): its line, or the pragma on it, is new
+    pragma_added: bool = False
     client_bundle: bool = False  # client output: shipped to browsers (source `bundle`: not tracked)
     context: str | None = None  # the name the secret is assigned to (`apiKey: …`) or the construct
 
@@ -252,6 +261,8 @@ class Finding:
     scope: str | None = None
     suppression: Suppression | None = None
     baseline_state: BaselineState | None = None  # set when the scan compared with a baseline
+    verified: bool = False  # structure verified offline (a checksum or rule marker passed)
+    pragma_ignored: str | None = None  # why a pragma the scanned change adds did not suppress it
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +271,7 @@ class Suppression:
 
     kind: SuppressKind
     reason: str
+    added: bool = False  # a pragma the scanned change adds (range, staged): its author's own approval
 
 
 @dataclass(frozen=True, slots=True)

@@ -158,7 +158,7 @@ def repository_sources(config: ScanConfig, site: RepoSite) -> list[Source]:
 
             return [
                 judged(TreeSource(repo, site)),
-                judged(StagedSource(repo, site)),
+                judged(StagedSource(repo, site, change=False)),
                 on_disk(WorktreeSource(repo, site, inner)),
                 *extra,
             ]
@@ -251,6 +251,7 @@ def build_report(
                         blob=place.blob.hex() if place.blob else None,
                         commit_time=place.commit_time,
                         pragma=m.pragma,
+                        pragma_added=m.pragma and k in place.pragmas_added,
                         client_bundle=exposure is Exposure.CLIENT_BUNDLE,
                         context=m.assigned or (construct(m.exposure_text) if m.exposure_text else None),
                         original=place.origins[k] if k < len(place.origins) else None,

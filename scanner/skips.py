@@ -18,6 +18,9 @@ SYMLINK = "symlink"  # never followed
 EXCLUDED = "excluded"  # .git/, node_modules/, virtualenvs
 SPECIAL = "special-file"  # fifos, sockets, devices
 ARCHIVE = "archive"  # an archive in build output (§4: skipped and counted, not unpacked)
+UNMAPPED = (
+    "source-map-unmapped"  # a bundle hit left without its origin: the map is too long to decode that far
+)
 PATH_ABSENT = (
     "path-not-in-history"  # PATH names a subtree no commit holds (a warning: nothing to sweep there)
 )

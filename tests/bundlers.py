@@ -77,10 +77,11 @@ def esbuild(
     *,
     platform: str = "browser",
     entry_names: str = "[name]-[hash]",
-    sourcemap: bool = False,
+    sourcemap: bool | str = False,
     banner: str | None = None,
 ) -> Path:
-    """`esbuild --bundle --minify` of `entry` into `outdir`; returns the written script."""
+    """`esbuild --bundle --minify` of `entry` into `outdir`; returns the written script.
+    `sourcemap`: True for an external map, or esbuild's value (`inline`, `external`, `linked`)."""
     args = [
         str(ESBUILD),
         str(entry),
@@ -95,7 +96,7 @@ def esbuild(
         *(f"--define:{name}={json.dumps(value)}" for name, value in define.items()),
     ]
     if sourcemap:
-        args.append("--sourcemap")
+        args.append("--sourcemap" if sourcemap is True else f"--sourcemap={sourcemap}")
     if banner is not None:
         args.append(f"--banner:js={banner}")
     before = set(outdir.glob("*.js")) if outdir.exists() else set()

@@ -3,10 +3,13 @@ scanner/detect/bundle.py) and the redacted assignment context (scanner/detect/co
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from scanner.detect.bundle import Sniff, sniff
 from scanner.detect.context import assigned_to, construct
+from scanner.rules.templates import expand
 from scanner.sources.bundles import build_output, client_dir, hashed_chunk, is_client, roots_in, server_path
 
 BROWSER = Sniff(script=True, bundle=True)
@@ -157,6 +160,34 @@ def test_a_name_that_looks_like_a_value_is_never_shown() -> None:
     for name in ("a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6", "tok-Ab3dEf5hIj7lMn9pQr1tUv3x", "x" * 70):
         before = f'{{"{name}":"'.encode()
         assert assigned_to(before + b"VALUE", len(before)) is None
+
+
+def test_a_name_cut_from_a_token_or_shaped_like_a_key_or_matched_is_never_shown() -> None:
+    r = random.Random(5)
+    body = expand("{b64:28}", r)
+    for before in (
+        f"{body}/FA1NWoiiSYWPrAB: ",  # the tail of a base64 secret after its last '/'
+        f"{body}+apiKeyValue: ",  # even when the tail reads as words
+        f'"{body}\\/apiKeyValue": "',  # or its '/' is JSON-escaped
+        "zgVLCU8RAIQxBr9OU7vB: ",  # digit runs and one- or two-letter words
+        "WZLesXhrpJuqmShwynCB: ",  # Capitalized words with no vowel
+        "QWRTZKPLMNBVCXSDFG: ",  # a long run of letters with few vowels
+    ):
+        data = before.encode()
+        assert assigned_to(data + b"VALUE", len(data)) is None, before
+    data = b"prod.myApiKey: "  # a name a rule matched (the engine passes the spans it found)
+    assert assigned_to(data + b"VALUE", len(data)) == "prod.myApiKey: …"
+    assert assigned_to(data + b"VALUE", len(data), [(7, 9)]) is None
+    assert assigned_to(data + b"VALUE", len(data), [(15, 20)]) == "prod.myApiKey: …"
+    for before, want in (
+        ("//apiKey: ", "apiKey: …"),  # a comment's slashes are no token
+        ("+OPENAI_API_KEY=", "OPENAI_API_KEY = …"),  # nor a diff's plus
+        ("clientId: ", "clientId: …"),
+        ("userDbUrl = ", "userDbUrl = …"),
+        ("AZURE_OPENAI_API_KEY_V2=", "AZURE_OPENAI_API_KEY_V2 = …"),
+    ):
+        data = before.encode()
+        assert assigned_to(data + b"VALUE", len(data)) == want
 
 
 def test_construct_is_squashed_and_clipped() -> None:

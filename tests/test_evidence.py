@@ -19,7 +19,7 @@ import pytest
 
 from scanner.detect.engine import Matcher
 from scanner.detect.evidence import enclosing_calls, foreign
-from scanner.detect.filters import KNOWN_PUBLIC, is_known_public
+from scanner.detect.filters import KNOWN_PUBLIC, SAID_FAKE, is_known_public
 from scanner.detect.prefilter import HyperscanPrefilter, hyperscan
 from scanner.findings import Hit, build_findings
 from scanner.model import Exposure, Location, Position, Rule, Severity, SourceKind
@@ -404,18 +404,25 @@ def test_foreign_names() -> None:
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_a_value_its_own_comment_calls_fake_is_silent(engine: str, matchers: dict[str, Matcher]) -> None:
-    key = expand("sk-{b64url:42}T3BlbkFJ{b64url:42}", random.Random("said fake"))
+def test_a_value_its_own_comment_calls_fake_is_reported(engine: str, matchers: dict[str, Matcher]) -> None:
+    """Never dropped (issue 19.10): an unverified shape is low with the reason, OpenAI's marker
+    keeps the rule's severity (tests/test_low_severity.py covers every rule)."""
+    marked = expand("sk-{b64url:42}T3BlbkFJ{b64url:42}", random.Random("said fake"))
+    bare = expand("sk-ant-api03-{b64url:93}AA", random.Random("said fake"))
     for comment in ("# correct format, not real", "// fake key for the parser test", "/* dummy */"):
+        for key, said in ((marked, None), (bare, SAID_FAKE)):
+            for text in (
+                f'assert is_valid_api_key(\n    "{key}"  )  {comment}\n',
+                f'assert is_valid_api_key(\n    "{key}"\n)  {comment}\n',  # black puts it after the ")"
+            ):
+                assert [(m.secret, m.said_fake) for m in matchers[engine].scan(text.encode())] == [
+                    (key, said)
+                ]
+    for key in (marked, bare):
         for text in (
-            f'assert is_valid_api_key(\n    "{key}"  )  {comment}\n',
-            f'assert is_valid_api_key(\n    "{key}"\n)  {comment}\n',  # black puts it after the ")"
+            f'OPENAI_API_KEY = "{key}"  # prod, rotate monthly\n',
+            f'OPENAI_API_KEY = "{key}"\n# a fake one below\n',  # the comment is another line's
+            f'OPENAI_API_KEY = "{key}"\n    # fake keys for the tests below\n',
+            f'const c={{apiKey:"{key}",baseURL:"https://x.invalid",label:"dummy"}};',  # not a comment
         ):
-            assert matchers[engine].scan(text.encode()) == [], comment
-    for text in (
-        f'OPENAI_API_KEY = "{key}"  # prod, rotate monthly\n',
-        f'OPENAI_API_KEY = "{key}"\n# a fake one below\n',  # the comment is another line's
-        f'OPENAI_API_KEY = "{key}"\n    # fake keys for the tests below\n',
-        f'const c={{apiKey:"{key}",baseURL:"https://x.invalid",label:"dummy"}};',  # not a comment
-    ):
-        assert [m.secret for m in matchers[engine].scan(text.encode())] == [key], text[:40]
+            assert [(m.secret, m.said_fake) for m in matchers[engine].scan(text.encode())] == [(key, None)]

@@ -6,8 +6,8 @@ import base64
 import json
 
 from scanner.model import Position
-from scanner.sources.maps import find_map, origin_of, scan_contents
-from tests.keys import make_key, matcher
+from scanner.sources.maps import content_origin, find_map, origin_of
+from tests.keys import make_key
 from tests.test_sourcemap import encode
 
 
@@ -76,8 +76,6 @@ def test_a_key_only_in_sources_content_is_found_inside_its_source() -> None:
     source = f'// config\nexport const client = new OpenAI({{\n  apiKey: "{key}",\n}});\n'
     files = {"dist/index.js.map": _map(["../src/ai.ts", "../src/util.ts"], [source, "export const x = 1;\n"])}
     found = find_map("dist/index.js", b"tree-shaken()", files.get)
-    assert found is not None
-    (hit,) = scan_contents(found, "dist/index.js", matcher("python"))
-    assert hit.source == "src/ai.ts"
-    ((m, pos),) = [h for h in hit.hits if h[0].rule_id == "openai.project-key"]
-    assert m.secret == key and (pos.line, pos.column) == (3, 12)
+    assert found is not None and found.map is not None
+    got = content_origin(found.map, key, "dist/index.js.map")
+    assert got is not None and (got.path, got.line, got.column) == ("src/ai.ts", 3, 12)

@@ -93,6 +93,21 @@ def test_more_locations_are_counted() -> None:
     assert "+12 more" in block
 
 
+def test_refs_are_a_few_and_a_count() -> None:
+    """A secret on every branch of a big repository: 10,002 refs made one 190 KB line."""
+    report = history_report()
+    refs = tuple(f"refs/heads/feature/branch-{i:05d}" for i in range(10_002))
+    finding = dataclasses.replace(report.findings[0], present_at_refs=refs)
+    text = render_console(dataclasses.replace(report, findings=(finding,)), color=False)
+    (line,) = [line for line in text.splitlines() if "refs/heads/" in line]
+    assert len(line) < 400, len(line)
+    assert line.count("refs/heads/feature/branch-") == 5
+    assert "and 9,997 more (10,002 refs; the JSON report lists them)" in line
+    few = dataclasses.replace(finding, present_at_refs=refs[:5])
+    text = render_console(dataclasses.replace(report, findings=(few,)), color=False)
+    assert "branch-00004" in text and "more (" not in text
+
+
 def test_short_secret_and_exposure() -> None:
     text = render_console(history_report(), color=False)
     assert "(short secret, not shown)" in text

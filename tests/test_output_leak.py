@@ -16,15 +16,19 @@ import hmac
 import json
 import random
 import string
+from pathlib import Path
 
 import pytest
 
-from scanner.model import Location, Position, SourceKind
+from scanner.config import ScanConfig
+from scanner.model import Kind, Location, Position, Rule, SourceKind
 from scanner.output.console import render_console
 from scanner.output.github import range_annotations, render_annotations
 from scanner.output.json import render_json
 from scanner.output.sarif import render_sarif
 from scanner.output.summary import RepoLinks, SummaryContext, render_summary
+from scanner.pipeline import scan
+from tests import keys
 from tests.output_fixtures import ALICE, history_report
 
 PREFIX = "sk-test-"
@@ -99,3 +103,84 @@ def test_the_search_would_catch_a_leak() -> None:
     assert any(needle in text for needle in forbidden(secret))
     encoded = base64.b64encode(secret[1:].encode()).decode()
     assert any(needle in encoded for needle in forbidden(secret))
+
+
+# --- a secret used as a name ------------------------------------------------------------------------
+# A key can be a name: a YAML mapping keyed by keys, a JSON object of key -> owner. The context of
+# the finding it names must not show any of it (detect/context.py): every rule's key is planted as
+# the name of another rule's key, in several syntaxes, and every output is searched for every
+# 12-character piece of every planted key (the public prefix aside).
+
+PIECE = 12
+NAME_FORMS = (
+    "{name}: {value}\n",
+    "  {name}: {value}\n",
+    "{name}={value}\n",
+    'x = {{"{name}": "{value}"}}\n',
+    'var c={{{name}:"{value}"}};\n',
+    "{name} = '{value}'\n",
+    "- {name}: {value}\n",
+    "Authorization: {name}: {value}\n",
+    '{{"{slashed}": "{value}"}}\n',  # PHP's json_encode escapes '/'
+)
+
+
+def _single_line(r: Rule) -> bool:
+    return r.kind is Kind.SECRET and not any(c.isspace() for c in keys.make_key(r.id))
+
+
+def _self_named(r: Rule) -> bool:
+    """A rule whose key is found under any name (the value the secret-as-name is assigned to)."""
+    gated = r.context or r.accept or r.slot_pattern or r.companion or r.example_name != "API_TOKEN"
+    return _single_line(r) and not gated and r.validator != "db-url"  # a URL password has no digest
+
+
+def _pieces(key: str, prefix: str) -> set[str]:
+    out = {key[i : i + PIECE] for i in range(len(key) - PIECE + 1) if i + PIECE > len(prefix)}
+    return out | {json.dumps(p)[1:-1] for p in out}
+
+
+def _planted(root: Path) -> tuple[dict[str, str], list[str]]:
+    """Writes the files; returns every planted key with its public prefix, and the values."""
+    names = [r for r in keys.rules() if _single_line(r)]
+    values = [r for r in keys.rules() if _self_named(r)]
+    planted: dict[str, str] = {}
+    found: list[str] = []
+    for k, r in enumerate(names):
+        lines = []
+        for f, form in enumerate(NAME_FORMS):
+            name = keys.make_key(r.id, seed=f)
+            v = values[(k + f) % len(values)]
+            value = keys.make_key(v.id, seed=1000 + k * len(NAME_FORMS) + f)
+            planted[name], planted[value] = r.prefix, v.prefix
+            found.append(value)
+            lines.append(form.format(name=name, value=value, slashed=name.replace("/", "\\/")))
+        (root / f"{r.id}.yml").write_text("".join(lines))
+    return planted, found
+
+
+@pytest.mark.parametrize("engine", ["hyperscan", "python"])
+def test_a_secret_used_as_a_name_leaks_into_no_output(tmp_path: Path, engine: str) -> None:
+    root = tmp_path / "proj"
+    root.mkdir()
+    planted, values = _planted(root)
+    report = scan(ScanConfig(target=root, jobs=1, engine=engine), keys.rules(), keys.matcher(engine))
+    digests = {f.secret_sha256 for f in report.findings}
+    assert {hashlib.sha256(v.encode()).hexdigest() for v in values} <= digests  # every value is found
+    assert any(loc.context for f in report.findings for loc in f.locations)  # and names are shown
+    outputs = {
+        "json": render_json(report),
+        "sarif": render_sarif(report),
+        "console": render_console(report, color=False),
+        "summary": render_summary(
+            report, SummaryContext(links=RepoLinks.of("https://github.com", "octo/app"))
+        ),
+        "annotations": render_annotations(range_annotations(report, report)),
+    }
+    pieces = {piece: secret for secret, prefix in planted.items() for piece in _pieces(secret, prefix)}
+    for out, text in outputs.items():
+        # every 12-character window of the output looked up, not every piece searched for
+        leaked = sorted(
+            {(pieces[w][:6], w) for i in range(len(text) - PIECE + 1) if (w := text[i : i + PIECE]) in pieces}
+        )
+        assert leaked == [], f"{out} leaks {len(leaked)} pieces: {leaked[:5]}"

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from scanner.model import Report, Severity
+from scanner.model import Report, Severity, SourceKind
 from scanner.output.summary import (
     MAX_SUMMARY_BYTES,
     RepoLinks,
@@ -276,3 +276,21 @@ def test_under_githubs_size_limit() -> None:
     default = render_summary(report)
     assert len(table(default, "Top findings")) <= 50
     assert "1,950 more findings are not in this table: the SARIF file and the JSON report" in default
+
+
+def test_a_commit_message_location_links_the_commit_not_a_file() -> None:
+    """A key in a commit message sits at `commit:<id>`, which no tree holds: `blob/<id>/commit%3A…`
+    is a 404. The commit's page shows the message; a tag's message gets no link."""
+    base = history_finding()
+    commit = base.locations[0].commit
+    assert commit is not None
+    at = dataclasses.replace(base.locations[0], blob=None, encoding=None, path_bytes=None)
+    message = dataclasses.replace(at, source=SourceKind.MESSAGE, path=f"commit:{commit}")
+    dangling = dataclasses.replace(at, source=SourceKind.UNREACHABLE, path=f"commit:{commit}")
+    tag = dataclasses.replace(at, source=SourceKind.MESSAGE, path="tag:v1.0")
+    finding = dataclasses.replace(base, locations=(message, dangling, tag), locations_total=3)
+    report = dataclasses.replace(history_report(), findings=(finding,))
+    text = render_summary(report, SummaryContext(links=LINKS))
+    assert "commit%3A" not in text and "/blob/" not in text
+    assert f"[`commit:{commit}:3:15`](https://github.com/octo/app/commit/{commit})" in text
+    assert "`tag:v1.0:3:15`" in text and "tag%3A" not in text

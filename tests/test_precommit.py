@@ -112,8 +112,14 @@ def test_a_staged_key_is_blocked_with_how_to_fix_or_suppress(user: User) -> None
     assert "keysweep:allow" in out and "[[allow]]" in out and "keysweep baseline update --output F" in out
     leaked = [w for w in leak_windows(key, skip=len("sk-proj-")) if w in out]
     assert not leaked, "the hook's output holds part of the key"
-    # suppressed the way the message says (a pragma on the line), the commit goes through
+    assert "does not suppress a key whose" in out
+    # a pragma the change adds does not suppress a key whose marker verifies offline
     user.stage("settings.env", f"OPENAI_API_KEY={key}  # keysweep:allow revoked sample\n")
+    p = user.commit("add a revoked sample")
+    assert p.returncode != 0 and user.head() == before, p.stdout + p.stderr
+    assert "a keysweep:allow this change adds does not suppress it" in p.stdout + p.stderr
+    # suppressed the way the message says (an allowlist), the commit goes through
+    user.stage(".keysweep.toml", '[[allow]]\npaths = ["settings.env"]\nreason = "revoked sample"\n')
     p = user.commit("add a revoked sample")
     assert p.returncode == 0, p.stdout + p.stderr
     assert user.head() != before

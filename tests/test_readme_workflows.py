@@ -117,6 +117,12 @@ def test_the_nightly_sweep_keeps_its_cache() -> None:
     assert cache["with"]["path"] == with_["cache-dir"]
     assert cache["with"]["restore-keys"] and cache["with"]["key"].startswith(cache["with"]["restore-keys"])
     assert with_["mode"] == "full"
+    # one directory for both: actions/cache resolves the path against the host's workspace, the
+    # action against the container's (/github/workspace); an expression such as runner.temp is
+    # the host's path, which the container does not have
+    path = Path(with_["cache-dir"])
+    assert not _EXPRESSION.search(with_["cache-dir"]) and not path.is_absolute() and ".." not in path.parts
+    assert path.parts[0] == ".git"  # never read as a working-tree file: the scan ignores it
 
 
 def expression_value(expression: str, step_id: str, run: Run) -> str:
@@ -169,10 +175,14 @@ def test_each_workflow_runs_with_its_inputs(
     assert (scenario[0].workspace / sarif).is_file()  # what upload-sarif is given exists
     assert run.summary.startswith("## keysweep: ")
     if name == "nightly":
-        cache = Path(inputs_of(doc, scenario[0])["cache-dir"])
+        given = inputs_of(doc, scenario[0])["cache-dir"]
+        cache = scenario[0].workspace / given  # where actions/cache, on the host, looks
         assert cache.is_dir() and any(cache.iterdir())  # what actions/cache keeps
+        assert f"keysweep: history cache: none found in {given} (a first run" in run.stdout
         again = _run(doc, scenario, event)
         assert again.code == run.code and again.run["results"] == run.run["results"]
+        assert "keysweep: history cache: found 1 file (" in again.stdout
+        assert "keysweep: history cache: reused all of it (" in again.stdout
 
 
 def test_the_gate_inputs_change_the_run(scenario: Scenario) -> None:

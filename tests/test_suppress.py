@@ -289,10 +289,11 @@ def test_sarif_suppressions_match_the_schema(
 @pytest.mark.parametrize("mode", ["range", "staged", "tree", "history"])
 def test_pragma_is_counted_in_every_mode(tmp_path: Path, mode: str) -> None:
     """A pragma'd key is counted (and listed with its reason) whatever the mode: a range or staged
-    scan — the PR gate and the pre-commit hook — must not drop it without a trace."""
+    scan — the PR gate and the pre-commit hook — must not drop it without a trace. (A key whose
+    structure cannot be verified offline: a pragma the change adds suppresses it.)"""
     b = RepoBuilder(tmp_path / "repo")
     b.commit({"README": b"hi\n"})
-    line = f'K = "{make_key(seed=81)}"  # keysweep:allow documented example\n'.encode()
+    line = f'K = "{make_key("anthropic.api-key", seed=81)}"  # keysweep:allow documented example\n'.encode()
     if mode == "staged":
         b.repo.checkout_head(strategy=pygit2.GIT_CHECKOUT_FORCE)
         (b.path / "a.py").write_bytes(line)
@@ -316,3 +317,7 @@ def test_pragma_is_counted_in_every_mode(tmp_path: Path, mode: str) -> None:
     assert [(f["suppression"]["kind"], f["locations"][0]["path"]) for f in doc["suppressed"]] == [
         ("pragma", "a.py")
     ]
+    # the range and the index are the change under scan: its own pragma is told apart
+    change = mode in ("range", "staged")
+    assert doc["suppressed"][0]["suppression"].get("added_by_change", False) is change
+    assert doc["suppressed"][0]["locations"][0].get("pragma_added", False) is change

@@ -2,7 +2,8 @@
 
 Each layer is a decoded view of part of a text: UTF-16 text as a whole; base64 values of a
 Kubernetes `Secret` or a Docker auth config; JS/JSON string literals whose escapes change their
-content. Matches in a layer are reported at the encoded token's span (UTF-16: mapped exactly).
+content; the `sourcesContent` of a bundle's inline source map (base64 in its last comment).
+Matches in a layer are reported at the encoded token's span (UTF-16: mapped exactly).
 """
 
 from __future__ import annotations
@@ -13,12 +14,16 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from scanner.detect.sourcemap import inline_contents
+
 # What makes a decoder worth running: regexes the prefilter matches in its one pass over a text.
 TRIGGERS: dict[str, bytes] = {
     "k8s-secret": rb"""kind["']?\s*:\s*["']?Secret\b""",
     "docker-auths": rb'"auths"',
     "escape": rb"\\(?:u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|/)",
+    "inline-map": rb"sourceMappingURL=data:application/json",
 }
+INLINE_MAP_ENCODING = "source-map"  # a match inside the sources of a bundle's inline map
 MAX_LITERALS = 5000
 MAX_LITERAL = 16384
 
@@ -202,6 +207,16 @@ def _escape_layers(data: bytes) -> Iterator[Layer]:
             return
 
 
+def _inline_map_layer(data: bytes) -> Iterator[Layer]:
+    """The sources an inline map carries, located at its data: URL (sources/maps.py gives each
+    hit its place inside its source)."""
+    got = inline_contents(data)
+    if got is not None:
+        start, end, texts = got
+        text = "\n".join(t for _i, t in texts)
+        yield Layer(text.encode("utf-8", "surrogatepass"), start, end, INLINE_MAP_ENCODING)
+
+
 def layers(data: bytes, triggers: frozenset[str]) -> list[Layer]:
     """Decoded views of `data` worth scanning again, given the triggers the prefilter saw."""
     u16 = _utf16_layer(data)
@@ -209,4 +224,8 @@ def layers(data: bytes, triggers: frozenset[str]) -> list[Layer]:
         return [u16]
     if not triggers:
         return []
-    return [*_b64_layers(data, triggers), *(_escape_layers(data) if "escape" in triggers else ())]
+    return [
+        *_b64_layers(data, triggers),
+        *(_escape_layers(data) if "escape" in triggers else ()),
+        *(_inline_map_layer(data) if "inline-map" in triggers else ()),
+    ]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from scanner.detect import decoders
 from scanner.detect.context import assigned_to
 from scanner.detect.evidence import Evidence, Tie, import_regex
-from scanner.detect.filters import is_known_public, is_placeholder, looks_fake, said_fake
+from scanner.detect.filters import SAID_FAKE, is_known_public, is_placeholder, looks_fake, said_fake
 from scanner.detect.hosts import host_forms
 from scanner.detect.prefilter import Hit, Prefilter, make_prefilter, slot_span, span_max
 from scanner.detect.shapes import VALUE_END, VALUE_START, anchored, prefix_max
@@ -39,6 +39,15 @@ CONTEXT_WIDTH = 120  # bytes of line kept each side of a match for its context (
 MAX_DECODE_DEPTH = 2  # e.g. a docker auth inside a base64 .dockerconfigjson inside a Secret
 
 
+def _occurrences(text: bytes, needle: bytes) -> list[int]:
+    out = []
+    k = text.find(needle)
+    while k != -1:
+        out.append(k)
+        k = text.find(needle, k + 1)
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class _Candidate:
     rule: int
@@ -50,6 +59,11 @@ class _Candidate:
     text: str | None
     tie: int = Tie.NAMED
     alone: str | None = None
+    said_fake: str | None = None
+    # the secret's structure is verified offline: a checksum passes, the provider's payload decodes,
+    # a structural literal is in it (pragmas a change adds, "not real" comments); an observed
+    # marker (Groq's) only raises confidence
+    verified: bool = False
     vetoed: bool = False  # a provider's shape its checks rejected: never reported (see _candidate)
     service: str | None = None  # the service the evidence names (detect/slots.py)
 
@@ -93,14 +107,16 @@ class Matcher:
         """Every secret in `data`, one match per span, with decoded layers included."""
         found = self._scan_decoded(data, MAX_DECODE_DEPTH)
         found.sort(key=lambda m: (m.start, m.end, m.rule_id))
-        return [self._mark_line(data, m) for m in found]
+        taken = [(m.start, m.end) for m in found if m.secret is not None]  # a key as a name is no context
+        return [self._mark_line(data, m, taken) for m in found]
 
     def _scan_decoded(self, data: bytes, depth: int) -> list[Match]:
         """Raw matches plus those inside decoded layers, located at the outermost encoded token."""
         found, triggers = self._scan_pass(data)
         if depth <= 0:
             return found
-        for layer in decoders.layers(data, triggers):
+        layers = decoders.layers(data, triggers)
+        for layer in layers:
             for m in self._scan_decoded(layer.text, depth - 1):
                 if m.secret is None:
                     continue
@@ -108,6 +124,8 @@ class Matcher:
                     continue
                 start, end = layer.locate(m.start, m.end)
                 found.append(replace(m, start=start, end=end, encoding=layer.encoding, pragma=False))
+        if layers:  # a key ID in one base64 value of a Secret, its secret in the next one
+            found = [self._paired(data, m, layers) if m.alone else m for m in found]
         return found
 
     def scan_raw(self, data: bytes) -> list[Match]:
@@ -215,20 +233,42 @@ class Matcher:
         value = m.start("secret") if "secret" in m.re.groupindex else m.start()
         return evidence.tie(i, rule, self._context[i], m.span(), value, positional)
 
+    def _companion_regex(self, i: int) -> re.Pattern[bytes]:
+        rx = self._companion[i]
+        if rx is None:
+            rx = self._companion[i] = re.compile(self.rules[i].companion.encode())
+        return rx
+
     def _alone(self, i: int, data: bytes, s: int, e: int) -> str | None:
         """The rule's `alone` reason when its companion is nowhere near [s, e)."""
         rule = self.rules[i]
         if not rule.companion:
             return None
-        rx = self._companion[i]
-        if rx is None:
-            rx = self._companion[i] = re.compile(rule.companion.encode())
         w = rule.companion_window
-        lo = max(0, s - w)
-        for m in rx.finditer(data, lo, min(len(data), e + w)):
+        for m in self._companion_regex(i).finditer(data, max(0, s - w), min(len(data), e + w)):
             if m.end() <= s or m.start() >= e:
                 return None
         return rule.alone
+
+    def _paired(self, data: bytes, m: Match, layers: Sequence[decoders.Layer]) -> Match:
+        """`m` (alone where it was found) with its companion looked for in the text around it as
+        written and in the decoded layers near it: each value of a Kubernetes Secret is its own
+        base64 layer, and a JSON string with escapes its own literal."""
+        i = self._by_id[m.rule_id]
+        if m.secret is None or self._alone(i, data, m.start, m.end) is None:
+            return replace(m, alone=None)
+        w = self.rules[i].companion_window
+        rx = self._companion_regex(i)
+        own = m.secret.encode()
+        for layer in layers:
+            if layer.end <= m.start - w or layer.start >= m.end + w:
+                continue
+            text = layer.text
+            ids = [(k, k + len(own)) for k in _occurrences(text, own)]
+            for c in rx.finditer(text):
+                if not any(c.start() < b and a < c.end() for a, b in ids):
+                    return replace(m, alone=None)
+        return m
 
     def _candidate(
         self, i: int, m: re.Match[bytes], data: bytes, slot: bool = False, evidence: Evidence | None = None
@@ -260,14 +300,16 @@ class Matcher:
             return veto
         if is_known_public(secret):  # documented public development keys: not a leak (§4)
             return veto
-        if said_fake(data, m.end("secret")):  # `"sk-…"  # correct format, not real`
-            return veto
         verdict = Verdict(True)
         if rule.validator and not self._generic[i]:  # (judge has seen the value)
             verdict = VALIDATORS[rule.validator](secret, m.group(0).decode("utf-8", "replace"))
             if not verdict.ok:
                 return veto
-        if rule.markers and any(mk in secret for mk in rule.markers):
+        marker = bool(rule.markers) and any(mk in secret for mk in rule.markers)
+        # `"sk-…"  # correct format, not real`: never dropped; low unless verified offline
+        verified = verdict.structure or any(x in secret for x in rule.structure)
+        fake = SAID_FAKE if not verified and said_fake(data, m.end("secret")) else None
+        if marker:
             conf = Confidence.HIGH
         alone = self._alone(i, data, s, e) or verdict.low
         service = None
@@ -278,7 +320,18 @@ class Matcher:
             if service is not None:
                 tie = max(tie, Tie.HOST)  # the relay's base URL outranks a provider word nearby
         return _Candidate(
-            i, s, e, verdict.secret or secret, verdict.checksum, conf, None, tie, alone, service=service
+            i,
+            s,
+            e,
+            verdict.secret or secret,
+            verdict.checksum,
+            conf,
+            None,
+            tie,
+            alone,
+            fake,
+            verified,
+            service=service,
         )
 
     def _rank(self, c: _Candidate) -> tuple[int, int, int, int, int, str]:
@@ -331,6 +384,8 @@ class Matcher:
                         exposure_text=best.text,
                         alone=best.alone,
                         service=best.service,
+                        said_fake=best.said_fake,
+                        verified=best.verified,
                     )
                 )
 
@@ -344,7 +399,7 @@ class Matcher:
         return out
 
     @staticmethod
-    def _mark_line(data: bytes, m: Match) -> Match:
+    def _mark_line(data: bytes, m: Match, taken: Sequence[tuple[int, int]] = ()) -> Match:
         """The pragma on the match's line, and for a secret the line's context digest."""
         ls = max(data.rfind(b"\n", 0, m.start), data.rfind(b"\r", 0, m.start)) + 1
         le = len(data)
@@ -355,7 +410,7 @@ class Matcher:
         pragma = le - ls <= PRAGMA_MAX_LINE and PRAGMA in data[ls:le]
         context = assigned = None
         if m.secret is not None:
-            assigned = assigned_to(data, m.start)
+            assigned = assigned_to(data, m.start, taken)
             left = data[max(ls, m.start - CONTEXT_WIDTH) : m.start]
             right = data[m.end : max(m.end, min(le, m.end + CONTEXT_WIDTH))]
             masked = b"".join(left.split()) + b"\0" + b"".join(right.split())  # reformat-proof

@@ -47,11 +47,16 @@ _SAID_FAKE = re.compile(
     re.I,
 )  # not a URL, not a later statement on a minified line, not a comment about the next lines
 SAID_FAKE_SPAN = 200  # bytes after the value that the comment must start and say it in
+SAID_FAKE = (
+    "Its own comment calls it fake or not real, and nothing offline verifies it (no checksum or "
+    "structural marker): reported at low, not dropped, since a comment is no proof."
+)
 
 
 def said_fake(data: bytes, end: int) -> bool:
     """Whether a comment right after the value (on its line, or after the call it closes) calls
-    it fake."""
+    it fake. Such a value is still reported (at low, with SAID_FAKE as the reason, unless its
+    structure is verified offline: then at its rule's severity)."""
     return _SAID_FAKE.match(data, end, end + SAID_FAKE_SPAN) is not None
 
 

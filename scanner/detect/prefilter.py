@@ -25,7 +25,8 @@ except ImportError:  # pragma: no cover - depends on the platform
 
 SLACK = 256  # room for assignment keywords and boundaries around a secret
 # bump when the compiled database changes for reasons other than the rules (cache key)
-DATABASE_FORMAT = 6  # 5-6: the credential-slot pattern compiled exactly (slots.hs_expression); 3: the host forms of detect/hosts.py; 4: slot patterns under their own ids
+DATABASE_FORMAT = 7  # 3: host forms (detect/hosts.py); 4: slot patterns under their own ids; 5: inline-map
+# trigger; 6-7: the credential-slot pattern compiled exactly (detect/slots.py hs_expression)
 _TRIGGER_NAMES = tuple(TRIGGERS)
 _TRIGGER_RX = tuple(re.compile(TRIGGERS[n]) for n in _TRIGGER_NAMES)
 

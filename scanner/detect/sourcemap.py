@@ -10,11 +10,14 @@ index maps, absurd sizes) yields "no origin", never an exception.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import posixpath
 import re
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from urllib.parse import unquote_to_bytes
 
 MAX_MAP_BYTES = 256 << 20  # a map larger than this is not parsed (a bundler writes far less)
 MAX_SECTIONS = 10_000
@@ -40,16 +43,24 @@ class Origin:
 
 @dataclass(slots=True)
 class _Flat:
-    """One map without sections: its sources and lazily decoded lines."""
+    """One map without sections: its sources and its `mappings`, walked only as far as hits need.
+
+    `mappings` stays one string (no list of lines, no list of segments: a 256 MB map of 10^7
+    segments on one line would take gigabytes). Each generated line's start offset and the VLQ
+    state there (source, line, column, name run on across lines) are found once, in order; within
+    a line, a checkpoint every `_CHECK` segments lets the next hit resume near its column."""
 
     sources: list[str]
     contents: list[str | None]
     names: list[str]
     source_root: str
-    lines: list[str]
-    decoded: dict[int, tuple[list[int], list[tuple[int, int, int, int]]]] = field(default_factory=dict)
-    # each line's state at its start (source, line, column, name): VLQ fields are relative across lines
-    starts: list[tuple[int, int, int, int]] = field(default_factory=list)
+    mappings: str
+    line_pos: list[int] = field(default_factory=lambda: [0])  # where each line found so far starts
+    starts: list[tuple[int, int, int, int]] = field(default_factory=lambda: [(0, 0, 0, 0)])
+    # per line: (segment's generated column, its offset, generated column before it, state before it)
+    checks: dict[int, list[tuple[int, int, int, tuple[int, int, int, int]]]] = field(default_factory=dict)
+    walked: int = 0  # segments decoded so far (the budget is MAX_SEGMENTS)
+    reached: int = -1  # the furthest chunk start in `mappings` counted in `walked`
 
 
 @dataclass(slots=True)
@@ -61,6 +72,12 @@ class SourceMap:
     sources: list[str]  # every section's sources, in order
     contents: list[str | None]
     source_root: str = ""
+    roots: list[str] = field(default_factory=list)  # each source's `sourceRoot` (index maps: its section's)
+
+    @property
+    def exhausted(self) -> bool:
+        """Whether a lookup gave up: the map has more segments than MAX_SEGMENTS before a hit."""
+        return any(flat.walked > MAX_SEGMENTS for _l, _c, flat in self.sections)
 
     def original(self, line: int, column: int) -> Origin | None:
         """The origin of generated 1-based (line, column), None when the map says nothing there."""
@@ -92,7 +109,8 @@ def parse(text: str | bytes) -> SourceMap:
     if "sections" in doc:
         return _index_map(doc)
     flat = _flat(doc)
-    return SourceMap([(0, 0, flat)], [0], list(flat.sources), list(flat.contents), flat.source_root)
+    roots = [flat.source_root] * len(flat.sources)
+    return SourceMap([(0, 0, flat)], [0], flat.sources, flat.contents, flat.source_root, roots)
 
 
 def _index_map(doc: dict[str, object]) -> SourceMap:
@@ -115,11 +133,13 @@ def _index_map(doc: dict[str, object]) -> SourceMap:
     offsets: list[int] = []
     sources: list[str] = []
     contents: list[str | None] = []
+    roots: list[str] = []
     for _l, _c, flat in out:
         offsets.append(len(sources))
         sources.extend(flat.sources)
         contents.extend(flat.contents)
-    return SourceMap(out, offsets, sources, contents)
+        roots.extend([flat.source_root] * len(flat.sources))
+    return SourceMap(out, offsets, sources, contents, "", roots)
 
 
 def _flat(doc: dict[str, object]) -> _Flat:
@@ -140,7 +160,7 @@ def _flat(doc: dict[str, object]) -> _Flat:
     raw_names = doc.get("names") or []
     names = [n if isinstance(n, str) else "" for n in raw_names] if isinstance(raw_names, list) else []
     root = doc.get("sourceRoot")
-    return _Flat(sources, contents, names, root if isinstance(root, str) else "", mappings.split(";"))
+    return _Flat(sources, contents, names, root if isinstance(root, str) else "", mappings)
 
 
 def _vlq(segment: str) -> list[int] | None:
@@ -162,73 +182,159 @@ def _vlq(segment: str) -> list[int] | None:
     return None if shift else out
 
 
-def _decode(flat: _Flat, line: int) -> tuple[list[int], list[tuple[int, int, int, int]]]:
-    """(generated columns, (source, line, column, name)) of one generated line's mapped segments."""
-    got = flat.decoded.get(line)
-    if got is not None:
-        return got
-    # the source/line/column/name fields run on from the previous line: carry them from the last
-    # line decoded in order (decoding every line before `line` once, then only new ones)
-    starts = flat.starts
-    while len(starts) <= line:
-        k = len(starts)
-        state = starts[-1] if starts else (0, 0, 0, 0)
-        if k > 0:
-            state = _run(flat, k - 1, state, keep=False)[2]
-        starts.append(state)
-    cols, segs, _ = _run(flat, line, starts[line], keep=True)
-    flat.decoded[line] = (cols, segs)
-    return cols, segs
+MAX_SEGMENTS = 60_000_000  # segments decoded per map at most (a bundler's 256 MB map has fewer)
+_CHUNK = 1 << 16  # characters of `mappings` split at a time (a checkpoint at each)
+_MEMO_MAX = 1 << 18
+# segment text → (generated column, source, line, column, name deltas, fields): segments repeat
+# (small deltas), so most are a dict lookup; fields 0 is an empty or invalid segment (no effect)
+_Vals = tuple[int, int, int, int, int, int]
+_memo: dict[str, _Vals] = {}
+_NOTHING: _Vals = (0, 0, 0, 0, 0, 0)
+# the same five deltas packed in one int, 64 bits a field, each biased to be positive, and a sixth
+# field counting invalid segments: one C-level sum() over a chunk's segments adds all five up
+_LANE, _BIAS, _SMALL = 64, 1 << 24, 1 << 20
+_MASK = (1 << _LANE) - 1
+_packed: dict[str, int] = {}
 
 
-def _run(
-    flat: _Flat, line: int, state: tuple[int, int, int, int], keep: bool
-) -> tuple[list[int], list[tuple[int, int, int, int]], tuple[int, int, int, int]]:
-    src, oline, ocol, name = state
-    cols: list[int] = []
-    segs: list[tuple[int, int, int, int]] = []
-    if line >= len(flat.lines):
-        return cols, segs, state
-    gcol = 0
-    for segment in flat.lines[line].split(","):
-        if not segment:
-            continue
-        vals = _vlq(segment)
-        if vals is None or len(vals) not in (1, 4, 5):
-            continue
-        gcol += vals[0]
-        if len(vals) == 1:
-            if keep:
-                cols.append(gcol)
-                segs.append((-1, 0, 0, -1))  # mapped to nothing: generated-only code
-            continue
-        src, oline, ocol = src + vals[1], oline + vals[2], ocol + vals[3]
-        nm = -1
-        if len(vals) == 5:
-            name += vals[4]
-            nm = name
-        if keep:
-            cols.append(gcol)
-            segs.append((src, oline, ocol, nm))
-    if keep:
-        order = sorted(range(len(cols)), key=cols.__getitem__)  # bundlers write them sorted; be sure
-        cols = [cols[i] for i in order]
-        segs = [segs[i] for i in order]
-    return cols, segs, (src, oline, ocol, name)
+class _Exhausted(Exception):
+    pass
+
+
+def _values(seg: str) -> _Vals:
+    got = _memo.get(seg)
+    if got is None:
+        v = _vlq(seg) if seg else None
+        if v is None or len(v) not in (1, 4, 5):
+            got = _NOTHING
+        else:
+            k = len(v)
+            v += [0] * (5 - k)
+            got = (v[0], v[1], v[2], v[3], v[4], k)
+        if len(_memo) < _MEMO_MAX:
+            _memo[seg] = got
+            if all(-_SMALL < x < _SMALL for x in got[:5]):
+                _packed[seg] = sum((x + _BIAS) << (_LANE * i) for i, x in enumerate(got[:5])) + (
+                    (0 if got[5] else 1) << (_LANE * 5)
+                )
+    return got
+
+
+def _sums(segs: list[str]) -> tuple[int, int, int, int, int] | None:
+    """The five deltas of `segs` added up; None when one is invalid or not packable."""
+    try:
+        total = sum(map(_packed.__getitem__, segs))
+    except KeyError:
+        for seg in segs:
+            _values(seg)
+        try:
+            total = sum(map(_packed.__getitem__, segs))
+        except KeyError:  # the memo is full, or a delta is huge: the caller walks them
+            return None
+    if total >> (_LANE * 5):
+        return None  # an invalid segment: walked one by one
+    n = len(segs) * _BIAS
+    g, s, line, c, nm = (((total >> (_LANE * i)) & _MASK) - n for i in range(5))
+    return g, s, line, c, nm
+
+
+Seg = tuple[int, int, int, int, int]  # generated column, source, line, column, name (-1: none)
+State = tuple[int, int, int, int]
+
+
+def _walk(
+    flat: _Flat, line: int, pos: int, end: int, gcol: int, state: State, col: int | None
+) -> tuple[Seg | None, State]:
+    """Decode segments of `line` from offset `pos` (generated column `gcol`, VLQ `state` there)
+    to `end`, or until a segment lies past `col`: the last segment at or before `col`, and the
+    state at the end. A chunk that ends before `col` is summed in C (the segments' fields added
+    up) and leaves a checkpoint; only the chunk that holds `col` is walked segment by segment.
+    Segments are taken as written, in generated-column order (every bundler writes them so)."""
+    m = flat.mappings
+    src, ol, oc, nm = state
+    best: Seg | None = None
+    checks = flat.checks.setdefault(line, []) if col is not None else None
+    while pos < end:
+        cut = end
+        if end - pos > _CHUNK:
+            c = m.rfind(",", pos, pos + _CHUNK)
+            cut = c if c > pos else end
+        segs = m[pos:cut].split(",")
+        if pos > flat.reached:  # new ground: a hit resuming at a checkpoint re-reads a chunk for free
+            flat.reached = pos
+            flat.walked += len(segs)
+            if flat.walked > MAX_SEGMENTS:
+                raise _Exhausted
+        sums = _sums(segs)
+        if checks is not None and (not checks or checks[-1][1] < pos):
+            first = _values(segs[0])[0] if segs else 0
+            checks.append((gcol + first, pos, gcol, (src, ol, oc, nm)))
+        if sums is not None and (col is None or gcol + sums[0] <= col):
+            gcol += sums[0]
+            src, ol, oc, nm = src + sums[1], ol + sums[2], oc + sums[3], nm + sums[4]
+            last = _values(segs[-1])[5]
+            best = (gcol, -1, 0, 0, -1) if last == 1 else (gcol, src, ol, oc, nm if last == 5 else -1)
+        else:
+            for seg in segs:
+                v = _values(seg)
+                kind = v[5]
+                if not kind:
+                    continue
+                ng = gcol + v[0]
+                if col is not None and ng > col:
+                    return best, (src, ol, oc, nm)
+                gcol = ng
+                if kind == 1:
+                    best = (gcol, -1, 0, 0, -1)  # mapped to nothing: generated-only code
+                    continue
+                src, ol, oc, nm = src + v[1], ol + v[2], oc + v[3], nm + v[4]
+                best = (gcol, src, ol, oc, nm if kind == 5 else -1)
+        pos = cut + 1
+    return best, (src, ol, oc, nm)
+
+
+def _line(flat: _Flat, line: int) -> tuple[int, int] | None:
+    """(start, end) offsets of generated `line` in `mappings`, None past the last line."""
+    m, pos = flat.mappings, flat.line_pos
+    while len(pos) <= line + 1:
+        last = pos[-1]
+        if last > len(m):
+            return None
+        nxt = m.find(";", last)
+        pos.append(len(m) + 1 if nxt < 0 else nxt + 1)
+    if pos[line] > len(m):
+        return None
+    return pos[line], pos[line + 1] - 1
 
 
 def _lookup(flat: _Flat, line: int, col: int) -> tuple[int, int, int, str | None, int] | None:
-    if line < 0 or line >= len(flat.lines):
+    if line < 0 or col < 0:
         return None
-    cols, segs = _decode(flat, line)
-    k = bisect_right(cols, col) - 1
-    if k < 0:
+    try:
+        bounds = _line(flat, line)
+        if bounds is None:
+            return None
+        while len(flat.starts) <= line:  # the state at each line's start: every line before, once
+            k = len(flat.starts) - 1
+            b = _line(flat, k)
+            assert b is not None
+            flat.starts.append(_walk(flat, k, b[0], b[1], 0, flat.starts[k], None)[1])
+        pos, gcol, state = bounds[0], 0, flat.starts[line]
+        checks = flat.checks.get(line)
+        if checks:
+            k = bisect_right(checks, col, key=lambda c: c[0]) - 1
+            if k >= 0:
+                _g, pos, gcol, state = checks[k]
+        best, _ = _walk(flat, line, pos, bounds[1], gcol, state, col)
+    except _Exhausted:
         return None
-    src, oline, ocol, nm = segs[k]
+    if best is None:
+        return None
+    gc, src, oline, ocol, nm = best
     if src < 0 or src >= len(flat.sources) or oline < 0 or ocol < 0:
         return None
     name = flat.names[nm] if 0 <= nm < len(flat.names) else None
-    return src, oline, ocol, name, col - cols[k]
+    return src, oline, ocol, name, col - gc
 
 
 def resolve_source(name: str, source_root: str, map_path: str) -> tuple[str, bool]:
@@ -260,16 +366,77 @@ def resolve_source(name: str, source_root: str, map_path: str) -> tuple[str, boo
     return norm, True
 
 
-_URL_COMMENT = re.compile(rb"[@#][ \t]+sourceMappingURL=([^\s'\"*]+)[ \t]*(?:\*/)?[ \t]*$", re.M)
+_URL_KEY = b"sourceMappingURL="
+_COMMENT_OPEN = re.compile(rb"(?://|/\*)[@#][ \t]+$")  # just before the key: `//# `, `/*# `, `//@ `
+_URL_BODY = re.compile(rb"[^\s'\"*]*")
+_URL_REST = re.compile(rb"[ \t]*(?:\*/)?[ \t]*(?:\r\n|\r|\n|$)")
+_TRIES = 16  # mentions of the key looked at, from the end (an inline map's text may hold some)
+MAX_INLINE_URL = MAX_MAP_BYTES * 4 // 3 + 64  # a base64 inline map of MAX_MAP_BYTES
+
+
+def mapping_url_span(js: bytes) -> tuple[int, int] | None:
+    """Byte span of the URL of a bundle's last `//# sourceMappingURL=` (or `/*# … */`) comment,
+    wherever the bundler wrote it: the last line however long (an inline map is hundreds of KB of
+    base64 on it), after code on that line, or before lines a tool appended (`//# debugId=`).
+    A mention that is not such a comment (inside a string, inside an inline map's own text) is
+    passed over."""
+    k = len(js)
+    for _ in range(_TRIES):
+        k = js.rfind(_URL_KEY, 0, k)
+        if k < 0:
+            return None
+        start = k + len(_URL_KEY)
+        if _COMMENT_OPEN.search(js, max(0, k - 8), k) is None:
+            continue
+        body = _URL_BODY.match(js, start)
+        end = body.end() if body is not None else start
+        if end > start and _URL_REST.match(js, end) is not None:
+            return start, end
+    return None
 
 
 def mapping_url(js: bytes) -> str | None:
-    """The last `//# sourceMappingURL=` (or `/*# … */`) comment of a bundle, as written."""
-    tail = js[-4096:]
-    found = _URL_COMMENT.findall(tail)
-    if not found:
+    """The URL of the bundle's `sourceMappingURL` comment, as written (see `mapping_url_span`)."""
+    span = mapping_url_span(js)
+    if span is None:
         return None
     try:
-        return bytes(found[-1]).decode("ascii")
+        return js[span[0] : span[1]].decode("ascii")
     except UnicodeDecodeError:
         return None
+
+
+def data_url_payload(url: str | bytes) -> bytes | None:
+    """The bytes of a `data:application/json[;charset=…][;base64],…` URL; None when it is not one
+    or does not decode."""
+    raw = url.encode("ascii", "replace") if isinstance(url, str) else url
+    if not raw.startswith(b"data:application/json") or len(raw) > MAX_INLINE_URL:
+        return None
+    head, comma, payload = raw.partition(b",")
+    if not comma:
+        return None
+    try:
+        if head.endswith(b";base64"):
+            return base64.b64decode(payload, validate=False)
+        return unquote_to_bytes(payload)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def inline_contents(js: bytes) -> tuple[int, int, list[tuple[int, str]]] | None:
+    """(URL start, URL end, [(source index, text)]) of the `sourcesContent` of a bundle's inline
+    map (a data: URL in its comment; flat or index map), None when it has none. What a browser
+    gets with the bundle: a key only there (a source comment, an export tree-shaking dropped)
+    ships too."""
+    span = mapping_url_span(js)
+    if span is None or not js.startswith(b"data:", span[0]):
+        return None
+    raw = data_url_payload(js[span[0] : span[1]])
+    if raw is None:
+        return None
+    try:
+        sm = parse(raw)
+    except SourceMapError:
+        return None
+    texts = [(i, c) for i, c in enumerate(sm.contents) if c]
+    return (span[0], span[1], texts) if texts else None

@@ -24,11 +24,13 @@ class Verdict:
     checksum: bool = False
     secret: str | None = None
     low: str | None = None  # why an accepted value is no credential by itself (severity low)
+    structure: bool = False  # the key's structure was verified offline (checksum, decoded payload)
 
 
 REJECT = Verdict(False)
-ACCEPT = Verdict(True)
-CHECKSUM = Verdict(True, checksum=True)
+ACCEPT = Verdict(True)  # well-formed, nothing verified (a URL's password)
+PARSED = Verdict(True, structure=True)  # the provider's payload decoded and checked
+CHECKSUM = Verdict(True, checksum=True, structure=True)
 
 Validator = Callable[[str, str], Verdict]
 
@@ -71,13 +73,13 @@ def _cask(secret: str, _: str) -> Verdict:
 def _bedrock_long(secret: str, _: str) -> Verdict:
     raw = _b64(secret[4:])
     ok = raw is not None and raw.startswith(b"BedrockAPIKey-") and b":" in raw
-    return ACCEPT if ok else REJECT
+    return PARSED if ok else REJECT
 
 
 def _bedrock_short(secret: str, _: str) -> Verdict:
     raw = _b64(secret[len("bedrock-api-key-") :])
     ok = raw is not None and raw.startswith(b"bedrock.amazonaws.com") and b"X-Amz-Credential" in raw
-    return ACCEPT if ok else REJECT
+    return PARSED if ok else REJECT
 
 
 _PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----(.*?)-----END \1-----", re.S)
@@ -124,8 +126,8 @@ def _pem(secret: str, _: str) -> Verdict:
         return REJECT
     text, raw = parsed
     if "OPENSSH" in text.split("\n", 1)[0]:
-        return Verdict(True, secret=text) if raw.startswith(b"openssh-key-v1\x00") else REJECT
-    return Verdict(True, secret=text) if _der_ok(raw) else REJECT
+        return Verdict(True, secret=text, structure=True) if raw.startswith(b"openssh-key-v1\x00") else REJECT
+    return Verdict(True, secret=text, structure=True) if _der_ok(raw) else REJECT
 
 
 def _jwt_service_role(secret: str, _: str) -> Verdict:
@@ -135,13 +137,13 @@ def _jwt_service_role(secret: str, _: str) -> Verdict:
     raw = _b64(parts[1])
     try:
         claims = json.loads(raw) if raw else None
-    except ValueError:
+    except (ValueError, RecursionError):
         return REJECT
     if not isinstance(claims, dict) or claims.get("role") != "service_role":
         return REJECT
     if "supabase" not in str(claims.get("iss", "")):
         return REJECT
-    return ACCEPT
+    return PARSED
 
 
 _PYPI_LOCATIONS = (b"pypi.org", b"test.pypi.org")
@@ -154,7 +156,7 @@ def _pypi(secret: str, _: str) -> Verdict:
         return REJECT
     n = raw[2]
     loc, rest = raw[3 : 3 + n], raw[3 + n :]
-    return ACCEPT if loc in _PYPI_LOCATIONS and rest[:1] == b"\x02" else REJECT
+    return PARSED if loc in _PYPI_LOCATIONS and rest[:1] == b"\x02" else REJECT
 
 
 _DEFAULT_PASSWORDS = frozenset(

@@ -23,6 +23,7 @@ COMMIT_SHOWN = 10
 EXAMPLES_SHOWN = 3
 BASELINED_SHOWN = 10
 STALE_SHOWN = 5
+REFS_SHOWN = 5
 
 _RESET = "\x1b[0m"
 _SEVERITY_SGR = {
@@ -61,6 +62,7 @@ def render_console(report: Report, *, color: bool) -> str:
             lines += _finding(finding, rules.get(finding.rule_id), paint)
             lines.append("")
     lines += _baselined([finding for finding in report.findings if finding.suppression is not None], paint)
+    lines += _added_pragmas(report, paint)
     lines += _summary(report, paint, active)
     if report.scan.mode == "staged" and active:
         lines += _staged_hint()
@@ -121,6 +123,11 @@ def _finding(finding: Finding, rule: Rule | None, paint: _Paint) -> list[str]:
         field("moved from", escape_text(finding.moved_from) + " (a move, not a new leak)")
     if finding.also_matched:
         field("also", ", ".join(escape_text(rule_id) for rule_id in finding.also_matched))
+    if finding.pragma_ignored is not None:
+        field(
+            "pragma",
+            "a keysweep:allow this change adds does not suppress it: " + escape_text(finding.pragma_ignored),
+        )
     if finding.baseline_state is BaselineState.UPDATED:
         field(
             "baseline", "acknowledged, but more files hold it than when it was baselined: the exposure grew"
@@ -144,8 +151,11 @@ def _exposure(finding: Finding) -> str:
         text += "; present at HEAD"
     elif finding.present_at_head is False:
         text += "; gone from HEAD, still in history"
-    if finding.present_at_refs:
-        text += "; refs " + ", ".join(escape_text(ref) for ref in finding.present_at_refs)
+    refs = finding.present_at_refs
+    if refs:  # a few: a secret on every branch of a big repository is on thousands of refs
+        text += "; refs " + ", ".join(escape_text(ref) for ref in refs[:REFS_SHOWN])
+        if len(refs) > REFS_SHOWN:
+            text += f" and {len(refs) - REFS_SHOWN:,} more ({len(refs):,} refs; the JSON report lists them)"
     return text
 
 
@@ -161,6 +171,8 @@ def _location(location: Location) -> str:
         details.append(escape_text(location.commit[:COMMIT_SHOWN]))
     if location.encoding is not None:
         details.append(escape_text(location.encoding))
+    if location.pragma_added:
+        details.append("keysweep:allow added by this change")
     text += f" ({', '.join(details)})"
     if location.original is not None:
         original = location.original
@@ -204,6 +216,28 @@ def _baselined(findings: list[Finding], paint: _Paint) -> list[str]:
     return [*lines, ""]
 
 
+def _added_pragmas(report: Report, paint: _Paint) -> list[str]:
+    """Findings suppressed by a `keysweep:allow` the scanned change adds, one line each: the
+    author's approval of their own key, shown so a reviewer sees it."""
+    found = [f for f in report.suppressed if f.suppression is not None and f.suppression.added]
+    if not found:
+        return []
+    lines = [
+        paint(_WARN, f"Suppressed by a pragma this change adds (not counted; review them): {len(found)}")
+    ]
+    for finding in found[:BASELINED_SHOWN]:
+        loc = next((loc for loc in finding.locations if loc.pragma_added), None)
+        where = f"{escape_text(loc.path)}:{loc.position.line}" if loc is not None else "(no location)"
+        secret = escape_text(finding.redacted) if finding.redacted else "(short secret)"
+        lines.append(
+            f"  {escape_text(finding.rule_id)} {secret} fingerprint "
+            f"{escape_text(finding.fingerprint[:FINGERPRINT_SHOWN])} at {where}"
+        )
+    if len(found) > BASELINED_SHOWN:
+        lines.append(f"  +{len(found) - BASELINED_SHOWN} more")
+    return [*lines, ""]
+
+
 def _staged_hint() -> list[str]:
     return [
         "",
@@ -212,7 +246,9 @@ def _staged_hint() -> list[str]:
         "If it is not a live secret (a test fixture, a revoked sample): end its line with",
         "  `keysweep:allow` in a comment, allowlist the path in .keysweep.toml ([[allow]] paths and a",
         '  reason), or acknowledge it: `keysweep baseline update --output F` with `baseline = "F"`',
-        "  in .keysweep.toml.",
+        "  in .keysweep.toml. A `keysweep:allow` that the change adds does not suppress a key whose",
+        "  checksum or marker verifies offline (unless .keysweep.toml sets `[pragmas]`",
+        '  `added-by-change = "all"`): allowlist or acknowledge those.',
     ]
 
 

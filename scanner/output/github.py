@@ -108,11 +108,16 @@ def range_annotations(
     if report.status == "failed":
         return Annotations((), 0, 0, per_level)
     rules = {rule.id: rule for rule in report.rules}
-    in_tree = {f.fingerprint: f for f in tree.findings} if tree is not None else {}
+    # a secret the tree scan suppressed (a pragma on its line) still has its line there
+    in_tree = {f.fingerprint: f for f in (*tree.suppressed, *tree.findings)} if tree is not None else {}
     chosen: dict[Level, list[Finding]] = {level: [] for level in LEVELS}
     findings = [f for f in report.findings if f.suppression is None]  # a baselined one is acknowledged
     for finding in sorted(findings, key=lambda f: -f.severity.rank):  # stable
         chosen[level_of(finding.severity)].append(finding)
+    # a key its author approved with a pragma this change adds: a warning on that line, for review
+    added = [f for f in report.suppressed if f.suppression is not None and f.suppression.added]
+    chosen["warning"] += added
+    findings += added
     caps = dict.fromkeys(LEVELS, per_level)
     if any(len(chosen[level]) > per_level for level in LEVELS):
         caps["notice"] = per_level - 1  # room for the final notice, itself a notice
@@ -148,6 +153,8 @@ def _annotation(
 ) -> Annotation:
     name = rule.name if rule is not None and rule.name else finding.rule_id
     title = f"keysweep: {finding.severity.value} {name}"
+    if finding.suppression is not None and finding.suppression.added:
+        title = f"keysweep: {finding.suppression.reason} ({name})"
     added = [loc for loc in finding.locations if loc.source is not SourceKind.MESSAGE]
     place = _place(added, in_tree.get(finding.fingerprint), have_tree)
     message = _message(finding, rule, name, added, place)
@@ -187,6 +194,18 @@ def _message(
             "Whatever a browser or app receives is public: call the API from a server-side proxy, "
             f"and revoke any key that shipped{f' at {url}' if url else ''}."
         )
+    elif finding.suppression is not None and finding.suppression.added:
+        secret = finding.redacted or "(short secret, not shown)"
+        lead = (
+            f"{name} {secret} ({finding.rule_id}) is suppressed by a keysweep:allow that this change adds: "
+            "its author approves their own key."
+        )
+        why = (
+            'the config lets such a pragma suppress any finding (pragmas.added-by-change = "all")'
+            if finding.verified
+            else "its structure cannot be verified offline"
+        )
+        todo = f"The gate does not count it because {why}. A reviewer should confirm it is not a real key."
     else:
         secret = finding.redacted or "(short secret, not shown)"
         lead = f"Leaked {name} {secret} ({finding.rule_id}), {where(finding)}."
@@ -196,6 +215,10 @@ def _message(
             "in code scanning says how."
         )
     parts = [lead]
+    if finding.pragma_ignored is not None:
+        parts.append(
+            f"A keysweep:allow that this change adds does not suppress it: {finding.pragma_ignored}."
+        )
     if finding.severity_reason is not None:
         parts.append(f"Severity {finding.severity.value}: {finding.severity_reason.rstrip('.')}.")
     seen = finding.first_seen

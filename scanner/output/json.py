@@ -100,6 +100,10 @@ def _finding(finding: Finding) -> dict[str, Any]:
             "kind": finding.suppression.kind.value,
             "reason": finding.suppression.reason,
         }
+        if finding.suppression.added:  # by a pragma the scanned change adds
+            document["suppression"]["added_by_change"] = True
+    if finding.pragma_ignored is not None:
+        document["pragma_ignored"] = finding.pragma_ignored
     if finding.scope is not None:
         document["scope"] = finding.scope
     document["locations_total"] = finding.locations_total
@@ -160,4 +164,6 @@ def _location(location: Location) -> dict[str, Any]:
         document["client_bundle"] = bundle_kind(location)
     if location.context is not None:
         document["context"] = location.context
+    if location.pragma_added:
+        document["pragma_added"] = True
     return document

@@ -39,22 +39,24 @@ Choices worth knowing:
   open alert unless the repository treats suppressions as dismissals — and are counted by reason,
   with the baselined ones, in `run.properties["keysweep/suppressed"]`. Stale baseline entries are
   counted in `keysweep/baseline`, not written as `absent` results, for the same reason.
+- Pragmas the scanned change adds (range, staged): a finding such a pragma suppressed is listed in
+  `run.properties["keysweep/suppressed_by_added_pragma"]` (rule, fingerprint, path, line), so a
+  reviewer sees the author's approval of their own key; a result whose added pragma did not
+  suppress it says why in `keysweep/pragma_ignored`.
 """
 
 from __future__ import annotations
 
 import base64
 import gzip
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, assert_never
+from typing import Any
 from urllib.parse import quote
 
 import scanner
 from scanner.model import (
     BaselineState,
-    Confidence,
     Finding,
     Kind,
     Location,
@@ -66,7 +68,8 @@ from scanner.model import (
     SuppressKind,
 )
 from scanner.output.escape import dump_json
-from scanner.output.remediation import rule_help
+from scanner.output.sarif_rules import friendly_name as friendly_name  # the rule descriptors' module
+from scanner.output.sarif_rules import rule_descriptor, rule_table
 from scanner.output.severity import severity_level
 from scanner.output.where import build_output, bundle_kind, where
 
@@ -76,10 +79,6 @@ INFORMATION_URI = "https://github.com/keysweep/keysweep"
 SRCROOT = "%SRCROOT%"
 MAX_LOCATIONS = 10
 """GitHub uses only the first location and shows at most this many (github.md §1.1)."""
-MAX_DESCRIPTION = 1024
-"""GitHub's limit on `shortDescription.text` and `fullDescription.text`."""
-MAX_NAME = 255
-_ARTICLES = frozenset({"a", "an", "the"})
 MAX_RESULTS = 25_000
 """GitHub refuses a run with more results (github.md §1.3)."""
 MAX_GZIP_BYTES = 10_000_000
@@ -164,7 +163,7 @@ def sarif_document(report: Report) -> dict[str, Any]:
 
     Results are ordered most severe first, so that a cut keeps the most severe.
     """
-    rules = _rule_table(report)
+    rules = rule_table(report)
     index = {rule.id: position for position, rule in enumerate(rules)}
     failed = report.status == "failed"
     ordered = sorted(report.findings, key=lambda finding: -finding.severity.rank)  # stable
@@ -175,7 +174,7 @@ def sarif_document(report: Report) -> dict[str, Any]:
                 "name": "keysweep",
                 "semanticVersion": scanner.__version__,
                 "informationUri": INFORMATION_URI,
-                "rules": [_rule(rule) for rule in rules],
+                "rules": [rule_descriptor(rule) for rule in rules],
             }
         },
         "invocations": [_invocation(report)],
@@ -196,6 +195,17 @@ def _run_properties(report: Report) -> dict[str, Any]:
     }
     if report.stats.suppressed:
         properties["keysweep/suppressed"] = dict(sorted(report.stats.suppressed.items()))
+    added = _added_pragmas(report)
+    if added:
+        properties["keysweep/suppressed_by_added_pragma"] = [
+            {
+                "ruleId": f.rule_id,
+                "fingerprint": f.fingerprint,
+                "uri": artifact_uri(loc) if loc is not None else None,
+                "line": loc.position.line if loc is not None else None,
+            }
+            for f, loc in added
+        ]
     if report.baseline is not None:
         b = report.baseline
         properties["keysweep/baseline"] = {
@@ -214,95 +224,6 @@ def automation_id(mode: str) -> str:
     if mode in ("history", "range", "staged"):
         return f"keysweep/{mode}/"
     return "keysweep/tree/"
-
-
-# --- rules -------------------------------------------------------------------------------------
-
-
-def _rule_table(report: Report) -> list[Rule]:
-    """Every rule of the ruleset, sorted by id, plus a stand-in for any finding's unknown rule."""
-    rules = {rule.id: rule for rule in report.rules}
-    for finding in report.findings:
-        if finding.rule_id not in rules:
-            rules[finding.rule_id] = _stand_in_rule(finding)
-    return [rules[rule_id] for rule_id in sorted(rules)]
-
-
-def _stand_in_rule(finding: Finding) -> Rule:
-    return Rule(
-        id=finding.rule_id,
-        name=finding.rule_id,
-        provider=finding.provider,
-        pattern="",
-        max_length=0,
-        keywords=(),
-        severity=finding.severity,
-        confidence=finding.confidence,
-        kind=finding.kind,
-        revoke_url=finding.remediation_url,
-    )
-
-
-def _rule(rule: Rule) -> dict[str, Any]:
-    levels = severity_level(rule.severity)
-    help_ = rule_help(rule)
-    title = rule.name or rule.id
-    description = " ".join((rule.description or title).split())
-    descriptor: dict[str, Any] = {
-        "id": rule.id,
-        "name": friendly_name(title),
-        "shortDescription": {"text": _clip(title, MAX_DESCRIPTION)},
-        "fullDescription": {"text": _clip(description, MAX_DESCRIPTION)},
-        "help": {"text": help_.text, "markdown": help_.markdown},
-    }
-    if rule.references:
-        descriptor["helpUri"] = rule.references[0]
-    return descriptor | {
-        "defaultConfiguration": {"level": levels.level},
-        "properties": {
-            "tags": ["security", "secret", rule.provider],
-            "precision": precision(rule.confidence),
-            "security-severity": levels.security_severity,
-        },
-    }
-
-
-def friendly_name(title: str) -> str:
-    """SARIF's "friendly name": the rule title in strict PascalCase (`OpenAiProjectApiKey`).
-
-    The Multitool (SARIF2012) wants one capital per word and no one-letter word, so acronyms are
-    folded, articles dropped and a lone letter joined to the next word (`OAuth` → `Oauth`,
-    `xAI` → `Xai`).
-    """
-    found = re.findall(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+", title)
-    words = [w for w in found if w.lower() not in _ARTICLES] or found
-    joined: list[str] = []
-    for word in words:
-        if joined and len(joined[-1]) == 1:
-            joined[-1] += word.lower()
-        else:
-            joined.append(word)
-    name = "".join(word.capitalize() for word in joined) or "Rule"
-    if name[0].isdigit():
-        name = "Rule" + name
-    return name[:MAX_NAME]
-
-
-def precision(confidence: Confidence) -> str:
-    """GitHub's `properties.precision` for a rule of this confidence."""
-    match confidence:
-        case Confidence.HIGH:
-            return "high"
-        case Confidence.MEDIUM:
-            return "medium"
-        case Confidence.LOW:
-            return "low"
-        case _:
-            assert_never(confidence)
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # --- results -----------------------------------------------------------------------------------
@@ -338,6 +259,8 @@ def _result(finding: Finding, rules: Sequence[Rule], index: dict[str, int]) -> d
         properties["keysweep/severity_reason"] = finding.severity_reason
     if finding.scope is not None:
         properties["keysweep/scope"] = finding.scope
+    if finding.pragma_ignored is not None:
+        properties["keysweep/pragma_ignored"] = finding.pragma_ignored
     result: dict[str, Any] = {
         "ruleId": finding.rule_id,
         "ruleIndex": rule_index,
@@ -404,6 +327,10 @@ def result_message(finding: Finding, rule: Rule) -> str:
         parts.append("Its first commit lies beyond what was read (shallow or incomplete history).")
     if finding.locations_total > 1:
         parts.append(f"Found in {finding.locations_total} locations.")
+    if finding.pragma_ignored is not None:
+        parts.append(
+            f"A keysweep:allow that this change adds does not suppress it: {finding.pragma_ignored}."
+        )
     if finding.suppression is not None:
         parts.append(f"Suppressed ({finding.suppression.kind.value}): {finding.suppression.reason}.")
     elif finding.baseline_state is BaselineState.UPDATED:
@@ -573,6 +500,15 @@ def _skip_notifications(stats: Stats) -> Iterable[dict[str, Any]]:
         if examples:
             text += " For example: " + ", ".join(examples[:3]) + "."
         yield _notification(f"keysweep/skipped/{reason}", "warning", text)
+
+
+def _added_pragmas(report: Report) -> list[tuple[Finding, Location | None]]:
+    """The findings a pragma that the scanned change adds suppressed, each with that pragma's line."""
+    return [
+        (f, next((loc for loc in f.locations if loc.pragma_added), None))
+        for f in report.suppressed
+        if f.suppression is not None and f.suppression.added
+    ]
 
 
 def _notification(descriptor: str, level: str, text: str) -> dict[str, Any]:

@@ -22,7 +22,7 @@ import scanner
 from scanner.model import Finding, Kind, Location, Report, Rule, Severity
 from scanner.output.escape import guard_lines
 from scanner.output.templating import render
-from scanner.output.where import where
+from scanner.output.where import message_of, where
 
 TEMPLATE = "summary.md.j2"
 MAX_SUMMARY_BYTES = 1_000_000
@@ -146,6 +146,17 @@ class Step:
 
 
 @dataclass(frozen=True, slots=True)
+class AddedPragma:
+    """A finding on a line whose `keysweep:allow` the scanned change adds, and what it did."""
+
+    rule: str
+    secret: str
+    location: Link | None
+    suppressed: bool
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
 class Count:
     provider: str
     by_severity: tuple[int, ...]
@@ -181,6 +192,7 @@ class Summary:
     incomplete: bool
     skipped: tuple[Skipped, ...]
     suppressed: tuple[tuple[str, int], ...]
+    added_pragmas: tuple[AddedPragma, ...]
     baseline: str | None
     stats: tuple[tuple[str, int], ...]
     tree_total: int | None
@@ -236,6 +248,7 @@ def _summary(report: Report, context: SummaryContext, rows: int, cut: bool) -> S
         incomplete=not failed and (report.status == "incomplete" or not stats.complete),
         skipped=_skipped(report),
         suppressed=tuple(sorted((k, v) for k, v in stats.suppressed.items() if v)),
+        added_pragmas=() if failed else _added_pragmas(report, rules, context),
         stats=_stats(report),
         baseline=_baseline(report),
         tree_total=None if tree_failed or tree is None else len(active(tree)),
@@ -333,7 +346,10 @@ def _location(location: Location, context: SummaryContext) -> Link:
         original = location.original
         text += _clip(f" (from {original.path}:{original.line})", 120)
     url = None
-    if context.links and location.commit and location.path_bytes is None:
+    message = message_of(location)
+    if context.links and location.commit and message == "commit":
+        url = context.links.commit(location.commit)  # the message is the commit's, not a file's
+    elif context.links and location.commit and location.path_bytes is None and message is None:
         url = context.links.blob(location.commit, location.path, position.line)
     return Link(text, url)
 
@@ -366,6 +382,35 @@ def _step(finding: Finding, rule: Rule | None, context: SummaryContext) -> Step:
         first_seen=_first_seen(finding, context),
         severity_reason=_clip(finding.severity_reason or ""),
     )
+
+
+def _added_pragmas(
+    report: Report, rules: dict[str, Rule], context: SummaryContext
+) -> tuple[AddedPragma, ...]:
+    """The findings whose line carries a pragma the scanned change adds: the ones it suppressed
+    (a reviewer should see them) and the ones it could not (they count)."""
+    out: list[AddedPragma] = []
+    suppressed = [f for f in report.suppressed if f.suppression is not None and f.suppression.added]
+    ignored = [f for f in report.findings if f.pragma_ignored is not None]
+    for finding in (*suppressed, *ignored):
+        rule = rules.get(finding.rule_id)
+        loc = next((loc for loc in finding.locations if loc.pragma_added), None)
+        if finding.pragma_ignored is not None:
+            why = finding.pragma_ignored
+        elif finding.verified:
+            why = 'the config lets such a pragma suppress any finding (pragmas.added-by-change = "all")'
+        else:
+            why = "its structure cannot be verified offline; a reviewer should confirm it is not a real key"
+        out.append(
+            AddedPragma(
+                rule=_clip(rule.name if rule is not None and rule.name else finding.rule_id),
+                secret=_clip(_secret(finding)),
+                location=_location(loc, context) if loc is not None else None,
+                suppressed=finding.pragma_ignored is None,
+                why=_clip(why),
+            )
+        )
+    return tuple(out)
 
 
 def _skipped(report: Report) -> tuple[Skipped, ...]:

@@ -44,3 +44,13 @@ def bundle_kind(location: Location) -> str:
 def build_output(finding: Finding) -> bool:
     """The finding's first location is a bundle as built, which no commit holds."""
     return bool(finding.locations) and finding.locations[0].source is SourceKind.BUNDLE
+
+
+def message_of(location: Location) -> str | None:
+    """`commit` or `tag` when the location is in a commit's or a tag's message (its path is then
+    `commit:<id>` or `tag:<name>`, no file of any tree: a link to it must name the commit, not a
+    blob); None for a location in a file."""
+    if location.blob is not None or location.source not in (SourceKind.MESSAGE, SourceKind.UNREACHABLE):
+        return None
+    kind = location.path.partition(":")[0]
+    return kind if kind in ("commit", "tag") else None

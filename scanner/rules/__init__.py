@@ -140,8 +140,17 @@ def _rule(raw: Any, provider: str, defaults: dict[str, Any], where: str) -> Rule
         companion=companion,
         companion_window=int(raw.get("companion_window", 0)),
         alone=str(raw.get("alone", "")).strip(),
+        structure=_structure(raw, where),
         rivals=_rivals(raw, where, ties["accept"]),
     )
+
+
+def _structure(raw: dict[str, Any], where: str) -> tuple[str, ...]:
+    """Literals every key of the rule holds; short ones would verify nothing."""
+    found = _tuple(raw.get("structure"), where, "structure")
+    if any(len(s) < 6 for s in found):
+        raise RuleError(f"{where}: a 'structure' literal needs at least 6 characters")
+    return found
 
 
 def _rivals(raw: dict[str, Any], where: str, accept: tuple[str, ...]) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ from scanner.git.repo import bad_objects, read_header, read_raw
 from scanner.model import CommitRef, Match, Original, Position, Provenance, Rule, Skip
 from scanner.model import secret_id as secret_id  # the one identity of a secret, for every source
 from scanner.skips import CORRUPT, MISSING, TOO_LARGE
+from scanner.sources.pragmas import PragmaLines, pragma_lines
 
 Hits = tuple[tuple[Match, Position], ...]
 DEFAULT_BLOB_CAP = (
@@ -55,6 +56,8 @@ class Place:
     bundle: bool = False  # client output: a secret here is shipped to browsers (sources/bundles.py)
     # the source-map origin of each of the Found's hits, in order (sources/maps.py); () for none
     origins: tuple[Original | None, ...] = ()
+    # the indexes of the Found's hits whose `keysweep:allow` the scanned change adds (sources/pragmas.py)
+    pragmas_added: frozenset[int] = frozenset()
 
 
 @dataclass(slots=True)
@@ -115,7 +118,7 @@ def commit_ref(oid: bytes, meta: CommitMeta, generation: int = 0) -> CommitRef:
 
 def scan_text(matcher: Matcher, data: bytes) -> Hits:
     """Matches of one text with their positions (pragma-marked matches included)."""
-    watchdog.beat()
+    watchdog.scanning()  # the object last read: a stall from here on is the rules', not libgit2's
     found = matcher.scan(data)
     if not found:
         return ()
@@ -136,6 +139,7 @@ class BlobScanner:
         self.cap = cap
         self.res = res
         self._cache: dict[bytes, Hits | None] = {}
+        self._pragmas: dict[bytes, PragmaLines | None] = {}
 
     def hits(self, blob: bytes, where: str = "") -> Hits | None:
         """The blob's matches; None when it could not be read (counted)."""
@@ -168,14 +172,36 @@ class BlobScanner:
         self._cache[blob] = got
         return got
 
-    def keys(self, blob: bytes | None) -> frozenset[str] | None:
-        """Secrets the blob holds; None when unreadable; empty for no blob."""
+    def keys(self, blob: bytes | None, pragma: bool = False) -> frozenset[str] | None:
+        """Secrets the blob holds (with `pragma`, pragma-marked ones too); None when unreadable;
+        empty for no blob."""
         if blob is None:
             return frozenset()
         h = self.hits(blob)
         if h is None:
             return None
-        return frozenset(secret_id(m) for m, _ in h if not m.pragma)
+        return frozenset(secret_id(m) for m, _ in h if pragma or not m.pragma)
+
+    def text(self, blob: bytes) -> bytes | None:
+        """The blob's bytes, read again (not counted: `hits` counted it); None when unreadable or
+        over the cap."""
+        try:
+            _, size = read_header(self.repo, blob)
+            if size > self.cap:
+                return None
+            return read_raw(self.repo, blob)[1]
+        except (KeyError, pygit2.GitError, ValueError, OSError):
+            return None
+
+    def pragma_lines(self, blob: bytes | None) -> PragmaLines | None:
+        """The lines of a parent's blob that carry a pragma (sources/pragmas.py); empty for no
+        blob, None when it cannot be read."""
+        if blob is None:
+            return frozenset()
+        if blob not in self._pragmas:
+            data = self.text(blob)
+            self._pragmas[blob] = None if data is None else pragma_lines(data)
+        return self._pragmas[blob]
 
 
 @dataclass(frozen=True, slots=True)

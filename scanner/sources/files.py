@@ -59,10 +59,12 @@ def _breaks(b: bytes) -> int:
 def scan_file(matcher: Matcher, f: FileEntry, cap: int) -> FileResult:
     """Scan one file, in overlapping chunks above `cap`; positions are file-absolute."""
     hits: list[tuple[Match, Position]] = []
-    seen: set[tuple[int, int, str]] = set()
+    seen: set[tuple[int, int, str, str | None]] = set()
     lines_before = 0  # line breaks in the file before the current chunk's start
     line_start = 0  # absolute offset of the line the current chunk starts in
     prev: tuple[int, bytes] | None = None
+    label = f"file {f.rel.decode('utf-8', 'replace')}"
+    watchdog.scanning(label)  # named before the first read: a process killed while reading says which file
     try:
         for start, data in read_chunks(f.abspath, cap):
             if prev is not None:
@@ -72,10 +74,15 @@ def scan_file(matcher: Matcher, f: FileEntry, cap: int) -> FileResult:
                 last = max(region.rfind(b"\n"), region.rfind(b"\r"))
                 if last >= 0:
                     line_start = pstart + last + 1
-            watchdog.beat()
+            watchdog.scanning(label)
             index = LineIndex(data)
             for m in matcher.scan(data):
-                key = (start + m.start, start + m.end, m.rule_id)
+                key = (
+                    start + m.start,
+                    start + m.end,
+                    m.rule_id,
+                    m.secret,
+                )  # an inline map: keys share its span
                 if key in seen:
                     continue
                 seen.add(key)

@@ -14,18 +14,25 @@ tree, HEAD and every commit of the history.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from urllib.parse import unquote
 
-from scanner.detect.engine import Matcher
-from scanner.detect.positions import LineIndex, utf16_units
-from scanner.detect.sourcemap import SourceMap, SourceMapError, mapping_url, parse, resolve_source
-from scanner.model import Original, Position
+from scanner import watchdog
+from scanner.detect.decoders import INLINE_MAP_ENCODING
+from scanner.detect.positions import utf16_units
+from scanner.detect.sourcemap import (
+    SourceMap,
+    SourceMapError,
+    data_url_payload,
+    mapping_url,
+    parse,
+    resolve_source,
+)
+from scanner.model import Match, Original, Position
+from scanner.skips import UNMAPPED
 from scanner.sources.base import Found, Hits, Place, ScanContext, Source, SourceResult
 
 Read = Callable[[str], bytes | None]  # a repository-relative path's bytes, None when absent
@@ -63,15 +70,9 @@ def find_map(bundle: str, js: bytes, read: Read) -> FoundMap | None:
 
 
 def _inline(url: str) -> FoundMap:
-    head, _, payload = url.partition(",")
-    try:
-        raw = (
-            base64.b64decode(payload, validate=False)
-            if head.endswith(";base64")
-            else unquote(payload).encode()
-        )
-    except (binascii.Error, ValueError):
-        return FoundMap(None, "inline", None, "inline source map is not valid base64")
+    raw = data_url_payload(url)
+    if raw is None:
+        return FoundMap(None, "inline", None, "inline source map is not a readable data: URL")
     return _parsed(None, "inline", raw)
 
 
@@ -106,9 +107,27 @@ def origin_of(found: FoundMap, bundle: str, pos: Position, js: bytes | None = No
     column = got.column
     if got.shift and js is not None and got.source < len(sm.contents):
         column += _copied(js, pos.byte_offset, got.shift, sm.contents[got.source], got.line, got.column)
-    map_path = found.path or bundle
-    path, _inside = resolve_source(sm.sources[got.source], sm.source_root, map_path)
-    return Original(path=path, line=got.line, column=column)
+    return Original(path=_source_path(sm, got.source, found.path or bundle), line=got.line, column=column)
+
+
+def _source_path(sm: SourceMap, i: int, map_path: str) -> str:
+    """`sources[i]` resolved against its own `sourceRoot` (an index map's section's) and the map."""
+    root = sm.roots[i] if i < len(sm.roots) else sm.source_root
+    return resolve_source(sm.sources[i] if i < len(sm.sources) else "", root, map_path)[0]
+
+
+def content_origin(sm: SourceMap, secret: str, map_path: str) -> Original | None:
+    """Where `secret` first sits in the map's `sourcesContent` (an inline map's hit is located at
+    its data: URL; this is the line of source it ships)."""
+    for i, text in enumerate(sm.contents):
+        at = text.find(secret) if text else -1
+        if text and at >= 0:
+            before = text[:at]
+            line = before.count("\n") + 1
+            last = before.rsplit("\n", 1)[-1]
+            column = utf16_units(last.encode("utf-8", "surrogatepass")) + 1
+            return Original(path=_source_path(sm, i, map_path), line=line, column=column)
+    return None
 
 
 def _copied(js: bytes, offset: int, shift: int, content: str | None, line: int, column: int) -> int:
@@ -122,37 +141,6 @@ def _copied(js: bytes, offset: int, shift: int, content: str | None, line: int, 
     before = js[max(0, offset - 4 * shift) : offset].decode("utf-8", "replace")[-shift:]
     src = lines[line - 1][column - 1 : column - 1 + shift]
     return shift if before == src else 0
-
-
-@dataclass(frozen=True, slots=True)
-class ContentHit:
-    """Matches inside one `sourcesContent` entry: the source's resolved path and its hits, with
-    positions inside that source (the map file's own position is the caller's to give)."""
-
-    source: str
-    hits: Hits
-
-
-def scan_contents(found: FoundMap, bundle: str, matcher: Matcher) -> list[ContentHit]:
-    """Every `sourcesContent` entry scanned as the file it was (JSON escapes already undone by
-    the parser); positions are inside that source."""
-    sm = found.map
-    if sm is None:
-        return []
-    out: list[ContentHit] = []
-    map_path = found.path or bundle
-    for i, text in enumerate(sm.contents):
-        if not text:
-            continue
-        data = text.encode("utf-8", "surrogatepass")
-        found_here = matcher.scan(data)
-        if not found_here:
-            continue
-        index = LineIndex(data)
-        hits = tuple((m, index.position(m.start, m.end)) for m in found_here)
-        path, _inside = resolve_source(sm.sources[i] if i < len(sm.sources) else "", sm.source_root, map_path)
-        out.append(ContentHit(path, hits))
-    return out
 
 
 # ----------------------------------------------------------------------------------------------
@@ -174,6 +162,12 @@ def add_origins(res: SourceResult, files: Files) -> None:
     for found in res.founds:
         if any(p.bundle for p in found.places):
             found.places = [_with_origins(found, p, files, read_once) for p in found.places]
+    for path, _data, fm in (b for b in read_once.values() if b is not None):
+        if fm is not None and fm.map is not None and fm.map.exhausted:
+            res.skip(
+                UNMAPPED,
+                f"{path}: its source map is too long to decode as far as every hit (some have no origin)",
+            )
 
 
 def _bundle(place: Place, files: Files) -> _Bundle | None:
@@ -196,76 +190,94 @@ def _with_origins(
     if not place.bundle or place.origins:
         return place
     key = (place.commit, place.path)
-    if key not in read_once:
-        read_once[key] = _bundle(place, files)
-    got = read_once[key]
-    if got is None:
-        return place
-    path, data, fm = got
-    if fm is None:
-        origins = _content_origins(data, path, found.hits)
-    else:
-        origins = tuple(origin_of(fm, path, pos, data) for _m, pos in found.hits)
+    # a stall here names the bundle whose map is being read and decoded, not the last object read
+    with watchdog.doing(f"reading the source map of {place.path.decode('utf-8', 'replace')}"):
+        if key not in read_once:
+            read_once[key] = _bundle(place, files)
+        got = read_once[key]
+        if got is None:
+            return place
+        path, data, fm = got
+        if fm is None:
+            origins = _content_origins(data, path, found.hits)
+        else:
+            origins = tuple(_origin(fm, path, m, pos, data) for m, pos in found.hits)
     return replace(place, origins=origins) if any(origins) else place
 
 
+def _origin(fm: FoundMap, bundle: str, m: Match, pos: Position, js: bytes) -> Original | None:
+    """A bundle hit's origin: through the mappings, or, for a key the engine found in the inline
+    map's sources (encoding `source-map`, located at the data: URL), inside that source."""
+    if m.encoding == INLINE_MAP_ENCODING:
+        if fm.map is None or m.secret is None:
+            return None
+        return content_origin(fm.map, m.secret, bundle)
+    return origin_of(fm, bundle, pos, js)
+
+
 def _content_origins(data: bytes, map_path: str, hits: Hits) -> tuple[Original | None, ...]:
-    """For hits inside a map file: which `sourcesContent` entry holds each, and where in it."""
+    """For hits inside a map file: which `sourcesContent` entry holds each (every section's, in
+    an index map), and where in it."""
     spans = _content_spans(data)
     if not spans:
         return ()
     try:
-        doc = json.loads(data)
-        sources = doc.get("sources") or []
-        root = doc.get("sourceRoot") or ""
-    except (ValueError, AttributeError):
+        sm = parse(data)
+    except SourceMapError:  # not a map keysweep reads (damaged, nested too deep): no origins
         return ()
     out: list[Original | None] = []
     for _m, pos in hits:
         at = pos.byte_offset
         got: Original | None = None
-        for i, (start, end) in enumerate(spans):
-            if start < at < end and i < len(sources) and isinstance(sources[i], str):
-                try:
-                    before = json.loads(data[start:at].decode("utf-8") + '"')
-                except (ValueError, UnicodeDecodeError):
-                    break
-                line = before.count("\n") + 1
-                column = utf16_units(before.rsplit("\n", 1)[-1].encode("utf-8", "surrogatepass")) + 1
-                src, _inside = resolve_source(sources[i], root if isinstance(root, str) else "", map_path)
-                got = Original(path=src, line=line, column=column)
+        for start, end in spans:
+            if not start < at < end:
+                continue
+            try:
+                before = json.loads(data[start:at].decode("utf-8") + '"')
+                whole = json.loads(data[start : end + 1].decode("utf-8"))
+            except (ValueError, UnicodeDecodeError):
                 break
+            if whole not in sm.contents:
+                break
+            line = before.count("\n") + 1
+            column = utf16_units(before.rsplit("\n", 1)[-1].encode("utf-8", "surrogatepass")) + 1
+            got = Original(
+                path=_source_path(sm, sm.contents.index(whole), map_path), line=line, column=column
+            )
+            break
         out.append(got)
     return tuple(out)
 
 
 def _content_spans(data: bytes) -> list[tuple[int, int]]:
-    """Byte spans (opening quote, closing quote) of the `sourcesContent` strings of a map file; a
-    `null` entry is an empty span. Scanned as bytes, so offsets match the hits' byte offsets."""
-    key = data.find(b'"sourcesContent"')
-    if key < 0:
-        return []
-    i = data.find(b"[", key)
+    """Byte spans (opening quote, closing quote) of the `sourcesContent` strings of a map file,
+    every section's; a `null` entry is an empty span. Scanned as bytes, so offsets match the
+    hits' byte offsets."""
     spans: list[tuple[int, int]] = []
+    key = data.find(b'"sourcesContent"')
     n = len(data)
-    while 0 <= i < n:
-        j = i + 1
-        while j < n and data[j] in b" \t\r\n,":
-            j += 1
-        if j >= n or data[j : j + 1] == b"]":
-            break
-        if data[j : j + 1] != b'"':  # null
-            k = j
-            while k < n and data[k : k + 1] not in (b",", b"]"):
-                k += 1
-            spans.append((j, j))
-            i = k - 1 if data[k : k + 1] == b"]" else k
-            continue
-        k = j + 1
-        while k < n and data[k : k + 1] != b'"':
-            k += 2 if data[k : k + 1] == b"\\" else 1
-        spans.append((j, k))
-        i = k
+    while key >= 0:
+        i = data.find(b"[", key)
+        while 0 <= i < n:
+            j = i + 1
+            while j < n and data[j] in b" \t\r\n,":
+                j += 1
+            if j >= n or data[j : j + 1] == b"]":
+                i = j
+                break
+            if data[j : j + 1] != b'"':  # null
+                k = j
+                while k < n and data[k : k + 1] not in (b",", b"]"):
+                    k += 1
+                spans.append((j, j))
+                i = k - 1 if data[k : k + 1] == b"]" else k
+                continue
+            k = j + 1
+            while k < n and data[k : k + 1] != b'"':
+                k += 2 if data[k : k + 1] == b"\\" else 1
+            spans.append((j, k))
+            i = k
+        key = data.find(b'"sourcesContent"', max(i, key + 1)) if i >= 0 else -1
     return spans
 
 

@@ -20,6 +20,7 @@ from scanner.skips import MISSING
 from scanner.sources.base import (
     BlobScanner,
     Found,
+    Hits,
     Place,
     ScanContext,
     SourceResult,
@@ -27,6 +28,7 @@ from scanner.sources.base import (
     scan_text,
     secret_id,
 )
+from scanner.sources.pragmas import PragmaLines, added_pragmas, all_pragmas
 
 OrderKey = tuple[int, int, str]
 
@@ -79,20 +81,22 @@ def range_scan(
     depth = generations(in_range)  # depth within the range: 1 for commits whose parents lie outside it
 
     scanner = BlobScanner(repo, matcher, cap, res)
-    left_memo: dict[tuple[bytes, bytes], dict[str, bytes]] = {}
+    left_memo: dict[tuple[bytes, bytes, bool], dict[str, bytes]] = {}
 
-    def left_behind(ptree: bytes, tree: bytes) -> dict[str, bytes]:
+    def left_behind(ptree: bytes, tree: bytes, pragma: bool) -> dict[str, bytes]:
         """secret → the first path (byte order) holding it among the blobs of the parent tree
-        `ptree` that `tree` deletes or changes (for moved_from; cost follows the change)."""
-        got = left_memo.get((ptree, tree))
+        `ptree` that `tree` deletes or changes (for moved_from; cost follows the change). With
+        `pragma`, pragma-marked secrets too: a pragma'd line that moved is a move, whatever a
+        pragma new at its path may say."""
+        got = left_memo.get((ptree, tree, pragma))
         if got is not None:
             return got
         out: dict[str, bytes] = {}
         for path, blob in gone(repo, ptree, tree):
-            for k in scanner.keys(blob) or ():
+            for k in scanner.keys(blob, pragma=pragma) or ():
                 if k not in out or path < out[k]:
                     out[k] = path
-        left_memo[(ptree, tree)] = out
+        left_memo[(ptree, tree, pragma)] = out
         return out
 
     def order(c: bytes) -> OrderKey:
@@ -112,7 +116,10 @@ def range_scan(
                 continue
             # pragma-marked secrets go on to the report too: the suppress stage counts them
             keys = {secret_id(m) for m, _ in hits}
+            # what the gate vouches for: a secret no pragma suppresses, or a verified one (a pragma
+            # the change may have added does not suppress it by default)
             plain = {secret_id(m) for m, _ in hits if not m.pragma}
+            vouched = plain | {secret_id(m) for m, _ in hits if m.verified}
             parent_keys: list[frozenset[str] | None] = []
             for pt in ptrees:
                 pb, readable = lookup(repo, pt, path) if pt is not None else (None, False)
@@ -121,14 +128,14 @@ def range_scan(
                 if any(pk is not None and k in pk for pk in parent_keys):
                     continue
                 if any(pk is None for pk in parent_keys):
-                    if k in plain:  # a suppressed secret is no gap in what the gate vouches for
+                    if k in vouched:  # a suppressed secret is no gap in what the gate vouches for
                         undecided.add(k)
                     continue
                 # a move: a parent held k at a path this commit deletes or changes (a copy, the
                 # old path left as it was, is a new introduction)
                 moved = None
                 for pt in ptrees:
-                    was = left_behind(pt, meta.tree).get(k) if pt is not None else None
+                    was = left_behind(pt, meta.tree, k not in plain).get(k) if pt is not None else None
                     if was is not None:
                         moved = display(was)
                         break
@@ -142,16 +149,35 @@ def range_scan(
             mh = scan_text(matcher, messages[c])
             res.nbytes += len(messages[c])
             if mh:
-                res.founds.append(
-                    Found(mh, [Place("message", b"commit:" + c.hex().encode(), None, c, meta.committer.time)])
-                )
+                where = b"commit:" + c.hex().encode()
+                # a commit message of the range is the change's own text: every pragma in it is added
+                place = Place("message", where, None, c, meta.committer.time, pragmas_added=all_pragmas(mh))
+                res.founds.append(Found(mh, [place]))
                 for m, _ in mh:
                     if not m.pragma:
                         intro.setdefault(secret_id(m), []).append((order(c), c, None, None))
+
+    def pragmas_added(c: bytes, path: bytes, blob: bytes, kept: Hits) -> frozenset[int]:
+        """The hits whose pragma commit `c` adds at `path` (against each parent's blob there)."""
+        if not any(m.pragma for m, _ in kept):
+            return frozenset()
+        data = scanner.text(blob)
+        if data is None:
+            return all_pragmas(kept)
+        parents: list[PragmaLines | None] = []
+        for p in in_range[c].parents:
+            pm = commits.get(p)
+            pb, readable = lookup(repo, pm[0].tree, path) if pm is not None else (None, False)
+            parents.append(scanner.pragma_lines(pb) if readable else None)
+        return added_pragmas(kept, data, parents)
+
     for (path, blob), (_, c, keys) in sorted(places.items()):
         hits = scanner.hits(blob) or ()
         kept = tuple((m, p) for m, p in hits if secret_id(m) in keys)
-        res.founds.append(Found(kept, [Place("history", path, blob, c, in_range[c].committer.time)]))
+        added = pragmas_added(c, path, blob, kept)
+        res.founds.append(
+            Found(kept, [Place("history", path, blob, c, in_range[c].committer.time, pragmas_added=added)])
+        )
     # provenance, at the paths the range introduced (scope: range)
     refs, _ = list_refs(repo)
     tips: list[tuple[str, bytes]] = []
@@ -175,7 +201,9 @@ def range_scan(
         moved = lst[0][3] if all(mv is not None for *_, mv in lst) else None
 
         def holds_at(tree: bytes | None, k: str = k, paths: set[bytes] = paths) -> bool:
-            return tree is not None and any(k in (scanner.keys(blob_at(repo, tree, p)) or ()) for p in paths)
+            return tree is not None and any(
+                k in (scanner.keys(blob_at(repo, tree, p), pragma=True) or ()) for p in paths
+            )
 
         last: tuple[tuple[int, int, str], bytes] | None = None
         for c, meta in in_range.items():

@@ -16,11 +16,15 @@ from scanner.git.trees import TreeMemo, head_tree, lookup, unchanged_dirs, under
 from scanner.model import Provenance
 from scanner.skips import MISSING
 from scanner.sources.base import BlobScanner, Found, Place, ScanContext, SourceResult, secret_id
+from scanner.sources.pragmas import added_pragmas, all_pragmas
 
 
-def staged_scan(repo: pygit2.Repository, matcher: Matcher, cap: int, prefix: bytes = b"") -> SourceResult:
+def staged_scan(
+    repo: pygit2.Repository, matcher: Matcher, cap: int, prefix: bytes = b"", change: bool = True
+) -> SourceResult:
     """Stage-0 entries that differ from HEAD and stages 2–3 of conflicts; a secret counts when
-    HEAD's blob at that path does not hold it (an unborn HEAD is the empty tree)."""
+    HEAD's blob at that path does not hold it (an unborn HEAD is the empty tree). With `change`
+    (`--staged`: the index is the change under scan) the pragmas it adds are told apart."""
     res = SourceResult()
     res.head = head_commit(repo)
     tree = head_tree(repo)
@@ -54,7 +58,13 @@ def staged_scan(repo: pygit2.Repository, matcher: Matcher, cap: int, prefix: byt
             held = frozenset()  # HEAD's blob unreadable: count what the staged blob holds
         kept = tuple((m, p) for m, p in hits if secret_id(m) not in held)
         if kept:
-            res.founds.append(Found(kept, [Place("staged", e.path, e.blob)]))
+            added = frozenset[int]()
+            # the pragmas the index adds, against HEAD's blob at the path (sources/pragmas.py)
+            if change and any(m.pragma for m, _ in kept):
+                data = scanner.text(e.blob)
+                base = scanner.pragma_lines(at_head) if readable else None
+                added = all_pragmas(kept) if data is None else added_pragmas(kept, data, [base])
+            res.founds.append(Found(kept, [Place("staged", e.path, e.blob, pragmas_added=added)]))
             for m, _ in kept:
                 res.provenance.setdefault(secret_id(m), Provenance())
     res.sources = {"staged": len(seen)}
@@ -64,9 +74,10 @@ def staged_scan(repo: pygit2.Repository, matcher: Matcher, cap: int, prefix: byt
 class StagedSource:
     """What the index adds over HEAD (`--staged`)."""
 
-    def __init__(self, repo: pygit2.Repository, site: RepoSite) -> None:
+    def __init__(self, repo: pygit2.Repository, site: RepoSite, change: bool = True) -> None:
         self.repo = repo
         self.site = site
+        self.change = change  # False in a tree scan, where the index is part of the tree's state
 
     def scan(self, ctx: ScanContext) -> SourceResult:
-        return staged_scan(self.repo, ctx.matcher, ctx.blob_cap, self.site.prefix)
+        return staged_scan(self.repo, ctx.matcher, ctx.blob_cap, self.site.prefix, self.change)

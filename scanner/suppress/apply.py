@@ -7,7 +7,10 @@ A finding is suppressed as a whole, for one reason, by the first that applies:
    allowlisted glob (pragma when all are pragmas). A secret that is also anywhere else is reported
    with all its locations: an allowlist cannot hide a key that leaked outside it. A finding with
    more locations than the report lists is never suppressed this way (the unlisted ones are
-   unknown);
+   unknown). A pragma that the scanned change adds (`Location.pragma_added`) counts only as the
+   policy's `added_pragmas` says (by default not for a secret whose structure is verified
+   offline); one that does suppress is marked `added`, one that does not is named in
+   `Finding.pragma_ignored`;
 3. `baseline`: its fingerprint is in the baseline and its exposure has not grown.
 
 Findings of (1) and (2) leave `findings` for `Report.suppressed`; baselined ones stay in `findings`
@@ -33,9 +36,10 @@ from scanner.model import (
     Suppression,
     SuppressKind,
 )
-from scanner.suppress.policy import AllowEntry, BaselineEntry, Policy, SeverityOverride
+from scanner.suppress.policy import AddedPragmas, AllowEntry, BaselineEntry, Policy, SeverityOverride
 
 PRAGMA_REASON = "inline keysweep:allow"
+ADDED_PRAGMA_REASON = "suppressed by a pragma this change adds"
 BASELINE_REASON = "acknowledged in the baseline"
 # modes whose report covers the whole repository (or directory): stale entries can be told
 _WHOLE = frozenset({"history", "tree", "directory"})
@@ -65,7 +69,7 @@ def apply_policy(report: Report, policy: Policy, live: LiveMap | None = None) ->
             counts[why.kind.value] += 1
             dropped.append(replace(f, suppression=why))
         else:
-            kept.append(f)
+            kept.append(_refused(f, policy.added_pragmas))
     summary = None
     if policy.baseline is not None:
         entries = policy.baseline.by_fingerprint()
@@ -123,17 +127,32 @@ def _rule_or_place(f: Finding, policy: Policy) -> Suppression | None:
         return Suppression(SuppressKind.DISABLED_RULE, "rule disabled in the config")
     if not f.locations or not _complete(f):
         return None
+    honoured = policy.added_pragmas.honours(f.verified)
     reasons: list[str] = []
+    added = False
     for loc in f.locations:
-        if loc.pragma:
+        if loc.pragma and (honoured or not loc.pragma_added):
+            added |= loc.pragma_added
             continue
         entry = _allowing(loc, f.rule_id, policy.allow)
         if entry is None:
             return None
         reasons.append(entry.reason)
     if not reasons:
-        return Suppression(SuppressKind.PRAGMA, PRAGMA_REASON)
+        return Suppression(SuppressKind.PRAGMA, ADDED_PRAGMA_REASON if added else PRAGMA_REASON, added)
     return Suppression(SuppressKind.ALLOWLIST, reasons[0])
+
+
+def _refused(f: Finding, mode: AddedPragmas) -> Finding:
+    """`f`, naming why a pragma the scanned change adds on one of its lines did not suppress it."""
+    if mode.honours(f.verified) or not any(loc.pragma_added for loc in f.locations):
+        return f
+    why = (
+        "its structure is verified offline (a checksum or marker passes)"
+        if mode is AddedPragmas.UNVERIFIED
+        else 'the config sets pragmas.added-by-change = "none"'
+    )
+    return replace(f, pragma_ignored=why)
 
 
 def _allowing(loc: Location, rule_id: str, allow: Sequence[AllowEntry]) -> AllowEntry | None:

@@ -85,6 +85,8 @@ def parse_baseline(text: str, where: str) -> Baseline:
         doc = json.loads(text)
     except json.JSONDecodeError as e:
         raise BaselineError(f"{where}:{e.lineno}:{e.colno}: not JSON: {e.msg}") from None
+    except RecursionError:  # a hostile file costs its own error, never an internal one
+        raise BaselineError(f"{where}: not JSON: nested too deeply") from None
     if not isinstance(doc, dict):
         raise BaselineError(f"{where}: a baseline is a JSON object with 'entries'")
     unknown = set(doc) - _TOP_KEYS

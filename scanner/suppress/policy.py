@@ -7,6 +7,7 @@ one), so the same policy reaches the stage whether it came from argv or the Acti
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from scanner.model import Severity
 from scanner.suppress.globs import PathGlob
@@ -53,6 +54,19 @@ class Baseline:
         return {e.fingerprint: e for e in self.entries}
 
 
+class AddedPragmas(StrEnum):
+    """`[pragmas] added-by-change`: which findings a `keysweep:allow` that the scanned change
+    itself adds (range, staged) may suppress. Such a pragma is its author approving their own key."""
+
+    UNVERIFIED = "unverified"  # all but a secret whose structure is verified offline (default)
+    NONE = "none"  # none: the gate counts every finding such a pragma marks
+    ALL = "all"  # every one, as a pragma already on the base does
+
+    def honours(self, verified: bool) -> bool:
+        """Whether such a pragma suppresses a finding (`verified`: its checksum or marker passed)."""
+        return self is AddedPragmas.ALL or (self is AddedPragmas.UNVERIFIED and not verified)
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     allow: tuple[AllowEntry, ...] = ()
@@ -60,6 +74,7 @@ class Policy:
     overrides: tuple[SeverityOverride, ...] = ()
     baseline: Baseline | None = None
     suppress: bool = True  # False: --no-suppress, every finding is shown and counted
+    added_pragmas: AddedPragmas = AddedPragmas.UNVERIFIED
 
 
 DEFAULT_POLICY = Policy()

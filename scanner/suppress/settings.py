@@ -15,6 +15,9 @@ rules = ["openai.project-key"]        # optional: only these rules
 paths = ["scripts/dev/**"]
 severity = "low"
 
+[pragmas]                             # a `keysweep:allow` that the scanned change (range, staged) adds
+added-by-change = "unverified"        # suppresses all but offline-verified secrets | none | all
+
 [[rules]]                             # extra rules: the bundled YAML rule schema, plus `provider`
 provider = "acme"
 id = "acme.api-token"
@@ -39,11 +42,14 @@ from typing import Any, NoReturn
 from scanner.errors import RuleError, UsageError
 from scanner.model import Rule, Severity
 from scanner.suppress.globs import GlobError, PathGlob, compile_glob
-from scanner.suppress.policy import AllowEntry, Policy, SeverityOverride
+from scanner.suppress.policy import AddedPragmas, AllowEntry, Policy, SeverityOverride
 
 CONFIG_NAME = ".keysweep.toml"
 FAIL_ON = ("none", "low", "medium", "high", "critical")
-_TOP = frozenset({"fail-on", "baseline", "fingerprint-key", "disable-rules", "allow", "severity", "rules"})
+_TOP = frozenset(
+    {"fail-on", "baseline", "fingerprint-key", "disable-rules", "allow", "severity", "rules", "pragmas"}
+)
+_PRAGMAS = frozenset({"added-by-change"})
 _ALLOW = frozenset({"paths", "reason", "rules"})
 _SEVERITY = frozenset({"paths", "rules", "severity"})
 
@@ -87,6 +93,8 @@ def parse_config(text: str, source: str, builtin: Iterable[Rule]) -> Settings:
         m = re.search(r"\(at line (\d+), column (\d+)\)", str(e))
         where = f"{source}:{m.group(1)}:{m.group(2)}" if m else source
         raise ConfigError(f"{where}: not valid TOML: {str(e).split(' (at ')[0]}") from None
+    except RecursionError:  # a hostile file costs its own error, never an internal one
+        raise ConfigError(f"{source}: not valid TOML: nested too deeply") from None
     return _Reader(text, source).settings(doc, tuple(builtin))
 
 
@@ -142,14 +150,39 @@ class _Reader:
         disabled = self.rule_ids(doc.get("disable-rules", []), "disable-rules", None, known)
         allow = tuple(self.allow(i, t, known) for i, t in enumerate(self.tables(doc, "allow")))
         overrides = tuple(self.override(i, t, known) for i, t in enumerate(self.tables(doc, "severity")))
+        policy = Policy(
+            allow=allow,
+            disabled_rules=frozenset(disabled),
+            overrides=overrides,
+            added_pragmas=self.pragmas(doc.get("pragmas", {})),
+        )
         return Settings(
             source=self.source,
-            policy=Policy(allow=allow, disabled_rules=frozenset(disabled), overrides=overrides),
+            policy=policy,
             fail_on=fail_on,
             baseline=baseline,
             fingerprint_key=key.encode("utf-8") if key is not None else None,
             rules=extra,
         )
+
+    def pragmas(self, value: Any) -> AddedPragmas:
+        """`[pragmas]`: what a pragma the scanned change itself adds may suppress."""
+        table = ("pragmas", -1)
+        if not isinstance(value, dict):
+            self.fail("pragmas", "must be a table ([pragmas])")
+        for k in value:
+            if k not in _PRAGMAS:
+                self.fail(f"pragmas.{k}", f"unknown key (known: {', '.join(sorted(_PRAGMAS))})", table, k)
+        mode = value.get("added-by-change", AddedPragmas.UNVERIFIED.value)
+        known = [m.value for m in AddedPragmas]
+        if mode not in known:
+            self.fail(
+                "pragmas.added-by-change",
+                f"must be one of {', '.join(known)}, not {mode!r}",
+                table,
+                "added-by-change",
+            )
+        return AddedPragmas(mode)
 
     def tables(self, doc: dict[str, Any], name: str) -> list[dict[str, Any]]:
         value = doc.get(name, [])

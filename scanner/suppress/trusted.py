@@ -3,9 +3,10 @@ which files hold a secret at HEAD.
 
 A change must not be able to turn its own scan off: a pull request that adds its key to an
 allowlist, disables the rule or baselines the fingerprint would pass if its own `.keysweep.toml`
-were believed. So the Action reads the config and the baseline from the base commit on
-`pull_request` and from `before` on `push` (the scanned commit only for a new branch, which has
-no base), and names the change when the scanned commit edits either (`TrustedInputs.changed`).
+were believed. So the Action reads the config and the baseline from the commit its plan trusts
+(`scanner.github_event`: the base of a pull request, `before` of a push, else the default
+branch's tip) and names the change when the scanned commit edits either
+(`TrustedInputs.changed`).
 """
 
 from __future__ import annotations

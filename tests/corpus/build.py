@@ -776,6 +776,15 @@ def plant_one(pl: Planter, slug: str, plant: Plant, pkgname: str) -> bool:
 # decoys: placeholders and look-alikes that must yield nothing (llm-keys.md §4.3)
 
 
+# A parser test's fixture that says what it is (a real agent framework's history): never dropped
+# (issue 19.10). OpenAI's marker verifies the first offline (its rule's severity); the second is
+# reported at low with the reason. Both are planted: a finding is expected.
+SAID_FAKE = (
+    ("openai.legacy-key", "# correct format, not real"),
+    ("anthropic.api-key", "# fake key for the parser test"),
+)
+
+
 def _decoy_lines(r: random.Random) -> dict[str, list[str]]:
     x = "x"
     ghp_body = _rand(r, ALPHABETS["b62"], 30)
@@ -875,9 +884,7 @@ def _decoy_lines(r: random.Random) -> dict[str, list[str]]:
         'ANTHROPIC_KEY_PLACEHOLDER = "sk-ant-api03-' + "x" * 93 + 'AA"',
         'OPENAI_PLACEHOLDER = "sk-proj-' + "x" * 74 + "T3BlbkFJ" + "x" * 74 + '"',
         'SEQUENTIAL = "sk-' + "abcdefghijklmnopqrst" + "T3BlbkFJ" + "abcdefghijklmnopqrst" + '"',
-        # a parser test's fixture that says what it is (a real agent framework's history)
-        f'FORMAT_FIXTURE = "sk-{_rand(r, ALPHABETS["alnum"], 42)}T3BlbkFJ{_rand(r, ALPHABETS["alnum"], 42)}"'
-        "  # correct format, not real",
+        # (a value its own comment calls fake is reported all the same: planted, see SAID_FAKE)
         # another service's id of a shape an Azure rule knows, under its own name near an Azure host
         # (its key, XFYUN_API_KEY, is a credential: the planted generic.credential rows hold it)
         'AZURE_ENDPOINT = "https://my-resource.openai.azure.com/"',
@@ -1144,6 +1151,14 @@ def build(
             rel = f"{base}/{name}"
             pl.add_block(rel, lines, None)
             decoys.append({"file": rel, "kind": name})
+    for j, (rule_id, comment) in enumerate(SAID_FAKE):  # own stream: the rest of the corpus is unchanged
+        fmt = next(f for f in formats if f.rule_id == rule_id)
+        plant = Plant(fmt, generate(fmt, random.Random(f"{seed}:said-fake:{j}")), "said-fake")
+        base = tree.rel(tree.pkgs[dslugs[j % len(dslugs)]])
+        pl.add_block(
+            f"{base}/tests/test_key_format.py", [f'    assert parse("{plant.secret}")  {comment}'], plant
+        )
+        plants.append(plant)
     pl.flush()
     labels = {
         "version": 1,

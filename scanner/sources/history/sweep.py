@@ -81,6 +81,7 @@ class Sweep:
         self._tree_chunks: list[tuple[int, bytes, bytes]] | None = None  # every chunk's trees, shared out
         self._ab: tuple[tuple[int, int, int], list[tuple[str, str]], dict[str, int]] = ((0, 0, 0), [], {})
         self.cache = cache
+        self._resumed = (0, 0)  # (objects the cache knew, objects read anew) of a resumed sweep
         self.trees: Trees | None = None
 
     def read_objects(self) -> None:
@@ -294,13 +295,21 @@ class Sweep:
             except (KeyError, ValueError, TypeError):
                 done = None
             if done is not None:
+                if self.cache is not None:
+                    self.cache.record(f"all of it ({done.objects} objects): the repository is unchanged")
                 return done
             self.res = res = SourceResult()
         try:
             if saved is None or not self._resume_safely(saved):
+                if self.cache is not None:
+                    why = "the cache is of no use here" if saved is not None else self.cache.found
+                    self.cache.record(f"none ({why}): every object was read")
                 self.res = res = SourceResult()
                 self.read_objects()
                 self.read_trees()
+            elif self.cache is not None:
+                known, new = self._resumed
+                self.cache.record(f"{known} of {known + new} objects; the {new} new ones were read")
         finally:
             self._close_workers()
         self._finish()
@@ -406,6 +415,7 @@ class Sweep:
         self.t.exact = False  # the cached trees were not all checked entry by entry
         # the new objects, read in this process (they are few)
         sub = Listing(loose=new, total=len(new))
+        self._resumed = (res.objects, len(new))
         res.objects += len(new)
         self.local = SweepWorker(
             self.repo, self.matcher, self.spec.cap, sub, sub.chunks(CHUNK_OBJECTS), local_lane()
