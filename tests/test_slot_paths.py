@@ -72,3 +72,14 @@ def test_the_finding_names_the_service_as_its_provider(tmp_path: Path, scan: Sca
     b.commit({"config.py": f'SERPER_API_KEY = "{_slot("svc")}"\n'.encode()})
     (finding,) = scan(tmp_path / "r").findings
     assert (finding.rule_id, finding.provider) == ("generic.credential", "serper")
+
+
+def test_a_weak_slot_value_publishes_no_digest(tmp_path: Path, scan: Scan) -> None:
+    """§4: a value under 20 characters (a password) is one finding with no published digest."""
+    pw = expand("{alpha:5}{digits:3}!{alpha:3}", random.Random("pw"))
+    strong = _slot("digest")
+    b = RepoBuilder(tmp_path / "r")
+    b.commit({"settings.py": f'DB_PASSWORD = "{pw}"\nSERPER_API_KEY = "{strong}"\n'.encode()})
+    by_name = {f.locations[0].context: f for f in scan(tmp_path / "r").findings}
+    assert by_name["DB_PASSWORD = …"].secret_sha256 is None
+    assert by_name["SERPER_API_KEY = …"].secret_sha256 is not None
