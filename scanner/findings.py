@@ -196,7 +196,7 @@ def _finding(
     return Finding(
         kind=rule.kind,
         rule_id=rule_id,
-        provider=rule.provider,
+        provider=next((h.match.service for h in hs if h.match.service), rule.provider),
         severity=severity,
         confidence=confidence,
         secret_sha256=digest,

@@ -162,6 +162,9 @@ class Match:
     # the name the secret is assigned to (`apiKey: …`), shown as a redacted context (detect/context.py)
     assigned: str | None = None
     alone: str | None = None  # why this value is not a credential by itself (severity low)
+    # the service a key is used with, when the evidence names it: a host in the same string,
+    # object or call (a relay's base URL), or the credential's own name (issue 20, detect/slots.py)
+    service: str | None = None
     # the secret's structure is verified offline: its rule's checksum passes or a rule marker is in it
     verified: bool = False
     said_fake: str | None = None  # why low: its own comment calls it fake (detect/filters.py)

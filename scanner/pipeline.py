@@ -18,6 +18,7 @@ from scanner.cache import HistoryCache, cache_key
 from scanner.config import Mode, ScanConfig
 from scanner.detect.context import construct
 from scanner.detect.engine import Matcher
+from scanner.detect.slots import SLOT_VALIDATOR
 from scanner.errors import ScanError, UsageError
 from scanner.findings import Hit, build_findings
 from scanner.git.repo import RepoSite, discover, open_repository
@@ -26,7 +27,7 @@ from scanner.rules import ruleset_hash
 from scanner.skips import PATH_ABSENT, examples_by_reason, is_incomplete
 from scanner.sources.base import NullProgress, Place, Progress, ScanContext, Source, SourceResult, secret_id
 from scanner.sources.directory import DirectorySource
-from scanner.sources.filekinds import applies
+from scanner.sources.filekinds import VENDORED_DOC, applies, not_own_settings, vendored_doc
 from scanner.sources.walk import display_path
 
 _EXPOSURE = {
@@ -234,6 +235,7 @@ def build_report(
     """The report of a scan: hits from every place (pragma-marked ones too: the suppress stage
     decides and counts), findings, stats and status."""
     rule_map = {r.id: r for r in rules}
+    slot_rules = {r.id for r in rules if r.validator == SLOT_VALIDATOR}  # detect/slots.py
     hits: list[Hit] = []
     for res in results:
         for found in res.founds:
@@ -250,6 +252,10 @@ def build_report(
                 for k, (m, pos) in enumerate(found.hits):
                     if m.exposure_text is not None and not _ships(rule_map, m.rule_id, place):
                         continue  # an exposure construct where it cannot ship (sources/filekinds.py)
+                    if m.rule_id in slot_rules and not_own_settings(place.path):
+                        continue  # a credential-sounding name in a lockfile, catalogue or vendor code
+                    if m.secret is not None and m.alone is None and vendored_doc(place.path):
+                        m = replace(m, alone=VENDORED_DOC)  # another package's sample: low, says why
                     prov = res.provenance.get(secret_id(m), Provenance())
                     loc = Location(
                         source=source,

@@ -80,9 +80,11 @@ def test_silent_without_its_host_or_beyond_the_window(rule: Rule, engine: str) -
     key = key_of(rule)
     use = FORMS["apiKey"].format(key=key)
     elsewhere = bundle("api.example.invalid", use).encode()
-    assert [m.rule_id for m in matcher(engine).scan(elsewhere) if m.secret] == []
+    # the credential-slot detector may report the value as an unknown credential; no provider may
+    generic = "generic.credential"
+    assert [m.rule_id for m in matcher(engine).scan(elsewhere) if m.secret and m.rule_id != generic] == []
     far = bundle(rule.hosts[0].lstrip("."), use, gap=FILLER * (rule.host_window // len(FILLER) + 2)).encode()
-    assert [m.rule_id for m in matcher(engine).scan(far) if m.secret] == []
+    assert [m.rule_id for m in matcher(engine).scan(far) if m.secret and m.rule_id != generic] == []
 
 
 def test_secret_group_is_balanced() -> None:

@@ -133,6 +133,7 @@ def _single_line(r: Rule) -> bool:
 def _self_named(r: Rule) -> bool:
     """A rule whose key is found under any name (the value the secret-as-name is assigned to)."""
     gated = r.context or r.accept or r.slot_pattern or r.companion or r.example_name != "API_TOKEN"
+    gated = gated or r.validator == "credential-slot"  # found only under a credential's name
     return (
         _single_line(r)
         and not gated

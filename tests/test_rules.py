@@ -27,6 +27,7 @@ from tests.contexts import CONTEXTS, Skip, env_quoted, json_doc, python_src, yam
 ENGINES = ("hyperscan", "python")
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_NAME = "API_TOKEN"
+GENERIC = "generic.credential"  # the credential-slot detector (scanner/detect/slots.py)
 
 
 @functools.cache
@@ -201,7 +202,10 @@ def test_negative_example_not_found(rule_id: str, index: int, engine: str) -> No
         found = matcher(engine).scan(plant(r.example_name, value, (0, len(value))).data)
         assert not [m for m in found if rule_id in (m.rule_id, *m.also_matched)], plant.__name__
         allowed = CLAIMED_ELSEWHERE.get((rule_id, index))
-        assert [m.rule_id for m in found] == ([allowed] if allowed else []), plant.__name__
+        # a near-miss shape under a credential name may be reported as an unknown credential by
+        # the credential-slot detector (test_slots.py says which it vetoes); no provider may claim it
+        providers = [m.rule_id for m in found if m.rule_id != GENERIC]
+        assert providers == ([allowed] if allowed else []), plant.__name__
 
 
 def test_negative_examples_are_matched_by_the_pattern_or_rejected_for_a_reason() -> None:
@@ -262,7 +266,8 @@ def _placeholders() -> list[tuple[str, str]]:
         ("commit", hexs),  # a git SHA outside any secret context
         ("id", uuid),
         ("checksum", hexs[:32]),
-        ("API_KEY", hexs[:32]),  # 32 hex without an Azure host or name
+        # 32 hex under API_KEY with no Azure host or name: no provider's, but an unknown
+        # credential (tests/test_slots.py)
     ]
 
 

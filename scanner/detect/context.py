@@ -122,6 +122,15 @@ def assigned_name(data: bytes, start: int) -> str | None:
     return found[0] if found else None
 
 
+def assigned_parts(data: bytes, start: int) -> tuple[str, bytes, bool] | None:
+    """(name, operator, whether the value is quoted) of the assignment before `start`, or None."""
+    found = _assignment(data, start)
+    if found is None:
+        return None
+    name, m = found
+    return name, m.group("op"), bool(m.group("vq"))
+
+
 def assigned_to(data: bytes, start: int, taken: Sequence[tuple[int, int]] = ()) -> str | None:
     """`name: …` for the span starting at `start`, or None when no assignment precedes it or its
     name could be part of a secret: `taken` holds the spans (sorted) that rules matched."""

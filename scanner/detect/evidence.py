@@ -52,9 +52,9 @@ class Tie(IntEnum):
     BARE = 1  # no evidence, and the rule accepts that (`bare`): its rivals are named too
     IMPORT = 2
     NEAR = 3
-    HOST = 3
-    CALL = 4
-    NAMED = 5  # the provider's name holds the value, or the rule needs no evidence
+    HOST = 4  # the host a key is sent to outranks a provider word merely nearby (issue 20)
+    CALL = 5
+    NAMED = 6  # the provider's name holds the value, or the rule needs no evidence
 
 
 _BRACKETS = re.compile(rb"[()\[\]{}]")
@@ -192,7 +192,8 @@ class Evidence:
             return Tie.HOST
         if "near" in accept and self._near(terms, start, end, rule.context_window):
             low = name.lower().encode() if name else b""  # `CLERK_SECRET_KEY = …`: the name says
-            return Tie.NAMED if any(t in low for t in terms) else Tie.NEAR
+            # `openai` names the SDK an OpenAI-compatible service is used through, not the service
+            return Tie.NAMED if any(t in low for t in terms if t.decode() not in GENERIC_WORDS) else Tie.NEAR
         if "import" in accept and self._imported(i, rule, start):
             return Tie.IMPORT
         return Tie.BARE if "bare" in accept else Tie.NONE

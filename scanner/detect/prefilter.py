@@ -14,6 +14,7 @@ from typing import Any
 
 from scanner.detect.decoders import TRIGGERS
 from scanner.detect.shapes import anchored, prefilter_slots, prefix_max, shared_slots
+from scanner.detect.slots import SLOT_REACH, SLOT_VALIDATOR, hs_expression
 from scanner.model import Rule
 
 hyperscan: Any
@@ -24,9 +25,8 @@ except ImportError:  # pragma: no cover - depends on the platform
 
 SLACK = 256  # room for assignment keywords and boundaries around a secret
 # bump when the compiled database changes for reasons other than the rules (cache key)
-DATABASE_FORMAT = (
-    5  # 3: the host forms of detect/hosts.py; 4: slot patterns under their own ids; 5: inline-map trigger
-)
+DATABASE_FORMAT = 7  # 3: host forms (detect/hosts.py); 4: slot patterns under their own ids; 5: inline-map
+# trigger; 6-7: the credential-slot pattern compiled exactly (detect/slots.py hs_expression)
 _TRIGGER_NAMES = tuple(TRIGGERS)
 _TRIGGER_RX = tuple(re.compile(TRIGGERS[n]) for n in _TRIGGER_NAMES)
 
@@ -66,7 +66,10 @@ def hs_pattern(pattern: str) -> str:
     if m2:
         q, lo = m2.group(1), m2.group(2)
         repl = "{" + lo + "}" if lo is not None else ("" if q == "+" else "{0}")
-        body = body[: m2.start()] + repl + m2.group(4)
+        head = body[: m2.start()]
+        if repl in ("{0}", "{}") and head.endswith("]") and "[" in head:
+            head, repl = head[: head.rindex("[")], ""  # hyperscan takes no `{0}`: drop the class
+        body = head + repl + m2.group(4)
     del lookahead
     return body
 
@@ -126,7 +129,9 @@ class HyperscanPrefilter:
     def __init__(self, rules: Sequence[Rule], serialized: bytes | None = None) -> None:
         if hyperscan is None:
             raise RuntimeError("hyperscan is not installed")
-        self._spans = [span_max(r) for r in rules]
+        # how far before a reported end a match can start: the credential-slot pattern is compiled
+        # exactly and ends at its value's first digit and letter, well within SLOT_REACH
+        self._spans = [SLOT_REACH if r.validator == SLOT_VALIDATOR else span_max(r) for r in rules]
         self._slot_spans = [slot_span(r) if r.slot_pattern else 0 for r in rules]
         self._shared = [i for i, r in enumerate(rules) if r.slot_pattern and not anchored(r.accept)]
         self._nrules = len(rules)
@@ -149,7 +154,12 @@ class HyperscanPrefilter:
             )
             for pattern, rid in ((r.pattern, i), (slot, slot_base + i)):
                 if pattern:
-                    out.append((hs_pattern(pattern).encode(), rid, r))
+                    hs = (
+                        hs_expression(pattern)
+                        if r.validator == SLOT_VALIDATOR and rid == i
+                        else hs_pattern(pattern)
+                    )
+                    out.append((hs.encode(), rid, r))
         shared = [r.value for r in rules if r.slot_pattern and not anchored(r.accept)]
         if shared:
             out.append((hs_pattern(shared_slots(shared)).encode(), slot_base + len(rules), None))
@@ -172,15 +182,21 @@ class HyperscanPrefilter:
             return db
 
         tail = [(e, i, hyperscan.HS_FLAG_SINGLEMATCH) for e, i in triggers]
+
+        def flag(r: Rule | None) -> int:
+            # the credential-slot pattern is compiled exactly: in prefilter mode hyperscan widens
+            # it to little more than its leading words, which occur everywhere in code
+            return 0 if r is not None and r.validator == SLOT_VALIDATOR else hyperscan.HS_FLAG_PREFILTER
+
         try:  # one compile when every pattern is fine (the usual case)
-            return build([(e, i, hyperscan.HS_FLAG_PREFILTER) for e, i, _ in patterns] + tail)
+            return build([(e, i, flag(r)) for e, i, r in patterns] + tail)
         except Exception:  # noqa: BLE001 - hyperscan raises one class per cause
             pass
         items: list[tuple[bytes, int, int]] = []
         for e, rid, r in patterns:
             try:  # patterns that hyperscan cannot take fall back to their rule's literal keywords
-                build([(e, rid, hyperscan.HS_FLAG_PREFILTER)])
-                items.append((e, rid, hyperscan.HS_FLAG_PREFILTER))
+                build([(e, rid, flag(r))])
+                items.append((e, rid, flag(r)))
             except Exception:  # noqa: BLE001
                 keywords = r.keywords if r is not None else ()
                 items.extend((re.escape(k).encode(), rid, hyperscan.HS_FLAG_CASELESS) for k in keywords)

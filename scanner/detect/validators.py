@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from scanner.detect.checksums import bech32_ok, cask_ok, crc24, crc32_b62, github_style_ok, gitlab_routable_ok
+from scanner.detect.slots import SLOT_VALIDATOR, value_ok
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +24,7 @@ class Verdict:
     ok: bool
     checksum: bool = False
     secret: str | None = None
+    low: str | None = None  # why an accepted value is no credential by itself (severity low)
     structure: bool = False  # the key's structure was verified offline (checksum, decoded payload)
 
 
@@ -296,7 +298,14 @@ _EXAMPLE_HOSTS = re.compile(
     r"redis|mongo|mongodb|rabbitmq|host|hostname|server|your[\w-]*|\$\{?[\w]+\}?|<[^>]*>)$",
     re.I,
 )
-_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^:/?#@\s]*:(?P<pw>[^@\s]+)@(?P<host>[^:/?#\s]+)", re.I)
+_URL = re.compile(
+    r"^[a-z][a-z0-9+.-]*://(?P<user>[^:/?#@\s]*):(?P<pw>[^@\s]+)@(?P<host>[^:/?#\s]+)(?::\d+)?(?:/(?P<db>[^?#\s]*))?",
+    re.I,
+)
+LOCAL_DEFAULT = (
+    "a local default: the password repeats the user or database name and the host is a compose "
+    "service name, as in a development docker-compose file"
+)
 
 
 def _db_url(secret: str, matched: str) -> Verdict:
@@ -310,6 +319,9 @@ def _db_url(secret: str, matched: str) -> Verdict:
         return REJECT
     if len(set(pw)) < 4 or pw.startswith(("$", "%", "{", "<")):
         return REJECT
+    user, db = (m.group("user") or "").lower(), (m.group("db") or "").lower()
+    if "." not in host and pw.lower() in (user, db):  # `postgres://shop:shop@db:5432/shop`
+        return Verdict(True, low=LOCAL_DEFAULT)
     return ACCEPT
 
 
@@ -338,4 +350,6 @@ VALIDATORS: dict[str, Validator] = {
     "age-bech32": _age,
     "onepassword-sa": _onepassword_sa,
     "pgp-armor": _pgp,
+    # the value alone; the engine judges the name around it (detect/slots.py)
+    SLOT_VALIDATOR: lambda secret, _: ACCEPT if value_ok(secret) else REJECT,
 }

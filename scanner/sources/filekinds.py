@@ -68,3 +68,45 @@ def applies(contexts: Iterable[str], path: bytes, client_bundle: bool = False) -
     restriction: everywhere)."""
     wanted = frozenset(contexts)
     return not wanted or bool(wanted & kinds(path, client_bundle))
+
+
+# Where a credential-sounding name does not hold the project's credential (issue 20): lockfiles
+# and secret-scanner baselines hold hashes, translation catalogues hold words, minified vendor
+# code holds another project's identifiers. The credential-slot detector is not reported there.
+LOCKFILES = frozenset(
+    {
+        b"package-lock.json", b"npm-shrinkwrap.json", b"yarn.lock", b"pnpm-lock.yaml", b"bun.lock",
+        b"poetry.lock", b"pipfile.lock", b"uv.lock", b"pdm.lock", b"cargo.lock", b"go.sum",
+        b"composer.lock", b"gemfile.lock", b"packages.lock.json", b".secrets.baseline",
+    }
+)  # fmt: skip
+_I18N_DIRS = (b"/locales/", b"/locale/", b"/i18n/", b"/l10n/", b"/lang/", b"/langs/", b"/translations/")
+_I18N_EXT = (b".po", b".pot", b".xliff", b".xlf", b".mo")
+_VENDOR_DIRS = (b"/node_modules/", b"/bower_components/", b"/vendor/", b"/third_party/")
+_MINIFIED = (b".min.js", b".min.mjs", b".min.cjs")
+_DOC_EXT = (b".md", b".markdown", b".rst", b".txt", b".adoc")
+_DOC_NAMES = (b"readme", b"changelog", b"history", b"license")
+
+
+def not_own_settings(path: bytes) -> bool:
+    """A lockfile, baseline, translation catalogue or minified vendor file (see above)."""
+    low = b"/" + path.lower()
+    name = low.rsplit(b"/", 1)[-1]
+    if name in LOCKFILES or name.endswith(_I18N_EXT) or any(d in low for d in _I18N_DIRS):
+        return True
+    return name.endswith(_MINIFIED) or (any(d in low for d in _VENDOR_DIRS) and name.endswith(WEB))
+
+
+VENDORED_DOC = (
+    "in a vendored package's documentation (node_modules/…): a sample written by that package's "
+    "authors, not this project's key"
+)
+
+
+def vendored_doc(path: bytes) -> bool:
+    """Documentation of a package vendored under node_modules/ or bower_components/."""
+    low = b"/" + path.lower()
+    if b"/node_modules/" not in low and b"/bower_components/" not in low:
+        return False
+    name = low.rsplit(b"/", 1)[-1]
+    return name.endswith(_DOC_EXT) or name.startswith(_DOC_NAMES)

@@ -362,6 +362,9 @@ VARS: dict[str, str] = {
     "database": "DATABASE_URL",
     "gcp": "GOOGLE_CREDENTIALS",
     **BREADTH_VARS,
+    # a credential slot named for a service keysweep has no rule for (iFlytek), so only the
+    # credential-slot detector can report it (issue 20)
+    "generic": "XFYUN_API_KEY",
 }
 
 
@@ -383,6 +386,7 @@ NEEDS_KEYWORD = {
     "brave.search-api-key",
     "composio.api-key",
     "cursor.api-key",
+    "openai.compatible-key",  # sk- + 48 / 32 hex: OpenAI's name or client says it is one
     "clerk.secret-key",  # Stripe's prefix: only Clerk's name, call, import or host says Clerk
     *BREADTH_NEEDS_KEYWORD,
 }
@@ -888,9 +892,10 @@ def _decoy_lines(r: random.Random) -> dict[str, list[str]]:
         'OPENAI_PLACEHOLDER = "sk-proj-' + "x" * 74 + "T3BlbkFJ" + "x" * 74 + '"',
         'SEQUENTIAL = "sk-' + "abcdefghijklmnopqrst" + "T3BlbkFJ" + "abcdefghijklmnopqrst" + '"',
         # (a value its own comment calls fake is reported all the same: planted, see SAID_FAKE)
-        # another service's key of a shape an Azure rule knows, under its own name near an Azure host
+        # another service's id of a shape an Azure rule knows, under its own name near an Azure host
+        # (its key, XFYUN_API_KEY, is a credential: the planted generic.credential rows hold it)
         'AZURE_ENDPOINT = "https://my-resource.openai.azure.com/"',
-        f'XFYUN_API_KEY = "{_rand(r, ALPHABETS["hex"], 32)}"',
+        f'XFYUN_APP_ID = "{_rand(r, ALPHABETS["hex"], 32)}"',
         "CLERK_SECRET_KEY = 'sk_test_your_secret_key_here'",
         "",
         "def headers(key: str = 'YOUR_API_KEY') -> dict[str, str]:",
@@ -974,6 +979,8 @@ def _decoy_lines(r: random.Random) -> dict[str, list[str]]:
         "poetry.lock": poetry,
         "docs/service-account.schema.json": [*json.dumps(schema, indent=2).splitlines(), ""],
         "examples/sdk_ids_decoys.py": _sdk_id_decoys(r),
+        "config/credential_slot_decoys.py": _slot_decoys(r),
+        ".secrets.baseline": _secrets_baseline(r),
         "examples/sdk-ids-decoys.ts": _sdk_id_decoys_ts(r),
         "supabase/.env.local": [
             "# written by `supabase start` (local development stack, public demo keys)",
@@ -984,6 +991,53 @@ def _decoy_lines(r: random.Random) -> dict[str, list[str]]:
         ],
         **breadth_decoys(r),
     }
+
+
+def _slot_decoys(r: random.Random) -> list[str]:
+    """Credential-sounding names whose values are no credential: what costs a generic rule most
+    of its false positives (ids, hashes, UUIDs under id-like names, references, public keys,
+    identifiers, counts, URLs, ARNs, documentation values)."""
+    hexs = _rand(r, ALPHABETS["hex"], 40)
+    uuid = expand("{uuid4}", r)
+    b64 = base64.b64encode(r.randbytes(32)).decode()
+    return [
+        "import os",
+        "",
+        f'API_KEY_ID = "{uuid}"',
+        f'access_key_id = "{uuid}"',
+        f'cache_key = "{hexs}"',
+        f'cached_token_key = "{hexs}"',
+        f'password_hash = "{_rand(r, ALPHABETS["hex"], 64)}"',
+        f'hashed_secret = "{hexs}"',
+        'token_url = "https://auth.example.com/oauth/token"',
+        'SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/search-AbCd12"',
+        'VAULT_SECRET_PATH = "secret/data/search/prod"',
+        'API_KEY = os.getenv("SEARCH_API_KEY")',
+        'TOKEN = os.environ["SEARCH_TOKEN"]',
+        'auth_token = "${SEARCH_TOKEN}"',
+        'api_key = "{{ secrets.SEARCH_API_KEY }}"',
+        "max_tokens = 4096",
+        "input_cost_per_token = 2.5e-06",
+        f'PUBLIC_KEY = "{b64}"',
+        f'github_secret = {{"key_id": "{_rand(r, ALPHABETS["digits"], 18)}", "key": "{b64}"}}',
+        'SECRET_KEY_NAME = "search_api_key_v2"',
+        'auth_backend = "workload_identity_auth_v2"',
+        'migrations = [("auth", "0012_alter_user_first_name_max_length")]',
+        'token_type = "Bearer"',
+        "curl_cmd = 'curl -H \"Authorization: Bearer $SEARCH_TOKEN\" https://api.search.example'",
+        "",
+    ]
+
+
+def _secrets_baseline(r: random.Random) -> list[str]:
+    """detect-secrets' baseline: hashes of the secrets it saw, never the secrets."""
+    results = {
+        "config/settings.py": [
+            {"type": "Secret Keyword", "filename": "config/settings.py",
+             "hashed_secret": _rand(r, ALPHABETS["hex"], 40), "is_verified": False, "line_number": 12},
+        ]
+    }  # fmt: skip
+    return [*json.dumps({"version": "1.5.0", "results": results}, indent=2).splitlines(), ""]
 
 
 # The Supabase CLI signs the local stack's demo JWTs with this published development secret;

@@ -1,0 +1,414 @@
+"""Credential slots as a detector of their own (issue 20, docs/rules-notes.md "Credential slots").
+
+A value assigned to a name, key, argument, header or CLI flag that says it holds a credential
+(`API_KEY = …`, `speechKey: …`, `"X-API-KEY": …`, `Authorization: Bearer …`, `ENV TOKEN …`,
+`--token …`) is a finding of `generic.credential` when the value itself looks like a secret:
+
+- the **name** is made of words one of which is a credential word (key, secret, token,
+  password, passwd, pwd, auth, credential, private, bearer, apikey… in any casing or separator)
+  and none of which says the value is something else (an id, a URL, a hash, a public or
+  publishable key, a count, a cache or page key, a path or a reference to a secret store);
+- the **value** passes floors by character class (hex, alphanumeric, letters only, base64 or
+  URL-safe with symbols, and a password class under password names) on length, on the mix of
+  classes and on Shannon entropy, and is no placeholder, reference (`${VAR}`, `process.env.X`,
+  `os.getenv(…)`, `{{ secrets.X }}`, Vault or secret-manager paths) or identifier-like word.
+
+Confidence says how strong the evidence is: **medium** (counted by the default gate) for a
+strong credential name holding a long random value; **low** (reported, not counted) for a weak
+name (`key`, `auth`, `private`, `pwd`), a password class value, a UUID, or a value that only
+clears the floors. Any provider rule that matches the same value names it instead (engine).
+
+Pure functions of bytes and strings: both engines ask the same questions of the same text.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+
+from scanner.detect.context import assigned_parts
+from scanner.detect.evidence import GENERIC_WORDS
+from scanner.detect.filters import is_placeholder, looks_fake, shannon
+from scanner.model import Confidence
+
+SLOT_VALIDATOR = "credential-slot"
+# the longest stretch from the start of a generic.credential match to the end hyperscan reports
+# for it (right after its value's first digit and first letter): the word and the rest of the
+# name (10 + 40), a closing quote and subscript (3), a type annotation (37), spaces and an
+# operator (31, a k8s `value:` on the next line), an opening quote (3), an auth scheme (8), and
+# the value's head (2 x 41); tests/test_slots.py checks it against the pattern
+SLOT_REACH = 240
+_V = r"[A-Za-z0-9_+/=.~!@#%^*-]"
+# what hyperscan compiles for the value (exactly, not in prefilter mode): eight value characters
+# or more whose first digit is among the first 91 — a superset of every match the engine keeps
+# (8+ characters, the first digit within 82), reported once: at that digit or at the 8th character
+_ND = r"[A-Za-z_+/=.~!@#%^*-]"  # a value character that is no digit: each form ends at the first digit
+HS_VALUE = "(?:" + "|".join(
+    f"{_ND * min(p, 1)}{{{p}}}[0-9]{_V}{{{7 - p}}}".replace("{0}", "") for p in range(7)
+)
+HS_VALUE += f"|{_ND}{{7,90}}[0-9])"
+
+
+def hs_expression(pattern: str) -> str:
+    """generic.credential's pattern as the hyperscan prefilter compiles it: its name and
+    operator part, then HS_VALUE."""
+    return re.sub(r"\(\?P<[A-Za-z_]\w*>", "(", pattern[: pattern.index("(?P<secret>")]) + HS_VALUE
+
+
+# where a match of generic.credential's pattern can start, in lowercased text (the pattern's
+# leading words; the engine tries the pattern only there)
+PATTERN_WORDS = (
+    b"key",
+    b"secret",
+    b"token",
+    b"passw",
+    b"pwd",
+    b"passphrase",
+    b"auth",
+    b"cred",
+    b"private",
+    b"bearer",
+)
+
+# fmt: off
+# words that make a name a credential slot (after splitting on separators and camel case)
+CRED_WORDS = frozenset({
+    "key", "secret", "secrets", "token", "password", "passwd", "pwd", "passphrase", "auth",
+    "authorization", "credential", "credentials", "cred", "creds", "apikey", "private", "bearer",
+})
+# glued lowercase names that end in a credential compound (`openaiapikey`, `authtoken`)
+_GLUED = ("apikey", "apitoken", "secretkey", "accesskey", "accesstoken", "authtoken", "authkey",
+          "privatekey", "password", "passwd", "secret", "token", "credentials")
+# names whose credential word is weak: the value is reported low
+WEAK_NAMES = frozenset({"key", "auth", "private", "pwd", "pass", "cred", "creds"})
+# words that say a value under a credential-sounding name is something else
+NOT_SECRET = frozenset({
+    "id", "ids", "uuid", "guid", "name", "names", "type", "types", "kind", "path", "paths", "file",
+    "files", "filename", "dir", "url", "uri", "urls", "endpoint", "host", "hostname", "port",
+    "length", "len", "size", "count", "num", "number", "max", "min", "limit", "limits", "expires",
+    "expiry", "expiration", "exp", "ttl", "timeout", "age", "header", "headers", "prefix",
+    "suffix", "field", "fields", "var", "variable", "env", "format", "pattern", "regex", "hash",
+    "hashed", "digest", "checksum", "sha", "md5", "integrity", "cache", "page", "next", "prev",
+    "previous", "continuation", "cursor", "sort", "partition", "foreign", "unique", "idempotency",
+    "request", "trace", "span", "public", "publishable", "pub", "anon", "site", "keyboard",
+    "hotkey", "shortcut", "label", "title", "description", "desc", "placeholder", "hint",
+    "message", "msg", "i18n", "translation", "input", "output", "prompt", "completion", "tokens",
+    "keys", "method", "mode", "scheme", "strategy", "provider", "version", "level", "scope",
+    "scopes", "state", "status", "enabled", "required", "policy", "role", "user", "username",
+    "email", "login", "ref", "reference", "store", "arn", "ssm", "location", "template",
+    "schema", "spec", "fingerprint", "thumbprint", "algorithm", "alg", "event", "route", "map",
+    "mapping", "lookup", "index", "column", "table", "bucket", "object", "storage", "local",
+    "tokenizer", "example", "sample", "fake", "dummy", "mock", "test", "tests", "invalid",
+    "wrong", "bad", "expired", "revoked", "redacted", "masked", "help", "doc", "docs", "usage",
+    "error", "errors", "link", "button", "text", "class", "css", "style", "icon", "amz",
+    "last", "used", "date", "time", "created", "updated", "result", "change", "lifecycle",
+    "action", "verification", "meta", "cached", "caching",
+})
+# fmt: on
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+_PASSWORD = frozenset({"password", "passwd", "pwd", "pass", "passphrase"})
+
+
+def name_words(name: str) -> list[str]:
+    """The lowercase words of a name: `OPENAI_API_KEY`, `openaiApiKey`, `x-api-key`."""
+    return [w.lower() for w in _WORD.findall(name)]
+
+
+def _glued_cred(word: str) -> bool:
+    return any(word.endswith(g) and word not in NOT_SECRET for g in _GLUED)
+
+
+def judge_name(name: str) -> tuple[bool, bool, bool]:
+    """(a credential slot, a strong name, a password name) for a full name."""
+    words = name_words(name)
+    if not words or any(w in NOT_SECRET for w in words) or words == ["key"]:
+        return False, False, False  # a bare `key` names dict entries, React keys, cache keys
+    cred = [w for w in words if w in CRED_WORDS or _glued_cred(w)]
+    if not cred:
+        return False, False, False
+    password = any(w in _PASSWORD or w.endswith(("password", "passwd")) for w in words)
+    strong = not (len(words) == 1 and words[0] in WEAK_NAMES)  # `speechKey`, `API_KEY`: not `key`
+    if "private" in cred and not any(w in ("key", "token", "secret") for w in words):
+        strong = False  # `PRIVATE = …`, `private_repo`: key material needs its own word
+    return True, strong, password
+
+
+# what a value cannot be: references to where a secret lives, identifiers and paths
+_REFERENCE = re.compile(
+    r"^[$%@&]|^\{|\$\{|\{\{|%\(|process\.env|import\.meta|os\.(?:environ|getenv)|getenv|ENV\[|"
+    r"secrets\.|vault:|^arn:|^ssm:|projects/[^/]+/secrets|KeyVault|secret/data/|^sha\d+-|^sha\d*:",
+    re.I,
+)
+_IDENTIFIER = re.compile(r"^(?:[a-z]+(?:[A-Z][a-z0-9]+)+|[A-Z][a-z]+(?:[A-Z][a-z0-9]+)+)$")  # camelCase
+_SEGMENTS = re.compile(r"[-_./=:]")
+_HAS_SEPARATOR = re.compile(r"[^-_./=:][-_./=:]+[^-_./=:]")
+# the sk- shapes OpenAI-compatible relays issue (openai.compatible-key): an `sk-` value of another
+# shape is a malformed key of one of the sk- providers, not an unknown credential
+RELAY_SHAPE = re.compile(r"sk-(?:[A-Za-z0-9]{48}|[a-f0-9]{32})")
+# OpenAI's marker, or one letter off it (a lookalike); the AWS documentation's example secret
+_MARKER = re.compile(r"T3BlbkF|wJalrXUtnFEMI|K7MDENG", re.I)
+_FLOAT = re.compile(r"[0-9.]+e[-+]?[0-9]+$", re.I)
+FLOAT = re.compile(rb"[0-9.]+[eE][-+]?[0-9]+\Z")  # a number in e-notation, as bytes
+MIN_VALUE = 8  # the shortest value any class takes
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+_ALNUM = re.compile(r"^[A-Za-z0-9]+$")
+_VENDOR = re.compile(r"^[A-Za-z]{2,10}[_-](?:[A-Za-z]{2,10}[_-])?[A-Za-z0-9]{20,}")
+
+
+def _classes(v: str) -> int:
+    return (
+        any(c.isupper() for c in v)
+        + any(c.islower() for c in v)
+        + any(c.isdigit() for c in v)
+        + any(not c.isalnum() for c in v)
+    )
+
+
+def _wordy(v: str) -> bool:
+    """Words joined by separators (`my-service-name`, `APP_SECRET_NAME`, `secret/data/app`):
+    an identifier or a path, not a random value."""
+    if not _HAS_SEPARATOR.search(v):
+        return False
+    parts = [p for p in _SEGMENTS.split(v) if p]
+    if len(parts) < 2:
+        return False
+    return all(
+        p.isdigit()
+        or (
+            len(p) <= 24
+            and sum(c.isdigit() for c in p) <= 3
+            and (p.islower() or p.isupper() or p.istitle() or _IDENTIFIER.match(p) is not None)
+        )
+        for p in parts
+    )
+
+
+def _code_like(v: str) -> bool:
+    """An identifier made of words (`workload_identity_auth_v2`, `decodeKeySafeBytes2`): few
+    digits, and words of a readable length (a random string splits into one- and two-letter
+    pieces at its case changes)."""
+    if sum(c.isdigit() for c in v) > 3 or not re.fullmatch(r"[A-Za-z0-9_$.]+", v):
+        return False
+    words = [w for w in _WORD.findall(v) if w.isalpha()]
+    return bool(words) and sum(len(w) for w in words) / len(words) >= 3.5
+
+
+def _encoded_text(v: str) -> bool:
+    """Base64 whose decoded bytes are printable text of 12+ characters."""
+    if len(v) < 16 or len(v) % 4 or not re.fullmatch(r"[A-Za-z0-9+/]+={0,2}", v):
+        return False
+    try:
+        raw = base64.b64decode(v, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return len(raw) >= 12 and all(32 <= b < 127 or b in (9, 10, 13) for b in raw)
+
+
+def value_class(value: str, password: bool = False) -> str | None:
+    """The class whose floors the value clears (`hex`, `uuid`, `alnum`, `alpha`, `symbols`,
+    `password`), or None when it does not look like a secret."""
+    v = value
+    if len(v) < MIN_VALUE or v.isdigit() or _wordy(v):  # the commonest first: words and paths
+        return None
+    if is_placeholder(v) or _REFERENCE.search(v) or _MARKER.search(v):
+        return None
+    if _IDENTIFIER.match(v) or _code_like(v) or looks_fake(v, 0.0):
+        return None
+    if _encoded_text(v):
+        return None  # base64 of text (a k8s Secret's data): its decoded layer is judged instead
+    h = shannon(v)
+    if _UUID.match(v):
+        return "uuid" if len(set(v.replace("-", ""))) >= 10 else None
+    has_digit = any(c.isdigit() for c in v)
+    has_alpha = any(c.isalpha() for c in v)
+    if _HEX.match(v) and has_digit and has_alpha:
+        if len(v) >= 32 and h >= 3.0:
+            return "hex"
+    elif _ALNUM.match(v):
+        if has_digit and len(v) >= 20 and h >= 3.5:
+            return "alnum"
+        if not has_digit and len(v) >= 24 and _classes(v) >= 2 and h >= 4.0:
+            return "alpha"
+    elif len(v) >= 20 and h >= 3.5 and _classes(v) >= 3:
+        return "symbols"
+    if password and len(v) >= 8 and _classes(v) >= 3 and h >= 2.5:
+        return "password"
+    return None
+
+
+def value_ok(value: str) -> bool:
+    """Whether the value clears some class floor (the rule's validator; the name is judged by
+    `judge` with the whole text)."""
+    return value_class(value, password=True) is not None
+
+
+def judge(data: bytes, value_start: int, value: str) -> Confidence | None:
+    """The confidence of a credential-slot match whose value starts at `value_start`, or None
+    when the full name or the value says it is no credential."""
+    if len(value) < MIN_VALUE or _FLOAT.match(value):
+        return None  # numbers, dates, versions: cheap to rule out before anything else
+    cls = value_class(value, password=True)
+    if cls is None:
+        return None
+    name = _name_of(data, value_start)
+    if name is None:
+        return None
+    slot, strong, password = judge_name(name)
+    if not slot or (cls == "password" and not password):
+        return None
+    if not strong or password or cls in ("password", "uuid") or _documented(data, value_start):
+        return Confidence.LOW
+    if _record_field(data, value_start):
+        return Confidence.LOW
+    if cls == "hex" and len(value) >= 32:
+        return Confidence.MEDIUM
+    if len(value) >= 24 and (shannon(value) >= 3.8 or _VENDOR.match(value)):
+        return Confidence.MEDIUM
+    return Confidence.LOW
+
+
+# a documentation example on the value's line: "for example", "e.g.", a doctest prompt, or an
+# endpoint that is visibly not a real one (issue 20: report it low)
+_DOC_LINE = re.compile(
+    rb"example|e\.g\.|^[ \t]*>>>|0\.0\.0\.0|localhost|127\.0\.0\.1|\.example\b|\.test\b|\.invalid\b",
+    re.I | re.M,
+)
+
+
+def _documented(data: bytes, start: int) -> bool:
+    """Whether the value's line shows it is a documentation example."""
+    ls = data.rfind(b"\n", max(0, start - 400), start) + 1 or max(0, start - 400)
+    le = data.find(b"\n", start, start + 400)
+    return _DOC_LINE.search(data, ls, le if le != -1 else min(len(data), start + 400)) is not None
+
+
+RECORD_LINE = 300  # a line this long with RECORD_KEYS quoted keys is a data record
+RECORD_KEYS = 8
+
+
+def _record_field(data: bytes, start: int) -> bool:
+    """A field of a one-line JSON record (a recorded API response, a fixture, a cassette: `"id":
+    …, "temp_clone_token": "…", "allow_squash_merge": true, …`), not a setting someone wrote:
+    the value a service returned is reported low."""
+    ls = data.rfind(b"\n", max(0, start - 4096), start) + 1 or max(0, start - 4096)
+    le = data.find(b"\n", start, start + 4096)
+    line = data[ls : le if le != -1 else min(len(data), start + 4096)]
+    return len(line) >= RECORD_LINE and line.count(b'":') + line.count(b'\\":') >= RECORD_KEYS
+
+
+# the forms detect/context.py does not name: `ENV NAME value` (Dockerfile), `--api-key value` /
+# `--token=value` (a CLI flag), `process.env.NAME ?? "…"`, and a k8s env list (`- name: NAME` on
+# the line before `value: …`)
+_OTHER_NAME = re.compile(
+    rb"(?:(?:^|\n)[ \t]*(?:ENV|ARG)[ \t]+|(?<![\w-])--?)(?P<flag>[A-Za-z_][\w-]{0,63})(?:=|[ \t]+)[\"']?\Z"
+    rb"|(?P<env>[A-Za-z_$][\w$]{0,63})[ \t]*(?:\?\?|\|\|)[ \t]*[\"'`]?\Z"
+    rb"|(?P<typed>[A-Za-z_$][\w$]{0,63})[ \t]*:?[ \t]*[\w$.<>|]{1,30}[ \t]*=[ \t]*[\"'`]?\Z"
+    rb"|name[ \t]*:[ \t]*[\"']?(?P<k8s>[A-Za-z_][\w.-]{0,63})[\"']?[ \t]*\r?\n[ \t]*-?[ \t]*value[ \t]*:[ \t]*[\"']?\Z"
+)
+_IN_PATH = frozenset({b"/", b":", b"#", b"%", b"@", b"?", b"&"})
+# what context.py takes for a name but is a type or an env list's `value:` (`speechKey: string = …`)
+_NOT_NAMES = frozenset({"value", "string", "str", "any", "int", "bytes", "char", "const", "var", "let"})
+_SETTER = re.compile(r"^(?:set|with)[A-Z_]|^(?:set|with)$", re.I)
+_HEADER_LIKE = re.compile(
+    r"^[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+$|^authorization$|^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$", re.I
+)
+
+
+def names_a_credential(data: bytes, value_start: int, value: str) -> bool:
+    """For a rule that needs only a name (`PORTKEY_API_KEY = …`): the name is a credential slot
+    and the value is no identifier (`PORTKEY_TRACE = "prompt_summary_v2"`, a run label). An
+    unnamed form (a list item, an argument) is left to the rule."""
+    if _IDENTIFIER.match(value) or _wordy(value) or _code_like(value):
+        return False
+    name = _name_of(data, value_start)
+    return name is None or judge_name(name)[0]
+
+
+def _symbol(data: bytes, at: int) -> bool:
+    """A Ruby symbol (`:api_key =>`), not the segment of an ARN or URN (`secret:api_key`)."""
+    return at < 2 or not (chr(data[at - 2]).isalnum() or data[at - 2 : at - 1] in b"_-")
+
+
+def _name_of(data: bytes, start: int) -> str | None:
+    """The full name a value at `start` is assigned to, for the forms where a name says what a
+    value is: an assignment, a key, a keyword argument, a header, a setter call, a CLI flag, a
+    Dockerfile ENV, an env-list entry. A value in an argument list or array is not named by the
+    item before it (`("auth", "0009_…")`, a source map's `names`), unless that item is a header or
+    an env var name (`.header("X-API-KEY", "…")`, `setdefault("API_KEY", "…")`)."""
+    found = assigned_parts(data, start)
+    if found is not None:
+        name, op, _quoted = found
+        at = data.rfind(name.encode("ascii", "replace"), max(0, start - 200), start)
+        if at > 0 and data[at - 1 : at] in _IN_PATH and not (data[at - 1 : at] == b":" and _symbol(data, at)):
+            return None  # a segment of a URL, path or ARN (`…:secret:<name>`, `/#/key_fn`), not a name
+        if op == b"," and not (
+            _HEADER_LIKE.match(name) and (name.isupper() or "-" in name or name.lower() == "authorization")
+        ):
+            return None
+        if op == b"(" and not _SETTER.match(re.split(r"[.:]", name)[-1]):
+            return None
+        if name.lower() not in _NOT_NAMES:
+            return name
+    m = _OTHER_NAME.search(data[max(0, start - 160) : start])
+    if m is None:
+        return None
+    return (m.group("flag") or m.group("env") or m.group("typed") or m.group("k8s")).decode(
+        "ascii", "replace"
+    )
+
+
+# --- which service: a host in the same string, object or call, or the credential's own name ----
+
+RELAY_RULE = "openai.compatible-key"  # named after the host it is used with (issue 20)
+SAME_PLACE = 300  # bytes either side: the same string, object or call
+SAME_FILE = 2048  # a relay's base URL set in the same file (OPENAI_API_BASE=…, base_url=…)
+_BASE_URL = re.compile(
+    rb"(?:base[_-]?url|baseurl|api[_-]?base|base[_-]?path|endpoint|api[_-]?host|proxy[_-]?url|api[_-]?url)"
+    rb"[\"'`]?\s{0,3}[:=(,]{1,2}\s{0,3}[fr]?[\"'`]?(?:https?://)?(?P<host>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)",
+    re.I,
+)
+_URL_HOST = re.compile(rb"https?://(?P<host>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)", re.I)
+_NO_SERVICE = re.compile(
+    r"(?:^|\.)(?:localhost|example\.(?:com|org|net)|github\.com|githubusercontent\.com|pypi\.org|npmjs\.(?:com|org)"
+    r"|w3\.org|schema\.org|openai\.com)$|\.(?:test|invalid|example|local|internal)$|^[0-9.]+$",
+    re.I,
+)
+_SERVICE_SKIP = CRED_WORDS | NOT_SECRET | WEAK_NAMES
+
+
+def _hosts(rx: re.Pattern[bytes], data: bytes, start: int, end: int, window: int) -> list[tuple[int, str]]:
+    lo, hi = max(0, start - window), min(len(data), end + window)
+    out = []
+    for m in rx.finditer(data, lo, hi):
+        host = m.group("host").decode("ascii", "replace").lower().rstrip(".")
+        if not _NO_SERVICE.search(host):
+            out.append((abs(m.start() - start), host))
+    return sorted(out)
+
+
+def relay_host(data: bytes, start: int, end: int, known: tuple[str, ...]) -> str | None:
+    """The base URL host a relay-shaped key is used with, in the same file: not a provider whose
+    own rule knows its host (`known`), which then names the key by that rule's host evidence."""
+    for _, host in _hosts(_BASE_URL, data, start, end, SAME_FILE):
+        if any(host == k.lstrip(".") or host.endswith("." + k.lstrip(".")) for k in known):
+            return None
+        return host
+    return None
+
+
+def service_of(data: bytes, start: int, end: int) -> str | None:
+    """The service a credential-slot value belongs to: a host in the same string, object or call
+    (`requests.get("https://google.serper.dev/…", headers={"X-API-KEY": …})`), else the first
+    word of its name that is not a credential, generic or environment word (`SERPER_API_KEY`)."""
+    near = _hosts(_URL_HOST, data, start, end, SAME_PLACE)
+    if near:
+        return near[0][1]
+    name = _name_of(data, start)
+    if name is None:
+        return None
+    for word in name_words(name):
+        if len(word) >= 3 and word.isalpha() and word not in _SERVICE_SKIP and word not in GENERIC_WORDS:
+            return word
+    return None
