@@ -91,7 +91,8 @@ NOT_SECRET = frozenset({
     "suffix", "field", "fields", "var", "variable", "env", "format", "pattern", "regex", "hash",
     "hashed", "digest", "checksum", "sha", "md5", "integrity", "cache", "page", "next", "prev",
     "previous", "continuation", "cursor", "sort", "partition", "foreign", "unique", "idempotency",
-    "request", "trace", "span", "public", "publishable", "pub", "anon", "site", "keyboard",
+    "request", "trace", "span", "public", "publishable", "pub", "anon", "site", "browser",
+    "delivery", "keyboard",
     "hotkey", "shortcut", "label", "title", "description", "desc", "placeholder", "hint",
     "message", "msg", "i18n", "translation", "input", "output", "prompt", "completion", "tokens",
     "keys", "method", "mode", "scheme", "strategy", "provider", "version", "level", "scope",
@@ -238,6 +239,12 @@ def value_class(value: str, password: bool = False) -> str | None:
     return None
 
 
+# Forms that providers document as public, shipped to clients by design (the provider rules stay
+# silent on them too): Mapbox `pk.`, Stripe and Clerk publishable keys, Supabase publishable keys,
+# New Relic browser keys, PostHog project keys, Square application ids
+PUBLIC_PREFIXES = ("pk.", "pk_live_", "pk_test_", "sb_publishable_", "NRJS-", "phc_", "sq0idp-")
+
+
 def value_ok(value: str) -> bool:
     """Whether the value clears some class floor (the rule's validator; the name is judged by
     `judge` with the whole text)."""
@@ -249,6 +256,8 @@ def judge(data: bytes, value_start: int, value: str) -> Confidence | None:
     when the full name or the value says it is no credential."""
     if len(value) < MIN_VALUE or _FLOAT.match(value):
         return None  # numbers, dates, versions: cheap to rule out before anything else
+    if value.startswith(PUBLIC_PREFIXES):
+        return None  # a key its provider documents as public (a Mapbox `pk.` token in client code)
     cls = value_class(value, password=True)
     if cls is None:
         return None
