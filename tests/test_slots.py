@@ -413,3 +413,19 @@ def test_browser_and_delivery_keys_are_no_credential_slot(engine: str, name: str
     value = key("{hex:64}", seed=name)
     assert found(engine, f"{name}={value}\n", value) == []
     assert [r for r, _ in found(engine, f"CONTENTFUL_MANAGEMENT_TOKEN={value}\n", value)] == [GENERIC]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_what_git_s_history_holds_under_token_names_is_no_credential(engine: str) -> None:
+    """Two false positives of a full sweep of git/git: a sanitizer's stack signature under
+    DEDUP_TOKEN (a long chain of function names with one `name@GLIBC_x` piece), and a config key
+    whose name ends in a URL scheme (`credential.https://example.com/…`)."""
+    frames = "--".join(
+        f"fn_{w}_{k}" for k, w in enumerate(["alloc", "grow", "getcwd", "connect", "send"] * 3)
+    )
+    chain = f"___interceptor_realloc.part.0--{frames}--main--__libc_start_main@GLIBC_2.2.5"
+    assert found(engine, f"    DEDUP_TOKEN: {chain}\n", chain) == []
+    url = "//example.com/%2566.git.helper"
+    assert found(engine, f'\ttest_config credential.https:{url} "$HELPER" &&\n', url) == []
+    value = key()  # the same names with a random value stay slots
+    assert [r for r, _ in found(engine, f"    DEDUP_TOKEN: {value}\n", value)] == [GENERIC]

@@ -175,7 +175,7 @@ def _wordy(v: str) -> bool:
     parts = [p for p in _SEGMENTS.split(v) if p]
     if len(parts) < 2:
         return False
-    return all(
+    words = sum(
         p.isdigit()
         or (
             len(p) <= 24
@@ -184,6 +184,12 @@ def _wordy(v: str) -> bool:
         )
         for p in parts
     )
+    # a long chain of words with a stray piece (a sanitizer's DEDUP_TOKEN stack signature,
+    # `…--cmd_main--main--__libc_start_main@GLIBC_2.2.5`) is still words
+    return words == len(parts) or (len(parts) >= CHAIN and words >= 0.85 * len(parts))
+
+
+CHAIN = 8  # segments from which a chain of words may hold a piece that is not one
 
 
 def _code_like(v: str) -> bool:
@@ -211,8 +217,8 @@ def value_class(value: str, password: bool = False) -> str | None:
     """The class whose floors the value clears (`hex`, `uuid`, `alnum`, `alpha`, `symbols`,
     `password`), or None when it does not look like a secret."""
     v = value
-    if len(v) < MIN_VALUE or v.isdigit() or _wordy(v):  # the commonest first: words and paths
-        return None
+    if len(v) < MIN_VALUE or v.isdigit() or v.startswith("//") or _wordy(v):  # the commonest first:
+        return None  # words and paths (`//host/…`: a URL whose scheme the name swallowed)
     if is_placeholder(v) or _REFERENCE.search(v) or _MARKER.search(v):
         return None
     if _IDENTIFIER.match(v) or _code_like(v) or looks_fake(v, 0.0):
