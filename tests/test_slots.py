@@ -392,3 +392,40 @@ def test_the_longest_slot_forms_are_found_by_both_engines(engine: str) -> None:
         ):
             got = [m.secret for m in matcher(engine).scan(text.encode()) if m.rule_id == GENERIC]
             assert got == [value], (text, got)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    "prefix", ["pk.", "pk_live_", "pk_test_", "sb_publishable_", "NRJS-", "phc_", "sq0idp-"]
+)
+def test_a_documented_public_form_is_no_credential_slot(engine: str, prefix: str) -> None:
+    """Keys their providers publish for client code (Mapbox `pk.`, publishable keys, browser
+    keys) stay silent under any credential name; the same value without the prefix is a slot."""
+    value = key("{alnum:14}{digits:2}{alnum:16}", seed=prefix)
+    assert found(engine, f"API_TOKEN={prefix}{value}\n", prefix + value) == []
+    assert [r for r, _ in found(engine, f"API_TOKEN={value}\n", value)] == [GENERIC]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("name", ["NEW_RELIC_BROWSER_KEY", "CONTENTFUL_DELIVERY_TOKEN"])
+def test_browser_and_delivery_keys_are_no_credential_slot(engine: str, name: str) -> None:
+    """A browser key ships to every visitor and a content-delivery token reads published content."""
+    value = key("{hex:64}", seed=name)
+    assert found(engine, f"{name}={value}\n", value) == []
+    assert [r for r, _ in found(engine, f"CONTENTFUL_MANAGEMENT_TOKEN={value}\n", value)] == [GENERIC]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_what_git_s_history_holds_under_token_names_is_no_credential(engine: str) -> None:
+    """Two false positives of a full sweep of git/git: a sanitizer's stack signature under
+    DEDUP_TOKEN (a long chain of function names with one `name@GLIBC_x` piece), and a config key
+    whose name ends in a URL scheme (`credential.https://example.com/…`)."""
+    frames = "--".join(
+        f"fn_{w}_{k}" for k, w in enumerate(["alloc", "grow", "getcwd", "connect", "send"] * 3)
+    )
+    chain = f"___interceptor_realloc.part.0--{frames}--main--__libc_start_main@GLIBC_2.2.5"
+    assert found(engine, f"    DEDUP_TOKEN: {chain}\n", chain) == []
+    url = "//example.com/%2566.git.helper"
+    assert found(engine, f'\ttest_config credential.https:{url} "$HELPER" &&\n', url) == []
+    value = key()  # the same names with a random value stay slots
+    assert [r for r, _ in found(engine, f"    DEDUP_TOKEN: {value}\n", value)] == [GENERIC]

@@ -101,7 +101,8 @@ NOT_SECRET = frozenset({
     "suffix", "field", "fields", "var", "variable", "env", "format", "pattern", "regex", "hash",
     "hashed", "digest", "checksum", "sha", "md5", "integrity", "cache", "page", "next", "prev",
     "previous", "continuation", "cursor", "sort", "partition", "foreign", "unique", "idempotency",
-    "request", "trace", "span", "public", "publishable", "pub", "anon", "site", "keyboard",
+    "request", "trace", "span", "public", "publishable", "pub", "anon", "site", "browser",
+    "delivery", "keyboard",
     "hotkey", "shortcut", "label", "title", "description", "desc", "placeholder", "hint",
     "message", "msg", "i18n", "translation", "input", "output", "prompt", "completion", "tokens",
     "keys", "method", "mode", "scheme", "strategy", "provider", "version", "level", "scope",
@@ -184,7 +185,7 @@ def _wordy(v: str) -> bool:
     parts = [p for p in _SEGMENTS.split(v) if p]
     if len(parts) < 2:
         return False
-    return all(
+    words = sum(
         p.isdigit()
         or (
             len(p) <= 24
@@ -193,6 +194,12 @@ def _wordy(v: str) -> bool:
         )
         for p in parts
     )
+    # a long chain of words with a stray piece (a sanitizer's DEDUP_TOKEN stack signature,
+    # `…--cmd_main--main--__libc_start_main@GLIBC_2.2.5`) is still words
+    return words == len(parts) or (len(parts) >= CHAIN and words >= 0.85 * len(parts))
+
+
+CHAIN = 8  # segments from which a chain of words may hold a piece that is not one
 
 
 def _code_like(v: str) -> bool:
@@ -225,8 +232,8 @@ def value_class(value: str, password: bool = False) -> str | None:
     judgements of 1,798 distinct values on the labelled corpus: `max-age=60`, licence ids, a
     fixture's UUID)."""
     v = value
-    if len(v) < MIN_VALUE or v.isdigit() or _wordy(v):  # the commonest first: words and paths
-        return None
+    if len(v) < MIN_VALUE or v.isdigit() or v.startswith("//") or _wordy(v):  # the commonest first:
+        return None  # words and paths (`//host/…`: a URL whose scheme the name swallowed)
     if is_placeholder(v) or _REFERENCE.search(v) or _MARKER.search(v):
         return None
     if _IDENTIFIER.match(v) or _code_like(v) or looks_fake(v, 0.0):
@@ -253,6 +260,12 @@ def value_class(value: str, password: bool = False) -> str | None:
     return None
 
 
+# Forms that providers document as public, shipped to clients by design (the provider rules stay
+# silent on them too): Mapbox `pk.`, Stripe and Clerk publishable keys, Supabase publishable keys,
+# New Relic browser keys, PostHog project keys, Square application ids
+PUBLIC_PREFIXES = ("pk.", "pk_live_", "pk_test_", "sb_publishable_", "NRJS-", "phc_", "sq0idp-")
+
+
 def value_ok(value: str) -> bool:
     """Whether the value clears some class floor (the rule's validator; the name is judged by
     `judge` with the whole text)."""
@@ -264,6 +277,8 @@ def judge(data: bytes, value_start: int, value: str) -> Confidence | None:
     when the full name or the value says it is no credential."""
     if len(value) < MIN_VALUE or _FLOAT.match(value):
         return None  # numbers, dates, versions: cheap to rule out before anything else
+    if value.startswith(PUBLIC_PREFIXES):
+        return None  # a key its provider documents as public (a Mapbox `pk.` token in client code)
     cls = value_class(value, password=True)
     if cls is None:
         return None
