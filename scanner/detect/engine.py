@@ -30,6 +30,7 @@ from scanner.detect.slots import (
     names_a_credential,
     relay_host,
     service_of,
+    value_class,
 )
 from scanner.detect.validators import VALIDATORS, Verdict
 from scanner.model import Confidence, Kind, Match, Rule
@@ -205,9 +206,13 @@ class Matcher:
             m = rx.match(data, at, endpos)
             if m is not None:
                 last = m.end()
-                v = m.end("secret") - m.start("secret")
-                if v >= MIN_VALUE and not FLOAT.match(data, m.start("secret"), m.end("secret")):
-                    out.append(m)  # (most slots in code hold a short word or a number: dropped here)
+                vs, ve = m.span("secret")
+                if ve - vs < MIN_VALUE or FLOAT.match(data, vs, ve):
+                    continue  # (most slots in code hold a short word or a number: dropped here)
+                # judge's first question (memoised), asked here so that the slot values that are
+                # no secret (most of them) never become candidates: judge would drop them anyway
+                if value_class(data[vs:ve].decode("utf-8", "replace"), password=True) is not None:
+                    out.append(m)
         return out
 
     def _value_regex(self, i: int) -> re.Pattern[bytes]:

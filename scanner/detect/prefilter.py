@@ -25,8 +25,9 @@ except ImportError:  # pragma: no cover - depends on the platform
 
 SLACK = 256  # room for assignment keywords and boundaries around a secret
 # bump when the compiled database changes for reasons other than the rules (cache key)
-DATABASE_FORMAT = 7  # 3: host forms (detect/hosts.py); 4: slot patterns under their own ids; 5: inline-map
-# trigger; 6-7: the credential-slot pattern compiled exactly (detect/slots.py hs_expression)
+DATABASE_FORMAT = 8  # 3: host forms (detect/hosts.py); 4: slot patterns under their own ids; 5: inline-map
+# trigger; 6-7: the credential-slot pattern compiled exactly (detect/slots.py hs_expression); 8: with its
+# bounded repeats left open
 _TRIGGER_NAMES = tuple(TRIGGERS)
 _TRIGGER_RX = tuple(re.compile(TRIGGERS[n]) for n in _TRIGGER_NAMES)
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 
 from scanner.detect.context import assigned_parts
@@ -52,8 +53,17 @@ HS_VALUE += f"|{_ND}{{7,90}}[0-9])"
 
 def hs_expression(pattern: str) -> str:
     """generic.credential's pattern as the hyperscan prefilter compiles it: its name and
-    operator part, then HS_VALUE."""
-    return re.sub(r"\(\?P<[A-Za-z_]\w*>", "(", pattern[: pattern.index("(?P<secret>")]) + HS_VALUE
+    operator part, then HS_VALUE, with every bounded repeat of 4 or more (`{0,39}`, `{1,30}`,
+    `{7,90}`) left open (`{0,}`). That only widens the language: each match of the exact form
+    is still one, with the same end, so no hit is lost and SLOT_REACH still holds for them; the
+    few extra ends (a name over 40 characters) are regions the engine's exact pattern rejects.
+    Measured on the labelled corpus tree: hyperscan's pass 0.55 s with the bounds, 0.41 s
+    without (0.35 s without the expression at all), with 14,934 against 14,942 match events."""
+    exact = re.sub(r"\(\?P<[A-Za-z_]\w*>", "(", pattern[: pattern.index("(?P<secret>")]) + HS_VALUE
+    return _BOUNDED.sub(lambda m: m.group(0) if int(m.group(2)) < 4 else f"{{{m.group(1)},}}", exact)
+
+
+_BOUNDED = re.compile(r"\{(\d+),(\d+)\}")
 
 
 # where a match of generic.credential's pattern can start, in lowercased text (the pattern's
@@ -213,9 +223,14 @@ def _encoded_text(v: str) -> bool:
     return len(raw) >= 12 and all(32 <= b < 127 or b in (9, 10, 13) for b in raw)
 
 
+@functools.lru_cache(maxsize=4096)
 def value_class(value: str, password: bool = False) -> str | None:
     """The class whose floors the value clears (`hex`, `uuid`, `alnum`, `alpha`, `symbols`,
-    `password`), or None when it does not look like a secret."""
+    `password`), or None when it does not look like a secret.
+
+    Memoised: a pure function of its arguments, and the same values recur across a tree (5,704
+    judgements of 1,798 distinct values on the labelled corpus: `max-age=60`, licence ids, a
+    fixture's UUID)."""
     v = value
     if len(v) < MIN_VALUE or v.isdigit() or v.startswith("//") or _wordy(v):  # the commonest first:
         return None  # words and paths (`//host/…`: a URL whose scheme the name swallowed)
@@ -316,12 +331,43 @@ def _record_field(data: bytes, start: int) -> bool:
 # the forms detect/context.py does not name: `ENV NAME value` (Dockerfile), `--api-key value` /
 # `--token=value` (a CLI flag), `process.env.NAME ?? "…"`, and a k8s env list (`- name: NAME` on
 # the line before `value: …`)
-_OTHER_NAME = re.compile(
-    rb"(?:(?:^|\n)[ \t]*(?:ENV|ARG)[ \t]+|(?<![\w-])--?)(?P<flag>[A-Za-z_][\w-]{0,63})(?:=|[ \t]+)[\"']?\Z"
-    rb"|(?P<env>[A-Za-z_$][\w$]{0,63})[ \t]*(?:\?\?|\|\|)[ \t]*[\"'`]?\Z"
-    rb"|(?P<typed>[A-Za-z_$][\w$]{0,63})[ \t]*:?[ \t]*[\w$.<>|]{1,30}[ \t]*=[ \t]*[\"'`]?\Z"
-    rb"|name[ \t]*:[ \t]*[\"']?(?P<k8s>[A-Za-z_][\w.-]{0,63})[\"']?[ \t]*\r?\n[ \t]*-?[ \t]*value[ \t]*:[ \t]*[\"']?\Z"
+_OTHER_FORMS = (
+    rb"(?:(?:^|\n)[ \t]*(?:ENV|ARG)[ \t]+|(?<![\w-])--?)(?P<flag>[A-Za-z_][\w-]{0,63})(?:=|[ \t]+)[\"']?\Z",
+    rb"(?P<env>[A-Za-z_$][\w$]{0,63})[ \t]*(?:\?\?|\|\|)[ \t]*[\"'`]?\Z",
+    rb"(?P<typed>[A-Za-z_$][\w$]{0,63})[ \t]*:?[ \t]*[\w$.<>|]{1,30}[ \t]*=[ \t]*[\"'`]?\Z",
+    rb"name[ \t]*:[ \t]*[\"']?(?P<k8s>[A-Za-z_][\w.-]{0,63})[\"']?[ \t]*\r?\n[ \t]*-?[ \t]*value[ \t]*:[ \t]*[\"']?\Z",
 )
+_OTHER_NAME = re.compile(b"|".join(_OTHER_FORMS))  # the forms as one alternation (the reference)
+_OTHER_RX = tuple(re.compile(f) for f in _OTHER_FORMS)
+
+
+def _other_name(window: bytes) -> str | None:
+    """`_OTHER_NAME.search(window)`'s name, trying only the forms whose fixed tail (`=`, `??`,
+    a blank, `value:` before an optional quote) the window ends with. Every form ends at the
+    window's end, so the leftmost match of the alternation is the leftmost of the forms' matches
+    (the earlier form on a tie): the same name. Measured on the labelled corpus tree: the typed
+    form's nested repeats backtrack over every word of the 160 bytes, and the one search was
+    most of the cost of naming a value that `assigned_parts` does not name."""
+    bare = window[:-1] if window[-1:] in b"\"'" else window  # the flag and k8s forms' quotes
+    anyq = window[:-1] if window[-1:] in b"\"'`" else window  # the env and typed forms' quotes
+    tight = anyq.rstrip(b" \t")
+    possible = (
+        bare[-1:] in (b"=", b" ", b"\t"),
+        tight.endswith((b"??", b"||")),
+        tight.endswith(b"="),
+        bare.rstrip(b" \t").endswith(b":"),
+    )
+    best: re.Match[bytes] | None = None
+    for rx, ok in zip(_OTHER_RX, possible, strict=True):
+        if ok:
+            m = rx.search(window)
+            if m is not None and (best is None or m.start() < best.start()):
+                best = m
+    if best is None:
+        return None
+    return best.group(1).decode("ascii", "replace")  # each form's one group: its name
+
+
 _IN_PATH = frozenset({b"/", b":", b"#", b"%", b"@", b"?", b"&"})
 # what context.py takes for a name but is a type or an env list's `value:` (`speechKey: string = …`)
 _NOT_NAMES = frozenset({"value", "string", "str", "any", "int", "bytes", "char", "const", "var", "let"})
@@ -366,12 +412,7 @@ def _name_of(data: bytes, start: int) -> str | None:
             return None
         if name.lower() not in _NOT_NAMES:
             return name
-    m = _OTHER_NAME.search(data[max(0, start - 160) : start])
-    if m is None:
-        return None
-    return (m.group("flag") or m.group("env") or m.group("typed") or m.group("k8s")).decode(
-        "ascii", "replace"
-    )
+    return _other_name(data[max(0, start - 160) : start])
 
 
 # --- which service: a host in the same string, object or call, or the credential's own name ----
