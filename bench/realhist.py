@@ -235,6 +235,29 @@ def _reported_noise(rs: list[dict[str, Any]]) -> bool:
     )
 
 
+def misses(dirpath: Path, tool: str) -> None:
+    """The real values a tool misses and the placeholders it reports at medium+ (where and why; no value)."""
+    for repo in sorted({p.name.split(".")[0] for p in (dirpath / "reduced").glob("*.json")}):
+        triage = json.loads((dirpath / f"{repo}.json").read_text())["values"]
+        owner = {k: t for t in triage for k in t["keys"]}
+        for g in merge_by_triage(group(r for r in load(dirpath, repo) if not is_exposure(r)), triage):
+            t = next((owner[k] for k in sorted(value_keys(g)) if k in owner), None)
+            if t is None:
+                continue
+            mine = [r for r in g if r["tool"] == tool]
+            others = sorted({f"{r['tool']}:{r['rule']}" for r in g if r["tool"] != tool})
+            if t["verdict"] == "real" and not mine:
+                print(f"miss   {repo} {t['where']}: {t['reason']} (found by {', '.join(others)})")
+            elif t["verdict"] == "real" and not _reported_noise(mine):
+                print(
+                    f"low    {repo} {t['where']}: {t['reason']} ({mine[0]['rule']} {mine[0]['severity']}/{mine[0]['confidence']})"
+                )
+            elif t["verdict"] != "real" and mine and _reported_noise(mine):
+                print(
+                    f"noise  {repo} {t['where']}: {t['reason']} ({mine[0]['rule']} {mine[0]['severity']}/{mine[0]['confidence']})"
+                )
+
+
 def table(dirpath: Path, tools: list[str], show_values: bool) -> None:
     repos = sorted({p.name.split(".")[0] for p in (dirpath / "reduced").glob("*.json")})
     totals = {t: [0, 0, 0] for t in tools}
@@ -308,9 +331,14 @@ def main() -> None:
     t.add_argument(
         "--values", action="store_true", help="list every distinct value (location, verdict; no secret)"
     )
+    m = sub.add_parser("misses")
+    m.add_argument("tool")
+    m.add_argument("dir", type=Path, nargs="?", default=Path(__file__).parent / "realhist")
     a = ap.parse_args()
     if a.cmd == "reduce":
         reduce(a.tool, a.repo, a.out, a.report)
+    elif a.cmd == "misses":
+        misses(a.dir, a.tool)
     else:
         table(a.dir, a.tools.split(","), a.values)
 
