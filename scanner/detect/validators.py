@@ -317,7 +317,7 @@ def _db_url(secret: str, matched: str) -> Verdict:
         return REJECT
     if "{" in matched.split("@", 1)[0]:  # f-string / format / template fields: f"…://{user}:{pw}@…"
         return REJECT
-    if len(set(pw)) < 4 or pw.startswith(("$", "%", "{", "<")):
+    if len(set(pw)) < 4 or pw.startswith(("$", "%", "{", "<", "[")):  # `[YOUR-PASSWORD]`: a field
         return REJECT
     user, db = (m.group("user") or "").lower(), (m.group("db") or "").lower()
     if "." not in host and pw.lower() in (user, db):  # `postgres://shop:shop@db:5432/shop`
