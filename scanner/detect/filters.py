@@ -121,6 +121,8 @@ KNOWN_PUBLIC = frozenset(
         "2cafc0970149a84f3b9e62eaf169f36f59907a3b3e31f7b82e68c69cd27f7326",  # Stripe docs test key (API reference)
         "c85debb55f2f204d868cc1552c42faa143b4c675f61363ab040dd50b5b5304cd",  # Supabase CLI local secret key
         "0011cc25eb4320717494d2703e8cba85743e71b500283c21c8b88147992f9059",  # Azurite devstoreaccount1 key
+        # Supabase's self-hosting docker-compose default SECRET_KEY_BASE (published in its repository)
+        "52f004438faf780274c9c95f79d1cf39d2355fbcf035899fc0242b1437f30df3",
         # the secret access key of the AWS S3 REST authentication (signature v1) documentation's example
         "0e8ad95d75d71161d9eb8929c48030c857b8774d9812bb1a5898ea81643e415b",
     }
