@@ -262,7 +262,6 @@ def decoys(r: random.Random) -> dict[str, list[str]]:
         "CLOUDINARY_URL=cloudinary://<api_key>:<api_secret>@<cloud_name>",
         "DOCKERHUB_TOKEN=dckr_pat_124509ugsdjga93",
         f"LAUNCHDARKLY_CLIENT_SIDE_ID={expand('{hex:24}', r)}",
-        f"LAUNCHDARKLY_MOBILE_KEY=mob-{expand('{uuid4}', r)}",
         f"MAILCHIMP_SERVER={expand('{hex:32}', r)}-us-east-1",
         f"FCM_SERVER_KEY=AAAA{expand('{b64url:7}', r)}:APA91b...",
         f"QSTASH_TOKEN=eyJVc2VySUQiOi{expand('{b64:80}', r)}",
