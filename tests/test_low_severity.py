@@ -112,7 +112,7 @@ VERIFYING = {
     "github-crc32", "npm-crc32", "vercel-crc32", "gitlab-routable", "azure-cask",
     "bedrock-long", "bedrock-short", "pem", "gcp-private-key", "jwt-service-role", "pypi-macaroon",
     "age-bech32", "grafana-sa-crc32", "grafana-cloud-token", "sentry-org-token", "mapbox-secret",
-    "onepassword-sa", "pgp-armor",
+    "onepassword-sa", "pgp-armor", "qstash",
 }  # fmt: skip
 
 

@@ -33,6 +33,7 @@ ALPHABET_SETS = {
     "b64url": set(_B64URL),
     "b64url.": set(_B64URL + "."),
     "b64url:": set(_B64URL + ":"),
+    "b64url=": set(_B64URL + "="),
     "b64_": set(string.ascii_letters + string.digits + "+/=_"),
     "b64url.!": set(_B64URL + ".!"),
     "connstr": set(string.ascii_letters + string.digits + "+/=;:.-_"),

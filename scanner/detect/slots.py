@@ -262,8 +262,12 @@ def value_class(value: str, password: bool = False) -> str | None:
 
 # Forms that providers document as public, shipped to clients by design (the provider rules stay
 # silent on them too): Mapbox `pk.`, Stripe and Clerk publishable keys, Supabase publishable keys,
-# New Relic browser keys, PostHog project keys, Square application ids
-PUBLIC_PREFIXES = ("pk.", "pk_live_", "pk_test_", "sb_publishable_", "NRJS-", "phc_", "sq0idp-")
+# New Relic browser keys, PostHog project keys, Square application ids; and test-mode or sandbox
+# keys whose live forms have rules (Shippo, Duffel, EasyPost, Flutterwave, Plaid, Braintree)
+PUBLIC_PREFIXES = (
+    "pk.", "pk_live_", "pk_test_", "sb_publishable_", "NRJS-", "phc_", "sq0idp-",
+    "shippo_test_", "duffel_test_", "EZTK", "FLWSECK_TEST-", "access-sandbox-", "access_token$sandbox$",
+)  # fmt: skip
 
 
 def value_ok(value: str) -> bool:

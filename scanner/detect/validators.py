@@ -233,6 +233,12 @@ def _onepassword_sa(secret: str, _: str) -> Verdict:
     return PARSED if doc is not None and "signInAddress" in doc else REJECT
 
 
+def _qstash(secret: str, _: str) -> Verdict:
+    """A QStash token is base64 of JSON with the account's UserID and Password."""
+    doc = _json_payload(secret)
+    return PARSED if doc is not None and {"UserID", "Password"} <= doc.keys() else REJECT
+
+
 _PYPI_LOCATIONS = (b"pypi.org", b"test.pypi.org")
 
 
@@ -352,4 +358,5 @@ VALIDATORS: dict[str, Validator] = {
     "pgp-armor": _pgp,
     # the value alone; the engine judges the name around it (detect/slots.py)
     SLOT_VALIDATOR: lambda secret, _: ACCEPT if value_ok(secret) else REJECT,
+    "qstash": _qstash,
 }

@@ -20,6 +20,7 @@ Computed fields:
   {gcp_sa_json}      a GCP service-account key file (one-line JSON, PKCS#8 key inside)
   {pem_enc:LABEL}    a legacy encrypted PEM block (RFC 1421 Proc-Type/DEK-Info headers)
   {discord_bot}      a Discord bot token (base64 snowflake . 6 . 38)
+  {qstash}           an Upstash QStash token (base64 JSON {UserID, Password})
   {sentry_org}       a Sentry organization token (sntrys_ + base64 JSON + _ + 43)
   {grafana_sa}       a Grafana service-account token (glsa_ + 32 + _ + CRC-32, little-endian hex)
   {grafana_cloud}    a Grafana Cloud access-policy token (glc_ + base64 JSON)
@@ -273,6 +274,11 @@ def _mapbox(r: random.Random, kind: str) -> str:
     return f"{kind}.{body}.{_rand(r, ALPHABETS['b64url'], 22)}"
 
 
+def _qstash(r: random.Random) -> str:
+    doc = {"UserID": _uuid4(r), "Password": _rand(r, ALPHABETS["hex"], 32)}
+    return base64.b64encode(json.dumps(doc, separators=(",", ":")).encode()).decode()
+
+
 def _age_secret(r: random.Random) -> str:
     data = _rand(r, BECH32, 52)
     return ("AGE-SECRET-KEY-1" + data + bech32_checksum("age-secret-key-", data)).upper()
@@ -338,6 +344,7 @@ COMPUTED: dict[str, _Computed] = {
     "grafana_sa_bad": lambda r, a, last: _off_by_one(r, _grafana_sa(r), ALPHABETS["hex"]),
     "grafana_cloud": lambda r, a, last: _grafana_cloud(r),
     "mapbox_sk": lambda r, a, last: _mapbox(r, "sk"),
+    "qstash": lambda r, a, last: _qstash(r),
     "mapbox_pk": lambda r, a, last: _mapbox(r, "pk"),
     "age_secret": lambda r, a, last: _age_secret(r),
     "age_secret_bad": lambda r, a, last: _off_by_one(r, _age_secret(r), BECH32.upper()),

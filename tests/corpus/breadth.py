@@ -69,6 +69,31 @@ STRUCTURED: dict[str, Gen] = {
         "Endpoint=sb://{lower:10}.servicebus.windows.net/;SharedAccessKeyName=RootManageSharedAccessKey;"
         "SharedAccessKey={b64:43}="
     ),
+    # issue 22, tier 2
+    "launchdarkly.access-token": _t("api-{uuid4}"),
+    "launchdarkly.sdk-key": _t("sdk-{uuid4}"),
+    "plaid.access-token": _t("access-production-{uuid4}"),
+    "mailgun.api-key": lambda fmt, r: expand("key-{hex:32}" if fmt.prefix else "{hex:32}-{hex:8}-{hex:8}", r),
+    "mailchimp.api-key": _t("{hex:32}-us{digits:2}"),
+    "gcp.oauth-access-token": _t("ya29.a0{b64url:150}"),
+    "frameio.api-token": _t("fio-u-{b64url:64}"),
+    "fly.macaroon-token": _t("fm2_lJPE{b64:300}"),
+    "atlassian.api-token": _t("ATATT3xFfGF0{b64url:171}={HEX:8}"),
+    "trello.token": _t("ATTA{hex:64}{HEX:8}"),
+    "twitter.bearer-token": _t("AAAAAAAAAAAAAAAAAAAAAM{alnum:20}%3D{alnum:60}"),
+    "meta.access-token": _t("EAAG{alnum:180}"),
+    "upstash.qstash-token": _t("{qstash}"),
+    "braintree.access-token": _t("access_token$production${lowernum:16}${hex:32}"),
+    "cloudinary.url": _t("cloudinary://{digits:15}:{b64url:27}@{lower:10}"),
+    "firebase.fcm-server-key": _t("AAAA{b64url:7}:APA91b{b64url:134}"),
+    "convex.deploy-key": _t("prod:{lower:6}-{lower:6}-{digits:3}|eyJ2MiI6{b64:80}"),
+    "dynatrace.api-token": _t("dt0c01.{base32:24}.{base32:64}"),
+    "brevo.api-key": _t("xkeysib-{hex:64}-{alnum:16}"),
+    "sourcegraph.access-token": _t("sgp_{hex:16}_{hex:40}"),
+    "prefect.api-key": _t("pnu_{alnum:36}"),
+    "circleci.api-token": _t("CCIPAT_{alnum:22}_{hex:40}"),
+    "flutterwave.secret-key": _t("FLWSECK-{hex:32}-X"),
+    "dropbox.access-token": _t("sl.B{b64url:135}"),
 }
 
 VARS: dict[str, str] = {
@@ -113,10 +138,57 @@ VARS: dict[str, str] = {
     "planetscale": "DATABASE_PASSWORD",
     "azure.storage-account-key": "AZURE_STORAGE_CONNECTION_STRING",
     "azure.service-bus-key": "SERVICEBUS_CONNECTION_STRING",
+    "fly.access-token": "FLY_API_TOKEN",
+    "fly.macaroon-token": "FLY_API_TOKEN",
+    "figma.pat": "FIGMA_ACCESS_TOKEN",
+    "atlassian.api-token": "JIRA_API_TOKEN",
+    "trello.token": "TRELLO_TOKEN",
+    "twitter.bearer-token": "TWITTER_BEARER_TOKEN",
+    "meta.access-token": "FACEBOOK_ACCESS_TOKEN",
+    "upstash.qstash-token": "QSTASH_TOKEN",
+    "braintree.access-token": "BRAINTREE_ACCESS_TOKEN",
+    "cloudinary.url": "CLOUDINARY_URL",
+    "firebase.fcm-server-key": "FCM_SERVER_KEY",
+    "convex.deploy-key": "CONVEX_DEPLOY_KEY",
+    "launchdarkly.access-token": "LAUNCHDARKLY_ACCESS_TOKEN",
+    "launchdarkly.sdk-key": "LAUNCHDARKLY_SDK_KEY",
+    "mailgun.api-key": "MAILGUN_API_KEY",
+    "buildkite.api-token": "BUILDKITE_API_TOKEN",
+    "docker.pat": "DOCKERHUB_TOKEN",
+    "rubygems.api-key": "GEM_HOST_API_KEY",
+    "dynatrace.api-token": "DT_API_TOKEN",
+    "brevo.api-key": "BREVO_API_KEY",
+    "mailchimp.api-key": "MAILCHIMP_API_KEY",
+    "sourcegraph.access-token": "SRC_ACCESS_TOKEN",
+    "prefect.api-key": "PREFECT_API_KEY",
+    "shippo.live-token": "SHIPPO_API_KEY",
+    "duffel.live-token": "DUFFEL_ACCESS_TOKEN",
+    "easypost.api-key": "EASYPOST_API_KEY",
+    "plaid.access-token": "PLAID_ACCESS_TOKEN",
+    "nuget.api-key": "NUGET_API_KEY",
+    "circleci.api-token": "CIRCLE_TOKEN",
+    "flutterwave.secret-key": "FLW_SECRET_KEY",
+    "readme.api-key": "README_API_KEY",
+    "infracost.api-key": "INFRACOST_API_KEY",
+    "frameio.api-token": "FRAMEIO_TOKEN",
+    "scalingo.api-token": "SCALINGO_API_TOKEN",
+    "adafruit.io-key": "ADAFRUIT_IO_KEY",
+    "dropbox.access-token": "DROPBOX_ACCESS_TOKEN",
+    "gcp.oauth-refresh-token": "GOOGLE_REFRESH_TOKEN",
+    "gcp.oauth-access-token": "GOOGLE_ACCESS_TOKEN",
 }
 
 # generic shapes: only the provider's name says whose key it is
-NEEDS_KEYWORD: set[str] = {"notion.legacy-token", "salesforce.access-token"}
+NEEDS_KEYWORD: set[str] = {
+    "notion.legacy-token",
+    "salesforce.access-token",
+    "twitter.bearer-token",
+    "meta.access-token",
+    "launchdarkly.access-token",
+    "launchdarkly.sdk-key",
+    "mailgun.api-key",
+    "dropbox.access-token",
+}
 
 
 def decoys(r: random.Random) -> dict[str, list[str]]:
@@ -179,4 +251,38 @@ def decoys(r: random.Random) -> dict[str, list[str]]:
         f"AccountKey={azurite};BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;",
         "",
     ]
-    return {"config/integrations.env.example": env, "supabase/status.local.env": local}
+    tier2 = [
+        "# payments, shipping and CI (test-mode keys are public by design)",
+        f"SHIPPO_API_KEY=shippo_test_{expand('{hex:40}', r)}",
+        f"DUFFEL_ACCESS_TOKEN=duffel_test_{expand('{b64url:43}', r)}",
+        f"EASYPOST_API_KEY=EZTK{expand('{alnum:54}', r)}",
+        f"FLW_SECRET_KEY=FLWSECK_TEST-{expand('{hex:32}', r)}-X",
+        f"BRAINTREE_ACCESS_TOKEN=access_token$sandbox${expand('{lowernum:16}', r)}${expand('{hex:32}', r)}",
+        f"PLAID_ACCESS_TOKEN=access-sandbox-{expand('{uuid4}', r)}",
+        "CLOUDINARY_URL=cloudinary://<api_key>:<api_secret>@<cloud_name>",
+        "DOCKERHUB_TOKEN=dckr_pat_124509ugsdjga93",
+        f"LAUNCHDARKLY_CLIENT_SIDE_ID={expand('{hex:24}', r)}",
+        f"MAILCHIMP_SERVER={expand('{hex:32}', r)}-us-east-1",
+        f"FCM_SERVER_KEY=AAAA{expand('{b64url:7}', r)}:APA91b...",
+        f"QSTASH_TOKEN=eyJVc2VySUQiOi{expand('{b64:80}', r)}",
+        "FIGMA_ACCESS_TOKEN=figd_your_token_here",
+        "FLY_API_TOKEN=FlyV1 fm2_...",
+        "",
+    ]
+    # same shapes with no provider near: request ids, SDK versions, base64 runs
+    ids = [
+        "# request ids seen in the logs",
+        f"request_id = api-{expand('{uuid4}', r)}",
+        f"trace = sdk-{expand('{uuid4}', r)}",
+        f"etag = {expand('{hex:32}', r)}-{expand('{hex:8}', r)}-{expand('{hex:8}', r)}",
+        f"blob = {'A' * 21}M{expand('{alnum:20}', r)}%3D{expand('{alnum:60}', r)}",
+        f"cursor = sl.{expand('{b64url:140}', r)}",
+        f"session = EAAG{expand('{alnum:180}', r)}",
+        "",
+    ]
+    return {
+        "config/integrations.env.example": env,
+        "supabase/status.local.env": local,
+        "config/payments.env.example": tier2,
+        "logs/request-ids.txt": ids,
+    }
