@@ -48,3 +48,8 @@ def leak_windows(secret: str, skip: int = 0, width: int = 8) -> set[str]:
 def matcher(engine: str = "hyperscan") -> Matcher:
     """One compiled matcher per engine for the whole test session (compiling costs ~0.5 s)."""
     return Matcher(rules(), engine)
+
+
+def found(engine: str, text: str) -> list[tuple[str, str | None]]:
+    """(rule id, secret) of every match in `text`, in the engine's order."""
+    return [(m.rule_id, m.secret) for m in matcher(engine).scan(text.encode())]

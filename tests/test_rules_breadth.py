@@ -7,25 +7,14 @@ that only look right. Keys are built at run time; nothing key-shaped is stored h
 
 from __future__ import annotations
 
-import functools
 import random
 
 import pytest
 
-from scanner.detect.engine import Matcher
 from scanner.rules.templates import expand
-from tests.keys import rules
+from tests.keys import found
 
 ENGINES = ("hyperscan", "python")
-
-
-@functools.cache
-def matcher(engine: str) -> Matcher:
-    return Matcher(rules(), engine)
-
-
-def found(engine: str, text: str) -> list[tuple[str, str]]:
-    return [(m.rule_id, m.secret) for m in matcher(engine).scan(text.encode())]
 
 
 def key(template: str, seed: int = 0) -> str:

@@ -8,26 +8,15 @@ Keys are built at run time; nothing key-shaped is stored here.
 from __future__ import annotations
 
 import base64
-import functools
 import json
 import random
 
 import pytest
 
-from scanner.detect.engine import Matcher
 from scanner.rules.templates import expand
-from tests.keys import rules
+from tests.keys import found
 
 ENGINES = ("hyperscan", "python")
-
-
-@functools.cache
-def matcher(engine: str) -> Matcher:
-    return Matcher(rules(), engine)
-
-
-def found(engine: str, text: str) -> list[tuple[str, str]]:
-    return [(m.rule_id, m.secret) for m in matcher(engine).scan(text.encode())]
 
 
 def key(template: str, seed: int = 0) -> str:

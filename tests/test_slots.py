@@ -11,24 +11,17 @@ time from templates with a seeded RNG.
 from __future__ import annotations
 
 import base64
-import functools
 import random
 
 import pytest
 
-from scanner.detect.engine import Matcher
 from scanner.detect.slots import judge_name, value_class
 from scanner.model import Confidence, Match
 from scanner.rules.templates import expand
-from tests.keys import rules
+from tests.keys import matcher
 
 ENGINES = ("hyperscan", "python")
 GENERIC = "generic.credential"
-
-
-@functools.cache
-def matcher(engine: str) -> Matcher:
-    return Matcher(rules(), engine)
 
 
 def key(template: str = "{alnum:14}{digits:2}{alnum:16}", seed: str = "slot") -> str:
