@@ -10,6 +10,7 @@ one-line reason; never the value) and prints recall and the medium-or-above nois
     python bench/realhist.py reduce keysweep REPO.git OUT.json --report keysweep.json
     python bench/realhist.py reduce gitleaks REPO.git OUT.json
     python bench/realhist.py table bench/realhist [--tools keysweep-base,keysweep,gitleaks,betterleaks,kingfisher]
+    python bench/realhist.py table --repos AgentGPT,SuperAGI   # the holdout histories (never tuned on)
 """
 
 from __future__ import annotations
@@ -100,13 +101,27 @@ def _kingfisher(out: str) -> list[dict[str, Any]]:
     return recs
 
 
+def _identity(f: dict[str, Any], shared: bool) -> str:
+    """A keysweep finding's identity for grouping. A weak secret (no digest) has a fingerprint of its
+    rule and masked line context (§4), so two values on the same kind of line (`KV_URL = …` in two
+    versions of .env.example) share it: those findings are told apart by a digest of their
+    locations, or the two values would count as one."""
+    if not shared:
+        return str(f["fingerprint"])
+    locs = sorted(f"{loc.get('commit')}:{loc.get('path')}:{loc.get('line')}" for loc in f["locations"])
+    return f"{f['fingerprint']}~{hashlib.sha256(chr(10).join(locs).encode()).hexdigest()[:12]}"
+
+
 def _keysweep(report: Path, tool: str) -> list[dict[str, Any]]:
     doc = json.loads(report.read_text())
+    count: dict[str, int] = {}
+    for f in doc["findings"]:
+        count[f["fingerprint"]] = count.get(f["fingerprint"], 0) + 1
     return [
         {
             "tool": tool,
             "sha256": f.get("secret_sha256"),
-            "fingerprint": f["fingerprint"],
+            "fingerprint": _identity(f, count[f["fingerprint"]] > 1),
             "commit": loc.get("commit"),
             "path": loc.get("path"),
             "line": loc.get("line"),
@@ -258,9 +273,10 @@ def misses(dirpath: Path, tool: str) -> None:
                 )
 
 
-def table(dirpath: Path, tools: list[str], show_values: bool) -> None:
+def table(dirpath: Path, tools: list[str], show_values: bool, only: list[str] | None = None) -> None:
     repos = sorted({p.name.split(".")[0] for p in (dirpath / "reduced").glob("*.json")})
-    totals = {t: [0, 0, 0] for t in tools}
+    repos = [r for r in repos if not only or r in only]
+    totals = {t: [0, 0, 0, 0] for t in tools}  # real found, noise, untriaged, real in the repos it ran on
     total_real = 0
     for repo in repos:
         tri_path = dirpath / f"{repo}.json"
@@ -308,13 +324,15 @@ def table(dirpath: Path, tools: list[str], show_values: bool) -> None:
             print(f"| {t} | {per[t][0]}/{real} | {rec} | {per[t][1]} | {per[t][2]} | {exposures[t]} |")
             for i in range(3):
                 totals[t][i] += per[t][i]
+            totals[t][3] += real
         total_real += real
     print(f"\nall: {total_real} real")
     print("| tool | real found | recall | noise at medium+ | untriaged |")
     print("|---|---|---|---|---|")
     for t in tools:
-        rec = f"{totals[t][0] / total_real:.0%}" if total_real else "-"
-        print(f"| {t} | {totals[t][0]}/{total_real} | {rec} | {totals[t][1]} | {totals[t][2]} |")
+        # a tool not run on some repository is scored on the ones it ran on
+        rec = f"{totals[t][0] / totals[t][3]:.0%}" if totals[t][3] else "-"
+        print(f"| {t} | {totals[t][0]}/{totals[t][3]} | {rec} | {totals[t][1]} | {totals[t][2]} |")
 
 
 def main() -> None:
@@ -331,6 +349,7 @@ def main() -> None:
     t.add_argument(
         "--values", action="store_true", help="list every distinct value (location, verdict; no secret)"
     )
+    t.add_argument("--repos", help="only these repositories (comma-separated), e.g. the holdout ones")
     m = sub.add_parser("misses")
     m.add_argument("tool")
     m.add_argument("dir", type=Path, nargs="?", default=Path(__file__).parent / "realhist")
@@ -340,7 +359,7 @@ def main() -> None:
     elif a.cmd == "misses":
         misses(a.dir, a.tool)
     else:
-        table(a.dir, a.tools.split(","), a.values)
+        table(a.dir, a.tools.split(","), a.values, a.repos.split(",") if a.repos else None)
 
 
 if __name__ == "__main__":
