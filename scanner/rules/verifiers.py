@@ -82,7 +82,7 @@ class VerifySpec:
     unknown: tuple[Answer, ...] = ()
     signer: str = ""
     body: str = ""
-    rate: float = 5.0  # requests per second at most to this provider
+    rate: float = 10.0  # requests per second at most to this provider
 
     @property
     def host(self) -> str:
@@ -180,7 +180,7 @@ def parse_verify(raw: Any, where: str) -> VerifySpec:
         raise RuleError(f"{where}: verify needs 'why' (why the request neither bills nor changes anything)")
     if not isinstance(docs, str) or not docs.startswith("https://"):
         raise RuleError(f"{where}: verify needs 'docs', the https URL of the endpoint's documentation")
-    rate = raw.get("rate", 5.0)
+    rate = raw.get("rate", 10.0)
     if not isinstance(rate, int | float) or isinstance(rate, bool) or rate <= 0:
         raise RuleError(f"{where}: verify 'rate' is a positive number of requests per second")
     return VerifySpec(
