@@ -157,3 +157,14 @@ def test_a_config_rule_can_never_carry_a_verifier(tmp_path: Path) -> None:
     )
     with pytest.raises(UsageError):
         load_config(config, load_rules())
+
+
+def test_readme_table_shows_every_verifier_request() -> None:
+    """The README's verification table names each verifier's exact request and its rules."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("### Live verification", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    for rule_id, spec in load_verifiers().items():
+        row = next((r for r in rows if f"`{rule_id}`" in r), "")
+        assert f"`{spec.method} {spec.url}`" in row, rule_id
+        assert spec.why in row and spec.docs in row, rule_id
