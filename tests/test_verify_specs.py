@@ -168,3 +168,12 @@ def test_readme_table_shows_every_verifier_request() -> None:
         row = next((r for r in rows if f"`{rule_id}`" in r), "")
         assert f"`{spec.method} {spec.url}`" in row, rule_id
         assert spec.why in row and spec.docs in row, rule_id
+
+
+def test_no_http_client_is_loaded_until_a_request_is_made() -> None:
+    """Scans without verification never pay for httpx: the rules and the runner import without it."""
+    import subprocess
+    import sys
+
+    code = "import sys, scanner.rules, scanner.verify; scanner.rules.load_rules(); assert 'httpx' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
