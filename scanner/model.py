@@ -351,3 +351,23 @@ class Report:
     error: str | None = None
     suppressed: tuple[Finding, ...] = ()  # pragma, allowlist and disabled-rule findings, with their reason
     baseline: BaselineSummary | None = None
+
+
+class VerifyStatus(StrEnum):
+    """What the provider said of a key (issue 25): usable now, refused as invalid, or not known."""
+
+    LIVE = "live"
+    REVOKED = "revoked"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """The answer of one read-only check of a distinct secret (scanner/verify/). `reason` says
+    why an answer is unknown (timeout, network unreachable, 429, no verifier...); `http_status`
+    and `checked_at` (ISO 8601, UTC) are None when no answer came / no request was sent."""
+
+    status: VerifyStatus
+    reason: str
+    http_status: int | None = None
+    checked_at: str | None = None

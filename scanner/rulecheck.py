@@ -5,7 +5,8 @@ rules are loaded and validated exactly as the bundled ones are; then every examp
 its template (seeded, so a failure reproduces), written as `NAME="value"` on a line of a `.env`
 text, and scanned with the bundled rules plus the file's: the rule must find it (naming it, or
 among `also_matched`), and must not find any of its negative examples. Messages name the rule
-and the template, never an expanded value.
+and the template, never an expanded value. A `verify:` block is reviewed too: honoured only in
+a bundled file, to the provider's official API host, read-only (`review_verifiers`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from scanner.errors import RuleError
 from scanner.model import Kind, Rule
 from scanner.rules.templates import expand
+from scanner.rules.verifiers import VerifySpec, review
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,14 +35,33 @@ def load_checked(path: Path, builtin: Sequence[Rule]) -> tuple[Rule, ...]:
         from scanner.suppress.settings import load_config
 
         return load_config(path, builtin).rules
-    from scanner.rules import load_file
+    from scanner.rules import load_file_verifiers
 
-    rules = tuple(load_file(path))
+    loaded = load_file_verifiers(path)
+    rules = tuple(rule for rule, _ in loaded)
+    bundled = path.resolve().parent == Path(__file__).parent / "rules"
     taken = {r.id for r in builtin}
     for r in rules:
-        if r.id in taken and path.resolve().parent != Path(__file__).parent / "rules":
+        if r.id in taken and not bundled:
             raise RuleError(f"{path.name} rule {r.id!r}: the id is taken by a bundled rule")
+    review_verifiers(path.name, [(rule, spec) for rule, spec in loaded if spec is not None], bundled)
     return rules
+
+
+def review_verifiers(where: str, specs: Sequence[tuple[Rule, VerifySpec]], bundled: bool) -> None:
+    """A verifier is honoured only in a bundled rule file, and only to its provider's official
+    API host, by GET/HEAD (or a listed signed POST), with no credential in the URL
+    (rules/verifiers.py `review`); RuleError listing every problem otherwise."""
+    problems: list[str] = []
+    for rule, spec in specs:
+        if not bundled:
+            problems.append(
+                f"{where} rule {rule.id!r}: 'verify' is honoured only in keysweep's bundled rules"
+            )
+            continue
+        problems.extend(f"{where} rule {rule.id!r}: verify: {p}" for p in review(spec, rule.provider))
+    if problems:
+        raise RuleError("\n".join(problems))
 
 
 def _planted(rule: Rule, value: str) -> bytes:

@@ -13,6 +13,7 @@ from typing import Any
 from scanner.errors import RuleError
 from scanner.model import Confidence, Kind, Rule, Severity
 from scanner.paths import cache_home, write_atomic
+from scanner.rules.verifiers import VerifySpec, parse_verify
 
 RULES_DIR = Path(__file__).parent
 SHAPES = RULES_DIR.parent / "detect" / "shapes.py"
@@ -44,6 +45,8 @@ def _example_name(value: Any, where: str) -> str:
 def _rule(raw: Any, provider: str, defaults: dict[str, Any], where: str) -> Rule:
     if not isinstance(raw, dict):
         raise RuleError(f"{where}: each rule must be a mapping")
+    if "verify" in raw:  # load_file takes a bundled rule's block off before: anything else is a config's
+        raise RuleError(f"{where}: 'verify' is read only from keysweep's bundled rules")
     unknown = set(raw) - _RULE_KEYS
     if unknown:
         raise RuleError(f"{where}: unknown keys {sorted(unknown)}")
@@ -231,6 +234,12 @@ def _patterns(raw: dict[str, Any], where: str, ties: dict[str, tuple[str, ...]])
 
 def load_file(path: Path) -> list[Rule]:
     """Load and validate one provider file."""
+    return [rule for rule, _ in load_file_verifiers(path)]
+
+
+def load_file_verifiers(path: Path) -> list[tuple[Rule, VerifySpec | None]]:
+    """Load and validate one provider file: each rule with its `verify:` block, if any
+    (rules/verifiers.py; honoured only for the bundled files, `load_verifiers`)."""
     import yaml  # only when the rules are not in the cache (start-up of small scans)
 
     # libyaml's C loader parses the rule files ~10x faster than the pure-Python one
@@ -252,7 +261,25 @@ def load_file(path: Path) -> list[Rule]:
     if not isinstance(rules, list) or not rules:
         raise RuleError(f"{where}: 'rules' must be a non-empty list")
     defaults = {"revoke_url": doc.get("revoke_url", "")}
-    return [_rule(raw, provider, defaults, where) for raw in rules]
+    out: list[tuple[Rule, VerifySpec | None]] = []
+    for raw in rules:
+        spec = None
+        if isinstance(raw, dict) and "verify" in raw:
+            raw = dict(raw)
+            spec = parse_verify(raw.pop("verify"), f"{where} rule {raw.get('id')!r}")
+        out.append((_rule(raw, provider, defaults, where), spec))
+    return out
+
+
+def load_verifiers() -> dict[str, VerifySpec]:
+    """The verifiers of the bundled rules, by rule id: the only place verifiers come from (a
+    config's rules cannot carry one, and no path is taken from a caller)."""
+    return {
+        rule.id: spec
+        for f in sorted(RULES_DIR.glob("*.yml"))
+        for rule, spec in load_file_verifiers(f)
+        if spec is not None
+    }
 
 
 def load_rules(paths: Iterable[Path] | None = None) -> tuple[Rule, ...]:
