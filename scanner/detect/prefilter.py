@@ -25,9 +25,9 @@ except ImportError:  # pragma: no cover - depends on the platform
 
 SLACK = 256  # room for assignment keywords and boundaries around a secret
 # bump when the compiled database changes for reasons other than the rules (cache key)
-DATABASE_FORMAT = 8  # 3: host forms (detect/hosts.py); 4: slot patterns under their own ids; 5: inline-map
+DATABASE_FORMAT = 9  # 3: host forms (detect/hosts.py); 4: slot patterns under their own ids; 5: inline-map
 # trigger; 6-7: the credential-slot pattern compiled exactly (detect/slots.py hs_expression); 8: with its
-# bounded repeats left open
+# bounded repeats left open; 9: patterns cut after their last required piece (hs_pattern), evidence gates
 _TRIGGER_NAMES = tuple(TRIGGERS)
 _TRIGGER_RX = tuple(re.compile(TRIGGERS[n]) for n in _TRIGGER_NAMES)
 
@@ -43,6 +43,26 @@ def slot_span(rule: Rule) -> int:
     return rule.max_length + prefix_max(rule.callees, rule.clients, anchored(rule.accept)) + 16
 
 
+SHORT_KEYWORD = 3  # a rule with a keyword this short has no literal for hyperscan to anchor on
+
+
+def evidence_gate(rule: Rule) -> tuple[str, ...]:
+    """For a rule whose shape has no literal to anchor on (a keyword shorter than SHORT_KEYWORD:
+    Mailgun's `32 hex - 8 hex - 8 hex`) and whose every match needs evidence (no `bare`): the
+    terms one of which a text must hold for a match to be tied to the provider there
+    (detect/evidence.py: a context term near, a callee, an import, a host), lowercased; else ().
+
+    Hyperscan then looks for those terms instead of the shape (runs of a character class cost it
+    more than a whole rule set's literals: 0.07 s of a 0.5 s pass over the corpus tree), and a text
+    that holds one is tried whole, as the Python prefilter tries every text with a keyword."""
+    if rule.slot_pattern or rule.validator == SLOT_VALIDATOR or not rule.accept or "bare" in rule.accept:
+        return ()
+    if not any(len(k) < SHORT_KEYWORD for k in rule.keywords):
+        return ()
+    terms = {"near": rule.context, "call": rule.callees, "import": rule.imports, "host": rule.hosts}
+    return tuple(sorted({t.lower() for kind in rule.accept for t in terms.get(kind, ())}))
+
+
 def _strip_names(pattern: str) -> str:
     return re.sub(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>", "(", pattern)
 
@@ -50,19 +70,77 @@ def _strip_names(pattern: str) -> str:
 _TAIL_RANGE = re.compile(r"(\{(\d+),(\d*)\}|[+*])(\)*)$")
 
 
-def hs_pattern(pattern: str) -> str:
-    """The rule's regex as hyperscan takes it: no group names, trailing repeat cut to its minimum.
+def _closers(p: str) -> dict[int, int]:
+    """Where each group of the regex `p` closes -> where it opens (escapes and classes skipped)."""
+    out: dict[int, int] = {}
+    stack: list[int] = []
+    i, n = 0, len(p)
+    while i < n:
+        c = p[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "[":
+            i += 2 if p.startswith("[^", i) else 1
+            i += 1 if i < n and p[i] == "]" else 0  # a leading `]` is a member
+            while i < n and p[i] != "]":
+                i += 2 if p[i] == "\\" else 1
+        elif c == "(":
+            stack.append(i)
+        elif c == ")" and stack:
+            out[i] = stack.pop()
+        i += 1
+    return out
 
-    Cutting the last repeat to its minimum keeps every place the full pattern matches (the shorter
-    match ends inside the longer one) and stops hyperscan reporting one end per extra character.
-    """
-    p = _strip_names(pattern)
-    body = p
-    lookahead = ""
-    # A trailing negative lookahead is kept out of the cut and then dropped (prefilter mode ignores it).
-    m = re.search(r"\(\?!(?:[^()]|\([^()]*\))*\)$", body)
-    if m:
-        body, lookahead = body[: m.start()], body[m.start() :]
+
+_OPTIONAL = re.compile(r"(?:\?|\*|\{0,\d*\})$")
+
+
+def _cut_tail(p: str) -> str:
+    """`p` without what may end a match after its last required piece: trailing lookaheads
+    (hyperscan's prefilter mode ignores them) and optional groups or classes (`(?:==?)?`,
+    `(?:-[0-9])?`), looked for at the end of the groups that end the pattern."""
+    while True:
+        groups = _closers(p)
+        k = len(p)
+        cut: tuple[int, int] | None = None
+        while cut is None and k > 0:
+            q = _OPTIONAL.search(p, 0, k)
+            if q is not None and q.start() > 0 and p[q.start() - 1] == ")" and q.start() - 1 in groups:
+                cut = (groups[q.start() - 1], k)  # an optional group
+            elif (
+                q is not None
+                and q.start() > 0
+                and p[q.start() - 1] == "]"
+                and not p[:k].endswith("\\]" + q.group())
+            ):
+                j = p.rfind("[", 0, q.start() - 1)
+                if j == -1:
+                    break
+                cut = (j, k)  # an optional class (no `[` inside it: the rules' classes hold none)
+            elif p[k - 1] == ")" and k - 1 in groups:
+                o = groups[k - 1]
+                if p.startswith(("(?!", "(?="), o):
+                    cut = (o, k)
+                else:
+                    k -= 1  # the last piece of the group that ends the pattern
+            else:
+                break
+        if cut is None:
+            return p
+        p = p[: cut[0]] + p[cut[1] :]
+
+
+def hs_pattern(pattern: str) -> str:
+    """The rule's regex as hyperscan takes it: no group names, and its tail cut to the shortest
+    form every match starts with: trailing lookaheads and optional pieces dropped, then the last
+    repeat cut to its minimum.
+
+    Every match of the full pattern then has a prefix that the cut form matches, ending no later
+    than the full match (inside its region, detect/engine.py), and hyperscan reports one end per
+    match instead of one per extra character: an open `{100,1990}` before `(?:==?)?` (a base64
+    token's padding) gave one event per character of every token on the corpus tree."""
+    body = _cut_tail(_strip_names(pattern))
     m2 = _TAIL_RANGE.search(body)
     if m2:
         q, lo = m2.group(1), m2.group(2)
@@ -71,7 +149,6 @@ def hs_pattern(pattern: str) -> str:
         if repl in ("{0}", "{}") and head.endswith("]") and "[" in head:
             head, repl = head[: head.rindex("[")], ""  # hyperscan takes no `{0}`: drop the class
         body = head + repl + m2.group(4)
-    del lookahead
     return body
 
 
@@ -146,15 +223,17 @@ class HyperscanPrefilter:
     def _expressions(rules: Sequence[Rule]) -> list[tuple[bytes, int, Rule | None]]:
         """(expression, id, rule) for every pattern; ids: rules' patterns [0, n), decoder
         triggers [n, n + T), slot patterns [n + T, 2n + T), and one expression for the
-        unanchored credential slots of every rule (2n + T)."""
+        unanchored credential slots of every rule (2n + T); the evidence gates of the rules
+        that have one take [2n + T + 1, 3n + T + 1) (_compile)."""
         out: list[tuple[bytes, int, Rule | None]] = []
         slot_base = len(rules) + len(_TRIGGER_NAMES)
         for i, r in enumerate(rules):
             slot = (
                 prefilter_slots(r.value, r.callees, r.clients, anchored(r.accept)) if r.slot_pattern else ""
             )
+            gated = bool(evidence_gate(r))  # its terms are looked for instead (_compile)
             for pattern, rid in ((r.pattern, i), (slot, slot_base + i)):
-                if pattern:
+                if pattern and not (gated and rid == i):
                     hs = (
                         hs_expression(pattern)
                         if r.validator == SLOT_VALIDATOR and rid == i
@@ -183,6 +262,10 @@ class HyperscanPrefilter:
             return db
 
         tail = [(e, i, hyperscan.HS_FLAG_SINGLEMATCH) for e, i in triggers]
+        gate_base = 2 * len(rules) + len(_TRIGGER_NAMES) + 1
+        once = hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_CASELESS
+        for i, rule in enumerate(rules):  # a gated rule's evidence terms, reported once each
+            tail.extend((re.escape(t).encode(), gate_base + i, once) for t in evidence_gate(rule))
 
         def flag(r: Rule | None) -> int:
             # the credential-slot pattern is compiled exactly: in prefilter mode hyperscan widens
@@ -225,7 +308,11 @@ class HyperscanPrefilter:
         nrules = self._nrules
         slot_base = nrules + len(_TRIGGER_NAMES)
         shared_id = slot_base + nrules
+        whole: set[int] = set()  # gated rules whose evidence the text holds: tried over all of it
         for rid, to in ends:
+            if rid > shared_id:
+                whole.add(rid - shared_id - 1)
+                continue
             if nrules <= rid < slot_base:
                 triggers.add(_TRIGGER_NAMES[rid - nrules])
                 continue
@@ -241,6 +328,7 @@ class HyperscanPrefilter:
             for rid, spans in sorted(per.items())
             for lo, hi in _merge(spans)
         ]
+        hits.extend(Hit(i, 0, n) for i in sorted(whole))
         hits.sort(key=lambda h: h.rule)
         return hits, frozenset(triggers)
 
