@@ -313,6 +313,11 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     except Exception as e:  # noqa: BLE001 - a crash is exit 3 and a failed report
         _failed(args, rules, config, _describe(e), started)
         raise _Crash(_describe(e)) from None
+    if config.cache is not None:
+        from scanner.cache import USES
+
+        for use in (u for u in USES.values() if u.ignored):
+            _say(f"history cache ignored: {use.found}; {use.reused}")
     code, report = gate(report, config.fail_on, config.strict)
     _emit(report, args, code, config.fail_on)
     _save_state(args, report, code, config, builtin, started)
@@ -437,21 +442,12 @@ def _describe(e: BaseException) -> str:
     return f"internal error ({type(e).__name__}){where}"
 
 
-GROUP_KEY_ENV = "KEYSWEEP_FINGERPRINT_KEY"
-
-
 def _group_key(config_key: bytes) -> bytes | None:
-    """The key that groups weak secrets across runs (docs/state.md): the organisation's secret key
-    from the environment (a CI secret), else the config's `fingerprint-key`; None (a per-run key)
-    when neither is set."""
-    from scanner.findings import DEFAULT_FINGERPRINT_KEY, weak_group_key
+    """The key that groups weak secrets across runs (docs/state.md): KEYSWEEP_FINGERPRINT_KEY (a
+    CI secret), else the config's `fingerprint-key`, else None (a per-run key)."""
+    from scanner.findings import resolve_group_key
 
-    value = os.environ.get(GROUP_KEY_ENV)
-    if value is not None:
-        if len(value) < 16:
-            raise UsageError(f"{GROUP_KEY_ENV} must be at least 16 characters (a random secret)")
-        return weak_group_key(value.encode("utf-8", "surrogateescape"))
-    return None if config_key == DEFAULT_FINGERPRINT_KEY else weak_group_key(config_key)
+    return resolve_group_key(os.environ.get("KEYSWEEP_FINGERPRINT_KEY"), config_key)
 
 
 def _now() -> datetime:
@@ -459,13 +455,9 @@ def _now() -> datetime:
 
 
 def _check_state(args: argparse.Namespace) -> None:
-    if args.state is None:
-        return
-    if str(args.state) == "-":
-        raise UsageError("--state must name a file")
-    outputs = {Path(d).resolve() for _, d in _outputs(args) if d and d != "-"}
-    if args.state.resolve() in outputs:
-        raise UsageError("--state must name a file of its own, not one of the reports")
+    reports = {Path(d).resolve() for _, d in _outputs(args) if d and d != "-"}
+    if args.state is not None and (str(args.state) == "-" or args.state.resolve() in reports):
+        raise UsageError("--state must name a file of its own (not '-', not one of the reports)")
 
 
 def _save_state(

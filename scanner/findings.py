@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from scanner.detect.filters import shannon
+from scanner.errors import UsageError
 from scanner.model import (
     CommitRef,
     Confidence,
@@ -139,6 +140,17 @@ def weak_group_key(org_key: bytes) -> bytes:
 def weak_key_id(group_key: bytes) -> str:
     """Names a grouping key without revealing it: states with the same id can merge their groups."""
     return hmac.new(group_key, b"keysweep/weak-group/key-id", hashlib.sha256).hexdigest()[:16]
+
+
+def resolve_group_key(secret: str | None, config_key: bytes) -> bytes | None:
+    """The grouping key of weak secrets: from the organisation's `secret` (KEYSWEEP_FINGERPRINT_KEY,
+    a CI secret) if given, else from the config's own fingerprint key; None (a per-run key) when
+    there is only the documented default, which is public."""
+    if secret is not None:
+        if len(secret) < 16:
+            raise UsageError("KEYSWEEP_FINGERPRINT_KEY must be at least 16 characters (a random secret)")
+        return weak_group_key(secret.encode("utf-8", "surrogateescape"))
+    return None if config_key == DEFAULT_FINGERPRINT_KEY else weak_group_key(config_key)
 
 
 def build_findings(

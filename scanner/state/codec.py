@@ -20,6 +20,7 @@ from scanner.model import (
     Location,
     Original,
     Position,
+    Provenance,
     Report,
     ScanInfo,
     Severity,
@@ -341,3 +342,38 @@ def _parse_original(o: Fields) -> Original:
     r = Original(path=o.text("path"), line=o.count("line"), column=o.count("column"))
     o.done()
     return r
+
+
+# --- provenance (the history cache keeps it per secret digest: scanner/cache.py) ----------------
+
+
+def encode_provenance(p: Provenance) -> Json:
+    return {
+        "first_seen": _commit(p.first_seen) if p.first_seen is not None else None,
+        "last_seen": _commit(p.last_seen) if p.last_seen is not None else None,
+        "present_at_head": p.present_at_head,
+        "present_at_refs": list(p.present_at_refs),
+        "first_seen_truncated": p.first_seen_truncated,
+        "moved_from": p.moved_from,
+    }
+
+
+def parse_provenance(o: Fields) -> Provenance:
+    p = Provenance(
+        first_seen=o.opt("first_seen", _parse_commit),
+        last_seen=o.opt("last_seen", _parse_commit),
+        present_at_head=o.opt_flag("present_at_head"),
+        present_at_refs=o.strs("present_at_refs"),
+        first_seen_truncated=o.flag("first_seen_truncated"),
+        moved_from=o.opt_text("moved_from"),
+    )
+    o.done()
+    return p
+
+
+def encode_original(r: Original | None) -> Json | None:
+    return {"path": r.path, "line": r.line, "column": r.column} if r is not None else None
+
+
+def parse_original(o: Fields) -> Original:
+    return _parse_original(o)
