@@ -497,7 +497,12 @@ def _cmd_report(args: argparse.Namespace) -> int:
         data = args.state.read_bytes()
     except OSError as e:
         raise UsageError(f"cannot read the state {args.state}: {e.strerror}") from None
-    rules = _inputs(args, load_rules(), None, "none", suppress=True).rules if args.config else load_rules()
+    rules = load_rules()
+    if args.config is not None:  # the rules the config adds (its policy was applied by the scan)
+        from scanner.suppress.inputs import resolve
+        from scanner.suppress.settings import load_config
+
+        rules = resolve(rules, load_config(args.config, rules), None, None, "none").rules
     saved = read_state(data, str(args.state), __version__, ruleset_hash(rules))
     report, settings = saved.with_rules(rules), saved.settings
     if args.console or not (args.sarif or args.json_out or args.summary):

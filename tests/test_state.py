@@ -334,3 +334,49 @@ def test_a_short_organisation_key_is_exit_2(
     (tmp_path / "a.txt").write_text("nothing\n")
     assert cli.main(["scan", str(tmp_path), "--state", str(tmp_path / "s.state")]) == 2
     assert "KEYSWEEP_FINGERPRINT_KEY" in capsys.readouterr().err
+
+
+ACME = """\
+[[rules]]
+provider = "acme"
+id = "acme.api-token"
+name = "Acme API token"
+pattern = '(?P<secret>acme_tok_[A-Za-z0-9]{32})'
+max_length = 41
+keywords = ["acme_tok_"]
+severity = "high"
+confidence = "high"
+prefix = "acme_tok_"
+examples = ["acme_tok_{alnum:32}"]
+"""
+
+
+def test_a_config_with_its_own_rules_is_named_and_needed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import random
+
+    from scanner.rules.templates import expand
+
+    d = tmp_path / "proj"
+    d.mkdir()
+    (d / "acme.toml").write_text(ACME)
+    (d / "a.env").write_text(f"ACME={expand('acme_tok_{alnum:32}', random.Random(7))}\n")
+    state, first, again = tmp_path / "s.state", tmp_path / "a.sarif", tmp_path / "b.sarif"
+    config = ["--config", str(d / "acme.toml")]
+    assert cli.main(["scan", str(d), *config, "--state", str(state), "--sarif", str(first)]) == 1
+    capsys.readouterr()
+    assert cli.main(["report", str(state), "--sarif", str(again)]) == 2
+    err = capsys.readouterr().err
+    assert str(state) in err and "acme.api-token" in err and "--config" in err, err
+    assert cli.main(["report", str(state), *config, "--sarif", str(again)]) == 1
+    assert again.read_bytes() == first.read_bytes()
+
+
+def test_a_failed_scan_saves_a_failed_state(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    state, first, again = tmp_path / "s.state", tmp_path / "a.json", tmp_path / "b.json"
+    missing = str(tmp_path / "missing")
+    assert cli.main(["scan", missing, "--state", str(state), "--json", str(first)]) == 3
+    assert cli.main(["report", str(state), "--json", str(again)]) == 3
+    assert again.read_bytes() == first.read_bytes()
+    assert json.loads(again.read_text())["status"] == "failed"
