@@ -380,3 +380,19 @@ def test_a_failed_scan_saves_a_failed_state(tmp_path: Path, capsys: pytest.Captu
     assert cli.main(["report", str(state), "--json", str(again)]) == 3
     assert again.read_bytes() == first.read_bytes()
     assert json.loads(again.read_text())["status"] == "failed"
+
+
+def test_the_codec_writes_every_field_of_the_model() -> None:
+    """A field added to the model must be added to the state too, or `report` would lose it."""
+    from dataclasses import fields
+
+    from scanner.model import Finding, Location, Report
+    from scanner.state.codec import encode_finding, encode_report
+
+    report = cases()["history"][0]
+    finding = report.findings[0]
+    assert set(encode_report(report)) | {"ruleset", "rules"} == {f.name for f in fields(Report)}
+    assert set(encode_finding(finding)) == {f.name for f in fields(Finding)}
+    located = encode_finding(finding)["locations"]
+    assert isinstance(located, list)
+    assert set(located[0]) == {f.name for f in fields(Location)}
