@@ -313,7 +313,7 @@ def _scan(
 def _cache_files(cache: Path) -> tuple[int, int]:
     """How many history cache files `cache` holds, and their bytes (0, 0 when it cannot be read)."""
     try:
-        files = [p for p in cache.glob("history-*.pickle") if p.is_file()] if cache.is_dir() else []
+        files = [p for p in cache.glob("history-*.cache") if p.is_file()] if cache.is_dir() else []
         return len(files), sum(p.stat().st_size for p in files)
     except OSError:
         return 0, 0

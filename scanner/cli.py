@@ -14,6 +14,7 @@ import sys
 import time
 import traceback
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -47,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
         "--summary",
         metavar="F",
         help="write the Markdown summary (the Action's job summary) to F ('-' for stdout)",
+    )
+    s.add_argument(
+        "--state",
+        metavar="F",
+        type=Path,
+        help="also save the finished scan to F (no secrets) for `keysweep report` (docs/state.md)",
     )
     s.add_argument(
         "--fail-on",
@@ -103,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     modes.add_argument(
         "--staged", action="store_true", help="only what the index adds over HEAD (pre-commit)"
     )
+    _report_parser(sub)
     sub.add_parser("action", help="GitHub Actions entry: reads the INPUT_* variables and the event payload")
     b = sub.add_parser("baseline", help="write or refresh a baseline of the current findings")
     bsub = b.add_subparsers(dest="baseline_command", required=True, parser_class=_Parser)
@@ -128,6 +136,22 @@ def _parser() -> argparse.ArgumentParser:
         help="validate a rules file (YAML, or a .keysweep.toml's [[rules]]) and test its examples",
     )
     return p
+
+
+def _report_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
+    """`keysweep report STATE`: the reports of a saved scan, again (docs/state.md)."""
+    r = sub.add_parser("report", help="render the reports of a scan saved with `scan --state F`")
+    r.add_argument("state", metavar="STATE", type=Path, help="the state file `scan --state` wrote")
+    r.add_argument("--sarif", metavar="F", help="write SARIF 2.1.0 to F ('-' for stdout)")
+    r.add_argument("--json", metavar="F", dest="json_out", help="write the JSON report to F ('-' for stdout)")
+    r.add_argument("--summary", metavar="F", help="write the Markdown summary to F ('-' for stdout)")
+    r.add_argument(
+        "--console", action="store_true", help="print the console report (the default when no file is named)"
+    )
+    r.add_argument(
+        "--config", metavar="F", type=Path, help="the config file the scan ran with, if it added rules"
+    )
+    r.set_defaults(cache=None)
 
 
 def _suppress_args(p: argparse.ArgumentParser) -> None:
@@ -261,6 +285,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     inputs = _inputs(args, builtin, args.baseline, args.fail_on, suppress=not args.no_suppress)
     rules = inputs.rules
     mode = _mode(args)
+    group = _group_key(inputs.fingerprint_key)
     config = ScanConfig(
         target=Path(args.path),
         mode=mode,
@@ -271,22 +296,31 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         cache=args.cache,
         strict=args.strict,
         fingerprint_key=inputs.fingerprint_key,
+        group_key=group,
         policy=inputs.policy,
         bundles=_bundle_dirs(args.bundles, mode),
     )
+    _check_state(args)
+    started = _now()
     try:
         matcher = load_matcher(rules, config.engine)
         report = scan(config, rules, matcher, _Progress(sys.stderr))
     except ScanError as e:
-        _failed(args, rules, config, str(e))
+        _failed(args, rules, config, str(e), started)
         raise
     except KeysweepError:
         raise
     except Exception as e:  # noqa: BLE001 - a crash is exit 3 and a failed report
-        _failed(args, rules, config, _describe(e))
+        _failed(args, rules, config, _describe(e), started)
         raise _Crash(_describe(e)) from None
+    if config.cache is not None:
+        from scanner.cache import USES
+
+        for use in (u for u in USES.values() if u.ignored):
+            _say(f"history cache ignored: {use.found}; {use.reused}")
     code, report = gate(report, config.fail_on, config.strict)
     _emit(report, args, code, config.fail_on)
+    _save_state(args, report, code, config, builtin, started)
     if code == EXIT_FAILED:
         _say(f"scan failed: {report.error}")
     return code
@@ -377,9 +411,15 @@ class _Crash(Exception):
     """An unexpected error, already reported in the outputs."""
 
 
-def _failed(args: argparse.Namespace, rules: tuple[Rule, ...], config: ScanConfig, message: str) -> None:
+def _failed(
+    args: argparse.Namespace,
+    rules: tuple[Rule, ...],
+    config: ScanConfig,
+    message: str,
+    started: datetime | None = None,
+) -> None:
     """Reports that say the run failed, so an upload never marks real alerts fixed."""
-    if not (args.sarif or args.json_out or args.summary):
+    if not (args.sarif or args.json_out or args.summary or getattr(args, "state", None)):
         return
     report = Report(
         status="failed",
@@ -392,6 +432,7 @@ def _failed(args: argparse.Namespace, rules: tuple[Rule, ...], config: ScanConfi
     )
     with contextlib.suppress(KeysweepError):  # the failure itself is what gets reported
         _write_reports(report, args, EXIT_FAILED, config.fail_on)
+        _save_state(args, report, EXIT_FAILED, config, load_rules(), started or _now())
 
 
 def _describe(e: BaseException) -> str:
@@ -399,6 +440,76 @@ def _describe(e: BaseException) -> str:
     tb = traceback.extract_tb(e.__traceback__)
     where = f" at {Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else ""
     return f"internal error ({type(e).__name__}){where}"
+
+
+def _group_key(config_key: bytes) -> bytes | None:
+    """The key that groups weak secrets across runs (docs/state.md): KEYSWEEP_FINGERPRINT_KEY (a
+    CI secret), else the config's `fingerprint-key`, else None (a per-run key)."""
+    from scanner.findings import resolve_group_key
+
+    return resolve_group_key(os.environ.get("KEYSWEEP_FINGERPRINT_KEY"), config_key)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def _check_state(args: argparse.Namespace) -> None:
+    reports = {Path(d).resolve() for _, d in _outputs(args) if d and d != "-"}
+    if args.state is not None and (str(args.state) == "-" or args.state.resolve() in reports):
+        raise UsageError("--state must name a file of its own (not '-', not one of the reports)")
+
+
+def _save_state(
+    args: argparse.Namespace,
+    report: Report,
+    code: int,
+    config: ScanConfig,
+    builtin: tuple[Rule, ...],
+    started: datetime,
+) -> None:
+    """`--state F`: the finished scan, for `keysweep report` (scanner/state/)."""
+    if getattr(args, "state", None) is None:
+        return
+    from scanner.findings import weak_key_id
+    from scanner.state import RunSettings, SavedState, WeakGroups, render_state
+    from scanner.suppress.baseline import key_id
+
+    known = {r.id for r in builtin}
+    settings = RunSettings(
+        fail_on=config.fail_on,
+        exit_code=code,
+        strict=config.strict,
+        fingerprint_key_id=key_id(config.fingerprint_key),
+        config_rules=tuple(sorted(r.id for r in report.rules if r.id not in known)),
+    )
+    weak = WeakGroups(weak_key_id(config.group_key) if config.group_key is not None else None)
+    state = SavedState(__version__, started, settings, weak, report)
+    _write(str(args.state), render_state(state))
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    """`report STATE`: the saved scan's reports, written by the scan's own writer (identical files)."""
+    from scanner.state import read_state
+
+    _check_outputs(args)
+    try:
+        data = args.state.read_bytes()
+    except OSError as e:
+        raise UsageError(f"cannot read the state {args.state}: {e.strerror}") from None
+    rules = load_rules()
+    if args.config is not None:  # the rules the config adds (its policy was applied by the scan)
+        from scanner.suppress.inputs import resolve
+        from scanner.suppress.settings import load_config
+
+        rules = resolve(rules, load_config(args.config, rules), None, None, "none").rules
+    saved = read_state(data, str(args.state), __version__, ruleset_hash(rules))
+    report, settings = saved.with_rules(rules), saved.settings
+    if args.console or not (args.sarif or args.json_out or args.summary):
+        _emit(report, args, settings.exit_code, settings.fail_on)
+    else:
+        _write_reports(report, args, settings.exit_code, settings.fail_on)
+    return settings.exit_code
 
 
 def _cmd_rules(args: argparse.Namespace) -> int:
@@ -463,6 +574,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_action(os.environ, sys.stdout, sys.stderr)
         if args.command == "baseline":
             return _cmd_baseline(args)
+        if args.command == "report":
+            return _cmd_report(args)
         return _cmd_rules(args)
     except SystemExit as e:  # --help / --version
         return int(e.code or 0) if isinstance(e.code, int) else EXIT_OK

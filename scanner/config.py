@@ -32,6 +32,9 @@ class ScanConfig:
     size_cap: int = DEFAULT_SIZE_CAP
     fail_on: Severity | None = Severity.HIGH
     fingerprint_key: bytes = DEFAULT_FINGERPRINT_KEY
+    # groups weak secrets so the groups survive into a saved state (findings.weak_group_key of the
+    # organisation's secret key); None: a random per-run key
+    group_key: bytes | None = None
     cache: Path | None = None  # --cache DIR: the history cache (trusted input; scanner/cache.py)
     strict: bool = False  # --strict: any gap in coverage is exit 3 (range and staged scans always are)
     bundles: tuple[

@@ -10,9 +10,10 @@ import hashlib
 import hmac
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from scanner.detect.filters import shannon
+from scanner.errors import UsageError
 from scanner.model import (
     CommitRef,
     Confidence,
@@ -130,13 +131,42 @@ def weak_fingerprint(key: bytes, rule_id: str, context: str | None) -> str:
     return fingerprint(key, f"weak\0{rule_id}\0{context or ''}")
 
 
+def weak_group_key(org_key: bytes) -> bytes:
+    """The key that groups weak secrets, derived from the organisation's secret key (§4): apart
+    from the fingerprint key, so a group and a fingerprint never share an HMAC key."""
+    return hmac.new(org_key, b"keysweep/weak-group/v1", hashlib.sha256).digest()
+
+
+def weak_key_id(group_key: bytes) -> str:
+    """Names a grouping key without revealing it: states with the same id can merge their groups."""
+    return hmac.new(group_key, b"keysweep/weak-group/key-id", hashlib.sha256).hexdigest()[:16]
+
+
+def resolve_group_key(secret: str | None, config_key: bytes) -> bytes | None:
+    """The grouping key of weak secrets: from the organisation's `secret` (KEYSWEEP_FINGERPRINT_KEY,
+    a CI secret) if given, else from the config's own fingerprint key; None (a per-run key) when
+    there is only the documented default, which is public."""
+    if secret is not None:
+        if len(secret) < 16:
+            raise UsageError("KEYSWEEP_FINGERPRINT_KEY must be at least 16 characters (a random secret)")
+        return weak_group_key(secret.encode("utf-8", "surrogateescape"))
+    return None if config_key == DEFAULT_FINGERPRINT_KEY else weak_group_key(config_key)
+
+
 def build_findings(
-    hits: Iterable[Hit], rules: Mapping[str, Rule], key: bytes = DEFAULT_FINGERPRINT_KEY
+    hits: Iterable[Hit],
+    rules: Mapping[str, Rule],
+    key: bytes = DEFAULT_FINGERPRINT_KEY,
+    group_key: bytes | None = None,
 ) -> list[Finding]:
-    """Group hits by secret and order findings and locations deterministically (§4 Orderings)."""
+    """Group hits by secret and order findings and locations deterministically (§4 Orderings).
+
+    Weak secrets are grouped by an HMAC of the value under `group_key` (`weak_group_key` of the
+    organisation's key), which each finding keeps as `weak_group`; without one, under a random
+    per-run key that is never written, and `weak_group` stays None."""
     import secrets
 
-    run_key = secrets.token_bytes(32)  # groups weak secrets by value in memory; never written
+    run_key = group_key or secrets.token_bytes(32)
     groups: dict[str, list[Hit]] = {}
     meta: dict[str, tuple[str | None, str | None]] = {}
     for h in hits:
@@ -144,6 +174,11 @@ def build_findings(
         groups.setdefault(gk, []).append(h)
         meta.setdefault(gk, (digest, fp))
     findings = [_finding(hs, rules, key, *meta[gk]) for gk, hs in groups.items()]
+    if group_key is not None:
+        findings = [
+            replace(f, weak_group=gk[2:]) if gk.startswith("w:") else f
+            for gk, f in zip(groups, findings, strict=True)
+        ]
     findings.sort(key=finding_order)
     return findings
 

@@ -274,6 +274,10 @@ class Finding:
     baseline_state: BaselineState | None = None  # set when the scan compared with a baseline
     verified: bool = False  # structure verified offline (a checksum or rule marker passed)
     pragma_ignored: str | None = None  # why a pragma the scanned change adds did not suppress it
+    # a weak secret's group under the organisation's key (an HMAC of the value, §4 Fingerprint): the
+    # same value has the same group in every run under that key; None without one. Only the saved
+    # state (scanner/state/) writes it, so that a merge can fold the same weak value across runs
+    weak_group: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

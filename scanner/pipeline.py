@@ -273,7 +273,7 @@ def build_report(
                         original=place.origins[k] if k < len(place.origins) else None,
                     )
                     hits.append(Hit(match=m, location=loc, exposure=exposure, provenance=prov))
-    findings = build_findings(hits, rule_map, config.fingerprint_key)
+    findings = build_findings(hits, rule_map, config.fingerprint_key, config.group_key)
     if config.mode is Mode.RANGE:
         findings = [replace(f, scope="range") for f in findings]
     skipped: Counter[str] = Counter()

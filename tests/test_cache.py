@@ -62,7 +62,7 @@ def test_cached_sweeps_equal_uncached(
     plain = run(tmp_path / "r")
     first = run(tmp_path / "r", cache)
     assert first.findings == plain.findings and first.findings
-    assert list(cache.glob("history-*.pickle"))
+    assert list(cache.glob("history-*.cache"))
     with monkeypatch.context() as m:
         m.setattr(Sweep, "read_objects", never)
         m.setattr(Sweep, "_finish", never)
@@ -105,8 +105,8 @@ def test_a_foreign_or_damaged_cache_is_ignored(tmp_path: Path, run: Run) -> None
     build(tmp_path / "r")
     cache = tmp_path / "cache"
     plain = run(tmp_path / "r", cache)
-    for f in cache.glob("history-*.pickle"):
-        f.write_bytes(b"not a pickle")
+    for f in cache.glob("history-*.cache"):
+        f.write_bytes(b"not a cache")
     assert run(tmp_path / "r", cache).findings == plain.findings
     repo = pygit2.Repository(str(tmp_path / "r"))
     assert repo.head_is_unborn is False

@@ -8,16 +8,16 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Sequence
-from typing import Any
 
 import pygit2
 
+from scanner.cache import CacheData, CachedFound, CachedPlace, CachedResult, SweepTables
 from scanner.detect.engine import Matcher
 from scanner.git.objects import Signature, parse_commit, parse_tag
 from scanner.git.packs import loose_ids
 from scanner.git.refs import head_commit, list_refs
 from scanner.git.repo import bad_objects, index_bytes, objects_dirs, read_raw
-from scanner.sources.base import Found, Hits, SourceResult, scan_text, secret_id
+from scanner.sources.base import Found, Hits, Place, SourceResult, scan_text, secret_id
 from scanner.sources.history.tables import Tables
 
 
@@ -63,51 +63,94 @@ def dump(
     origins: Sequence[tuple[str, bytes]],
     t: Tables,
     ab: tuple[tuple[int, int, int], list[tuple[str, str]], dict[str, int]],
-) -> dict[str, Any]:
-    prov = dict(res.provenance)  # keyed by secret id: a digest, never the secret
-    founds = [(kind, oid, found.places) for (kind, oid), found in zip(origins, res.founds, strict=True)]
-    counters = (res.head, res.commits, res.objects, res.blobs, res.nbytes, res.files, res.sources)
+) -> CacheData:
+    """What the cache keeps of a finished sweep (scanner/cache.py's typed records)."""
+    founds = tuple(
+        CachedFound(kind, oid, tuple(_cached(p) for p in found.places))
+        for (kind, oid), found in zip(origins, res.founds, strict=True)
+    )
+    result = CachedResult(
+        founds=founds,
+        provenance=dict(res.provenance),  # keyed by secret id: a digest, never the secret
+        head=res.head,
+        commits=res.commits,
+        objects=res.objects,
+        blobs=res.blobs,
+        nbytes=res.nbytes,
+        files=res.files,
+        sources=dict(res.sources),
+        skips=tuple(res.skips),
+        skip_counts=dict(res.skip_counts),
+    )
     tags = {
-        t: (m.target, m.target_type, m.name, sig_tuple(m.tagger) if m.tagger else None)
-        for t, m in t.tags.items()
+        oid: (m.target, m.target_type, m.name, sig_tuple(m.tagger) if m.tagger else None)
+        for oid, m in t.tags.items()
     }
     commits = {
         c: (m.tree, m.parents, *sig_tuple(m.author), *sig_tuple(m.committer)) for c, m in t.commits.items()
     }
-    return {
-        "state": state,
-        "result": (founds, prov, counters, list(res.skips), dict(res.skip_counts)),
-        "inter": {
-            "commits": commits,
-            "tags": tags,
-            "blobs": b"".join(t.known_blobs),
-            "trees": b"".join(t.known_trees),
-            "unreadable": sorted(t.unreadable),
-            "matched": sorted(t.matched),
-            "commit_hits": sorted(t.commit_hits),
-            "tag_hits": sorted(t.tag_hits),
-            "closure": b"".join(t.closure),
-            "unread_trees": sorted(t.unread_trees),
-            "ab": ab,
-            "packs": [p.name for p in t.listing.packs],
-        },
-    }
+    counts, skips, skip_counts = ab
+    tables = SweepTables(
+        commits=commits,
+        tags=tags,
+        blobs=tuple(t.known_blobs),
+        trees=tuple(t.known_trees),
+        unreadable=tuple(sorted(t.unreadable)),
+        matched=tuple(sorted(t.matched)),
+        commit_hits=tuple(sorted(t.commit_hits)),
+        tag_hits=tuple(sorted(t.tag_hits)),
+        closure=tuple(t.closure),
+        unread_trees=tuple(sorted(t.unread_trees)),
+        counts=counts,
+        skips=tuple(skips),
+        skip_counts=dict(skip_counts),
+        packs=tuple(p.name for p in t.listing.packs),
+    )
+    return CacheData(state, result, tables)
 
 
-def reuse(repo: pygit2.Repository, matcher: Matcher, saved: dict[str, Any]) -> SourceResult | None:
+def _cached(p: Place) -> CachedPlace:
+    return CachedPlace(
+        p.source,
+        p.path,
+        p.blob,
+        p.commit,
+        p.commit_time,
+        p.local_only,
+        p.bundle,
+        p.origins,
+        tuple(sorted(p.pragmas_added)),
+    )
+
+
+def _place(p: CachedPlace) -> Place:
+    return Place(
+        p.source,
+        p.path,
+        p.blob,
+        p.commit,
+        p.commit_time,
+        p.local_only,
+        p.bundle,
+        p.origins,
+        frozenset(p.pragmas_added),
+    )
+
+
+def reuse(repo: pygit2.Repository, matcher: Matcher, saved: CachedResult) -> SourceResult | None:
     """The cached result of an unchanged repository, its texts scanned again."""
-    founds, prov, counters, skips, skip_counts = saved["result"]
     res = SourceResult()
-    res.head, res.commits, res.objects, res.blobs, res.nbytes, res.files, res.sources = counters
-    res.skips = list(skips)
-    res.skip_counts = dict(skip_counts)
-    for kind, oid, places in founds:
-        hits = rescan(repo, matcher, kind, oid)
+    res.head, res.commits, res.objects, res.blobs = saved.head, saved.commits, saved.objects, saved.blobs
+    res.nbytes, res.files, res.sources = saved.nbytes, saved.files, dict(saved.sources)
+    res.skips = list(saved.skips)
+    res.skip_counts = dict(saved.skip_counts)
+    for found in saved.founds:
+        hits = rescan(repo, matcher, found.kind, found.oid)
         if not hits:
             return None
-        res.founds.append(Found(hits, places))
+        res.founds.append(Found(hits, [_place(p) for p in found.places]))
         for m, _ in hits:
-            got = prov.get(secret_id(m))
+            got = saved.provenance.get(secret_id(m))
             if got is not None:
                 res.provenance[secret_id(m)] = got
     return res

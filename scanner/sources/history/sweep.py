@@ -14,11 +14,10 @@ Nothing here runs `git`, reads a repository's config-named programs, or writes t
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import pygit2
 
-from scanner.cache import HistoryCache
+from scanner.cache import CacheDamaged, CacheFile, HistoryCache, SweepTables
 from scanner.detect.engine import Matcher
 from scanner.gcpause import paused_gc
 from scanner.git.index import IndexEntry, IndexRead
@@ -301,11 +300,8 @@ class Sweep:
         res = self.res
         saved = self.cache.load() if self.cache is not None else None
         state = state_digest(self.repo, self.t.shallow) if self.cache is not None else ""
-        if saved is not None and saved.get("state") == state:
-            try:
-                done = reuse(self.repo, self.matcher, saved)
-            except (KeyError, ValueError, TypeError):
-                done = None
+        if saved is not None and saved.state == state:
+            done = reuse(self.repo, self.matcher, saved.result)
             if done is not None:
                 if self.cache is not None:
                     self.cache.record(f"all of it ({done.objects} objects): the repository is unchanged")
@@ -314,7 +310,11 @@ class Sweep:
         try:
             if saved is None or not self._resume_safely(saved):
                 if self.cache is not None:
-                    why = "the cache is of no use here" if saved is not None else self.cache.found
+                    why = (
+                        self.cache.found
+                        if saved is None or self.cache.found != "found"
+                        else "the cache is of no use here"
+                    )
                     self.cache.record(f"none ({why}): every object was read")
                 self.res = res = SourceResult()
                 self.read_objects()
@@ -359,38 +359,37 @@ class Sweep:
             self._index = got.entries
         return self._index
 
-    def _resume_safely(self, saved: dict[str, Any]) -> bool:
+    def _resume_safely(self, saved: CacheFile) -> bool:
         try:
-            return self._resume(saved)
-        except (KeyError, ValueError, TypeError):
-            return False  # a cache of another shape: sweep it all
+            return self._resume(saved.tables())
+        except CacheDamaged as e:
+            if self.cache is not None:
+                self.cache.found = f"the cache file is damaged: {e}"
+            return False  # sweep it all
 
-    def _resume(self, saved: dict[str, Any]) -> bool:
+    def _resume(self, inter: SweepTables) -> bool:
         """Phases A and B from the cache plus the objects added since; False: sweep it all."""
-        inter = saved["inter"]
-        n_before, skips_before, counts_before = inter["ab"]
+        n_before, skips_before, counts_before = inter.counts, inter.skips, inter.skip_counts
         if any(r in counts_before for r in (MISSING, CORRUPT)) or self.t.listing.promisor or self.t.shallow:
             return False
-        known: set[bytes] = set()
-        for key in ("blobs", "trees"):
-            blob = inter[key]
-            known.update(split_ids(blob))
+        known: set[bytes] = set(inter.blobs)
+        known.update(inter.trees)
         commits = {
             c: CommitMeta(tree, parents, Signature(an, ae, at), Signature(cn, ce, ct))
-            for c, (tree, parents, an, ae, at, cn, ce, ct) in inter["commits"].items()
+            for c, (tree, parents, an, ae, at, cn, ce, ct) in inter.commits.items()
         }
         tags = {
             t: TagMeta(target, ttype, name, Signature(*tagger) if tagger else None)
-            for t, (target, ttype, name, tagger) in inter["tags"].items()
+            for t, (target, ttype, name, tagger) in inter.tags.items()
         }
         known.update(commits)
         known.update(tags)
-        known.update(inter["unreadable"])
+        known.update(inter.unreadable)
         listing = list_objects(objects_dirs(self.repo), order=False)
         if listing is None or listing.promisor:
             return False
         new: list[bytes] = []
-        seen_packs = set(inter["packs"])
+        seen_packs = set(inter.packs)
         for p in listing.packs:
             if p.name in seen_packs:
                 continue  # a pack is named by its content: every object in it was swept
@@ -407,20 +406,19 @@ class Sweep:
         self.t.listing = listing
         self.t.commits = commits
         self.t.tags = tags
-        blobs, trees = inter["blobs"], inter["trees"]
-        self.t.known_blobs = set(split_ids(blobs))
-        self.t.known_trees = set(split_ids(trees))
-        self.t.unreadable = set(inter["unreadable"])
-        self.t.unread_trees = set(inter["unread_trees"])
-        for blob in inter["matched"]:
+        self.t.known_blobs = set(inter.blobs)
+        self.t.known_trees = set(inter.trees)
+        self.t.unreadable = set(inter.unreadable)
+        self.t.unread_trees = set(inter.unread_trees)
+        for blob in inter.matched:
             hits = rescan(self.repo, self.matcher, "blob", blob)
             if hits is None:
                 return False
             self.t.matched[blob] = hits
             self.t.holds[blob] = frozenset(secret_id(m) for m, _ in hits if not m.pragma)
         for kind, ids_, into in (
-            ("commit", inter["commit_hits"], self.t.commit_hits),
-            ("tag", inter["tag_hits"], self.t.tag_hits),
+            ("commit", inter.commit_hits, self.t.commit_hits),
+            ("tag", inter.tag_hits, self.t.tag_hits),
         ):
             for oid in ids_:
                 hits = rescan(self.repo, self.matcher, kind, oid)
@@ -442,7 +440,7 @@ class Sweep:
         if self._blob_missing(batches):
             return False  # a new tree names a blob that is not here: every entry must be checked
         direct, unread = self._merge_trees(batches)
-        closure = set(split_ids(inter["closure"]))
+        closure = set(inter.closure)
         self._closure(direct, unread, closure)
         self._ab = (
             (res.objects, res.blobs, res.nbytes),
