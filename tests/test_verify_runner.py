@@ -5,7 +5,6 @@ setting that points at a closed loopback port."""
 from __future__ import annotations
 
 import hashlib
-import itertools
 import logging
 import socket
 import ssl
@@ -196,9 +195,10 @@ def test_per_provider_rate_limit_and_concurrency_limit(net: Net) -> None:
     same = [candidate("openai.project-key", 200 + i) for i in range(6)]
     start = time.monotonic()
     verify(same, net.settings())
-    assert time.monotonic() - start >= 0.45  # 10 per second at most: five gaps of 0.1 s
-    starts = sorted(s.at for s in net.server.plan.seen)
-    assert all(b - a >= 0.08 for a, b in itertools.pairwise(starts))
+    # 10 per second at most: five gaps of 0.1 s. (Arrival times at the server are not compared:
+    # on a loaded machine a delayed handshake lets two requests sent 0.1 s apart arrive together.)
+    assert time.monotonic() - start >= 0.45
+    assert len(net.server.plan.seen) == 6
 
     net.server.plan.seen.clear()
     net.server.plan.delay = 0.2
