@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from scanner.detect.checksums import bech32_ok, cask_ok, crc24, crc32_b62, github_style_ok, gitlab_routable_ok
+from scanner.detect.jwt import judge_jwt
 from scanner.detect.slots import SLOT_VALIDATOR, value_ok
 
 
@@ -26,6 +27,7 @@ class Verdict:
     secret: str | None = None
     low: str | None = None  # why an accepted value is no credential by itself (severity low)
     structure: bool = False  # the key's structure was verified offline (checksum, decoded payload)
+    service: str | None = None  # whose credential the payload says it is (a JWT's issuer)
 
 
 REJECT = Verdict(False)
@@ -180,6 +182,13 @@ def _jwt_service_role(secret: str, _: str) -> Verdict:
     if "supabase" not in str(claims.get("iss", "")):
         return REJECT
     return PARSED
+
+
+def _jwt(secret: str, _: str) -> Verdict:
+    """Not `structure`: anyone can encode such claims and only the issuer's key could verify them,
+    so a comment calling the token fake still makes it low."""
+    judged = judge_jwt(secret)
+    return REJECT if judged is None else Verdict(True, low=judged.low, service=judged.service)
 
 
 def _discord_snowflake(secret: str, _: str) -> Verdict:
@@ -346,6 +355,7 @@ VALIDATORS: dict[str, Validator] = {
     "pem": _pem,
     "gcp-private-key": _gcp_private_key,
     "jwt-service-role": _jwt_service_role,
+    "jwt": _jwt,
     "pypi-macaroon": _pypi,
     "db-url": _db_url,
     "discord-snowflake": _discord_snowflake,

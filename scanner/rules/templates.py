@@ -28,6 +28,11 @@ Computed fields:
   {age_secret}       an age X25519 identity (AGE-SECRET-KEY-1 + bech32 with its checksum)
   {onepassword_sa}   a 1Password service account token (ops_ + base64url JSON)
   {pgp_private}      an armored OpenPGP secret key (a header, 64-character lines, =CRC-24 line)
+  {jwt:ISSUER}       a signed user or session JWT of ISSUER (auth0, clerk, firebase, cognito, azure,
+                     okta, supabase, vercel, turso, other), expiring in 2100; {jwt_expired:ISSUER}
+                     the same, expired in 2021; {jwt_anon} Supabase's public anon role; {jwt_none}
+                     an unsigned (alg none) token; {jwt_noid} a token with no identity claim;
+                     {jwt_io} jwt.io's sample claims
 Deliberately broken variants, for negative examples (one character off a valid value):
   {crc32_b62_bad}  {cask_bad:SIG}  {cask_derived_bad:SIG}  {cask_long_bad:SIG}  {gitlab_routable_bad:P}
   {grafana_sa_bad}  {age_secret_bad}  {pgp_private_bad}
@@ -313,6 +318,59 @@ def _pgp_private(r: random.Random, bad: bool = False) -> str:
     return "\n".join(armor)
 
 
+_JWT_LIVE, _JWT_EXPIRED = 4102444800, 1609459200  # 2100-01-01 and 2021-01-01 UTC
+
+
+def _jwt_claims(r: random.Random, issuer: str) -> tuple[str, dict[str, object]]:
+    """(alg, claims) of a token the issuer's documentation describes."""
+    sub = _rand(r, ALPHABETS["alnum"], 24)
+    name = _rand(r, ALPHABETS["lower"], 8)
+    if issuer == "auth0":
+        return "RS256", {"iss": f"https://{name}.us.auth0.com/", "sub": f"auth0|{_rand(r, ALPHABETS['hex'], 24)}",
+                         "aud": f"https://api.{name}.com", "scope": "openid profile"}  # fmt: skip
+    if issuer == "clerk":
+        return "RS256", {"azp": f"https://{name}.com", "iss": f"https://{name}-{_rand(r, ALPHABETS['lower'], 5)}"
+                         "-12.clerk.accounts.dev", "sid": f"sess_{sub}", "sub": f"user_{sub}", "v": 2}  # fmt: skip
+    if issuer == "firebase":
+        return "RS256", {"iss": f"https://securetoken.google.com/{name}-app", "aud": f"{name}-app",
+                         "user_id": sub[:28], "sub": sub[:28], "email": f"{name}@example.com"}  # fmt: skip
+    if issuer == "cognito":
+        return "RS256", {"sub": _uuid4(r), "iss": f"https://cognito-idp.us-east-1.amazonaws.com/us-east-1_{sub[:9]}",
+                         "client_id": _rand(r, ALPHABETS["lowernum"], 26), "token_use": "access"}  # fmt: skip
+    if issuer == "azure":
+        return "RS256", {"aud": "00000003-0000-0000-c000-000000000000", "iss": f"https://sts.windows.net/{_uuid4(r)}/",
+                         "oid": _uuid4(r), "appid": _uuid4(r), "upn": f"{name}@contoso.com"}  # fmt: skip
+    if issuer == "okta":
+        return "RS256", {"ver": 1, "iss": f"https://{name}.okta.com/oauth2/default", "cid": f"0oa{sub[:17]}",
+                         "uid": f"00u{sub[:17]}", "sub": f"{name}@example.com"}  # fmt: skip
+    if issuer == "supabase":
+        ref = _rand(r, ALPHABETS["lower"], 20)
+        return "HS256", {"iss": f"https://{ref}.supabase.co/auth/v1", "sub": _uuid4(r), "role": "authenticated",
+                         "aal": "aal1", "session_id": _uuid4(r)}  # fmt: skip
+    if issuer == "vercel":
+        return "RS256", {"iss": f"https://oidc.vercel.com/{name}", "sub": f"owner:{name}:project:{name}-web:"
+                         "environment:production", "owner_id": f"team_{sub}", "project_id": f"prj_{sub}"}  # fmt: skip
+    if issuer == "turso":
+        return "EdDSA", {"a": "rw", "id": _uuid4(r)}
+    return "HS256", {"sub": str(r.randrange(10**6, 10**9)), "user_id": sub, "type": "access"}
+
+
+def _jwt(r: random.Random, issuer: str, exp: int | None = _JWT_LIVE, alg: str | None = None) -> str:
+    sig_alg, claims = _jwt_claims(r, issuer or "other")
+    iat = exp - 3600 if exp is not None and exp < _JWT_LIVE else 1700000000 + r.randrange(10**7)
+    claims = {**claims, "iat": iat}
+    if exp is not None:
+        claims["exp"] = exp
+    head = _b64url_json({"alg": alg or sig_alg, "typ": "JWT"})
+    sig = {"RS256": 256, "EdDSA": 64}.get(sig_alg, 32)
+    return f"{head}.{_b64url_json(claims)}.{base64.urlsafe_b64encode(r.randbytes(sig)).decode().rstrip('=')}"
+
+
+def _jwt_other(r: random.Random, claims: dict[str, object], alg: str = "HS256") -> str:
+    sig = "" if alg == "none" else base64.urlsafe_b64encode(r.randbytes(32)).decode().rstrip("=")
+    return f"{_b64url_json({'alg': alg, 'typ': 'JWT'})}.{_b64url_json(claims)}.{sig}"
+
+
 # computed fields: (rng, argument, value of the previous field) -> text
 _Computed = Callable[[random.Random, str, str], str]
 COMPUTED: dict[str, _Computed] = {
@@ -352,6 +410,16 @@ COMPUTED: dict[str, _Computed] = {
     "pgp_private": lambda r, a, last: _pgp_private(r),
     "pgp_private_json": lambda r, a, last: json.dumps(_pgp_private(r) + "\n")[1:-1],
     "pgp_private_bad": lambda r, a, last: _pgp_private(r, bad=True),
+    "jwt": lambda r, a, last: _jwt(r, a),
+    "jwt_expired": lambda r, a, last: _jwt(r, a, _JWT_EXPIRED),
+    "jwt_anon": lambda r, a, last: _supabase_service_jwt(r, "anon"),
+    "jwt_none": lambda r, a, last: (
+        _jwt_other(r, {"sub": _uuid4(r), "exp": _JWT_LIVE}, "none") + _rand(r, ALPHABETS["b64url"], 43)
+    ),
+    "jwt_noid": lambda r, a, last: _jwt_other(
+        r, {"iat": 1700000000, "exp": _JWT_LIVE, "data": _rand(r, ALPHABETS["alnum"], 16)}
+    ),
+    "jwt_io": lambda r, a, last: _jwt_other(r, {"sub": "1234567890", "name": "John Doe", "iat": 1516239022}),
 }
 
 

@@ -1,0 +1,118 @@
+"""Issue 22, tier 3 (breadth): JSON Web Tokens of every issuer, and what the example matrix
+cannot say by itself.
+
+The issuer (`iss`) names the finding's provider; a token whose `exp` has passed at the scan's
+wall-clock time is low, saying when; unsigned tokens, tokens with no identity claim or a
+signature of the wrong size, Supabase's anon key and jwt.io's sample stay silent (and veto the
+credential-slot detector). Tokens are built at run time; nothing token-shaped is stored here.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import time
+
+import pytest
+
+from scanner.detect.jwt import expired_reason
+from scanner.findings import Hit, build_findings
+from scanner.model import Exposure, Location, Position, Severity, SourceKind
+from scanner.rules.templates import expand
+from tests.keys import found, matcher, rules
+
+ENGINES = ("hyperscan", "python")
+ISSUERS = ("auth0", "clerk", "firebase", "cognito", "azure", "okta", "supabase", "vercel", "turso")
+
+
+def key(template: str, seed: int = 0) -> str:
+    return expand(template, random.Random(f"breadth3:{template}:{seed}"))
+
+
+def _enc(obj: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+
+
+def token(claims: dict[str, object], alg: str = "HS256", sig_bytes: int = 32, seed: int = 0) -> str:
+    sig = base64.urlsafe_b64encode(random.Random(seed).randbytes(sig_bytes)).decode().rstrip("=")
+    return f"{_enc({'alg': alg, 'typ': 'JWT'})}.{_enc(claims)}.{sig}"
+
+
+def _findings(text: str, engine: str) -> list[tuple[str, str, Severity, str | None]]:
+    loc = Location(SourceKind.DIRECTORY, "f", Position(1, 1, 1, 2, 0))
+    hits = [Hit(x, loc, Exposure.REPOSITORY) for x in matcher(engine).scan(text.encode())]
+    by_id = {r.id: r for r in rules()}
+    return [(f.rule_id, f.provider, f.severity, f.severity_reason) for f in build_findings(hits, by_id)]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("issuer", ISSUERS)
+def test_the_issuer_names_the_provider(engine: str, issuer: str) -> None:
+    value = key(f"{{jwt:{issuer}}}")
+    assert found(engine, f"SESSION_TOKEN={value}\n") == [("jwt.token", value)]
+    assert _findings(f"SESSION_TOKEN={value}\n", engine) == [("jwt.token", issuer, Severity.HIGH, None)]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_unknown_issuer_is_provider_jwt(engine: str) -> None:
+    value = token({"iss": "https://auth.example.org", "sub": "u-81723", "exp": 4102444800})
+    assert _findings(f"token: {value}\n", engine) == [("jwt.token", "jwt", Severity.HIGH, None)]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_expiry_is_judged_at_the_scans_clock(engine: str) -> None:
+    now = int(time.time())
+    past = token({"sub": "u-1", "exp": now - 120}, seed=1)
+    future = token({"sub": "u-1", "exp": now + 3600}, seed=2)
+    ((rid, _, sev, reason),) = _findings(f"t = '{past}'\n", engine)
+    assert (rid, sev) == ("jwt.token", Severity.LOW)
+    assert reason is not None and time.strftime("%Y-%m-%d", time.gmtime(now - 120)) in reason
+    assert _findings(f"t = '{future}'\n", engine) == [("jwt.token", "jwt", Severity.HIGH, None)]
+
+
+def test_expired_reason_says_when_in_utc() -> None:
+    reason = expired_reason(1609459200, now=1700000000)
+    assert reason is not None and "2021-01-01 00:00 UTC" in reason
+    assert expired_reason(1609459200, now=1600000000) is None
+    assert expired_reason("1609459200", now=1700000000) is None  # not a NumericDate
+    assert expired_reason(True, now=1700000000) is None
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("template", ["{jwt_anon}", "{jwt_none}", "{jwt_noid}", "{jwt_io}"])
+def test_no_credential_shapes_are_silent_under_credential_names(engine: str, template: str) -> None:
+    """Not jwt.token's, and no generic.credential either: the provider's checks veto the slot."""
+    value = key(template)
+    assert found(engine, f"AUTH_TOKEN={value}\n") == []
+    assert found(engine, f'{{"access_token": "{value}"}}\n') == []
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    ("alg", "sig_bytes"), [("HS256", 20), ("HS256", 64), ("RS256", 100), ("ES256", 32), ("XY256", 32)]
+)
+def test_a_signature_of_the_wrong_size_is_no_token(engine: str, alg: str, sig_bytes: int) -> None:
+    value = token({"sub": "user-42", "exp": 4102444800}, alg, sig_bytes)
+    assert found(engine, f"AUTH_TOKEN={value}\n") == []
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(("alg", "sig_bytes"), [("HS512", 64), ("RS256", 256), ("PS512", 512), ("ES384", 96)])
+def test_every_jws_algorithm_with_its_signature_size(engine: str, alg: str, sig_bytes: int) -> None:
+    value = token({"sub": "user-42", "exp": 4102444800}, alg, sig_bytes)
+    assert found(engine, f"AUTH_TOKEN={value}\n") == [("jwt.token", value)]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_supabase_service_role_stays_its_own_rule(engine: str) -> None:
+    value = key("{supabase_service_jwt}")
+    (m,) = matcher(engine).scan(f"SUPABASE_SERVICE_ROLE_KEY={value}\n".encode())
+    assert (m.rule_id, m.also_matched) == ("supabase.service-role-key", ())
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_bearer_header_and_a_cookie_carry_tokens(engine: str) -> None:
+    a, b = key("{jwt:auth0}", 1), key("{jwt:clerk}", 2)
+    text = f"curl -H 'Authorization: Bearer {a}' -H 'Cookie: __session={b}; theme=dark' https://api\n"
+    assert found(engine, text) == [("jwt.token", a), ("jwt.token", b)]
