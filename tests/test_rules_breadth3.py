@@ -116,3 +116,52 @@ def test_a_bearer_header_and_a_cookie_carry_tokens(engine: str) -> None:
     a, b = key("{jwt:auth0}", 1), key("{jwt:clerk}", 2)
     text = f"curl -H 'Authorization: Bearer {a}' -H 'Cookie: __session={b}; theme=dark' https://api\n"
     assert found(engine, text) == [("jwt.token", a), ("jwt.token", b)]
+
+
+# --- PuTTY key files -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("template", ["{putty:2}", "{putty:3}", "{putty_enc:2}", "{putty_enc:3}"])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_putty_key_files_in_both_formats_and_line_ends(engine: str, template: str, newline: str) -> None:
+    value = key(template)
+    (m,) = matcher(engine).scan(("# deploy key\n" + value.replace("\n", newline) + newline).encode())
+    assert (m.rule_id, m.secret) == ("private-key.putty", value)  # normalized to LF
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_putty_key_json_escaped_is_one_key(engine: str) -> None:
+    value = key("{putty:3}", 1)
+    text = json.dumps({"name": "bastion", "ppk": value + "\n"})
+    assert found(engine, text) == [("private-key.putty", value)]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_putty_mac_and_line_counts_are_checked(engine: str) -> None:
+    assert found(engine, key("{putty_bad:3}") + "\n") == []
+    assert found(engine, key("{putty_bad:2}") + "\n") == []
+    good = key("{putty:3}", 2)
+    lines = good.split("\n")
+    at = next(i for i, ln in enumerate(lines) if ln.startswith("Private-Lines: "))
+    lines[at] = "Private-Lines: 9"
+    assert found(engine, "\n".join(lines) + "\n") == []
+
+
+def test_putty_mac_agrees_with_the_manuals_construction() -> None:
+    """Version 3, unencrypted: HMAC-SHA-256 with an empty key over the five SSH strings (computed
+    here independently of the scanner's code)."""
+    import hashlib
+    import hmac
+
+    value = key("{putty:3}", 3)
+    lines = value.split("\n")
+    alg = lines[0].split(": ", 1)[1]
+    comment = lines[2].split(": ", 1)[1]
+    n_pub = int(lines[3].split(": ")[1])
+    pub = base64.b64decode("".join(lines[4 : 4 + n_pub]))
+    n_priv = int(lines[4 + n_pub].split(": ")[1])
+    priv = base64.b64decode("".join(lines[5 + n_pub : 5 + n_pub + n_priv]))
+    fields = [alg.encode(), b"none", comment.encode(), pub, priv]
+    data = b"".join(len(x).to_bytes(4, "big") + x for x in fields)
+    assert lines[-1] == "Private-MAC: " + hmac.new(b"", data, hashlib.sha256).hexdigest()

@@ -28,6 +28,8 @@ Computed fields:
   {age_secret}       an age X25519 identity (AGE-SECRET-KEY-1 + bech32 with its checksum)
   {onepassword_sa}   a 1Password service account token (ops_ + base64url JSON)
   {pgp_private}      an armored OpenPGP secret key (a header, 64-character lines, =CRC-24 line)
+  {putty:V}          a PuTTY key file, format V (2 or 3), unencrypted, its Private-MAC computed;
+                     {putty_enc:V} encrypted (aes256-cbc); {putty_json:V} JSON-escaped
   {jwt:ISSUER}       a signed user or session JWT of ISSUER (auth0, clerk, firebase, cognito, azure,
                      okta, supabase, vercel, turso, other), expiring in 2100; {jwt_expired:ISSUER}
                      the same, expired in 2021; {jwt_anon} Supabase's public anon role; {jwt_none}
@@ -35,7 +37,7 @@ Computed fields:
                      {jwt_io} jwt.io's sample claims
 Deliberately broken variants, for negative examples (one character off a valid value):
   {crc32_b62_bad}  {cask_bad:SIG}  {cask_derived_bad:SIG}  {cask_long_bad:SIG}  {gitlab_routable_bad:P}
-  {grafana_sa_bad}  {age_secret_bad}  {pgp_private_bad}
+  {grafana_sa_bad}  {age_secret_bad}  {pgp_private_bad}  {putty_bad:V}
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ from scanner.detect.checksums import (
     crc24,
     crc32_b62,
     gitlab_routable_crc,
+    putty_mac,
 )
 
 ALPHABETS = {
@@ -318,6 +321,44 @@ def _pgp_private(r: random.Random, bad: bool = False) -> str:
     return "\n".join(armor)
 
 
+def _putty(r: random.Random, version: int = 3, encrypted: bool = False, bad: bool = False) -> str:
+    """A PuTTY key file (PuTTY manual, appendix C) of an Ed25519 key, its MAC computed."""
+    alg, comment = "ssh-ed25519", f"eddsa-key-2024{r.randrange(1, 13):02d}{r.randrange(1, 29):02d}"
+    public = b"\x00\x00\x00\x0bssh-ed25519\x00\x00\x00\x20" + r.randbytes(32)
+    private = r.randbytes(48 if encrypted else 36)
+    enc = "aes256-cbc" if encrypted else "none"
+    mac = putty_mac(version, alg, enc, comment, public, private) if not encrypted else r.randbytes(32).hex()
+    if bad:
+        mac = mac[:-1] + ("0" if mac[-1] != "0" else "1")
+
+    def block(raw: bytes) -> list[str]:
+        b64 = base64.b64encode(raw).decode()
+        return [b64[i : i + 64] for i in range(0, len(b64), 64)]
+
+    pub, priv = block(public), block(private)
+    kdf = []
+    if encrypted and version == 3:
+        kdf = [
+            "Key-Derivation: Argon2id",
+            "Argon2-Memory: 8192",
+            "Argon2-Passes: 21",
+            "Argon2-Parallelism: 1",
+        ]
+        kdf.append(f"Argon2-Salt: {r.randbytes(16).hex()}")
+    head = [f"PuTTY-User-Key-File-{version}: {alg}", f"Encryption: {enc}", f"Comment: {comment}"]
+    return "\n".join(
+        [
+            *head,
+            f"Public-Lines: {len(pub)}",
+            *pub,
+            *kdf,
+            f"Private-Lines: {len(priv)}",
+            *priv,
+            f"Private-MAC: {mac}",
+        ]
+    )
+
+
 _JWT_LIVE, _JWT_EXPIRED = 4102444800, 1609459200  # 2100-01-01 and 2021-01-01 UTC
 
 
@@ -410,6 +451,10 @@ COMPUTED: dict[str, _Computed] = {
     "pgp_private": lambda r, a, last: _pgp_private(r),
     "pgp_private_json": lambda r, a, last: json.dumps(_pgp_private(r) + "\n")[1:-1],
     "pgp_private_bad": lambda r, a, last: _pgp_private(r, bad=True),
+    "putty": lambda r, a, last: _putty(r, int(a or 3)),
+    "putty_enc": lambda r, a, last: _putty(r, int(a or 3), encrypted=True),
+    "putty_bad": lambda r, a, last: _putty(r, int(a or 3), bad=True),
+    "putty_json": lambda r, a, last: json.dumps(_putty(r, int(a or 3)) + "\n")[1:-1],
     "jwt": lambda r, a, last: _jwt(r, a),
     "jwt_expired": lambda r, a, last: _jwt(r, a, _JWT_EXPIRED),
     "jwt_anon": lambda r, a, last: _supabase_service_jwt(r, "anon"),

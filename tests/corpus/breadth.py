@@ -102,6 +102,7 @@ STRUCTURED: dict[str, Gen] = {
     "dropbox.access-token": _t("sl.B{b64url:135}"),
     # issue 22, tier 3
     "jwt.token": _jwt,
+    "private-key.putty": _t("{putty:3}"),
 }
 
 VARS: dict[str, str] = {
@@ -300,7 +301,14 @@ def decoys(r: random.Random) -> dict[str, list[str]]:
         "AUTH_ACCESS_TOKEN=eyJhbGciOiJIUzI1NiJ9.eyJ...",
         "",
     ]
+    # a PuTTY key file whose Private-MAC is one character off (a corrupted copy), and the manual's
+    # elided layout
+    ppk = expand("{putty_bad:3}", r).split("\n")
+    elided = ["PuTTY-User-Key-File-3: ssh-ed25519", "Encryption: none", "Comment: ...", "Public-Lines: 2"]
+    elided += ["...", "Private-Lines: 1", "...", "Private-MAC: ...", ""]
     return {
+        "deploy/keys/corrupted.ppk": ppk,
+        "docs/putty-format.txt": elided,
         "config/auth-fixtures.env.example": jwts,
         "config/integrations.env.example": env,
         "supabase/status.local.env": local,
