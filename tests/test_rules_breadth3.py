@@ -165,3 +165,34 @@ def test_putty_mac_agrees_with_the_manuals_construction() -> None:
     fields = [alg.encode(), b"none", comment.encode(), pub, priv]
     data = b"".join(len(x).to_bytes(4, "big") + x for x in fields)
     assert lines[-1] == "Private-MAC: " + hmac.new(b"", data, hashlib.sha256).hexdigest()
+
+
+# --- Alibaba Cloud AccessKey pairs ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_alibaba_pair_is_critical_and_an_id_alone_low(engine: str) -> None:
+    akid, secret = key("LTAI5t{alnum:18}"), key("{alnum:20}1aZ{alnum:7}")
+    text = f"ALIBABA_CLOUD_ACCESS_KEY_ID={akid}\nALIBABA_CLOUD_ACCESS_KEY_SECRET={secret}\n"
+    got = {(rid, sev) for rid, _, sev, _ in _findings(text, engine)}
+    assert got == {
+        ("alibaba.access-key-id", Severity.CRITICAL),
+        ("alibaba.access-key-secret", Severity.CRITICAL),
+    }
+    ((rid, _, sev, reason),) = _findings(f"access_key_id: {akid}\n", engine)
+    assert (rid, sev) == ("alibaba.access-key-id", Severity.LOW) and reason and "AccessKey secret" in reason
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    "name", ["ALIYUN_ACCESS_KEY_SECRET", "access_key_secret", "accessKeySecret", "alibaba_cloud_secret"]
+)
+def test_alibaba_secret_under_its_names(engine: str, name: str) -> None:
+    secret = key("{alnum:20}1aZ{alnum:7}", 4)
+    assert [r for r, _ in found(engine, f'{name} = "{secret}"\n')] == ["alibaba.access-key-secret"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_ltai_inside_base64_is_no_key_id(engine: str) -> None:
+    blob = key("{b64:40}/LTAI{alnum:14}+{b64:40}")
+    assert [r for r, _ in found(engine, f"data = '{blob}'\n") if r.startswith("alibaba")] == []

@@ -186,6 +186,8 @@ VARS: dict[str, str] = {
     "gcp.oauth-refresh-token": "GOOGLE_REFRESH_TOKEN",
     "gcp.oauth-access-token": "GOOGLE_ACCESS_TOKEN",
     "jwt.token": "AUTH_ACCESS_TOKEN",
+    "alibaba.access-key-id": "ALIBABA_CLOUD_ACCESS_KEY_ID",
+    "alibaba.access-key-secret": "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
 }
 
 # generic shapes: only the provider's name says whose key it is
@@ -198,6 +200,7 @@ NEEDS_KEYWORD: set[str] = {
     "launchdarkly.sdk-key",
     "mailgun.api-key",
     "dropbox.access-token",
+    "alibaba.access-key-secret",
 }
 
 
