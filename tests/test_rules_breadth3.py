@@ -196,3 +196,35 @@ def test_alibaba_secret_under_its_names(engine: str, name: str) -> None:
 def test_ltai_inside_base64_is_no_key_id(engine: str) -> None:
     blob = key("{b64:40}/LTAI{alnum:14}+{b64:40}")
     assert [r for r, _ in found(engine, f"data = '{blob}'\n") if r.startswith("alibaba")] == []
+
+
+# --- kinds a name gives away: client secrets and prefix-less tokens -------------------------------
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    ("name", "template", "rule_id"),
+    [
+        ("AUTH_GITHUB_SECRET", "{hex:40}", "github.oauth-client-secret"),
+        ("GITHUB_CLIENT_SECRET", "{hex:40}", "github.oauth-client-secret"),
+        ("AUTH_DISCORD_SECRET", "{b64url:32}", "discord.oauth-client-secret"),
+        ("OKTA_CLIENT_TOKEN", "00{b64url:40}", "okta.api-token"),
+        ("RAILWAY_API_TOKEN", "{uuid4}", "railway.api-token"),
+        ("NGROK_AUTHTOKEN", "2{alnum:26}_{alnum:21}", "ngrok.authtoken"),
+    ],
+)
+def test_name_gated_kinds(engine: str, name: str, template: str, rule_id: str) -> None:
+    value = key(template)
+    assert found(engine, f"{name}={value}\n") == [(rule_id, value)]
+    assert [r for r, _ in found(engine, f"REQUEST_ID={value}\n") if r == rule_id] == []
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_ids_and_webhook_secrets_of_the_same_providers_are_not_these_kinds(engine: str) -> None:
+    text = (
+        f"GITHUB_WEBHOOK_SECRET={key('{hex:40}', 1)}\n"
+        f"RAILWAY_PROJECT_ID={key('{uuid4}', 2)}\n"
+        f"OKTA_CLIENT_ID=0oa{key('{alnum:17}', 3)}\n"
+    )
+    kinds = {"github.oauth-client-secret", "railway.api-token", "okta.api-token"}
+    assert [r for r, _ in found(engine, text) if r in kinds] == []

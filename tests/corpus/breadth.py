@@ -103,6 +103,8 @@ STRUCTURED: dict[str, Gen] = {
     # issue 22, tier 3
     "jwt.token": _jwt,
     "private-key.putty": _t("{putty:3}"),
+    "ngrok.authtoken": _t("2{alnum:26}_{alnum:21}"),
+    "railway.api-token": _t("{uuid4}"),
 }
 
 VARS: dict[str, str] = {
@@ -188,6 +190,11 @@ VARS: dict[str, str] = {
     "jwt.token": "AUTH_ACCESS_TOKEN",
     "alibaba.access-key-id": "ALIBABA_CLOUD_ACCESS_KEY_ID",
     "alibaba.access-key-secret": "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+    "github.oauth-client-secret": "AUTH_GITHUB_SECRET",
+    "discord.oauth-client-secret": "DISCORD_CLIENT_SECRET",
+    "okta.api-token": "OKTA_API_TOKEN",
+    "railway.api-token": "RAILWAY_TOKEN",
+    "ngrok.authtoken": "NGROK_AUTHTOKEN",
 }
 
 # generic shapes: only the provider's name says whose key it is
@@ -201,6 +208,11 @@ NEEDS_KEYWORD: set[str] = {
     "mailgun.api-key",
     "dropbox.access-token",
     "alibaba.access-key-secret",
+    "github.oauth-client-secret",
+    "discord.oauth-client-secret",
+    "okta.api-token",
+    "railway.api-token",
+    "ngrok.authtoken",
 }
 
 
