@@ -228,3 +228,12 @@ def test_ids_and_webhook_secrets_of_the_same_providers_are_not_these_kinds(engin
     )
     kinds = {"github.oauth-client-secret", "railway.api-token", "okta.api-token"}
     assert [r for r, _ in found(engine, text) if r in kinds] == []
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_snowflake_sqlalchemy_url_with_a_password(engine: str) -> None:
+    url = key("snowflake://etl_user:{alnum:20}@ab{digits:5}.eu-west-1/analytics")
+    assert found(engine, f'engine = create_engine("{url}/public?warehouse=wh")\n') == [
+        ("database.connection-url", url)
+    ]
+    assert found(engine, "SNOWFLAKE_URL=snowflake://user:<password>@account/db\n") == []
