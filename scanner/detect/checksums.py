@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import zlib
 
 B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -170,3 +172,22 @@ def crc24(data: bytes) -> int:
             if crc & 0x1000000:
                 crc ^= 0x1864CFB
     return crc & 0xFFFFFF
+
+
+def _ssh_string(data: bytes) -> bytes:
+    return len(data).to_bytes(4, "big") + data
+
+
+def putty_mac(
+    version: int, algorithm: str, encryption: str, comment: str, public: bytes, private: bytes
+) -> str:
+    """The Private-MAC of an unencrypted PuTTY key file (PuTTY manual, appendix C): HMAC over the
+    five fields as SSH strings; version 2 keys it with SHA-1 of "putty-private-key-file-mac-key"
+    (no passphrase) and uses HMAC-SHA-1, version 3 an empty key and HMAC-SHA-256."""
+    data = b"".join(
+        _ssh_string(x) for x in (algorithm.encode(), encryption.encode(), comment.encode(), public, private)
+    )
+    if version == 2:
+        key = hashlib.sha1(b"putty-private-key-file-mac-key").digest()
+        return hmac.new(key, data, hashlib.sha1).hexdigest()
+    return hmac.new(b"", data, hashlib.sha256).hexdigest()

@@ -349,7 +349,7 @@ class Matcher:
             conf = Confidence.HIGH
         alone = self._alone(i, data, s, e) or verdict.low
         public = self._public(i, data, s, e)
-        service = None
+        service = verdict.service  # a JWT's issuer (validators.py)
         if self._generic[i]:
             service = service_of(data, s, e)
         elif rule.id == RELAY_RULE:

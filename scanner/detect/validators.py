@@ -15,7 +15,16 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from scanner.detect.checksums import bech32_ok, cask_ok, crc24, crc32_b62, github_style_ok, gitlab_routable_ok
+from scanner.detect.checksums import (
+    bech32_ok,
+    cask_ok,
+    crc24,
+    crc32_b62,
+    github_style_ok,
+    gitlab_routable_ok,
+    putty_mac,
+)
+from scanner.detect.jwt import judge_jwt
 from scanner.detect.slots import SLOT_VALIDATOR, value_ok
 
 
@@ -26,6 +35,7 @@ class Verdict:
     secret: str | None = None
     low: str | None = None  # why an accepted value is no credential by itself (severity low)
     structure: bool = False  # the key's structure was verified offline (checksum, decoded payload)
+    service: str | None = None  # whose credential the payload says it is (a JWT's issuer)
 
 
 REJECT = Verdict(False)
@@ -180,6 +190,66 @@ def _jwt_service_role(secret: str, _: str) -> Verdict:
     if "supabase" not in str(claims.get("iss", "")):
         return REJECT
     return PARSED
+
+
+_PPK_HEAD = re.compile(r"^PuTTY-User-Key-File-([23]): ([\w@.-]+)$")
+
+
+def _ppk_lines(lines: list[str], i: int, name: str) -> tuple[bytes, int] | None:
+    """The base64 blob of a `Name-Lines: N` section starting at line i, and the line after it."""
+    if i >= len(lines) or not lines[i].startswith(f"{name}-Lines: "):
+        return None
+    count = lines[i].split(": ", 1)[1]
+    if not count.isdigit() or not 0 < int(count) <= 200 or i + 1 + int(count) > len(lines):
+        return None
+    end = i + 1 + int(count)
+    try:
+        return base64.b64decode("".join(lines[i + 1 : end]), validate=True), end
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _putty(secret: str, _: str) -> Verdict:
+    """A PuTTY key file (PuTTY manual, appendix C): header, Public-Lines and Private-Lines blocks
+    of the counted length, Private-MAC. Unencrypted, the MAC is checked (a checksum); encrypted
+    (aes256-cbc), it needs the passphrase, so only the structure is. Normalized to LF lines."""
+    text = _ESCAPED_NL.sub("\n", secret).replace("\r\n", "\n").replace("\r", "\n")
+    lines = [ln.strip() for ln in text.split("\n")]
+    m = _PPK_HEAD.match(lines[0]) if len(lines) > 6 else None
+    if m is None or not lines[1].startswith("Encryption: ") or not lines[2].startswith("Comment: "):
+        return REJECT
+    version, algorithm = int(m.group(1)), m.group(2)
+    encryption, comment = lines[1][len("Encryption: ") :], lines[2][len("Comment: ") :]
+    public = _ppk_lines(lines, 3, "Public")
+    if public is None or encryption not in ("none", "aes256-cbc"):
+        return REJECT
+    i = public[1]
+    while i < len(lines) and lines[i].split(": ", 1)[0] in _PPK_KDF:  # version 3, encrypted
+        i += 1
+    private = _ppk_lines(lines, i, "Private")
+    if private is None or private[1] >= len(lines) or not lines[private[1]].startswith("Private-MAC: "):
+        return REJECT
+    mac = lines[private[1]][len("Private-MAC: ") :]
+    normalized = "\n".join(lines[: private[1] + 1])
+    if encryption == "none":
+        if putty_mac(version, algorithm, encryption, comment, public[0], private[0]) != mac:
+            return REJECT
+        return Verdict(True, checksum=True, secret=normalized, structure=True)
+    if len(private[0]) % 16:
+        return REJECT  # AES-CBC ciphertext comes in whole blocks
+    return Verdict(True, secret=normalized, structure=True)
+
+
+_PPK_KDF = frozenset(
+    {"Key-Derivation", "Argon2-Memory", "Argon2-Passes", "Argon2-Parallelism", "Argon2-Salt"}
+)
+
+
+def _jwt(secret: str, _: str) -> Verdict:
+    """Not `structure`: anyone can encode such claims and only the issuer's key could verify them,
+    so a comment calling the token fake still makes it low."""
+    judged = judge_jwt(secret)
+    return REJECT if judged is None else Verdict(True, low=judged.low, service=judged.service)
 
 
 def _discord_snowflake(secret: str, _: str) -> Verdict:
@@ -346,6 +416,8 @@ VALIDATORS: dict[str, Validator] = {
     "pem": _pem,
     "gcp-private-key": _gcp_private_key,
     "jwt-service-role": _jwt_service_role,
+    "jwt": _jwt,
+    "putty-ppk": _putty,
     "pypi-macaroon": _pypi,
     "db-url": _db_url,
     "discord-snowflake": _discord_snowflake,

@@ -28,9 +28,16 @@ Computed fields:
   {age_secret}       an age X25519 identity (AGE-SECRET-KEY-1 + bech32 with its checksum)
   {onepassword_sa}   a 1Password service account token (ops_ + base64url JSON)
   {pgp_private}      an armored OpenPGP secret key (a header, 64-character lines, =CRC-24 line)
+  {putty:V}          a PuTTY key file, format V (2 or 3), unencrypted, its Private-MAC computed;
+                     {putty_enc:V} encrypted (aes256-cbc); {putty_json:V} JSON-escaped
+  {jwt:ISSUER}       a signed user or session JWT of ISSUER (auth0, clerk, firebase, cognito, azure,
+                     okta, supabase, vercel, turso, other), expiring in 2100; {jwt_expired:ISSUER}
+                     the same, expired in 2021; {jwt_anon} Supabase's public anon role; {jwt_none}
+                     an unsigned (alg none) token; {jwt_noid} a token with no identity claim;
+                     {jwt_io} jwt.io's sample claims
 Deliberately broken variants, for negative examples (one character off a valid value):
   {crc32_b62_bad}  {cask_bad:SIG}  {cask_derived_bad:SIG}  {cask_long_bad:SIG}  {gitlab_routable_bad:P}
-  {grafana_sa_bad}  {age_secret_bad}  {pgp_private_bad}
+  {grafana_sa_bad}  {age_secret_bad}  {pgp_private_bad}  {putty_bad:V}
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ from scanner.detect.checksums import (
     crc24,
     crc32_b62,
     gitlab_routable_crc,
+    putty_mac,
 )
 
 ALPHABETS = {
@@ -313,6 +321,97 @@ def _pgp_private(r: random.Random, bad: bool = False) -> str:
     return "\n".join(armor)
 
 
+def _putty(r: random.Random, version: int = 3, encrypted: bool = False, bad: bool = False) -> str:
+    """A PuTTY key file (PuTTY manual, appendix C) of an Ed25519 key, its MAC computed."""
+    alg, comment = "ssh-ed25519", f"eddsa-key-2024{r.randrange(1, 13):02d}{r.randrange(1, 29):02d}"
+    public = b"\x00\x00\x00\x0bssh-ed25519\x00\x00\x00\x20" + r.randbytes(32)
+    private = r.randbytes(48 if encrypted else 36)
+    enc = "aes256-cbc" if encrypted else "none"
+    mac = putty_mac(version, alg, enc, comment, public, private) if not encrypted else r.randbytes(32).hex()
+    if bad:
+        mac = mac[:-1] + ("0" if mac[-1] != "0" else "1")
+
+    def block(raw: bytes) -> list[str]:
+        b64 = base64.b64encode(raw).decode()
+        return [b64[i : i + 64] for i in range(0, len(b64), 64)]
+
+    pub, priv = block(public), block(private)
+    kdf = []
+    if encrypted and version == 3:
+        kdf = [
+            "Key-Derivation: Argon2id",
+            "Argon2-Memory: 8192",
+            "Argon2-Passes: 21",
+            "Argon2-Parallelism: 1",
+        ]
+        kdf.append(f"Argon2-Salt: {r.randbytes(16).hex()}")
+    head = [f"PuTTY-User-Key-File-{version}: {alg}", f"Encryption: {enc}", f"Comment: {comment}"]
+    return "\n".join(
+        [
+            *head,
+            f"Public-Lines: {len(pub)}",
+            *pub,
+            *kdf,
+            f"Private-Lines: {len(priv)}",
+            *priv,
+            f"Private-MAC: {mac}",
+        ]
+    )
+
+
+_JWT_LIVE, _JWT_EXPIRED = 4102444800, 1609459200  # 2100-01-01 and 2021-01-01 UTC
+
+
+def _jwt_claims(r: random.Random, issuer: str) -> tuple[str, dict[str, object]]:
+    """(alg, claims) of a token the issuer's documentation describes."""
+    sub = _rand(r, ALPHABETS["alnum"], 24)
+    name = _rand(r, ALPHABETS["lower"], 8)
+    if issuer == "auth0":
+        return "RS256", {"iss": f"https://{name}.us.auth0.com/", "sub": f"auth0|{_rand(r, ALPHABETS['hex'], 24)}",
+                         "aud": f"https://api.{name}.com", "scope": "openid profile"}  # fmt: skip
+    if issuer == "clerk":
+        return "RS256", {"azp": f"https://{name}.com", "iss": f"https://{name}-{_rand(r, ALPHABETS['lower'], 5)}"
+                         "-12.clerk.accounts.dev", "sid": f"sess_{sub}", "sub": f"user_{sub}", "v": 2}  # fmt: skip
+    if issuer == "firebase":
+        return "RS256", {"iss": f"https://securetoken.google.com/{name}-app", "aud": f"{name}-app",
+                         "user_id": sub[:28], "sub": sub[:28], "email": f"{name}@example.com"}  # fmt: skip
+    if issuer == "cognito":
+        return "RS256", {"sub": _uuid4(r), "iss": f"https://cognito-idp.us-east-1.amazonaws.com/us-east-1_{sub[:9]}",
+                         "client_id": _rand(r, ALPHABETS["lowernum"], 26), "token_use": "access"}  # fmt: skip
+    if issuer == "azure":
+        return "RS256", {"aud": "00000003-0000-0000-c000-000000000000", "iss": f"https://sts.windows.net/{_uuid4(r)}/",
+                         "oid": _uuid4(r), "appid": _uuid4(r), "upn": f"{name}@contoso.com"}  # fmt: skip
+    if issuer == "okta":
+        return "RS256", {"ver": 1, "iss": f"https://{name}.okta.com/oauth2/default", "cid": f"0oa{sub[:17]}",
+                         "uid": f"00u{sub[:17]}", "sub": f"{name}@example.com"}  # fmt: skip
+    if issuer == "supabase":
+        ref = _rand(r, ALPHABETS["lower"], 20)
+        return "HS256", {"iss": f"https://{ref}.supabase.co/auth/v1", "sub": _uuid4(r), "role": "authenticated",
+                         "aal": "aal1", "session_id": _uuid4(r)}  # fmt: skip
+    if issuer == "vercel":
+        return "RS256", {"iss": f"https://oidc.vercel.com/{name}", "sub": f"owner:{name}:project:{name}-web:"
+                         "environment:production", "owner_id": f"team_{sub}", "project_id": f"prj_{sub}"}  # fmt: skip
+    if issuer == "turso":
+        return "EdDSA", {"a": "rw", "id": _uuid4(r)}
+    return "HS256", {"sub": str(r.randrange(10**6, 10**9)), "user_id": sub, "type": "access"}
+
+
+def _jwt(r: random.Random, issuer: str, exp: int | None = _JWT_LIVE, alg: str | None = None) -> str:
+    sig_alg, claims = _jwt_claims(r, issuer or "other")
+    iat = exp - 3600 if exp is not None and exp < _JWT_LIVE else 1700000000 + r.randrange(10**7)
+    claims = {**claims, "iat": iat}
+    if exp is not None:
+        claims["exp"] = exp
+    head = _b64url_json({"alg": alg or sig_alg, "typ": "JWT"})
+    sig = {"RS256": 256, "EdDSA": 64}.get(sig_alg, 32)
+    return f"{head}.{_b64url_json(claims)}.{base64.urlsafe_b64encode(r.randbytes(sig)).decode().rstrip('=')}"
+
+
+def _jwt_other(r: random.Random, claims: dict[str, object], alg: str = "HS256") -> str:
+    sig = "" if alg == "none" else base64.urlsafe_b64encode(r.randbytes(32)).decode().rstrip("=")
+    return f"{_b64url_json({'alg': alg, 'typ': 'JWT'})}.{_b64url_json(claims)}.{sig}"
+
+
 # computed fields: (rng, argument, value of the previous field) -> text
 _Computed = Callable[[random.Random, str, str], str]
 COMPUTED: dict[str, _Computed] = {
@@ -352,6 +451,20 @@ COMPUTED: dict[str, _Computed] = {
     "pgp_private": lambda r, a, last: _pgp_private(r),
     "pgp_private_json": lambda r, a, last: json.dumps(_pgp_private(r) + "\n")[1:-1],
     "pgp_private_bad": lambda r, a, last: _pgp_private(r, bad=True),
+    "putty": lambda r, a, last: _putty(r, int(a or 3)),
+    "putty_enc": lambda r, a, last: _putty(r, int(a or 3), encrypted=True),
+    "putty_bad": lambda r, a, last: _putty(r, int(a or 3), bad=True),
+    "putty_json": lambda r, a, last: json.dumps(_putty(r, int(a or 3)) + "\n")[1:-1],
+    "jwt": lambda r, a, last: _jwt(r, a),
+    "jwt_expired": lambda r, a, last: _jwt(r, a, _JWT_EXPIRED),
+    "jwt_anon": lambda r, a, last: _supabase_service_jwt(r, "anon"),
+    "jwt_none": lambda r, a, last: (
+        _jwt_other(r, {"sub": _uuid4(r), "exp": _JWT_LIVE}, "none") + _rand(r, ALPHABETS["b64url"], 43)
+    ),
+    "jwt_noid": lambda r, a, last: _jwt_other(
+        r, {"iat": 1700000000, "exp": _JWT_LIVE, "data": _rand(r, ALPHABETS["alnum"], 16)}
+    ),
+    "jwt_io": lambda r, a, last: _jwt_other(r, {"sub": "1234567890", "name": "John Doe", "iat": 1516239022}),
 }
 
 

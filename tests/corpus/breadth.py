@@ -32,6 +32,12 @@ def _telegram(fmt: _Format, r: random.Random) -> str:
     return expand(f"{{digits:{digits}}}:AA{{b64url:33}}", r)
 
 
+def _jwt(fmt: _Format, r: random.Random) -> str:
+    """A JWT of the issuer the row's source names first (`Auth0: …`), expired for `Expired:`."""
+    issuer = fmt.source.split(":", 1)[0].strip().lower()
+    return expand("{jwt_expired:auth0}" if issuer == "expired" else f"{{jwt:{issuer}}}", r)
+
+
 STRUCTURED: dict[str, Gen] = {
     "supabase.secret-key": _t("sb_secret_{b64url:22}_{alnum:8}"),
     "airtable.personal-access-token": _t("pat{alnum:14}.{hex:64}"),
@@ -94,6 +100,11 @@ STRUCTURED: dict[str, Gen] = {
     "circleci.api-token": _t("CCIPAT_{alnum:22}_{hex:40}"),
     "flutterwave.secret-key": _t("FLWSECK-{hex:32}-X"),
     "dropbox.access-token": _t("sl.B{b64url:135}"),
+    # issue 22, tier 3
+    "jwt.token": _jwt,
+    "private-key.putty": _t("{putty:3}"),
+    "ngrok.authtoken": _t("2{alnum:26}_{alnum:21}"),
+    "railway.api-token": _t("{uuid4}"),
 }
 
 VARS: dict[str, str] = {
@@ -176,6 +187,14 @@ VARS: dict[str, str] = {
     "dropbox.access-token": "DROPBOX_ACCESS_TOKEN",
     "gcp.oauth-refresh-token": "GOOGLE_REFRESH_TOKEN",
     "gcp.oauth-access-token": "GOOGLE_ACCESS_TOKEN",
+    "jwt.token": "AUTH_ACCESS_TOKEN",
+    "alibaba.access-key-id": "ALIBABA_CLOUD_ACCESS_KEY_ID",
+    "alibaba.access-key-secret": "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+    "github.oauth-client-secret": "AUTH_GITHUB_SECRET",
+    "discord.oauth-client-secret": "DISCORD_CLIENT_SECRET",
+    "okta.api-token": "OKTA_API_TOKEN",
+    "railway.api-token": "RAILWAY_TOKEN",
+    "ngrok.authtoken": "NGROK_AUTHTOKEN",
 }
 
 # generic shapes: only the provider's name says whose key it is
@@ -188,6 +207,12 @@ NEEDS_KEYWORD: set[str] = {
     "launchdarkly.sdk-key",
     "mailgun.api-key",
     "dropbox.access-token",
+    "alibaba.access-key-secret",
+    "github.oauth-client-secret",
+    "discord.oauth-client-secret",
+    "okta.api-token",
+    "railway.api-token",
+    "ngrok.authtoken",
 }
 
 
@@ -280,7 +305,26 @@ def decoys(r: random.Random) -> dict[str, list[str]]:
         f"session = EAAG{expand('{alnum:180}', r)}",
         "",
     ]
+    # JWT-shaped strings that are no credential: Supabase's public anon key, unsigned tokens, a
+    # token with no identity claim, jwt.io's sample (in docs and test fixtures)
+    jwts = [
+        "# auth fixtures: public and sample tokens",
+        f"NEXT_PUBLIC_SUPABASE_ANON_KEY={expand('{jwt_anon}', r)}",
+        f"UNSIGNED_TOKEN={expand('{jwt_none}', r)}",
+        f"FEATURE_FLAGS_TOKEN={expand('{jwt_noid}', r)}",
+        f"JWT_IO_SAMPLE_TOKEN={expand('{jwt_io}', r)}",
+        "AUTH_ACCESS_TOKEN=eyJhbGciOiJIUzI1NiJ9.eyJ...",
+        "",
+    ]
+    # a PuTTY key file whose Private-MAC is one character off (a corrupted copy), and the manual's
+    # elided layout
+    ppk = expand("{putty_bad:3}", r).split("\n")
+    elided = ["PuTTY-User-Key-File-3: ssh-ed25519", "Encryption: none", "Comment: ...", "Public-Lines: 2"]
+    elided += ["...", "Private-Lines: 1", "...", "Private-MAC: ...", ""]
     return {
+        "deploy/keys/corrupted.ppk": ppk,
+        "docs/putty-format.txt": elided,
+        "config/auth-fixtures.env.example": jwts,
         "config/integrations.env.example": env,
         "supabase/status.local.env": local,
         "config/payments.env.example": tier2,

@@ -216,6 +216,8 @@ def _db_url(fmt: Format, r: random.Random) -> str:
         return f"{scheme}{user}:{pw}@cluster0.{_rand(r, ALPHABETS['lowernum'], 5)}.mongodb.net/{r.choice(['app', 'main'])}?retryWrites=true&w=majority"
     if scheme.startswith("redis"):
         return f"{scheme}default:{pw}@{_rand(r, ALPHABETS['lower'], 6)}-cache.{_rand(r, ALPHABETS['lowernum'], 6)}.use1.cache.amazonaws.com:6380/0"
+    if scheme.startswith("snowflake"):  # account identifier, database (docs.snowflake.com, SQLAlchemy)
+        return f"{scheme}{user}:{pw}@{_rand(r, ALPHABETS['lower'], 2)}{_rand(r, ALPHABETS['digits'], 5)}.us-east-1/analytics"
     host = f"{_rand(r, ALPHABETS['lower'], 6)}-prod.{_rand(r, ALPHABETS['lowernum'], 12)}.eu-west-1.rds.amazonaws.com"
     return f"{scheme}{user}:{pw}@{host}:5432/{r.choice(['app', 'main', 'orders'])}"
 
