@@ -26,7 +26,9 @@ from typing import Any
 
 from scanner.paths import write_atomic
 
-FORMAT = 2  # 2: the sweep's types moved (scanner/sources/, scanner/git/); secrets keyed by model.secret_id
+FORMAT = (
+    3  # 3: places say whether HEAD holds them (`Place.at_head`); 2: the sweep's types moved, secret_id keys
+)
 
 
 def cache_key(*parts: object) -> str:
