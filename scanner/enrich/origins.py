@@ -23,8 +23,8 @@ from scanner.sources.base import Found, Hits, Place, SourceResult
 from scanner.sources.maps import (
     FoundMap,
     Resolve,
-    _source_path,
     content_origin,
+    entry_path,
     find_map,
     origin_of,
     project_of,
@@ -162,7 +162,7 @@ def _content_origins(
             line = before.count("\n") + 1
             column = utf16_units(before.rsplit("\n", 1)[-1].encode("utf-8", "surrogatepass")) + 1
             got = Original(
-                path=_source_path(sm, sm.contents.index(whole), map_path, resolve), line=line, column=column
+                path=entry_path(sm, sm.contents.index(whole), map_path, resolve), line=line, column=column
             )
             break
         out.append(got)

@@ -107,11 +107,11 @@ def origin_of(
     column = got.column
     if got.shift and js is not None and got.source < len(sm.contents):
         column += _copied(js, pos.byte_offset, got.shift, sm.contents[got.source], got.line, got.column)
-    path = _source_path(sm, got.source, found.path or bundle, resolve, project)
+    path = entry_path(sm, got.source, found.path or bundle, resolve, project)
     return Original(path=path, line=got.line, column=column)
 
 
-def _source_path(
+def entry_path(
     sm: SourceMap, i: int, map_path: str, resolve: Resolve | None = None, project: str | None = None
 ) -> str:
     """`sources[i]` resolved against its own `sourceRoot` (an index map's section's) and the map,
@@ -133,7 +133,7 @@ def content_origin(
             line = before.count("\n") + 1
             last = before.rsplit("\n", 1)[-1]
             column = utf16_units(last.encode("utf-8", "surrogatepass")) + 1
-            return Original(path=_source_path(sm, i, map_path, resolve), line=line, column=column)
+            return Original(path=entry_path(sm, i, map_path, resolve), line=line, column=column)
     return None
 
 
