@@ -52,8 +52,7 @@ from scanner.config import Mode as ScanMode
 from scanner.config import ScanConfig
 from scanner.errors import KeysweepError, ScanError, UsageError
 from scanner.git.objects import OBJ_COMMIT, OBJ_TAG, CommitMeta, parse_commit, parse_tag
-from scanner.git.refs import head_commit, list_refs
-from scanner.git.repo import discover, open_repository, read_raw
+from scanner.git.repo import read_raw
 from scanner.github_event import CloneView, Mode, Plan, Scope, is_sha, plan, sarif_mode_for
 from scanner.model import Report, Rule, ScanInfo, Severity
 from scanner.outcome import (
@@ -67,6 +66,7 @@ from scanner.outcome import (
 )
 from scanner.output.escape import escape_text, guard_lines
 from scanner.suppress.inputs import ScanInputs
+from scanner.target import Target, open_target
 
 if TYPE_CHECKING:
     from scanner.output.sarif import SarifFile
@@ -113,11 +113,13 @@ def _exists(path: Path, name: str) -> bool:
 
 
 class GitClone:
-    """`CloneView` through keysweep's git layer, so that a damaged loose object is never handed
-    to libgit2 (which can spin on one) and libgit2's owner check is already off."""
+    """`CloneView` of the run's target (scanner/target.py: the repository the scans read, opened
+    once), through keysweep's git layer, so that a damaged loose object is never handed to libgit2
+    (which can spin on one) and libgit2's owner check is already off."""
 
-    def __init__(self, repo: pygit2.Repository) -> None:
-        self.repo = repo
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.repo = target.repo
 
     @property
     def shallow(self) -> bool:
@@ -139,7 +141,7 @@ class GitClone:
             return None
 
     def head(self) -> str | None:
-        head = head_commit(self.repo)
+        head = self.target.head
         return head.hex() if head else None
 
     def has_commit(self, sha: str) -> bool:
@@ -151,7 +153,7 @@ class GitClone:
 
     def branch_tips(self) -> list[tuple[str, str]]:
         tips: list[tuple[str, str]] = []
-        for tip in list_refs(self.repo)[0]:
+        for tip in self.target.refs[0]:
             if not tip.name.startswith(("refs/heads/", "refs/remotes/")) or tip.name.endswith("/HEAD"):
                 continue
             target: bytes | None = tip.target
@@ -197,6 +199,7 @@ def _scan_inputs(
     the_plan: Plan | None,
     rules: tuple[Rule, ...],
     log: TextIO,
+    opened: Target | None = None,
 ) -> ScanInputs:
     """The config and baseline the scan trusts: read from the plan's trusted commit (the base of a
     pull request, `before` of a push, else the default branch's tip), never from the change under
@@ -217,9 +220,9 @@ def _scan_inputs(
     if the_plan.trusted is None:
         _say(log, f"config and baseline: built-in defaults ({the_plan.trust})")
         return resolve(rules, None, None, None, fail_on)
+    assert opened is not None
     got = read_trusted(
-        target,
-        the_plan.trusted,
+        opened.trusting(the_plan.trusted),
         rules,
         scanned=head,
         config_path=inputs.config,
@@ -266,8 +269,8 @@ def _scan(
     config = ScanConfig(
         target=target, engine=_engine(env), fail_on=inputs.fail_on, cache=cache, bundles=bundles
     )
-    site = discover(target)  # turns libgit2's owner check off: the workspace is another uid's
-    if site is None:
+    opened = open_target(target)  # turns libgit2's owner check off: the workspace is another uid's
+    if opened.site is None:
         if inputs.mode is not Mode.TREE:
             raise ScanError(
                 f"{escape_text(str(target))} is not in a git repository: check the repository out first "
@@ -276,11 +279,11 @@ def _scan(
         the_plan = Plan(Scope.TREE, "mode tree: a plain directory (no git repository)")
         si = _scan_inputs(inputs, target, None, None, rules, log)
     else:
-        clone = GitClone(open_repository(site.gitdir, bare=site.bare))
+        clone = GitClone(opened)
         payload = read_payload(ctx, log)
         the_plan = plan(inputs.mode, ctx.event_name, payload, ctx.ref, clone, ctx.sha)
         _check_checkout(ctx, clone, log)
-        si = _scan_inputs(inputs, target, clone.head(), the_plan, rules, log)
+        si = _scan_inputs(inputs, target, clone.head(), the_plan, rules, log, opened)
     _say(log, the_plan.reason)
     for note in the_plan.notes:
         _say(log, f"note: {note}")
@@ -292,21 +295,24 @@ def _scan(
     match the_plan.scope:
         case Scope.RANGE:
             gate_report = scan(
-                replace(config, mode=ScanMode.RANGE, range_expr=the_plan.range_expr), rules, matcher
+                replace(config, mode=ScanMode.RANGE, range_expr=the_plan.range_expr),
+                rules,
+                matcher,
+                target=opened,
             )
             _say(
                 log,
                 f"range: {gate_report.stats.commits} commit{'s' if gate_report.stats.commits != 1 else ''}",
             )
-            sarif = scan(tree, rules, matcher)
+            sarif = scan(tree, rules, matcher, target=opened)
         case Scope.SWEEP:
             _cache_found(ctx, cache, log)
-            gate_report = sarif = scan(replace(config, mode=ScanMode.HISTORY), rules, matcher)
+            gate_report = sarif = scan(replace(config, mode=ScanMode.HISTORY), rules, matcher, target=opened)
             _cache_used(ctx, cache, log)
         case Scope.TREE:
-            gate_report = sarif = scan(tree, rules, matcher)
+            gate_report = sarif = scan(tree, rules, matcher, target=opened)
         case Scope.NOTHING:
-            sarif = scan(tree, rules, matcher)
+            sarif = scan(tree, rules, matcher, target=opened)
     return _Run(the_plan, gate_report, sarif, si.fail_on)
 
 

@@ -37,7 +37,7 @@ from scanner.paths import write_atomic
 from scanner.state.codec import encode_original, encode_provenance, parse_original, parse_provenance
 from scanner.state.reader import Fields, Invalid, parse_json
 
-FORMAT = 3  # 3: a typed container instead of a pickle; 2: secrets keyed by model.secret_id
+FORMAT = 4  # 4: places say whether HEAD holds them (`Place.at_head`); 3: a typed container instead of a pickle; 2: secrets keyed by model.secret_id
 MAGIC = b"keysweep history cache\n"
 _HEAD = struct.Struct("<II")  # format, header length
 
@@ -95,6 +95,7 @@ class CachedPlace:
     bundle: bool = False
     origins: tuple[Original | None, ...] = ()
     pragmas_added: tuple[int, ...] = ()
+    at_head: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,6 +386,7 @@ def _place_doc(p: CachedPlace) -> dict[str, object]:
         "bundle": p.bundle,
         "origins": [encode_original(o) for o in p.origins],
         "pragmas_added": list(p.pragmas_added),
+        "at_head": p.at_head,
     }
 
 
@@ -461,6 +463,7 @@ def _parse_place(o: Fields) -> CachedPlace:
             for i, x in enumerate(origins)
         ),
         pragmas_added=tuple(int(i) for i in added),
+        at_head=o.flag("at_head"),
     )
     o.done()
     return p

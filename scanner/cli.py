@@ -24,6 +24,7 @@ from scanner.errors import KeysweepError, ScanError, UsageError
 from scanner.model import Report, Rule, ScanInfo, Severity, Stats
 from scanner.outcome import EXIT_FAILED, EXIT_OK, EXIT_USAGE, gate
 from scanner.rules import load_rules, ruleset_hash
+from scanner.target import open_target
 
 if TYPE_CHECKING:
     from scanner.suppress.inputs import ScanInputs
@@ -282,7 +283,10 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         raise UsageError("--jobs must be 0 (one per core) or more")
     _check_outputs(args)
     builtin = load_rules()
-    inputs = _inputs(args, builtin, args.baseline, args.fail_on, suppress=not args.no_suppress)
+    target = open_target(Path(args.path))  # the run's repository, opened once (scanner/target.py)
+    inputs = _inputs(
+        args, builtin, args.baseline, args.fail_on, suppress=not args.no_suppress, root=target.root
+    )
     rules = inputs.rules
     mode = _mode(args)
     group = _group_key(inputs.fingerprint_key)
@@ -304,7 +308,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     started = _now()
     try:
         matcher = load_matcher(rules, config.engine)
-        report = scan(config, rules, matcher, _Progress(sys.stderr))
+        report = scan(config, rules, matcher, _Progress(sys.stderr), target)
     except ScanError as e:
         _failed(args, rules, config, str(e), started)
         raise
@@ -338,11 +342,12 @@ def _inputs(
     baseline: Path | None,
     fail_on: str | None,
     suppress: bool,
+    root: Path | None = None,
 ) -> ScanInputs:
     from scanner.suppress.inputs import load_local, resolve
 
     scanning = args.command == "scan"
-    settings, base, source = load_local(Path(args.path), builtin, args.config, baseline, scanning)
+    settings, base, source = load_local(Path(args.path), builtin, args.config, baseline, scanning, root)
     return resolve(builtin, settings, base, source, fail_on, suppress)
 
 
@@ -351,8 +356,8 @@ def _cmd_baseline(args: argparse.Namespace) -> int:
     baseline; an update that changes nothing leaves the file untouched."""
     from scanner.matcher_cache import load_matcher
     from scanner.pipeline import scan
+    from scanner.suppress.apply import live_map
     from scanner.suppress.baseline import create_baseline, parse_baseline, render_baseline, update_baseline
-    from scanner.suppress.trusted import live_map
 
     if args.jobs < 0:
         raise UsageError("--jobs must be 0 (one per core) or more")
@@ -367,7 +372,8 @@ def _cmd_baseline(args: argparse.Namespace) -> int:
         except (OSError, UnicodeDecodeError) as e:
             raise UsageError(f"cannot read the baseline {out}: {getattr(e, 'strerror', None) or e}") from None
     builtin = load_rules()
-    inputs = _inputs(args, builtin, None, "none", suppress=True)
+    target = open_target(Path(args.path))
+    inputs = _inputs(args, builtin, None, "none", suppress=True, root=target.root)
     policy = dataclasses.replace(inputs.policy, baseline=None)
     config = ScanConfig(
         target=Path(args.path),
@@ -376,7 +382,8 @@ def _cmd_baseline(args: argparse.Namespace) -> int:
         fingerprint_key=inputs.fingerprint_key,
         policy=policy,
     )
-    report = scan(config, inputs.rules, load_matcher(inputs.rules, config.engine), _Progress(sys.stderr))
+    matcher = load_matcher(inputs.rules, config.engine)
+    report = scan(config, inputs.rules, matcher, _Progress(sys.stderr), target)
     if report.status != "ok":
         raise ScanError(f"the scan of {args.path} is {report.status}; a baseline needs a complete scan")
     live = live_map(report)

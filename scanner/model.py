@@ -245,6 +245,9 @@ class Location:
     pragma_added: bool = False
     client_bundle: bool = False  # client output: shipped to browsers (source `bundle`: not tracked)
     context: str | None = None  # the name the secret is assigned to (`apiKey: …`) or the construct
+    # a history location whose blob HEAD's tree holds at this path: the file holds it now (never
+    # written to a report; the suppress stage's baseline reads it)
+    at_head: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,13 +1,16 @@
-"""sources → detect → findings → report → suppress: one scan, from a config to a finished Report.
+"""sources → enrich → findings → report → suppress: one scan, from a config to a finished Report.
 
-`scan` picks the sources a mode reads (ARCHITECTURE.md §4), runs each, and `build_report` turns
-what they found into hits, findings, stats and the report status — the only place a report is
-assembled and findings are identified and ordered; `suppress` then applies pragmas, the config
-and the baseline, once.
+`scan` takes the run's target (scanner/target.py: opened once by the entry point), picks the
+sources a mode reads (ARCHITECTURE.md §4) with how each one's places are read again, runs each
+once, and hands what they found to the enrich stage (scanner/enrich/: client bundles, then
+source-map origins); `build_report` turns the enriched hits into findings, stats and the report
+status — the only place a report is assembled and findings are identified and ordered;
+`suppress` then applies pragmas, the config and the baseline, once, reading no git.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -19,16 +22,27 @@ from scanner.config import Mode, ScanConfig
 from scanner.detect.context import construct
 from scanner.detect.engine import Matcher
 from scanner.detect.slots import SLOT_VALIDATOR
+from scanner.enrich import NO_READS, Reads, Sourced, disk_reads, enrich, git_reads
 from scanner.errors import ScanError, UsageError
 from scanner.findings import Hit, build_findings
-from scanner.git.repo import RepoSite, discover, open_repository
 from scanner.model import Exposure, Location, Provenance, Report, Rule, ScanInfo, SourceKind, Stats
 from scanner.rules import ruleset_hash
 from scanner.skips import PATH_ABSENT, examples_by_reason, is_incomplete
-from scanner.sources.base import NullProgress, Place, Progress, ScanContext, Source, SourceResult, secret_id
+from scanner.sources.base import (
+    NullProgress,
+    Pending,
+    Place,
+    Progress,
+    ScanContext,
+    Source,
+    SourceResult,
+    StartingSource,
+    secret_id,
+)
 from scanner.sources.directory import DirectorySource
 from scanner.sources.filekinds import VENDORED_DOC, applies, not_own_settings, vendored_doc
 from scanner.sources.walk import display_path
+from scanner.target import Target, open_target
 
 _EXPOSURE = {
     "history": Exposure.REPOSITORY,
@@ -39,6 +53,8 @@ _EXPOSURE = {
     "unreachable": Exposure.UNREACHABLE,
     "bundle": Exposure.CLIENT_BUNDLE,  # build output read from disk (sources/bundles.py)
 }
+
+Planned = tuple[Source, Reads]  # a source, and how the enrich stage reads its places again
 
 
 def find_repository(path: Path) -> Path | None:
@@ -54,13 +70,19 @@ def find_repository(path: Path) -> Path | None:
 
 
 def scan(
-    config: ScanConfig, rules: Sequence[Rule], matcher: Matcher, progress: Progress | None = None
+    config: ScanConfig,
+    rules: Sequence[Rule],
+    matcher: Matcher,
+    progress: Progress | None = None,
+    target: Target | None = None,
 ) -> Report:
     """Scan `config.target` in `config.mode`: a repository found upward from it, else a directory.
+    `target` is the run's context (scanner/target.py), opened here when the caller has none.
     Raises RevisionError/UsageError (exit 2) or ScanError (exit 3)."""
     t0 = time.monotonic()
     if not config.target.exists():
         raise ScanError(f"target does not exist: {config.target}")
+    opened = target if target is not None else open_target(config.target)
     prog = progress or NullProgress()
     ctx = ScanContext(
         matcher=matcher,
@@ -69,113 +91,105 @@ def scan(
         size_cap=config.size_cap,
         progress=prog,
     )
-    site = discover(config.target)
-    root = _report_root(config.target, site)
+    site = opened.site
+    root = _report_root(opened)
     try:
         if site is None:
             if config.mode not in (Mode.HISTORY, Mode.TREE):
                 raise UsageError(f"--{config.mode} needs a git repository; {config.target} is not in one")
             in_repo = find_repository(config.target) is not None
-            results = [s.scan(ctx) for s in directory_sources(config, "worktree" if in_repo else "directory")]
+            results = run_sources(directory_sources(config, "worktree" if in_repo else "directory"), ctx)
             mode = "tree" if in_repo else "directory"
         else:
-            ctx = replace(ctx, cache=_history_cache(config, rules, site, ctx.blob_cap))
-            results = [s.scan(ctx) for s in repository_sources(config, site)]
+            ctx = replace(ctx, cache=_history_cache(config, rules, opened, ctx.blob_cap))
+            results = run_sources(repository_sources(config, opened), ctx)
             mode = config.mode.value
             if site.prefix and config.mode in (Mode.HISTORY, Mode.TREE):
-                results.append(_path_check(site))
+                results.append(_path_check(opened))
     finally:
         prog.close()
     report = build_report(config, rules, mode, results, time.monotonic() - t0)
     return suppress(replace(report, scan=replace(report.scan, root=root)), config)
 
 
-def _report_root(target: Path, site: RepoSite | None) -> str | None:
+def run_sources(planned: Sequence[Planned], ctx: ScanContext) -> list[SourceResult]:
+    """Each source scanned once, in order — a source that can be started (the full sweep) runs
+    its workers while the ones after it are scanned — then the enrich stage (scanner/enrich/)."""
+    started: list[Pending | SourceResult] = []
+    try:
+        for source, _reads in planned:
+            started.append(source.start(ctx) if isinstance(source, StartingSource) else source.scan(ctx))
+        results = [s if isinstance(s, SourceResult) else s.result() for s in started]
+    finally:
+        for s in started:
+            if not isinstance(s, SourceResult):
+                s.close()
+    return enrich([Sourced(res, reads) for res, (_s, reads) in zip(results, planned, strict=True)])
+
+
+def _report_root(target: Target) -> str | None:
     """The absolute directory the report's paths are relative to."""
-    if site is not None:
-        return str(site.workdir.resolve()) if site.workdir is not None else None
-    return str((target if target.is_dir() else target.parent).resolve())
+    if target.site is not None:
+        return str(target.site.workdir.resolve()) if target.site.workdir is not None else None
+    path = target.path
+    return str((path if path.is_dir() else path.parent).resolve())
 
 
-def directory_sources(config: ScanConfig, kind: str) -> list[Source]:
-    """A directory's files, judged for client output, and the `--bundles` dirs outside it."""
-    import os
-
-    from scanner.sources.bundles import (
-        BundleSource,
-        ClientOutput,
-        bundle_dirs,
-        file_reader,
-        root_context,
-        split_dirs,
-    )
-    from scanner.sources.maps import WithOrigins, disk_files
+def directory_sources(config: ScanConfig, kind: str) -> list[Planned]:
+    """A directory's files (judged for client output by the enrich stage), and the `--bundles`
+    dirs outside it."""
+    from scanner.sources.bundles import BundleSource, bundle_dirs, root_context, split_dirs
 
     root = config.target if config.target.is_dir() else config.target.parent
     inner, outer = split_dirs(bundle_dirs(config.bundles, root), root)
     # where the root sits in its project (`dist`, `.next`): judged as from the project's root
-    context = root_context(root)
-    read = file_reader(os.fsencode(root))
-    judged = ClientOutput(DirectorySource(config.target, kind), read, inner, context)
+    reads = disk_reads(os.fsencode(root), inner, root_context(root))
     return [
-        WithOrigins(judged, disk_files(os.fsencode(root)), os.fsdecode(context)),
-        *([BundleSource(outer)] if outer else []),
+        (DirectorySource(config.target, kind), reads),
+        *([(BundleSource(outer), NO_READS)] if outer else []),
     ]
 
 
 def suppress(report: Report, config: ScanConfig) -> Report:
     """The suppress stage, once, on the finished report (ARCHITECTURE.md §1): pragmas, the
-    config's allowlists and disabled rules, the baseline (scanner/suppress/apply.py)."""
-    from scanner.suppress.apply import apply_policy
+    config's allowlists and disabled rules, the baseline (scanner/suppress/apply.py). It reads
+    no git: which files hold a secret at HEAD is on the locations (`Location.at_head`)."""
+    from scanner.suppress.apply import apply_policy, live_map
 
     live = None
     if config.policy.baseline is not None and config.policy.suppress:
-        from scanner.suppress.trusted import live_map
-
         live = live_map(report)
     return apply_policy(report, config.policy, live)
 
 
-def repository_sources(config: ScanConfig, site: RepoSite) -> list[Source]:
-    """The sources a mode reads in the repository at `site`; every place is judged for client
-    output (sources/bundles.py), and `--bundles` dirs the mode does not read are added."""
-    import os
-
-    from scanner.sources.bundles import BundleSource, ClientOutput, blob_reader, bundle_dirs, split_dirs
-    from scanner.sources.maps import WithOrigins, commit_files, disk_files
+def repository_sources(config: ScanConfig, target: Target) -> list[Planned]:
+    """The sources a mode reads in the target's repository: every place but the working tree's
+    is judged for client output by the enrich stage (the working tree judges its own), and
+    `--bundles` dirs the mode does not read are added."""
+    from scanner.sources.bundles import BundleSource, bundle_dirs, split_dirs
     from scanner.sources.worktree import WorktreeSource
 
-    repo = open_repository(site.gitdir, bare=site.bare)
+    site = target.site
+    assert site is not None
+    repo = target.repo
     dirs = bundle_dirs(config.bundles, site.workdir)
     inner, outer = split_dirs(dirs, site.workdir)
-    read = blob_reader(repo)
-    in_commits = commit_files(repo)
-
-    def judged(source: Source) -> Source:
-        return WithOrigins(ClientOutput(source, read, inner), in_commits)
-
-    def on_disk(source: Source) -> Source:
-        return (
-            source
-            if site.workdir is None
-            else WithOrigins(source, disk_files(os.fsencode(str(site.workdir))))
-        )
-
-    extra: list[Source] = [BundleSource(outer)] if outer else []
+    in_git = git_reads(repo, inner)
+    on_disk = NO_READS if site.workdir is None else disk_reads(os.fsencode(str(site.workdir)), judge=False)
+    extra: list[Planned] = [(BundleSource(outer), NO_READS)] if outer else []
     match config.mode:
         case Mode.HISTORY:
             from scanner.sources.history import HistorySource
 
-            worktree = WorktreeSource(repo, site, inner)
-            return [judged(HistorySource(repo, site, meanwhile=worktree)), on_disk(worktree), *extra]
+            return [(HistorySource(repo, site), in_git), (WorktreeSource(repo, site, inner), on_disk), *extra]
         case Mode.TREE:  # HEAD's tree, the index entries that differ from it, the working tree (§4)
             from scanner.sources.staged import StagedSource
             from scanner.sources.tree import TreeSource
 
             return [
-                judged(TreeSource(repo, site)),
-                judged(StagedSource(repo, site, change=False)),
-                on_disk(WorktreeSource(repo, site, inner)),
+                (TreeSource(repo, site), in_git),
+                (StagedSource(repo, site, change=False), in_git),
+                (WorktreeSource(repo, site, inner), on_disk),
                 *extra,
             ]
         case Mode.RANGE:  # the working tree is not read, but --bundles dirs are (§4)
@@ -183,39 +197,38 @@ def repository_sources(config: ScanConfig, site: RepoSite) -> list[Source]:
 
             assert config.range_expr is not None
             return [
-                judged(RangeSource(repo, site, config.range_expr)),
-                *([BundleSource(dirs)] if dirs else []),
+                (RangeSource(repo, site, config.range_expr), in_git),
+                *([(BundleSource(dirs), NO_READS)] if dirs else []),
             ]
         case Mode.STAGED:
             from scanner.sources.staged import StagedSource
 
-            return [judged(StagedSource(repo, site))]
+            return [(StagedSource(repo, site), in_git)]
 
 
-def _path_check(site: RepoSite) -> SourceResult:
+def _path_check(target: Target) -> SourceResult:
     """A PATH that no commit holds limits a sweep to nothing: say so instead of looking clean."""
-    from scanner.git.refs import head_commit, list_refs
     from scanner.git.trees import display, history_holds_path
 
-    repo = open_repository(site.gitdir, bare=site.bare)
-    tips = [t.target for t in list_refs(repo)[0]]
-    head = head_commit(repo)
+    assert target.site is not None
+    prefix = target.site.prefix
+    tips = [t.target for t in target.refs[0]]
+    head = target.head
     res = SourceResult()
-    if not history_holds_path(repo, [*([head] if head else []), *tips], site.prefix):
-        res.skip(
-            PATH_ABSENT, f"{display(site.prefix)}: no commit holds this path; only the working tree was read"
-        )
+    if not history_holds_path(target.repo, [*([head] if head else []), *tips], prefix):
+        res.skip(PATH_ABSENT, f"{display(prefix)}: no commit holds this path; only the working tree was read")
     return res
 
 
 def _history_cache(
-    config: ScanConfig, rules: Sequence[Rule], site: RepoSite, cap: int
+    config: ScanConfig, rules: Sequence[Rule], target: Target, cap: int
 ) -> HistoryCache | None:
     """The cache file for this repository, PATH, keysweep version, ruleset and config."""
-    if config.cache is None or config.mode is not Mode.HISTORY:
+    if config.cache is None or config.mode is not Mode.HISTORY or target.site is None:
         return None
     from scanner import __version__
 
+    site = target.site
     key = cache_key(__version__, ruleset_hash(rules), cap, str(site.gitdir.resolve()), site.prefix)
     return HistoryCache(config.cache, key)
 
@@ -271,6 +284,7 @@ def build_report(
                         client_bundle=exposure is Exposure.CLIENT_BUNDLE,
                         context=m.assigned or (construct(m.exposure_text) if m.exposure_text else None),
                         original=place.origins[k] if k < len(place.origins) else None,
+                        at_head=place.at_head,
                     )
                     hits.append(Hit(match=m, location=loc, exposure=exposure, provenance=prov))
     findings = build_findings(hits, rule_map, config.fingerprint_key, config.group_key)

@@ -16,9 +16,11 @@ from scanner.errors import ScanError
 from scanner.findings import counts_for_fail
 from scanner.model import Report
 from scanner.pipeline import scan
+from scanner.suppress.apply import live_map
 from scanner.suppress.baseline import create_baseline, render_baseline
 from scanner.suppress.inputs import resolve
-from scanner.suppress.trusted import live_map, read_at_commit, read_trusted
+from scanner.suppress.trusted import read_at_commit, read_trusted
+from scanner.target import open_target
 from tests.keys import make_key, rules
 from tests.repo_builder import RepoBuilder
 
@@ -27,7 +29,7 @@ BASE_CONFIG = b'fail-on = "high"\nbaseline = ".keysweep-baseline.json"\n'
 
 def gate(repo: Path, trusted: str, base: str, head: str) -> tuple[int, tuple[str, ...], Report]:
     """What the Action does on pull_request: inputs from `trusted`, range base..head."""
-    t = read_trusted(repo, trusted, rules(), scanned=head)
+    t = read_trusted(open_target(repo).trusting(trusted), rules(), scanned=head)
     inputs = resolve(rules(), t.settings, t.baseline, t.baseline_path, None)
     config = ScanConfig(
         target=repo,
@@ -100,18 +102,18 @@ def test_pr_baselining_its_own_key_still_fails(repo: tuple[RepoBuilder, str]) ->
 
 def test_read_at_commit(repo: tuple[RepoBuilder, str]) -> None:
     b, base = repo
-    assert read_at_commit(b.path, base, ".keysweep.toml") == BASE_CONFIG
-    assert read_at_commit(b.path, base, "nope.toml") is None
-    assert read_at_commit(b.path, base, "app.py") == b"print(1)\n"
+    assert read_at_commit(open_target(b.path), base, ".keysweep.toml") == BASE_CONFIG
+    assert read_at_commit(open_target(b.path), base, "nope.toml") is None
+    assert read_at_commit(open_target(b.path), base, "app.py") == b"print(1)\n"
     with pytest.raises(ScanError, match="fetch-depth: 0"):
-        read_at_commit(b.path, "0" * 40, ".keysweep.toml")
+        read_at_commit(open_target(b.path), "0" * 40, ".keysweep.toml")
 
 
 def test_no_config_at_the_trusted_commit(tmp_path: Path) -> None:
     b = RepoBuilder(tmp_path / "repo")
     base = str(b.commit({"app.py": b"x\n"}))
     head = str(b.commit({".keysweep.toml": b'fail-on = "none"\n'}))
-    t = read_trusted(b.path, base, rules(), scanned=head)
+    t = read_trusted(open_target(b.path).trusting(base), rules(), scanned=head)
     assert (t.settings, t.baseline, t.changed) == (None, None, (".keysweep.toml",))
     assert resolve(rules(), t.settings, t.baseline, None, None).fail_on is not None
 
@@ -122,6 +124,6 @@ def test_bad_config_at_the_trusted_commit_names_the_commit(tmp_path: Path) -> No
     b = RepoBuilder(tmp_path / "repo")
     base = str(b.commit({".keysweep.toml": b'fail-on = "high"\n[[allow]]\npaths = ["x["]\nreason = "r"\n'}))
     with pytest.raises(ConfigError) as e:
-        read_trusted(b.path, base, rules())
+        read_trusted(open_target(b.path).trusting(base), rules())
     assert str(e.value).startswith(f"{base[:12]}:.keysweep.toml:3: allow[0].paths[0]: bad glob")
     assert json.dumps(str(e.value))  # a plain message

@@ -46,8 +46,9 @@ def is_git_dir(path: Path) -> bool:
         return False
 
 
-def discover(target: Path) -> RepoSite | None:
-    """The repository holding `target` (found upward), or None for a plain directory.
+def locate(target: Path) -> tuple[RepoSite, pygit2.Repository] | None:
+    """The repository holding `target` (found upward) and libgit2's handle on it, opened once;
+    None for a plain directory. `prepare` makes the handle safe to read.
 
     A target that is itself a git directory is a bare repository: some mirroring and backup tools
     write one without a `config` file, which libgit2 would open as a repository whose working tree
@@ -55,10 +56,10 @@ def discover(target: Path) -> RepoSite | None:
     configure_libgit2()
     if target.is_dir() and is_git_dir(target):
         try:
-            pygit2.Repository(str(target), _OPEN_BARE)
+            repo = pygit2.Repository(str(target), _OPEN_BARE)
         except (pygit2.GitError, KeyError, OSError):
             return None
-        return RepoSite(target, None, b"", bare=True)
+        return RepoSite(target, None, b"", bare=True), repo
     start = target if target.is_dir() else target.parent
     try:
         found = pygit2.discover_repository(str(start))
@@ -80,19 +81,32 @@ def discover(target: Path) -> RepoSite | None:
         prefix = os.fsencode(rel.as_posix()) if rel.parts else b""
         if prefix == b".":
             prefix = b""
-    return RepoSite(Path(found), workdir, prefix)
+    return RepoSite(Path(found), workdir, prefix), repo
+
+
+def discover(target: Path) -> RepoSite | None:
+    """Where the repository holding `target` is (see `locate`), or None for a plain directory."""
+    got = locate(target)
+    return None if got is None else got[0]
 
 
 def open_repository(
     gitdir: Path, bad: frozenset[bytes] | None = None, bare: bool = False
 ) -> pygit2.Repository:
-    """Open a repository and note its damaged loose objects (libgit2 1.9 never returns from
-    inflating a truncated loose object, so those are found first and never handed to it)."""
+    """Open a repository and note its damaged loose objects (a worker process opens the one its
+    parent opened: `bad` is the parent's list)."""
     configure_libgit2()
     try:
         repo = pygit2.Repository(str(gitdir), _OPEN_BARE) if bare else pygit2.Repository(str(gitdir))
     except (pygit2.GitError, KeyError, OSError) as e:
         raise ScanError(f"cannot open the repository at {gitdir}: {e}") from None
+    return prepare(repo, bad)
+
+
+def prepare(repo: pygit2.Repository, bad: frozenset[bytes] | None = None) -> pygit2.Repository:
+    """Check that the object store can be read and note the damaged loose objects (libgit2 1.9
+    never returns from inflating a truncated loose object, so those are found first and never
+    handed to it); `bad` given: the list is already known."""
     for d in objects_dirs(repo)[:1]:  # this repository's own store: without it nothing can be read
         for sub in (d, d / "pack"):
             if sub.is_dir() and not os.access(sub, os.R_OK | os.X_OK):

@@ -1,25 +1,20 @@
 """What every source shares: the result type it returns, the places a matched text sits, and
-scanning a text with its positions.
+scanning a text with its positions. Nothing here reads git (sources/blobs.py does): a plain
+directory scan never loads libgit2.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
-
-import pygit2
+from typing import Protocol, runtime_checkable
 
 from scanner import watchdog
 from scanner.cache import HistoryCache
 from scanner.detect.engine import Matcher
 from scanner.detect.positions import LineIndex
 from scanner.git.objects import CommitMeta, iso
-from scanner.git.repo import bad_objects, read_header, read_raw
 from scanner.model import CommitRef, Match, Original, Position, Provenance, Rule, Skip
 from scanner.model import secret_id as secret_id  # the one identity of a secret, for every source
-from scanner.skips import CORRUPT, MISSING, TOO_LARGE
-from scanner.sources.pragmas import PragmaLines, pragma_lines
 
 Hits = tuple[tuple[Match, Position], ...]
 DEFAULT_BLOB_CAP = (
@@ -58,6 +53,8 @@ class Place:
     origins: tuple[Original | None, ...] = ()
     # the indexes of the Found's hits whose `keysweep:allow` the scanned change adds (sources/pragmas.py)
     pragmas_added: frozenset[int] = frozenset()
+    # a history place whose blob HEAD's tree holds at this path (the suppress stage reads no git)
+    at_head: bool = False
 
 
 @dataclass(slots=True)
@@ -126,84 +123,6 @@ def scan_text(matcher: Matcher, data: bytes) -> Hits:
     return tuple((m, index.position(m.start, m.end)) for m in found)
 
 
-# ----------------------------------------------------------------------------------------------
-# phase A and B workers (each process opens the repository itself)
-
-
-class BlobScanner:
-    """Scans blobs on demand, each once, with skips counted on the result."""
-
-    def __init__(self, repo: pygit2.Repository, matcher: Matcher, cap: int, res: SourceResult) -> None:
-        self.repo = repo
-        self.matcher = matcher
-        self.cap = cap
-        self.res = res
-        self._cache: dict[bytes, Hits | None] = {}
-        self._pragmas: dict[bytes, PragmaLines | None] = {}
-
-    def hits(self, blob: bytes, where: str = "") -> Hits | None:
-        """The blob's matches; None when it could not be read (counted)."""
-        if blob in self._cache:
-            return self._cache[blob]
-        got: Hits | None
-        label = f"blob {blob.hex()}" + (f" ({where})" if where else "")
-        try:
-            _, size = read_header(self.repo, blob)
-        except KeyError:
-            self.res.skip(MISSING, label)
-            got = None
-        except (pygit2.GitError, ValueError, OSError):
-            self.res.skip(CORRUPT, label)
-            got = None
-        else:
-            if size > self.cap:
-                self.res.skip(TOO_LARGE, label)
-                got = None
-            else:
-                try:
-                    _, data = read_raw(self.repo, blob)
-                except (pygit2.GitError, KeyError, ValueError, OSError):
-                    self.res.skip(CORRUPT, label)
-                    got = None
-                else:
-                    self.res.blobs += 1
-                    self.res.nbytes += len(data)
-                    got = scan_text(self.matcher, data)
-        self._cache[blob] = got
-        return got
-
-    def keys(self, blob: bytes | None, pragma: bool = False) -> frozenset[str] | None:
-        """Secrets the blob holds (with `pragma`, pragma-marked ones too); None when unreadable;
-        empty for no blob."""
-        if blob is None:
-            return frozenset()
-        h = self.hits(blob)
-        if h is None:
-            return None
-        return frozenset(secret_id(m) for m, _ in h if pragma or not m.pragma)
-
-    def text(self, blob: bytes) -> bytes | None:
-        """The blob's bytes, read again (not counted: `hits` counted it); None when unreadable or
-        over the cap."""
-        try:
-            _, size = read_header(self.repo, blob)
-            if size > self.cap:
-                return None
-            return read_raw(self.repo, blob)[1]
-        except (KeyError, pygit2.GitError, ValueError, OSError):
-            return None
-
-    def pragma_lines(self, blob: bytes | None) -> PragmaLines | None:
-        """The lines of a parent's blob that carry a pragma (sources/pragmas.py); empty for no
-        blob, None when it cannot be read."""
-        if blob is None:
-            return frozenset()
-        if blob not in self._pragmas:
-            data = self.text(blob)
-            self._pragmas[blob] = None if data is None else pragma_lines(data)
-        return self._pragmas[blob]
-
-
 @dataclass(frozen=True, slots=True)
 class PoolSpec:
     """What a worker process needs to open the repository and scan as this process does."""
@@ -215,14 +134,6 @@ class PoolSpec:
     cap: int
     workers: int
     bad: frozenset[bytes] = frozenset()
-
-
-def pool_spec(
-    repo: pygit2.Repository, rules: Sequence[Rule], matcher: Matcher, cap: int, workers: int
-) -> PoolSpec:
-    pre = matcher.prefilter
-    serialized = pre.serialize() if hasattr(pre, "serialize") else None
-    return PoolSpec(repo.path, tuple(rules), matcher.engine, serialized, cap, workers, bad_objects(repo))
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,5 +151,23 @@ class ScanContext:
 
 class Source(Protocol):
     """One place texts come from; every mode is a list of sources (scanner/pipeline.py)."""
+
+    def scan(self, ctx: ScanContext) -> SourceResult: ...
+
+
+class Pending(Protocol):
+    """A source's scan under way (`StartingSource.start`)."""
+
+    def result(self) -> SourceResult: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class StartingSource(Protocol):
+    """A source whose scan can be started and finished later: it keeps worker processes busy,
+    and the pipeline scans the sources after it meanwhile (the full sweep)."""
+
+    def start(self, ctx: ScanContext) -> Pending: ...
 
     def scan(self, ctx: ScanContext) -> SourceResult: ...

@@ -15,8 +15,8 @@ A place is judged by its path and, for scripts, by its content (scanner/detect/b
   framework's static folder or a browser chunk loader says otherwise — those keep the ordinary
   exposure of where they sit.
 
-`ClientOutput` marks the places of any source this way (reading a matched blob or file once
-more); `BundleSource` scans `--bundles` dirs the other sources do not cover (a range scan, or a
+The enrich stage marks the places of the other sources this way (scanner/enrich/bundles.py,
+reading a matched blob or file once more); `BundleSource` scans `--bundles` dirs the other sources do not cover (a range scan, or a
 dir outside the working tree).
 """
 
@@ -25,15 +25,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 
-import pygit2
-
 from scanner.detect.bundle import HEAD_BYTES, Sniff, sniff
-from scanner.git.repo import read_raw
 from scanner.skips import ARCHIVE
-from scanner.sources.base import Found, Place, ScanContext, Source, SourceResult
+from scanner.sources.base import Found, Place, ScanContext, SourceResult
 from scanner.sources.walk import FileEntry, display_path, walk
 
 Pattern = tuple[bytes, ...]  # directory segments; b"*" is any one segment
@@ -259,79 +256,6 @@ def sniff_file(abspath: bytes) -> Sniff:
             return sniff(head + b"\n" + f.read(4096))
     except OSError:
         return Sniff()
-
-
-def sniff_blob(repo: pygit2.Repository, blob: bytes) -> Sniff:
-    try:
-        return sniff(read_raw(repo, blob)[1])
-    except (pygit2.GitError, KeyError, ValueError, OSError):
-        return Sniff()  # unreadable now: judged by its path alone
-
-
-Reader = Callable[[Place], Sniff]
-
-
-def blob_reader(repo: pygit2.Repository) -> Reader:
-    def read(place: Place) -> Sniff:
-        return sniff_blob(repo, place.blob) if place.blob is not None else Sniff()
-
-    return read
-
-
-def file_reader(root: bytes) -> Reader:
-    def read(place: Place) -> Sniff:
-        return sniff_file(os.path.join(root, place.path))
-
-    return read
-
-
-# sources whose places can be client output (never messages, unreachable objects or bundles
-# already judged)
-_JUDGED = frozenset({"history", "staged", "worktree", "directory"})
-
-
-def mark(res: SourceResult, read: Reader, extra: Sequence[bytes] = (), context: bytes = b"") -> None:
-    """Mark the places of `res` that are client output (content sniffed once per text)."""
-    for found in res.founds:
-        found.places = _judge(found.places, read, extra, context)
-
-
-def _judge(places: Sequence[Place], read: Reader, extra: Sequence[bytes], context: bytes) -> list[Place]:
-    memo: dict[bytes, Sniff] = {}
-
-    def content_of(place: Place) -> Sniff:
-        key = place.blob if place.blob is not None else place.path
-        if key not in memo:
-            memo[key] = read(place)
-        return memo[key]
-
-    out: list[Place] = []
-    for place in places:
-        if (
-            place.source in _JUDGED
-            and not place.bundle
-            and is_client(place.path, partial(content_of, place), extra, context)
-        ):
-            place = replace(place, bundle=True, local_only=False)
-        out.append(place)
-    return out
-
-
-class ClientOutput:
-    """A source whose places are judged for client output afterwards."""
-
-    def __init__(
-        self, inner: Source, read: Reader, extra: Sequence[bytes] = (), context: bytes = b""
-    ) -> None:
-        self.inner = inner
-        self.read = read
-        self.extra = tuple(extra)
-        self.context = context
-
-    def scan(self, ctx: ScanContext) -> SourceResult:
-        res = self.inner.scan(ctx)
-        mark(res, self.read, self.extra, self.context)
-        return res
 
 
 def file_place(rel: bytes, abspath: bytes, extra: Sequence[bytes], *, local: bool, untracked: bool) -> Place:

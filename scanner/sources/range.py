@@ -18,7 +18,6 @@ from scanner.git.trees import blob_at, changed, display, gone, lookup
 from scanner.model import Provenance
 from scanner.skips import MISSING
 from scanner.sources.base import (
-    BlobScanner,
     Found,
     Hits,
     Place,
@@ -28,6 +27,7 @@ from scanner.sources.base import (
     scan_text,
     secret_id,
 )
+from scanner.sources.blobs import BlobScanner
 from scanner.sources.pragmas import PragmaLines, added_pragmas, all_pragmas
 
 OrderKey = tuple[int, int, str]

@@ -15,7 +15,8 @@ from scanner.git.repo import RepoSite
 from scanner.git.trees import TreeMemo, head_tree, lookup, unchanged_dirs, under_any, unreadable_on_way
 from scanner.model import Provenance
 from scanner.skips import CORRUPT
-from scanner.sources.base import BlobScanner, Found, Place, ScanContext, SourceResult, secret_id
+from scanner.sources.base import Found, Place, ScanContext, SourceResult, secret_id
+from scanner.sources.blobs import BlobScanner
 from scanner.sources.pragmas import added_pragmas, all_pragmas
 
 

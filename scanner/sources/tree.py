@@ -29,10 +29,10 @@ from scanner.sources.base import (
     Progress,
     ScanContext,
     SourceResult,
-    pool_spec,
     scan_text,
     secret_id,
 )
+from scanner.sources.blobs import pool_spec
 from scanner.sources.pool import Lane, Pool
 
 
@@ -179,7 +179,8 @@ def tree_scan(
                 res.skip(LFS_POINTER, display(paths[br.oid][0]))
             if br.hits:
                 places = [
-                    Place("history", p, br.oid, head, meta.committer.time) for p in sorted(paths[br.oid])
+                    Place("history", p, br.oid, head, meta.committer.time, at_head=True)
+                    for p in sorted(paths[br.oid])
                 ]
                 res.founds.append(Found(br.hits, places))
                 keys.update(secret_id(m) for m, _ in br.hits)

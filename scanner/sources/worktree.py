@@ -196,15 +196,12 @@ def _damaged_head(repo: pygit2.Repository) -> str | None:
 
 
 class WorktreeSource:
-    """The working-tree part of a repository scan; scanned once, however often it is asked."""
+    """The working-tree part of a repository scan."""
 
     def __init__(self, repo: pygit2.Repository, site: RepoSite, bundle_dirs: Sequence[bytes] = ()) -> None:
         self.repo = repo
         self.site = site
         self.bundle_dirs = tuple(bundle_dirs)  # --bundles dirs inside the working tree, repository-relative
-        self._done: SourceResult | None = None
 
     def scan(self, ctx: ScanContext) -> SourceResult:
-        if self._done is None:
-            self._done = worktree_scan(self.repo, self.site, ctx.matcher, ctx.size_cap, self.bundle_dirs)
-        return self._done
+        return worktree_scan(self.repo, self.site, ctx.matcher, ctx.size_cap, self.bundle_dirs)

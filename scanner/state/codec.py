@@ -159,6 +159,7 @@ def _location(loc: Location) -> Json:
         "pragma_added": loc.pragma_added,
         "client_bundle": loc.client_bundle,
         "context": loc.context,
+        "at_head": loc.at_head,
     }
 
 
@@ -321,6 +322,7 @@ def _parse_location(o: Fields) -> Location:
         pragma_added=o.flag("pragma_added"),
         client_bundle=o.flag("client_bundle"),
         context=o.opt_text("context"),
+        at_head=o.flag("at_head"),
     )
     o.done()
     return loc

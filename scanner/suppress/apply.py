@@ -48,7 +48,7 @@ _PARTIAL = frozenset({"range", "staged"})
 _LIVE_SOURCES = frozenset({SourceKind.WORKTREE, SourceKind.STAGED, SourceKind.DIRECTORY, SourceKind.BUNDLE})
 
 LiveMap = Mapping[str, tuple[str, ...]]
-"""fingerprint → the files holding the secret at HEAD or in the working tree (see `trusted`)."""
+"""fingerprint → the files holding the secret at HEAD or in the working tree (see `live_map`)."""
 
 
 def apply_policy(report: Report, policy: Policy, live: LiveMap | None = None) -> Report:
@@ -172,17 +172,22 @@ def _state(f: Finding, entry: BaselineEntry, mode: str, live: LiveMap) -> Baseli
         known = set(entry.paths) | set(entry.held_at_head)
         paths = {loc.path for loc in f.locations}
         return BaselineState.UNCHANGED if paths <= known else BaselineState.UPDATED
-    now = live.get(f.fingerprint, live_paths(f, mode))
+    now = live.get(f.fingerprint, live_paths(f))
     return BaselineState.UPDATED if len(now) > len(entry.held_at_head) else BaselineState.UNCHANGED
 
 
-def live_paths(f: Finding, mode: str, head_blobs: Mapping[str, str] | None = None) -> tuple[str, ...]:
+def live_paths(f: Finding) -> tuple[str, ...]:
     """The files that hold the finding's secret now: working-tree, staged, directory and bundle
-    locations, and history locations that are HEAD's blob at that path (in a tree scan every
-    history location is; in a full sweep `head_blobs` — path → blob id at HEAD — tells)."""
+    locations, and history locations whose blob HEAD's tree holds at that path (`Location.at_head`:
+    the source that found them knew; every location of a tree scan is)."""
     out: set[str] = set()
     for loc in f.locations:
-        at_head = mode == "tree" or (head_blobs is not None and head_blobs.get(loc.path) == loc.blob)
-        if loc.source in _LIVE_SOURCES or (loc.source is SourceKind.HISTORY and loc.blob and at_head):
+        if loc.source in _LIVE_SOURCES or (loc.source is SourceKind.HISTORY and loc.blob and loc.at_head):
             out.add(loc.path)
     return tuple(sorted(out))
+
+
+def live_map(report: Report) -> dict[str, tuple[str, ...]]:
+    """fingerprint → the files holding each finding's secret now (`live_paths`), suppressed
+    findings included: read from the report alone, never from git."""
+    return {f.fingerprint: live_paths(f) for f in (*report.findings, *report.suppressed)}

@@ -156,7 +156,7 @@ def entry_for(f: Finding, mode: str, live: LiveMap, reason: str | None = None) -
         redacted=f.redacted,
         first_seen=f.first_seen.commit if f.first_seen else None,
         paths=tuple(sorted({loc.path for loc in f.locations})),
-        held_at_head=live.get(f.fingerprint, live_paths(f, mode)),
+        held_at_head=live.get(f.fingerprint, live_paths(f)),
         reason=reason,
     )
 

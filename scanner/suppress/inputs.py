@@ -48,10 +48,12 @@ def load_local(
     config: Path | None,
     baseline: Path | None,
     config_baseline: bool = True,
+    root: Path | None = None,
 ) -> tuple[Settings | None, Baseline | None, str | None]:
     """The config (`config`, else `.keysweep.toml` at the root) and the baseline (`baseline`,
-    else — with `config_baseline` — the one the config names), read from disk."""
-    root = repository_root(target)
+    else — with `config_baseline` — the one the config names), read from disk. `root` is the
+    run's (scanner/target.py: `Target.root`); found from `target` when not given."""
+    root = root if root is not None else repository_root(target)
     path = config if config is not None else find_config(root)
     settings = load_config(path, builtin) if path is not None else None
     bpath = baseline

@@ -1,5 +1,5 @@
 """The suppress stage's reads from git: the config and baseline as a trusted commit has them, and
-which files hold a secret at HEAD.
+nothing else (which files hold a secret at HEAD is on the report's locations: `apply.live_map`).
 
 A change must not be able to turn its own scan off: a pull request that adds its key to an
 allowlist, disables the rule or baselines the fingerprint would pass if its own `.keysweep.toml`
@@ -11,19 +11,17 @@ branch's tip) and names the change when the scanned commit edits either
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 import pygit2
 
 from scanner.errors import ScanError, UsageError
-from scanner.model import Finding, Report, Rule, SourceKind
-from scanner.suppress.apply import live_paths
+from scanner.model import Rule
 from scanner.suppress.baseline import parse_baseline
 from scanner.suppress.policy import Baseline
 from scanner.suppress.settings import CONFIG_NAME, Settings, parse_config
+from scanner.target import Target
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,23 +33,20 @@ class TrustedInputs:
     changed: tuple[str, ...]  # the config/baseline paths the scanned commit changes
 
 
-def _open(target: Path) -> pygit2.Repository:
-    from scanner.git.repo import discover, open_repository
-
-    site = discover(target)
-    if site is None:
-        raise UsageError(f"{target} is not in a git repository")
-    return open_repository(site.gitdir, bare=site.bare)
+def _repo(target: Target) -> pygit2.Repository:
+    if target.site is None:
+        raise UsageError(f"{target.path} is not in a git repository")
+    return target.repo
 
 
-def _tree_of(repo: pygit2.Repository, rev: str) -> tuple[bytes, bytes]:
-    """(commit id, tree id) of `rev`; every object is read through the git layer, so a damaged
-    loose object is never handed to libgit2."""
+def _tree_of(repo: pygit2.Repository, rev: str | bytes) -> tuple[bytes, bytes]:
+    """(commit id, tree id) of `rev` (a name, or a commit id already resolved); every object is
+    read through the git layer, so a damaged loose object is never handed to libgit2."""
     from scanner.git.objects import parse_commit
     from scanner.git.refs import resolve_rev
     from scanner.git.repo import read_raw
 
-    commit = resolve_rev(repo, rev)
+    commit = rev if isinstance(rev, bytes) else resolve_rev(repo, rev)
     try:
         return commit, parse_commit(read_raw(repo, commit)[1])[0].tree
     except (pygit2.GitError, KeyError, ValueError, IndexError) as e:
@@ -74,25 +69,27 @@ def _blob_at(repo: pygit2.Repository, tree: bytes, path: str) -> tuple[bytes, by
         raise ScanError(f"cannot read {path} ({blob.hex()}): {e}") from None
 
 
-def read_at_commit(target: Path, rev: str, path: str) -> bytes | None:
+def read_at_commit(target: Target, rev: str, path: str) -> bytes | None:
     """The bytes of `path` in commit `rev`'s tree, None when the commit has no such file."""
-    repo = _open(target)
+    repo = _repo(target)
     found = _blob_at(repo, _tree_of(repo, rev)[1], path)
     return None if found is None else found[1]
 
 
 def read_trusted(
-    target: Path,
-    trusted: str,
+    target: Target,
     builtin: Iterable[Rule],
     scanned: str | None = None,
     config_path: str = CONFIG_NAME,
     baseline_path: str | None = None,
 ) -> TrustedInputs:
-    """The config and baseline as commit `trusted` has them; `changed` lists those of the two
-    files that commit `scanned` holds differently (added, edited or deleted)."""
-    repo = _open(target)
-    commit, tree = _tree_of(repo, trusted)
+    """The config and baseline as the target's trusted commit has them (`Target.trusting`);
+    `changed` lists those of the two files that commit `scanned` holds differently (added,
+    edited or deleted)."""
+    repo = _repo(target)
+    if target.trusted is None:
+        raise ValueError("read_trusted needs the commit the run trusts (Target.trusting)")
+    commit, tree = _tree_of(repo, target.trusted)
     label = commit.hex()[:12]
     settings = None
     found = _blob_at(repo, tree, config_path)
@@ -121,27 +118,3 @@ def _text(data: bytes, where: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         raise UsageError(f"{where}: not UTF-8") from None
-
-
-def live_map(report: Report) -> dict[str, tuple[str, ...]]:
-    """fingerprint → the files holding each finding's secret now (see `apply.live_paths`); for
-    a full sweep, history locations are looked up in HEAD's tree."""
-    from scanner.git.trees import TreeMemo, lookup
-
-    findings: list[Finding] = [*report.findings, *report.suppressed]
-    head_blobs: dict[str, str] | None = None
-    if report.scan.mode == "history" and report.scan.head is not None:
-        head_blobs = {}
-        repo = _open(Path(report.scan.target))
-        tree = _tree_of(repo, report.scan.head)[1]
-        memo: TreeMemo = {}
-        raw: dict[str, bytes] = {}  # report path → the path's bytes (lossy paths carry path_bytes)
-        for f in findings:
-            for loc in f.locations:
-                if loc.source is SourceKind.HISTORY:
-                    raw[loc.path] = base64.b64decode(loc.path_bytes) if loc.path_bytes else loc.path.encode()
-        for path in sorted(raw):
-            blob, _ = lookup(repo, tree, raw[path], memo)
-            if blob is not None:
-                head_blobs[path] = blob.hex()
-    return {f.fingerprint: live_paths(f, report.scan.mode, head_blobs) for f in findings}

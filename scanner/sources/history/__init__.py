@@ -6,32 +6,30 @@ import pygit2
 
 from scanner.git.index import load_index
 from scanner.git.repo import RepoSite
-from scanner.sources.base import ScanContext, Source, SourceResult, pool_spec
-from scanner.sources.history.sweep import Sweep
+from scanner.sources.base import ScanContext, SourceResult
+from scanner.sources.blobs import pool_spec
+from scanner.sources.history.sweep import Started, Sweep
 
 
 class HistorySource:
     """Every object of the repository's database (ARCHITECTURE.md §4 "Full sweep").
 
-    `meanwhile` (the working tree) is scanned by this process while the workers read objects.
+    `start` runs the sweep up to where its worker processes read objects and this process is
+    free: the pipeline scans its other sources then, and asks for the result after
+    (`pipeline.run_sources`).
     """
 
-    def __init__(self, repo: pygit2.Repository, site: RepoSite, meanwhile: Source | None = None) -> None:
+    def __init__(self, repo: pygit2.Repository, site: RepoSite) -> None:
         self.repo = repo
         self.site = site
-        self.meanwhile = meanwhile
 
-    def scan(self, ctx: ScanContext) -> SourceResult:
-        repo, other = self.repo, self.meanwhile
+    def start(self, ctx: ScanContext) -> Started:
+        repo = self.repo
         spec = pool_spec(repo, ctx.rules, ctx.matcher, ctx.blob_cap, ctx.workers)
         sweep = Sweep(
-            repo,
-            ctx.matcher,
-            spec,
-            ctx.progress,
-            self.site.prefix,
-            lambda: load_index(repo),
-            ctx.cache,
-            None if other is None else (lambda: other.scan(ctx)),
+            repo, ctx.matcher, spec, ctx.progress, self.site.prefix, lambda: load_index(repo), ctx.cache
         )
-        return sweep.run()
+        return Started(sweep.steps())
+
+    def scan(self, ctx: ScanContext) -> SourceResult:
+        return self.start(ctx).result()

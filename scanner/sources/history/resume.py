@@ -120,6 +120,7 @@ def _cached(p: Place) -> CachedPlace:
         p.bundle,
         p.origins,
         tuple(sorted(p.pragmas_added)),
+        p.at_head,
     )
 
 
@@ -134,6 +135,7 @@ def _place(p: CachedPlace) -> Place:
         p.bundle,
         p.origins,
         frozenset(p.pragmas_added),
+        p.at_head,
     )
 
 

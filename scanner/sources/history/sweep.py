@@ -13,7 +13,8 @@ Nothing here runs `git`, reads a repository's config-named programs, or writes t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import replace
 
 import pygit2
 
@@ -60,11 +61,8 @@ class Sweep:
         prefix: bytes = b"",
         index: Sequence[IndexEntry] | Callable[[], IndexRead] = (),
         cache: HistoryCache | None = None,
-        meanwhile: Callable[[], SourceResult] | None = None,
     ) -> None:
         self.repo = repo
-        self.meanwhile = meanwhile  # other work for this process while the workers read objects
-        self.meanwhile_result: SourceResult | None = None
         self.matcher = matcher
         self.spec = spec
         self.progress = progress
@@ -83,7 +81,9 @@ class Sweep:
         self._resumed = (0, 0)  # (objects the cache knew, objects read anew) of a resumed sweep
         self.trees: Trees | None = None
 
-    def read_objects(self) -> None:
+    def read_objects(self) -> Generator[None, None, None]:
+        """Phase A; yields once while the workers read objects and this process is free (the
+        pipeline runs its other sources then: `steps`)."""
         res = self.res
         listing = list_objects(objects_dirs(self.repo))
         if listing is None:  # an index this reader does not know: let libgit2 list and type everything
@@ -109,8 +109,7 @@ class Sweep:
             sweep_spec = SweepSpec(self.spec, listing, tuple(chunks[0]))
             self.crew = Pool(make_sweep_worker, sweep_spec, len(chunks), tick)
             self.crew.send("objects")
-            if self.meanwhile is not None:  # this process has nothing else to do until they are done
-                self.meanwhile_result, self.meanwhile = self.meanwhile(), None
+            yield  # this process has nothing else to do until they are done
             batches: list[ObjectsDone] = self.crew.collect()
             if not (listing.promisor or self.t.shallow or bad_objects(self.repo)):
                 # the workers start on their trees while this process takes in what they found
@@ -292,11 +291,17 @@ class Sweep:
             self.local.close()
 
     def run(self) -> SourceResult:
-        """The sweep (scanner/gcpause.py: its tables are millions of acyclic objects)."""
-        with paused_gc():
-            return self._run()
+        """The sweep, from start to end."""
+        return Started(self.steps()).result()
 
-    def _run(self) -> SourceResult:
+    def steps(self) -> Generator[None, None, SourceResult]:
+        """The sweep as steps: it yields (at most once) while its workers read objects and this
+        process is free, and returns the result (scanner/gcpause.py: its tables are millions of
+        acyclic objects)."""
+        with paused_gc():
+            return (yield from self._run())
+
+    def _run(self) -> Generator[None, None, SourceResult]:
         res = self.res
         saved = self.cache.load() if self.cache is not None else None
         state = state_digest(self.repo, self.t.shallow) if self.cache is not None else ""
@@ -317,7 +322,7 @@ class Sweep:
                     )
                     self.cache.record(f"none ({why}): every object was read")
                 self.res = res = SourceResult()
-                self.read_objects()
+                yield from self.read_objects()
                 self.read_trees()
             elif self.cache is not None:
                 known, new = self._resumed
@@ -338,6 +343,13 @@ class Sweep:
         res.provenance = att.provenance(reachable, reach_tags, head, ref_commit, ref_tree, ref_blob)
         att.places(reachable, reach_tags, head, ref_tree, ref_blob)
         self.origins = att.origins
+        if head is not None:  # which places HEAD holds, from the trees read: the suppress stage reads no git
+            at_head = att.view(head).blobs
+            for found in res.founds:
+                found.places = [
+                    replace(p, at_head=True) if p.source == "history" and at_head.get(p.path) == p.blob else p
+                    for p in found.places
+                ]
         res.sources = {"history": res.blobs, "message": len(self.t.commits) + len(self.t.tags)}
 
     def _send_trees(self, targets: list[bytes], known: frozenset[bytes] | None) -> None:
@@ -448,3 +460,28 @@ class Sweep:
             dict(res.skip_counts),
         )
         return True
+
+
+class Started:
+    """A sweep under way: started up to the point where its workers read objects (the pipeline
+    runs its other sources meanwhile), finished by `result`."""
+
+    def __init__(self, steps: Generator[None, None, SourceResult]) -> None:
+        self._steps = steps
+        self._result: SourceResult | None = None
+        self._advance()
+
+    def _advance(self) -> None:
+        try:
+            next(self._steps)
+        except StopIteration as done:
+            self._result = done.value
+
+    def result(self) -> SourceResult:
+        while self._result is None:
+            self._advance()
+        return self._result
+
+    def close(self) -> None:
+        """Stop a sweep whose result will not be asked for (its workers are closed)."""
+        self._steps.close()
