@@ -117,7 +117,7 @@ def test_no_config_at_the_trusted_commit(tmp_path: Path) -> None:
 
 
 def test_bad_config_at_the_trusted_commit_names_the_commit(tmp_path: Path) -> None:
-    from scanner.suppress.settings import ConfigError
+    from scanner.errors import ConfigError
 
     b = RepoBuilder(tmp_path / "repo")
     base = str(b.commit({".keysweep.toml": b'fail-on = "high"\n[[allow]]\npaths = ["x["]\nreason = "r"\n'}))
