@@ -83,21 +83,24 @@ def judge(
     strict: bool,
     rules: Sequence[Rule],
 ) -> Verdict:
-    """The gate of a run of one or two scans (the Action's): `gated` decides the exit code and
-    `tree`, when given, is the checked-out tree's own scan written as SARIF beside it (else
-    `gated` is). A tree that is incomplete under `strict`, or that failed, fails the run; when the
-    gate failed, the tree is written as failed too, so that no upload marks alerts fixed on a run
-    whose gate did not pass."""
+    """The gate of a run of one or two scans (the Action's), run once: `gated` decides the exit
+    code; `tree`, when given, is the checked-out tree's own scan, written as SARIF beside it (else
+    `gated` is). The tree's findings are not gated, but a tree that failed, or is incomplete under
+    `strict`, fails the run; and when the gate failed the tree is written as failed too, so that
+    no upload marks alerts fixed on a run whose gate did not pass."""
     code, gate_report = gate(gated, fail_on, strict) if gated is not None else (EXIT_OK, None)
     if tree is None:
         assert gate_report is not None
         return Verdict(code, gate_report, gate_report)
-    tree_code, written = gate(tree, None, strict)  # fail-on none: only whether it is a state to upload
-    if tree_code == EXIT_FAILED:
-        return Verdict(EXIT_FAILED, gate_report, written)
+    if tree.status == "failed":
+        return Verdict(EXIT_FAILED, gate_report, tree)
+    if (strict or tree.scan.mode in GATE_MODES) and tree.incomplete:
+        return Verdict(EXIT_FAILED, gate_report, strict_failure(tree))
     if code == EXIT_FAILED and gate_report is not None:
-        written = failed_report(rules, tree.scan, f"the range scan failed: {gate_report.error}")
-    return Verdict(code, gate_report, written)
+        return Verdict(
+            code, gate_report, failed_report(rules, tree.scan, f"the range scan failed: {gate_report.error}")
+        )
+    return Verdict(code, gate_report, tree)
 
 
 def severity_counts(report: Report) -> dict[Severity, int]:
