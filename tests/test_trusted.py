@@ -10,14 +10,14 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from scanner.config import Mode, ScanConfig
+from scanner.config import Mode, Request, ScanConfig, resolve_config
 from scanner.detect.engine import Matcher
 from scanner.errors import ScanError
 from scanner.findings import counts_for_fail
 from scanner.model import Report
 from scanner.pipeline import scan
 from scanner.suppress.baseline import create_baseline, render_baseline
-from scanner.suppress.inputs import resolve
+from scanner.suppress.inputs import ConfigFiles
 from scanner.suppress.trusted import live_map, read_at_commit, read_trusted
 from tests.keys import make_key, rules
 from tests.repo_builder import RepoBuilder
@@ -28,17 +28,9 @@ BASE_CONFIG = b'fail-on = "high"\nbaseline = ".keysweep-baseline.json"\n'
 def gate(repo: Path, trusted: str, base: str, head: str) -> tuple[int, tuple[str, ...], Report]:
     """What the Action does on pull_request: inputs from `trusted`, range base..head."""
     t = read_trusted(repo, trusted, rules(), scanned=head)
-    inputs = resolve(rules(), t.settings, t.baseline, t.baseline_path, None)
-    config = ScanConfig(
-        target=repo,
-        mode=Mode.RANGE,
-        range_expr=f"{base}..{head}",
-        jobs=1,
-        fail_on=inputs.fail_on,
-        fingerprint_key=inputs.fingerprint_key,
-        policy=inputs.policy,
-    )
-    report = scan(config, inputs.rules, Matcher(inputs.rules, "python"))
+    files = ConfigFiles(t.settings, t.baseline, t.baseline_path)
+    config = resolve_config(Request(repo, Mode.RANGE, f"{base}..{head}", jobs=1), rules(), files)
+    report = scan(config, config.rules, Matcher(config.rules, "python"))
     return counts_for_fail(report.findings, config.fail_on), t.changed, report
 
 
@@ -113,7 +105,7 @@ def test_no_config_at_the_trusted_commit(tmp_path: Path) -> None:
     head = str(b.commit({".keysweep.toml": b'fail-on = "none"\n'}))
     t = read_trusted(b.path, base, rules(), scanned=head)
     assert (t.settings, t.baseline, t.changed) == (None, None, (".keysweep.toml",))
-    assert resolve(rules(), t.settings, t.baseline, None, None).fail_on is not None
+    assert resolve_config(Request(b.path), rules(), ConfigFiles(t.settings, t.baseline)).fail_on is not None
 
 
 def test_bad_config_at_the_trusted_commit_names_the_commit(tmp_path: Path) -> None:
