@@ -24,13 +24,13 @@ becomes an option of anything, and no secret is ever printed (the reports hold n
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, TextIO, assert_never
 
 import pygit2
 
@@ -38,40 +38,42 @@ from scanner import __version__
 from scanner.action_inputs import ActionInputs as ActionInputs
 from scanner.action_inputs import RunnerContext, read_context, read_inputs, read_payload, shown
 from scanner.action_outputs import (
-    category,
+    category_for,
     failure_annotation,
     gate_outputs,
     one_line,
+    run_context,
+    sarif_note,
     shown_path,
-    summary_context,
     write_sarif,
     write_summary,
 )
 from scanner.action_outputs import write_outputs as write_outputs
 from scanner.config import Mode as ScanMode
-from scanner.config import ScanConfig
-from scanner.errors import KeysweepError, ScanError, UsageError
+from scanner.config import Request, ScanConfig, engine, resolve_config
+from scanner.defaults import ENGINE_ENV
+from scanner.errors import (
+    EXIT_FAILED,
+    EXIT_FINDINGS,
+    EXIT_USAGE,
+    KeysweepError,
+    ScanError,
+    UsageError,
+    describe,
+)
 from scanner.git.objects import OBJ_COMMIT, OBJ_TAG, CommitMeta, parse_commit, parse_tag
 from scanner.git.repo import read_raw
 from scanner.github_event import CloneView, Mode, Plan, Scope, is_sha, plan, sarif_mode_for
 from scanner.model import Report, Rule, ScanInfo, Severity
-from scanner.outcome import (
-    EXIT_FAILED,
-    EXIT_FINDINGS,
-    EXIT_OK,
-    EXIT_USAGE,
-    failed_report,
-    gate,
-    severity_counts,
-)
+from scanner.outcome import Verdict, failed_report, judge, severity_counts
+from scanner.output.context import RenderContext
 from scanner.output.escape import escape_text, guard_lines
-from scanner.suppress.inputs import ScanInputs
+from scanner.output.formats import render
 from scanner.target import Target, open_target
 
 if TYPE_CHECKING:
     from scanner.output.sarif import SarifFile
-
-ENGINE_ENV = "KEYSWEEP_ENGINE"
+    from scanner.suppress.inputs import ConfigFiles
 
 
 def _resolve(ctx: RunnerContext, value: str) -> Path:
@@ -175,21 +177,16 @@ def _say(log: TextIO, line: str) -> None:
     log.flush()
 
 
-def _engine(env: Mapping[str, str]) -> str:
-    value = env.get(ENGINE_ENV, "auto")
-    if value not in ("auto", "hyperscan", "python"):
-        raise UsageError(f"{ENGINE_ENV} must be auto, hyperscan or python, not {shown(value)}")
-    return value
-
-
 @dataclass(frozen=True, slots=True)
 class _Run:
-    """The scans of one run: the one that decides the exit code and the one written as SARIF."""
+    """The scans of one run, with the config they were resolved with: the one that decides the
+    exit code and, beside a range (or with nothing to gate), the checked-out tree's own scan,
+    which is what the SARIF file holds."""
 
     plan: Plan
-    gate: Report | None
-    sarif: Report
-    fail_on: Severity | None  # the input's, else the trusted config's, else high
+    config: ScanConfig  # resolved once; fail-on is the input's, else the trusted config's, else high
+    gate: Report | None  # None: nothing to gate
+    tree: Report | None  # None: the gated scan is the one written as SARIF
 
 
 def _scan_inputs(
@@ -200,26 +197,23 @@ def _scan_inputs(
     rules: tuple[Rule, ...],
     log: TextIO,
     opened: Target | None = None,
-) -> ScanInputs:
+) -> ConfigFiles:
     """The config and baseline the scan trusts: read from the plan's trusted commit (the base of a
     pull request, `before` of a push, else the default branch's tip), never from the change under
     scan, which could otherwise allowlist its own key; none (the built-in defaults) when there is
     no trusted commit. The log says which, and names a change that edits either file."""
-    from scanner.suppress.inputs import load_local, resolve
+    from scanner.suppress.inputs import NO_FILES, ConfigFiles, load_local
     from scanner.suppress.trusted import read_trusted
 
-    fail_on = (inputs.fail_on.value if inputs.fail_on else "none") if inputs.fail_on_given else None
     if the_plan is None:  # a plain directory: its own files are all there is
         baseline = _resolve_input_path(target, inputs.baseline)
         config = _resolve_input_path(target, inputs.config)
-        settings, base, source = load_local(
-            target, rules, config if config and config.is_file() else None, baseline
-        )
+        files = load_local(target, rules, config if config and config.is_file() else None, baseline)
         _say(log, "config and baseline: the directory's own files (no git repository, no commit to trust)")
-        return resolve(rules, settings, base, source, fail_on)
+        return files
     if the_plan.trusted is None:
         _say(log, f"config and baseline: built-in defaults ({the_plan.trust})")
-        return resolve(rules, None, None, None, fail_on)
+        return NO_FILES
     assert opened is not None
     got = read_trusted(
         opened.trusting(the_plan.trusted),
@@ -242,7 +236,7 @@ def _scan_inputs(
     for path in got.changed:
         _say(log, f"note: this change edits {escape_text(path)}; the scan uses the trusted commit's version")
     source = f"{got.commit[:12]}:{got.baseline_path}" if got.baseline is not None else None
-    return resolve(rules, got.settings, got.baseline, source, fail_on)
+    return ConfigFiles(got.settings, got.baseline, source)
 
 
 def _resolve_input_path(target: Path, value: str | None) -> Path | None:
@@ -266,8 +260,14 @@ def _scan(
     for d in bundles:
         if not _is_dir(d, "bundles"):
             raise UsageError(f"input `bundles`: {shown(str(d))} is not a directory; did the build step run?")
-    config = ScanConfig(
-        target=target, engine=_engine(env), fail_on=inputs.fail_on, cache=cache, bundles=bundles
+    given = (inputs.fail_on.value if inputs.fail_on else "none") if inputs.fail_on_given else None
+    request = Request(
+        target=target,
+        engine=engine(env.get(ENGINE_ENV)),
+        fail_on=given,
+        cache=cache,
+        strict=inputs.strict,
+        bundles=bundles,
     )
     opened = open_target(target)  # turns libgit2's owner check off: the workspace is another uid's
     if opened.site is None:
@@ -284,36 +284,31 @@ def _scan(
         the_plan = plan(inputs.mode, ctx.event_name, payload, ctx.ref, clone, ctx.sha)
         _check_checkout(ctx, clone, log)
         si = _scan_inputs(inputs, target, clone.head(), the_plan, rules, log, opened)
+    config = resolve_config(request, rules, si)
     _say(log, the_plan.reason)
     for note in the_plan.notes:
         _say(log, f"note: {note}")
-    rules = si.rules
-    config = replace(config, fail_on=si.fail_on, policy=si.policy, fingerprint_key=si.fingerprint_key)
-    matcher = load_matcher(rules, config.engine)
-    gate_report: Report | None = None
-    tree = replace(config, mode=ScanMode.TREE)
+    matcher = load_matcher(config.rules, config.engine)
+
+    def run(mode: ScanMode, range_expr: str | None = None) -> Report:
+        return scan(config.in_mode(mode, range_expr), config.rules, matcher, target=opened)
+
     match the_plan.scope:
         case Scope.RANGE:
-            gate_report = scan(
-                replace(config, mode=ScanMode.RANGE, range_expr=the_plan.range_expr),
-                rules,
-                matcher,
-                target=opened,
-            )
-            _say(
-                log,
-                f"range: {gate_report.stats.commits} commit{'s' if gate_report.stats.commits != 1 else ''}",
-            )
-            sarif = scan(tree, rules, matcher, target=opened)
+            gate_report = run(ScanMode.RANGE, the_plan.range_expr)
+            commits = gate_report.stats.commits
+            _say(log, f"range: {commits} commit{'s' if commits != 1 else ''}")
+            return _Run(the_plan, config, gate_report, run(ScanMode.TREE))
         case Scope.SWEEP:
             _cache_found(ctx, cache, log)
-            gate_report = sarif = scan(replace(config, mode=ScanMode.HISTORY), rules, matcher, target=opened)
+            gate_report = run(ScanMode.HISTORY)
             _cache_used(ctx, cache, log)
+            return _Run(the_plan, config, gate_report, None)
         case Scope.TREE:
-            gate_report = sarif = scan(tree, rules, matcher, target=opened)
+            return _Run(the_plan, config, run(ScanMode.TREE), None)
         case Scope.NOTHING:
-            sarif = scan(tree, rules, matcher, target=opened)
-    return _Run(the_plan, gate_report, sarif, si.fail_on)
+            return _Run(the_plan, config, None, run(ScanMode.TREE))
+    assert_never(the_plan.scope)
 
 
 def _cache_files(cache: Path) -> tuple[int, int]:
@@ -370,13 +365,6 @@ def _check_checkout(ctx: RunnerContext, clone: CloneView, log: TextIO) -> None:
         _say(log, f"note: the checked-out commit {head[:12]} is not GITHUB_SHA {ctx.sha[:12]}")
 
 
-def _describe(e: BaseException) -> str:
-    """Type and innermost frame only: an exception's message could quote scanned data."""
-    tb = traceback.extract_tb(e.__traceback__)
-    where = f" at {Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else ""
-    return f"internal error ({type(e).__name__}){where}"
-
-
 def _summary(report: Report) -> str:
     counts = severity_counts(report)
     total = len(report.findings)
@@ -386,13 +374,11 @@ def _summary(report: Report) -> str:
 
 def run_action(env: Mapping[str, str], out: TextIO, err: TextIO) -> int:
     """Run the action; returns the exit code (2 > 3 > 1 > 0), having written outputs and SARIF."""
-    from scanner.output.console import render_console
     from scanner.rules import load_rules
 
     inputs: ActionInputs | None = None
     ctx = read_context(env)
     rules: tuple[Rule, ...] = ()
-    run: _Run | None = None
     try:
         given = read_inputs(env)
         sarif_path(ctx, given)  # refused before anything is written there
@@ -406,35 +392,40 @@ def run_action(env: Mapping[str, str], out: TextIO, err: TextIO) -> int:
         run = _scan(inputs, ctx, env, rules, out)
     except UsageError as e:
         print(f"keysweep: error: {one_line(str(e))}", file=err)
-        return _finish_failed(inputs, ctx, rules, None, str(e), EXIT_USAGE, out, err)
+        return _finish_failed(inputs, ctx, rules, str(e), EXIT_USAGE, out, err)
     except KeysweepError as e:
         print(f"keysweep: scan failed: {one_line(str(e))}", file=err)
-        return _finish_failed(inputs, ctx, rules, run, str(e), EXIT_FAILED, out, err)
+        return _finish_failed(inputs, ctx, rules, str(e), EXIT_FAILED, out, err)
     except Exception as e:  # noqa: BLE001 - a crash is exit 3 and a failed report, never 1
-        print(f"keysweep: scan failed: {_describe(e)}", file=err)
-        return _finish_failed(inputs, ctx, rules, run, _describe(e), EXIT_FAILED, out, err)
+        print(f"keysweep: scan failed: {describe(e)}", file=err)
+        return _finish_failed(inputs, ctx, rules, describe(e), EXIT_FAILED, out, err)
 
-    assert inputs is not None
-    code, gate_report = (EXIT_OK, None) if run.gate is None else gate(run.gate, run.fail_on, inputs.strict)
-    if gate_report is not None:
-        out.write(render_console(gate_report, color=False))
-    if gate_report is not None and run.sarif is run.gate:
-        sarif = gate_report
-    else:
-        sarif_code, sarif = gate(run.sarif, None, inputs.strict)
-        if code == EXIT_FAILED and gate_report is not None and sarif.status != "failed":
-            sarif = failed_report(rules, sarif.scan, f"the range scan failed: {gate_report.error}")
-        code = EXIT_FAILED if sarif_code == EXIT_FAILED else code
-        _say(out, f"tree of the checked-out commit: {_summary(run.sarif)}")
-    # a file that cannot be written is exit 2, but loses nothing else: the annotations, the
-    # summary and the verdict still follow
+    verdict = judge(run.gate, run.tree, run.config.fail_on, inputs.strict, rules)
+    if verdict.gate is not None:
+        out.write(render("console", verdict.gate, RenderContext()))
+    if run.tree is not None:
+        _say(out, f"tree of the checked-out commit: {_summary(run.tree)}")
+    return _publish(ctx, inputs, run, verdict, out, err)
+
+
+def _publish(
+    ctx: RunnerContext, inputs: ActionInputs, run: _Run, verdict: Verdict, out: TextIO, err: TextIO
+) -> int:
+    """Every output of a finished run, each written once, from the one verdict: the SARIF file,
+    `$GITHUB_OUTPUT`, the annotations, the failure annotation, the job summary and the verdict
+    line. A file that cannot be written is exit 2, but loses nothing else: the annotations, the
+    summary and the verdict still follow."""
+    code, gate_report, sarif = verdict.code, verdict.gate, verdict.written
+    context = run_context(ctx, run.config.fail_on, run.plan, category_for(run.plan.sarif_mode))
+    if sarif is not gate_report:  # the checked-out tree's scan beside the gated one
+        context = replace(context, tree=sarif)
     unwritten: list[str] = []
     written: SarifFile | None = None
     target = sarif_path(ctx, inputs)
     shown_at = shown_path(ctx, _resolve(ctx, inputs.sarif_file))
     try:
-        written = write_sarif(target, sarif)
-        _say(out, f"SARIF ({category(sarif)}, status {sarif.status}) written to {escape_text(shown_at)}")
+        written = write_sarif(target, sarif, context)
+        _say(out, f"SARIF ({context.category}, status {sarif.status}) written to {escape_text(shown_at)}")
         if written.omitted:
             _say(
                 out,
@@ -447,7 +438,7 @@ def run_action(env: Mapping[str, str], out: TextIO, err: TextIO) -> int:
         gate_outputs(ctx, shown_at, gate_report, status, err)
     except UsageError as e:
         unwritten.append(str(e))
-    annotated = _annotate(run, gate_report, sarif, out)
+    annotated = _annotate(run.plan, gate_report, context, out)
     failure = next((r.error for r in (gate_report, sarif) if r is not None and r.status == "failed"), None)
     if code == EXIT_FAILED:
         failure_annotation(out, failure or "unknown error")
@@ -457,35 +448,31 @@ def run_action(env: Mapping[str, str], out: TextIO, err: TextIO) -> int:
     write_summary(
         ctx,
         gate_report if gate_report is not None else sarif,
-        summary_context(
-            ctx,
-            run.fail_on,
-            run.plan,
-            EXIT_USAGE if unwritten else code,
-            sarif if sarif is not gate_report else None,
-            (sarif, written, shown_at) if written is not None else None,
-            annotated,
+        replace(
+            context,
+            exit_code=EXIT_USAGE if unwritten else code,
+            sarif=sarif_note(context, sarif, written, shown_at) if written is not None else None,
+            annotations=annotated,
         ),
         err,
     )
-    verdict = _verdict(code, run.plan, failure, inputs)
+    line = _verdict(code, run.plan, failure, inputs)
     if unwritten:
-        _say(out, f"exit 2: {one_line(unwritten[0])}; the scan itself: {verdict}")
+        _say(out, f"exit 2: {one_line(unwritten[0])}; the scan itself: {line}")
         return EXIT_USAGE
-    _say(out, verdict)
+    _say(out, line)
     return code
 
 
-def _annotate(run: _Run, gate_report: Report | None, tree: Report, out: TextIO) -> int | None:
+def _annotate(the_plan: Plan, gate_report: Report | None, context: RenderContext, out: TextIO) -> int | None:
     """Annotations for a range's findings (on the files it changed); how many were written."""
-    if run.plan.scope is not Scope.RANGE or gate_report is None or gate_report.status == "failed":
+    if the_plan.scope is not Scope.RANGE or gate_report is None or gate_report.status == "failed":
         return None
-    from scanner.output.github import range_annotations, render_annotations
+    from scanner.output.github import plan as annotations_of
 
-    notes = range_annotations(gate_report, tree if tree.status != "failed" else None)
-    out.write(render_annotations(notes))
+    out.write(render("annotations", gate_report, context))
     out.flush()
-    return notes.annotated
+    return annotations_of(gate_report, context).annotated
 
 
 def _verdict(code: int, the_plan: Plan, failure: str | None, inputs: ActionInputs) -> str:
@@ -504,18 +491,18 @@ def _finish_failed(
     inputs: ActionInputs | None,
     ctx: RunnerContext,
     rules: tuple[Rule, ...],
-    run: _Run | None,
     message: str,
     code: int,
     out: TextIO,
     err: TextIO,
 ) -> int:
     """A run that could not scan: a failed SARIF (so no upload marks alerts fixed), outputs, an
-    error annotation and a summary that say why."""
+    error annotation and a summary that say why, each written once, with the rules the run
+    loaded (none when loading them was what failed)."""
     try:
         failure_annotation(out, message)
     except Exception as e:  # noqa: BLE001 - reporting the failure must not turn it into another
-        print(f"keysweep: could not annotate the failure: {_describe(e)}", file=err)
+        print(f"keysweep: could not annotate the failure: {describe(e)}", file=err)
     if inputs is None:  # the inputs themselves are bad: there is no SARIF path to trust
         if ctx.output is not None:
             try:
@@ -524,22 +511,13 @@ def _finish_failed(
                 print(f"keysweep: error: {one_line(str(e))}", file=err)
         return code
     try:
-        if not rules:
-            from scanner.rules import load_rules
-
-            rules = load_rules()
-        mode = run.plan.sarif_mode if run is not None else sarif_mode_for(inputs.mode, ctx.event_name)
-        scan = ScanInfo(mode=mode, target=str(_resolve(ctx, inputs.path)))
-        failed = failed_report(rules, scan, message)
-        written = write_sarif(sarif_path(ctx, inputs), failed)
-        the_plan = run.plan if run is not None else None
+        mode = sarif_mode_for(inputs.mode, ctx.event_name)
+        failed = failed_report(rules, ScanInfo(mode=mode, target=str(_resolve(ctx, inputs.path))), message)
+        context = run_context(ctx, inputs.fail_on, None, category_for(mode))
+        written = write_sarif(sarif_path(ctx, inputs), failed, context)
         shown_at = shown_path(ctx, _resolve(ctx, inputs.sarif_file))
-        write_summary(
-            ctx,
-            failed,
-            summary_context(ctx, inputs.fail_on, the_plan, code, None, (failed, written, shown_at)),
-            err,
-        )
+        note = sarif_note(context, failed, written, shown_at)
+        write_summary(ctx, failed, replace(context, exit_code=code, sarif=note), err)
         if ctx.output is not None:
             write_outputs(
                 ctx.output,
@@ -555,19 +533,26 @@ def _finish_failed(
         print(f"keysweep: error: {one_line(str(e))}", file=err)
         return EXIT_USAGE if code == EXIT_USAGE else code
     except Exception as e:  # noqa: BLE001 - reporting the failure must not turn it into another
-        print(f"keysweep: could not write the failed report: {_describe(e)}", file=err)
+        print(f"keysweep: could not write the failed report: {describe(e)}", file=err)
     return code
 
 
 def report_failed(env: Mapping[str, str], message: str, out: TextIO, err: TextIO) -> None:
     """The failed SARIF, outputs, annotation and summary of a run whose scanning process died
     (the watchdog's parent calls this: a stall, the out-of-memory killer)."""
+    from scanner.rules import load_rules
+
     ctx = read_context(env)
     try:
         inputs: ActionInputs | None = read_inputs(env)
     except KeysweepError:
         inputs = None
-    _finish_failed(inputs, ctx, (), None, message, EXIT_FAILED, out, err)
+    rules: tuple[Rule, ...] = ()
+    with contextlib.suppress(
+        Exception
+    ):  # this process never loaded them; a failed SARIF without is still one
+        rules = load_rules()
+    _finish_failed(inputs, ctx, rules, message, EXIT_FAILED, out, err)
 
 
 def main() -> int:

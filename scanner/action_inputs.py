@@ -14,10 +14,9 @@ from typing import Any, TextIO
 from scanner.errors import UsageError
 from scanner.github_event import Mode
 from scanner.model import Severity
-from scanner.output.escape import escape_text
+from scanner.output.escape import shown as shown
 
 FAIL_ON_CHOICES = ("none", "low", "medium", "high", "critical")
-SHOWN_CHARS = 60  # an input quoted in an error: at most this much of it
 PATH_MAX, NAME_MAX = 4096, 255  # Linux's limits: a longer path input is refused, never an OSError
 _PATH_INPUTS = ("path", "sarif-file", "cache-dir", "config", "baseline")
 DEFAULT_SARIF = "keysweep.sarif"
@@ -55,14 +54,6 @@ class RunnerContext:
     server_url: str | None = None
     repository: str | None = None
     run_id: str | None = None
-
-
-def shown(value: str) -> str:
-    """An input's value as an error quotes it: escaped once (no workflow command, no control
-    character) and cut, so that a huge value is not echoed whole into the log and annotation."""
-    if len(value) <= SHOWN_CHARS:
-        return f"'{escape_text(value)}'"
-    return f"'{escape_text(value[:SHOWN_CHARS])}…' ({len(value)} characters)"
 
 
 def check_path(name: str, value: str) -> str:

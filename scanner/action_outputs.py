@@ -14,11 +14,11 @@ from scanner.errors import UsageError
 from scanner.github_event import Plan, Scope
 from scanner.model import Report, Severity
 from scanner.outcome import severity_counts
+from scanner.output.context import RenderContext, RepoLinks, SarifNote
 from scanner.output.escape import escape_text
 
 if TYPE_CHECKING:
     from scanner.output.sarif import SarifFile
-    from scanner.output.summary import SummaryContext
 
 
 MESSAGE_CHARS = 2000  # an error as the log and its annotation show it: at most this much
@@ -64,10 +64,11 @@ def write_outputs(path: Path, outputs: Mapping[str, str]) -> None:
         raise UsageError(f"cannot write GITHUB_OUTPUT {escape_text(str(path))}: {e.strerror}") from None
 
 
-def write_sarif(path: Path, report: Report) -> SarifFile:
+def write_sarif(path: Path, report: Report, context: RenderContext) -> SarifFile:
+    """The SARIF file, within GitHub's limits; what it holds and left out, for the log and summary."""
     from scanner.output.sarif import build_sarif
 
-    written = build_sarif(report)
+    written = build_sarif(report, context)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(written.text, encoding="utf-8")
@@ -76,16 +77,16 @@ def write_sarif(path: Path, report: Report) -> SarifFile:
     return written
 
 
-def write_summary(ctx: RunnerContext, report: Report, context: SummaryContext, err: TextIO) -> None:
+def write_summary(ctx: RunnerContext, report: Report, context: RenderContext, err: TextIO) -> None:
     """Append the job summary to `$GITHUB_STEP_SUMMARY`; a summary that cannot be written is
     said on stderr and changes nothing else (the verdict is the exit code)."""
     if ctx.summary is None:
         return
-    from scanner.output.summary import render_summary
+    from scanner.output.formats import render
 
     try:
         with ctx.summary.open("a", encoding="utf-8") as fh:
-            fh.write(render_summary(report, context))
+            fh.write(render("summary", report, context))
     except OSError as e:
         print(f"keysweep: note: cannot write GITHUB_STEP_SUMMARY: {e.strerror}", file=err)
 
@@ -111,45 +112,38 @@ def _subject(the_plan: Plan | None, event_name: str) -> str | None:
     return "the history" if the_plan.scope is Scope.SWEEP else "the checked-out tree"
 
 
-def summary_context(
-    ctx: RunnerContext,
-    fail_on: Severity | None,
-    the_plan: Plan | None,
-    code: int,
-    tree: Report | None,
-    sarif: tuple[Report, SarifFile, str] | None,
-    annotated: int | None = None,
-) -> SummaryContext:
-    """What the summary says beyond the report: the plan, the verdict, links, the SARIF file."""
-    from scanner.output.summary import RepoLinks, SarifNote, SummaryContext
-
-    note = None
-    if sarif is not None:
-        report, written, shown = sarif
-        note = SarifNote(
-            path=shown,
-            category=category(report),
-            status=report.status,
-            results=written.results,
-            omitted=written.omitted,
-            limit=written.limit,
-        )
-    return SummaryContext(
+def run_context(
+    ctx: RunnerContext, fail_on: Severity | None, the_plan: Plan | None, category: str
+) -> RenderContext:
+    """What every format of this run is told beyond its report: the SARIF category the plan
+    writes, the threshold, the plan and links (the exit code, the SARIF file and the annotations
+    are added once they are known)."""
+    return RenderContext(
+        category=category,
         scope=the_plan.reason if the_plan is not None else None,
         subject=_subject(the_plan, ctx.event_name),
         fail_on=fail_on,
-        exit_code=code,
         links=RepoLinks.of(ctx.server_url, ctx.repository, ctx.run_id),
-        tree=tree,
-        sarif=note,
-        annotations=annotated,
     )
 
 
-def category(report: Report) -> str:
+def sarif_note(context: RenderContext, report: Report, written: SarifFile, shown: str) -> SarifNote:
+    """The SARIF file as the summary tells it: where, the context's category, and what it holds."""
+    return SarifNote(
+        path=shown,
+        category=context.category or category_for(report.scan.mode),
+        status=report.status,
+        results=written.results,
+        omitted=written.omitted,
+        limit=written.limit,
+    )
+
+
+def category_for(mode: str) -> str:
+    """The SARIF category (`upload-sarif`'s) a scan of `mode` is written under."""
     from scanner.output.sarif import automation_id
 
-    return automation_id(report.scan.mode).rstrip("/")
+    return automation_id(mode).rstrip("/")
 
 
 def gate_outputs(

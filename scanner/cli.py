@@ -1,35 +1,48 @@
 """Command line: the only module that reads argv and the environment and writes output files.
 
-Exit codes, by precedence 2 > 3 > 1 > 0: 2 usage/config/rules, 3 the scan could not run (a
-crash included: `main` catches everything), 1 findings at or above --fail-on, 0 otherwise.
+What is the CLI's own: argv (into a `config.Request`), the config file and baseline on disk
+(`suppress.inputs.load_local`), the files and streams it writes, and the exit code (the codes and
+their precedence are defined once, in `scanner/errors.py`; `main` catches everything, so a crash
+is 3, never 1). The config is resolved once (`config.resolve_config`, shared with the Action);
+the reports are rendered through the format registry (`output/formats.py`) and written by
+`write_outputs`, which `keysweep report` reuses.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import os
 import sys
 import time
-import traceback
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from scanner import __version__
-from scanner.config import Mode, ScanConfig
-from scanner.errors import KeysweepError, ScanError, UsageError
-from scanner.model import Report, Rule, ScanInfo, Severity, Stats
-from scanner.outcome import EXIT_FAILED, EXIT_OK, EXIT_USAGE, gate
+from scanner.config import Mode, Request, ScanConfig, engine, resolve_config
+from scanner.defaults import ENGINE_ENV, GROUP_KEY_ENV
+from scanner.errors import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    InternalError,
+    KeysweepError,
+    ScanError,
+    UsageError,
+    describe,
+)
+from scanner.model import Report, Rule, ScanInfo
+from scanner.outcome import failed_report, gate
+from scanner.output.context import RenderContext
+from scanner.output.formats import FILE_FORMATS
 from scanner.rules import load_rules, ruleset_hash
 from scanner.target import open_target
 
 if TYPE_CHECKING:
-    from scanner.suppress.inputs import ScanInputs
-
-ENGINE_ENV = "KEYSWEEP_ENGINE"
+    from scanner.suppress.inputs import ConfigFiles
 
 
 class _Parser(argparse.ArgumentParser):
@@ -43,13 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     s = sub.add_parser("scan", help="scan a repository or a directory")
     s.add_argument("path", nargs="?", default=".", help="repository or directory (default: .)")
-    s.add_argument("--sarif", metavar="F", help="write SARIF 2.1.0 to F ('-' for stdout)")
-    s.add_argument("--json", metavar="F", dest="json_out", help="write the JSON report to F ('-' for stdout)")
-    s.add_argument(
-        "--summary",
-        metavar="F",
-        help="write the Markdown summary (the Action's job summary) to F ('-' for stdout)",
-    )
+    add_output_flags(s)
     s.add_argument(
         "--state",
         metavar="F",
@@ -143,9 +150,7 @@ def _report_parser(sub: argparse._SubParsersAction[_Parser]) -> None:
     """`keysweep report STATE`: the reports of a saved scan, again (docs/state.md)."""
     r = sub.add_parser("report", help="render the reports of a scan saved with `scan --state F`")
     r.add_argument("state", metavar="STATE", type=Path, help="the state file `scan --state` wrote")
-    r.add_argument("--sarif", metavar="F", help="write SARIF 2.1.0 to F ('-' for stdout)")
-    r.add_argument("--json", metavar="F", dest="json_out", help="write the JSON report to F ('-' for stdout)")
-    r.add_argument("--summary", metavar="F", help="write the Markdown summary to F ('-' for stdout)")
+    add_output_flags(r)
     r.add_argument(
         "--console", action="store_true", help="print the console report (the default when no file is named)"
     )
@@ -164,11 +169,42 @@ def _suppress_args(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _engine() -> str:
-    value = os.environ.get(ENGINE_ENV, "auto")
-    if value not in ("auto", "hyperscan", "python"):
-        raise UsageError(f"{ENGINE_ENV} must be auto, hyperscan or python, not {value!r}")
-    return value
+def add_output_flags(p: argparse.ArgumentParser) -> None:
+    """The output options, one per file format of the registry (`--sarif F`, `--json F`, …)."""
+    for fmt in FILE_FORMATS:
+        assert fmt.flag is not None
+        p.add_argument(fmt.flag, metavar="F", dest=_dest(fmt.name), help=fmt.help)
+
+
+def _dest(name: str) -> str:
+    return f"output_{name}"
+
+
+def requested_outputs(args: argparse.Namespace) -> dict[str, str]:
+    """The file formats the options ask for: format name → destination ('-': stdout)."""
+    return {f.name: dest for f in FILE_FORMATS if (dest := getattr(args, _dest(f.name), None))}
+
+
+def check_outputs(outputs: dict[str, str]) -> None:
+    """Refuse outputs that would lose a report or write two documents into one stream."""
+    flags = [f.flag or f.name for f in FILE_FORMATS]
+    named = f"{', '.join(flags[:-1])} and {flags[-1]}"
+    if sum(1 for d in outputs.values() if d == "-") > 1:
+        raise UsageError(f"only one of {named} can write to stdout ('-')")
+    files = [Path(d).resolve() for d in outputs.values() if d != "-"]
+    if len(files) != len(set(files)):
+        raise UsageError(f"{named} must name different files")
+
+
+def write_outputs(report: Report, outputs: dict[str, str], context: RenderContext) -> None:
+    """Every requested file format of `report`, rendered through the registry, in the registry's
+    order (`keysweep scan` and `keysweep report` both write through here)."""
+    from scanner.output.formats import render
+
+    for fmt in FILE_FORMATS:
+        dest = outputs.get(fmt.name)
+        if dest:
+            _write(dest, render(fmt.name, report, context))
 
 
 def _write(dest: str, text: str) -> None:
@@ -182,46 +218,18 @@ def _write(dest: str, text: str) -> None:
         raise UsageError(f"cannot write {dest}: {e.strerror}") from None
 
 
-def _check_outputs(args: argparse.Namespace) -> None:
-    """Refuse output options that would lose a report or write two documents into one stream."""
-    outs = [(flag, dest) for flag, dest in _outputs(args) if dest]
-    if sum(1 for _, d in outs if d == "-") > 1:
-        raise UsageError("only one of --sarif, --json and --summary can write to stdout ('-')")
-    files = [Path(d).resolve() for _, d in outs if d != "-"]
-    if len(files) != len(set(files)):
-        raise UsageError("--sarif, --json and --summary must name different files")
-    if args.cache is not None and args.cache.exists() and not args.cache.is_dir():
-        raise UsageError(f"--cache must name a directory: {args.cache} is not one")
-
-
-def _outputs(args: argparse.Namespace) -> tuple[tuple[str, str | None], ...]:
-    return (("--sarif", args.sarif), ("--json", args.json_out), ("--summary", args.summary))
-
-
 def _color(stream: TextIO) -> bool:
     return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
-def _emit(report: Report, args: argparse.Namespace, code: int, fail_on: Severity | None) -> None:
-    from scanner.output.console import render_console
+def emit(report: Report, outputs: dict[str, str], context: RenderContext) -> None:
+    """The requested files, then the console report (on stderr when a file went to stdout)."""
+    from scanner.output.formats import render
 
-    _write_reports(report, args, code, fail_on)
-    stream = sys.stderr if "-" in (args.sarif, args.json_out, args.summary) else sys.stdout
-    stream.write(render_console(report, color=_color(stream)))
+    write_outputs(report, outputs, context)
+    stream = sys.stderr if "-" in outputs.values() else sys.stdout
+    stream.write(render("console", report, replace(context, color=_color(stream))))
     stream.flush()
-
-
-def _write_reports(report: Report, args: argparse.Namespace, code: int, fail_on: Severity | None) -> None:
-    from scanner.output.json import render_json
-    from scanner.output.sarif import render_sarif
-    from scanner.output.summary import SummaryContext, render_summary
-
-    if args.sarif:
-        _write(args.sarif, render_sarif(report))
-    if args.json_out:
-        _write(args.json_out, render_json(report))
-    if args.summary:
-        _write(args.summary, render_summary(report, SummaryContext(fail_on=fail_on, exit_code=code)))
 
 
 class _Progress:
@@ -281,50 +289,52 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 
     if args.jobs < 0:
         raise UsageError("--jobs must be 0 (one per core) or more")
-    _check_outputs(args)
+    outputs = requested_outputs(args)
+    check_outputs(outputs)
+    if args.cache is not None and args.cache.exists() and not args.cache.is_dir():
+        raise UsageError(f"--cache must name a directory: {args.cache} is not one")
     builtin = load_rules()
     target = open_target(Path(args.path))  # the run's repository, opened once (scanner/target.py)
-    inputs = _inputs(
-        args, builtin, args.baseline, args.fail_on, suppress=not args.no_suppress, root=target.root
-    )
-    rules = inputs.rules
+    files = _files(args, builtin, args.baseline, target.root)
     mode = _mode(args)
-    group = _group_key(inputs.fingerprint_key)
-    config = ScanConfig(
-        target=Path(args.path),
-        mode=mode,
-        range_expr=args.range_expr,
-        jobs=args.jobs,
-        engine=_engine(),
-        fail_on=inputs.fail_on,
-        cache=args.cache,
-        strict=args.strict,
-        fingerprint_key=inputs.fingerprint_key,
-        group_key=group,
-        policy=inputs.policy,
-        bundles=_bundle_dirs(args.bundles, mode),
+    config = resolve_config(
+        Request(
+            target=Path(args.path),
+            mode=mode,
+            range_expr=args.range_expr,
+            jobs=args.jobs,
+            engine=engine(os.environ.get(ENGINE_ENV)),
+            fail_on=args.fail_on,
+            cache=args.cache,
+            strict=args.strict,
+            bundles=_bundle_dirs(args.bundles, mode),
+            suppress=not args.no_suppress,
+            group_secret=os.environ.get(GROUP_KEY_ENV),
+        ),
+        builtin,
+        files,
     )
-    _check_state(args)
+    _check_state(args, outputs)
     started = _now()
     try:
-        matcher = load_matcher(rules, config.engine)
-        report = scan(config, rules, matcher, _Progress(sys.stderr), target)
+        matcher = load_matcher(config.rules, config.engine)
+        report = scan(config, config.rules, matcher, _Progress(sys.stderr), target)
     except ScanError as e:
-        _failed(args, rules, config, str(e), started)
+        _failed(outputs, config.rules, config, str(e), args.state, started)
         raise
     except KeysweepError:
         raise
     except Exception as e:  # noqa: BLE001 - a crash is exit 3 and a failed report
-        _failed(args, rules, config, _describe(e), started)
-        raise _Crash(_describe(e)) from None
+        _failed(outputs, config.rules, config, describe(e), args.state, started)
+        raise InternalError(describe(e)) from None
     if config.cache is not None:
         from scanner.cache import USES
 
         for use in (u for u in USES.values() if u.ignored):
             _say(f"history cache ignored: {use.found}; {use.reused}")
     code, report = gate(report, config.fail_on, config.strict)
-    _emit(report, args, code, config.fail_on)
-    _save_state(args, report, code, config, builtin, started)
+    emit(report, outputs, RenderContext(fail_on=config.fail_on, exit_code=code))
+    _save_state(args.state, report, code, config, builtin, started)
     if code == EXIT_FAILED:
         _say(f"scan failed: {report.error}")
     return code
@@ -336,19 +346,14 @@ def _mode(args: argparse.Namespace) -> Mode:
     return Mode.STAGED if args.staged else Mode.TREE if args.no_history else Mode.HISTORY
 
 
-def _inputs(
-    args: argparse.Namespace,
-    builtin: tuple[Rule, ...],
-    baseline: Path | None,
-    fail_on: str | None,
-    suppress: bool,
-    root: Path | None = None,
-) -> ScanInputs:
-    from scanner.suppress.inputs import load_local, resolve
+def _files(
+    args: argparse.Namespace, builtin: tuple[Rule, ...], baseline: Path | None, root: Path | None = None
+) -> ConfigFiles:
+    """The config file and baseline on disk (`--config`, else `.keysweep.toml` at the root — the
+    run target's, `root`, when it is open; a scan also reads the baseline the config names)."""
+    from scanner.suppress.inputs import load_local
 
-    scanning = args.command == "scan"
-    settings, base, source = load_local(Path(args.path), builtin, args.config, baseline, scanning, root)
-    return resolve(builtin, settings, base, source, fail_on, suppress)
+    return load_local(Path(args.path), builtin, args.config, baseline, args.command == "scan", root)
 
 
 def _cmd_baseline(args: argparse.Namespace) -> int:
@@ -372,24 +377,21 @@ def _cmd_baseline(args: argparse.Namespace) -> int:
         except (OSError, UnicodeDecodeError) as e:
             raise UsageError(f"cannot read the baseline {out}: {getattr(e, 'strerror', None) or e}") from None
     builtin = load_rules()
-    target = open_target(Path(args.path))
-    inputs = _inputs(args, builtin, None, "none", suppress=True, root=target.root)
-    policy = dataclasses.replace(inputs.policy, baseline=None)
-    config = ScanConfig(
-        target=Path(args.path),
-        jobs=args.jobs,
-        engine=_engine(),
-        fingerprint_key=inputs.fingerprint_key,
-        policy=policy,
+    request = Request(
+        Path(args.path), jobs=args.jobs, engine=engine(os.environ.get(ENGINE_ENV)), fail_on="none"
     )
-    matcher = load_matcher(inputs.rules, config.engine)
-    report = scan(config, inputs.rules, matcher, _Progress(sys.stderr), target)
+    target = open_target(Path(args.path))
+    config = resolve_config(
+        request, builtin, _files(args, builtin, None, target.root)
+    )  # never the old baseline
+    matcher = load_matcher(config.rules, config.engine)
+    report = scan(config, config.rules, matcher, _Progress(sys.stderr), target)
     if report.status != "ok":
         raise ScanError(f"the scan of {args.path} is {report.status}; a baseline needs a complete scan")
     live = live_map(report)
     mode = report.scan.mode
     if creating:
-        baseline = create_baseline(report.findings, mode, live, inputs.fingerprint_key, args.reason)
+        baseline = create_baseline(report.findings, mode, live, config.fingerprint_key, args.reason)
         _write(str(out), render_baseline(baseline))
         print(f"keysweep: {out}: {len(baseline.entries)} entries", file=sys.stderr)
         return EXIT_OK
@@ -397,7 +399,7 @@ def _cmd_baseline(args: argparse.Namespace) -> int:
     old = parse_baseline(old_text, str(out))
     from scanner.suppress.baseline import key_id
 
-    if old.key_id != key_id(inputs.fingerprint_key):
+    if old.key_id != key_id(config.fingerprint_key):
         raise UsageError(f"{out}: made with another fingerprint key; recreate it with `baseline create`")
     result = update_baseline(old, report.findings, mode, live, args.reason, args.prune)
     text = render_baseline(result.baseline)
@@ -414,61 +416,35 @@ def _cmd_baseline(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-class _Crash(Exception):
-    """An unexpected error, already reported in the outputs."""
-
-
 def _failed(
-    args: argparse.Namespace,
+    outputs: dict[str, str],
     rules: tuple[Rule, ...],
     config: ScanConfig,
     message: str,
+    state: Path | None = None,
     started: datetime | None = None,
 ) -> None:
     """Reports that say the run failed, so an upload never marks real alerts fixed."""
-    if not (args.sarif or args.json_out or args.summary or getattr(args, "state", None)):
+    if not outputs and state is None:
         return
-    report = Report(
-        status="failed",
-        scan=ScanInfo(mode=config.mode.value, target=str(config.target)),
-        stats=Stats(seconds=0.0, complete=False),
-        findings=(),
-        ruleset=ruleset_hash(rules),
-        rules=rules,
-        error=message,
-    )
+    report = failed_report(rules, ScanInfo(mode=config.mode.value, target=str(config.target)), message)
     with contextlib.suppress(KeysweepError):  # the failure itself is what gets reported
-        _write_reports(report, args, EXIT_FAILED, config.fail_on)
-        _save_state(args, report, EXIT_FAILED, config, load_rules(), started or _now())
-
-
-def _describe(e: BaseException) -> str:
-    """Type and innermost frame only: an exception's message could quote scanned data."""
-    tb = traceback.extract_tb(e.__traceback__)
-    where = f" at {Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else ""
-    return f"internal error ({type(e).__name__}){where}"
-
-
-def _group_key(config_key: bytes) -> bytes | None:
-    """The key that groups weak secrets across runs (docs/state.md): KEYSWEEP_FINGERPRINT_KEY (a
-    CI secret), else the config's `fingerprint-key`, else None (a per-run key)."""
-    from scanner.findings import resolve_group_key
-
-    return resolve_group_key(os.environ.get("KEYSWEEP_FINGERPRINT_KEY"), config_key)
+        write_outputs(report, outputs, RenderContext(fail_on=config.fail_on, exit_code=EXIT_FAILED))
+        _save_state(state, report, EXIT_FAILED, config, load_rules(), started or _now())
 
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
-def _check_state(args: argparse.Namespace) -> None:
-    reports = {Path(d).resolve() for _, d in _outputs(args) if d and d != "-"}
+def _check_state(args: argparse.Namespace, outputs: dict[str, str]) -> None:
+    reports = {Path(d).resolve() for d in outputs.values() if d != "-"}
     if args.state is not None and (str(args.state) == "-" or args.state.resolve() in reports):
         raise UsageError("--state must name a file of its own (not '-', not one of the reports)")
 
 
 def _save_state(
-    args: argparse.Namespace,
+    state: Path | None,
     report: Report,
     code: int,
     config: ScanConfig,
@@ -476,7 +452,7 @@ def _save_state(
     started: datetime,
 ) -> None:
     """`--state F`: the finished scan, for `keysweep report` (scanner/state/)."""
-    if getattr(args, "state", None) is None:
+    if state is None:
         return
     from scanner.findings import weak_key_id
     from scanner.state import RunSettings, SavedState, WeakGroups, render_state
@@ -491,31 +467,33 @@ def _save_state(
         config_rules=tuple(sorted(r.id for r in report.rules if r.id not in known)),
     )
     weak = WeakGroups(weak_key_id(config.group_key) if config.group_key is not None else None)
-    state = SavedState(__version__, started, settings, weak, report)
-    _write(str(args.state), render_state(state))
+    _write(str(state), render_state(SavedState(__version__, started, settings, weak, report)))
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    """`report STATE`: the saved scan's reports, written by the scan's own writer (identical files)."""
+    """`report STATE`: the saved scan's reports, written through the same registry and writer as
+    the scan's own (identical files)."""
     from scanner.state import read_state
 
-    _check_outputs(args)
+    outputs = requested_outputs(args)
+    check_outputs(outputs)
     try:
         data = args.state.read_bytes()
     except OSError as e:
         raise UsageError(f"cannot read the state {args.state}: {e.strerror}") from None
     rules = load_rules()
     if args.config is not None:  # the rules the config adds (its policy was applied by the scan)
-        from scanner.suppress.inputs import resolve
         from scanner.suppress.settings import load_config
 
-        rules = resolve(rules, load_config(args.config, rules), None, None, "none").rules
+        settings_file = load_config(args.config, rules)
+        rules = tuple(sorted((*rules, *settings_file.rules), key=lambda r: r.id))
     saved = read_state(data, str(args.state), __version__, ruleset_hash(rules))
     report, settings = saved.with_rules(rules), saved.settings
-    if args.console or not (args.sarif or args.json_out or args.summary):
-        _emit(report, args, settings.exit_code, settings.fail_on)
+    context = RenderContext(fail_on=settings.fail_on, exit_code=settings.exit_code)
+    if args.console or not outputs:
+        emit(report, outputs, context)
     else:
-        _write_reports(report, args, settings.exit_code, settings.fail_on)
+        write_outputs(report, outputs, context)
     return settings.exit_code
 
 
@@ -527,7 +505,7 @@ def _cmd_rules(args: argparse.Namespace) -> int:
         from scanner.rulecheck import check_rules, load_checked
 
         extra = load_checked(args.check, rules)
-        result = check_rules(extra, rules, _engine(), args.check.name)
+        result = check_rules(extra, rules, engine(os.environ.get(ENGINE_ENV)), args.check.name)
         print(
             f"{args.check}: {result.rules} rules valid; {result.examples} examples found by their rule, "
             f"{result.negatives} negative examples not found"
@@ -561,11 +539,12 @@ def _killed(message: str) -> None:
         return
     if args.command != "scan":
         return
-    mode = _mode(args)
-    fail_on: Severity | None = None
+    builtin = load_rules()
+    config = ScanConfig(target=Path(args.path), mode=_mode(args), fail_on=None)
     with contextlib.suppress(Exception):  # the config decides fail-on; an unreadable one is not this failure
-        fail_on = _inputs(args, load_rules(), args.baseline, args.fail_on, suppress=False).fail_on
-    _failed(args, load_rules(), ScanConfig(target=Path(args.path), mode=mode, fail_on=fail_on), message)
+        request = Request(config.target, config.mode, fail_on=args.fail_on, suppress=False)
+        config = resolve_config(request, builtin, _files(args, builtin, args.baseline))
+    _failed(requested_outputs(args), builtin, config, message, args.state, _now())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -589,14 +568,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as e:
         _say(f"error: {e}")
         return EXIT_USAGE
-    except (ScanError, _Crash) as e:
+    except (ScanError, InternalError) as e:
         _say(f"scan failed: {e}")
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("keysweep: interrupted", file=sys.stderr)
         return EXIT_FAILED
     except Exception as e:  # noqa: BLE001 - main catches everything: a crash is 3, never 1
-        _say(f"scan failed: {_describe(e)}")
+        _say(f"scan failed: {describe(e)}")
         return EXIT_FAILED
 
 

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from scanner.defaults import DEFAULT_FINGERPRINT_KEY
 from scanner.detect.filters import shannon
 from scanner.errors import UsageError
 from scanner.model import (
@@ -29,7 +30,6 @@ from scanner.model import (
     secret_id,
 )
 
-DEFAULT_FINGERPRINT_KEY = b"keysweep-fingerprint-v1"
 MAX_LOCATIONS = 100
 WEAK_LENGTH = 20
 WEAK_ENTROPY = 3.0

@@ -358,6 +358,18 @@ class Report:
     error: str | None = None
     suppressed: tuple[Finding, ...] = ()  # pragma, allowlist and disabled-rule findings, with their reason
     baseline: BaselineSummary | None = None
+    # the findings that count (`findings` less the baselined ones), computed once, here: every format
+    # and the gate read this rather than filtering `findings` again
+    active: tuple[Finding, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "active", tuple(f for f in self.findings if f.suppression is None))
+
+    @property
+    def incomplete(self) -> bool:
+        """The scan ran but left something unread (`skips.INCOMPLETE_REASONS`); a failed one is
+        failed, not incomplete. The one test of it for the gate and every format."""
+        return self.status == "incomplete" or (self.status == "ok" and not self.stats.complete)
 
 
 class VerifyStatus(StrEnum):

@@ -8,19 +8,13 @@ with no results, JSON `status: failed` — so that an upload can never mark real
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
+from scanner.errors import EXIT_FAILED, EXIT_FINDINGS, EXIT_OK
 from scanner.findings import counts_for_fail
 from scanner.model import Report, Rule, ScanInfo, Severity, Stats
 from scanner.rules import ruleset_hash
 from scanner.skips import INCOMPLETE_REASONS
-
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_FAILED = 0, 1, 2, 3
-
-
-def is_incomplete(report: Report) -> bool:
-    return report.status == "incomplete" or (report.status == "ok" and not report.stats.complete)
-
 
 GATE_MODES = frozenset({"range", "staged"})  # scans that must read every blob they cover (§7)
 
@@ -68,9 +62,45 @@ def gate(report: Report, fail_on: Severity | None, strict: bool) -> tuple[int, R
     staged scan) > 1 > 0."""
     if report.status == "failed":
         return EXIT_FAILED, report
-    if (strict or report.scan.mode in GATE_MODES) and is_incomplete(report):
+    if (strict or report.scan.mode in GATE_MODES) and report.incomplete:
         return EXIT_FAILED, strict_failure(report)
-    return (EXIT_FINDINGS if counts_for_fail(report.findings, fail_on) else EXIT_OK), report
+    return (EXIT_FINDINGS if counts_for_fail(report.active, fail_on) else EXIT_OK), report
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A run's gate, decided once: its exit code and the reports to write."""
+
+    code: int
+    gate: Report | None  # the gated scan as written (None: the run had nothing to gate)
+    written: Report  # the scan the SARIF file holds: the gated one, or the tree beside it
+
+
+def judge(
+    gated: Report | None,
+    tree: Report | None,
+    fail_on: Severity | None,
+    strict: bool,
+    rules: Sequence[Rule],
+) -> Verdict:
+    """The gate of a run of one or two scans (the Action's), run once: `gated` decides the exit
+    code; `tree`, when given, is the checked-out tree's own scan, written as SARIF beside it (else
+    `gated` is). The tree's findings are not gated, but a tree that failed, or is incomplete under
+    `strict`, fails the run; and when the gate failed the tree is written as failed too, so that
+    no upload marks alerts fixed on a run whose gate did not pass."""
+    code, gate_report = gate(gated, fail_on, strict) if gated is not None else (EXIT_OK, None)
+    if tree is None:
+        assert gate_report is not None
+        return Verdict(code, gate_report, gate_report)
+    if tree.status == "failed":
+        return Verdict(EXIT_FAILED, gate_report, tree)
+    if (strict or tree.scan.mode in GATE_MODES) and tree.incomplete:
+        return Verdict(EXIT_FAILED, gate_report, strict_failure(tree))
+    if code == EXIT_FAILED and gate_report is not None:
+        return Verdict(
+            code, gate_report, failed_report(rules, tree.scan, f"the range scan failed: {gate_report.error}")
+        )
+    return Verdict(code, gate_report, tree)
 
 
 def severity_counts(report: Report) -> dict[Severity, int]:

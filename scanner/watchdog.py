@@ -27,9 +27,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 
+from scanner.errors import EXIT_FAILED
+
 DEFAULT_STALL_SECONDS = 120.0
 STALL_ENV = "KEYSWEEP_STALL_SECONDS"
-EXIT_FAILED = 3
 _LABEL_BYTES = 1000
 _OBJECT_MARK = struct.pack("H", 0xFFFF)  # the label is a raw object id
 _PHASE = 10 + _LABEL_BYTES  # one byte: 1 while the rules run over what the label names

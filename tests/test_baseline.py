@@ -12,7 +12,8 @@ import pygit2
 import pytest
 
 from scanner import cli
-from scanner.suppress.baseline import BaselineError, parse_baseline, render_baseline
+from scanner.errors import BaselineError
+from scanner.suppress.baseline import parse_baseline, render_baseline
 from tests.keys import make_key
 from tests.repo_builder import RepoBuilder
 

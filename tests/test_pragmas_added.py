@@ -14,7 +14,8 @@ import pygit2
 import pytest
 
 from scanner import cli
-from scanner.suppress.settings import ConfigError, parse_config
+from scanner.errors import ConfigError
+from scanner.suppress.settings import parse_config
 from tests.keys import make_key, matcher, rules
 from tests.repo_builder import RepoBuilder
 

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from scanner import cli
-from scanner.errors import UsageError
+from scanner.config import Request, resolve_config
+from scanner.errors import ConfigError, UsageError
 from scanner.model import Severity
 from scanner.suppress.globs import GlobError, compile_glob
-from scanner.suppress.inputs import resolve
-from scanner.suppress.settings import ConfigError, parse_config
+from scanner.suppress.inputs import ConfigFiles
+from scanner.suppress.settings import parse_config
 from tests.keys import make_key, rules
 
 # an extra rule in the bundled schema; its example is a template (no key-shaped literal here)
@@ -171,10 +172,12 @@ def test_fail_on_precedence() -> None:
     from scanner.suppress.settings import Settings
 
     assert isinstance(s, Settings)
-    assert resolve(rules(), s, None, None, None).fail_on is Severity.CRITICAL  # the config's
-    assert resolve(rules(), s, None, None, "low").fail_on is Severity.LOW  # the command line wins
-    assert resolve(rules(), s, None, None, "none").fail_on is None
-    assert resolve(rules(), None, None, None, None).fail_on is Severity.HIGH  # the default
+    here = Path(".")
+    files = ConfigFiles(s)
+    assert resolve_config(Request(here), rules(), files).fail_on is Severity.CRITICAL  # the config's
+    assert resolve_config(Request(here, fail_on="low"), rules(), files).fail_on is Severity.LOW  # argv wins
+    assert resolve_config(Request(here, fail_on="none"), rules(), files).fail_on is None
+    assert resolve_config(Request(here), rules()).fail_on is Severity.HIGH  # the default
 
 
 def _repo_dir(tmp_path: Path, config: str) -> Path:

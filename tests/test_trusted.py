@@ -10,7 +10,7 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from scanner.config import Mode, ScanConfig
+from scanner.config import Mode, Request, ScanConfig, resolve_config
 from scanner.detect.engine import Matcher
 from scanner.errors import ScanError
 from scanner.findings import counts_for_fail
@@ -18,7 +18,7 @@ from scanner.model import Report
 from scanner.pipeline import scan
 from scanner.suppress.apply import live_map
 from scanner.suppress.baseline import create_baseline, render_baseline
-from scanner.suppress.inputs import resolve
+from scanner.suppress.inputs import ConfigFiles
 from scanner.suppress.trusted import read_at_commit, read_trusted
 from scanner.target import open_target
 from tests.keys import make_key, rules
@@ -30,17 +30,9 @@ BASE_CONFIG = b'fail-on = "high"\nbaseline = ".keysweep-baseline.json"\n'
 def gate(repo: Path, trusted: str, base: str, head: str) -> tuple[int, tuple[str, ...], Report]:
     """What the Action does on pull_request: inputs from `trusted`, range base..head."""
     t = read_trusted(open_target(repo).trusting(trusted), rules(), scanned=head)
-    inputs = resolve(rules(), t.settings, t.baseline, t.baseline_path, None)
-    config = ScanConfig(
-        target=repo,
-        mode=Mode.RANGE,
-        range_expr=f"{base}..{head}",
-        jobs=1,
-        fail_on=inputs.fail_on,
-        fingerprint_key=inputs.fingerprint_key,
-        policy=inputs.policy,
-    )
-    report = scan(config, inputs.rules, Matcher(inputs.rules, "python"))
+    files = ConfigFiles(t.settings, t.baseline, t.baseline_path)
+    config = resolve_config(Request(repo, Mode.RANGE, f"{base}..{head}", jobs=1), rules(), files)
+    report = scan(config, config.rules, Matcher(config.rules, "python"))
     return counts_for_fail(report.findings, config.fail_on), t.changed, report
 
 
@@ -115,11 +107,11 @@ def test_no_config_at_the_trusted_commit(tmp_path: Path) -> None:
     head = str(b.commit({".keysweep.toml": b'fail-on = "none"\n'}))
     t = read_trusted(open_target(b.path).trusting(base), rules(), scanned=head)
     assert (t.settings, t.baseline, t.changed) == (None, None, (".keysweep.toml",))
-    assert resolve(rules(), t.settings, t.baseline, None, None).fail_on is not None
+    assert resolve_config(Request(b.path), rules(), ConfigFiles(t.settings, t.baseline)).fail_on is not None
 
 
 def test_bad_config_at_the_trusted_commit_names_the_commit(tmp_path: Path) -> None:
-    from scanner.suppress.settings import ConfigError
+    from scanner.errors import ConfigError
 
     b = RepoBuilder(tmp_path / "repo")
     base = str(b.commit({".keysweep.toml": b'fail-on = "high"\n[[allow]]\npaths = ["x["]\nreason = "r"\n'}))

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import scanner
 from scanner.model import BaselineState, Finding, Kind, Location, Report, Rule, Severity
+from scanner.output.context import RenderContext
 from scanner.output.escape import escape_text, guard_lines
 from scanner.output.where import RESTRICT, bundle_kind, public_by_design, where
 
@@ -47,15 +47,15 @@ class _Paint:
         return f"{sgr}{text}{_RESET}" if self.color else text
 
 
-def render_console(report: Report, *, color: bool) -> str:
-    """The console report for `report`; ANSI colour only when `color` is true."""
-    paint = _Paint(color)
+def render(report: Report, context: RenderContext) -> str:
+    """The console report for `report`; ANSI colour only when `context.color` is true."""
+    paint = _Paint(context.color)
     rules = {rule.id: rule for rule in report.rules}
-    lines = [_header(report, paint), ""]
+    lines = [_header(report, paint, context.version), ""]
     if report.status == "failed":
         message = escape_text(report.error or "unknown error")
         lines += [paint(_ERROR, f"ERROR: the scan failed: {message}"), ""]
-    active = [finding for finding in report.findings if finding.suppression is None]
+    active = report.active
     for provider, findings in _by_provider(active):
         lines.append(paint(_BOLD, escape_text(provider)))
         for finding in findings:
@@ -69,9 +69,14 @@ def render_console(report: Report, *, color: bool) -> str:
     return guard_lines("\n".join(lines)) + "\n"
 
 
-def _header(report: Report, paint: _Paint) -> str:
+def render_console(report: Report, *, color: bool) -> str:
+    """`render` with only the colour given."""
+    return render(report, RenderContext(color=color))
+
+
+def _header(report: Report, paint: _Paint, version: str) -> str:
     scan = report.scan
-    text = f"keysweep {scanner.__version__}: {escape_text(scan.mode)} scan of {escape_text(scan.target)}"
+    text = f"keysweep {version}: {escape_text(scan.mode)} scan of {escape_text(scan.target)}"
     if scan.range is not None:
         text += f", range {escape_text(scan.range)}"
     if scan.head is not None:
@@ -257,7 +262,7 @@ def _staged_hint() -> list[str]:
     ]
 
 
-def _summary(report: Report, paint: _Paint, active: list[Finding]) -> list[str]:
+def _summary(report: Report, paint: _Paint, active: tuple[Finding, ...]) -> list[str]:
     counts = dict.fromkeys(_SEVERITIES, 0)
     for finding in active:
         counts[finding.severity] += 1
@@ -274,7 +279,7 @@ def _summary(report: Report, paint: _Paint, active: list[Finding]) -> list[str]:
         )
     if report.baseline is not None:
         lines += _baseline_lines(report)
-    if report.status != "failed" and (not stats.complete or report.status == "incomplete"):
+    if report.incomplete:
         lines.append(
             paint(
                 _WARN,

@@ -14,24 +14,36 @@ import re
 import unicodedata
 from typing import Any
 
-# Categories that can move the cursor, end a line, reorder text or fail to encode:
-# controls (C0, DEL, C1), format characters (bidi overrides, zero-width), surrogates left by
-# undecodable bytes, and the Unicode line and paragraph separators.
-_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp", "Co", "Cn"})
+"""The one set of characters keysweep never prints raw (escape_text, dump_json) and never attaches
+as an annotation's `file` (output/github.py): those that can move the cursor, end a line, reorder
+text or fail to encode — controls (C0, DEL, C1), format characters (bidi overrides, zero-width),
+surrogates left by undecodable bytes, the Unicode line and paragraph separators — and those whose
+meaning this Python cannot know: private-use characters (their look and direction are the font's)
+and code points its Unicode database does not assign (a viewer with a newer Unicode may know one as
+a format or bidi character; unassigned code points in right-to-left blocks already default to a
+right-to-left direction)."""
+SHOWN_CHARS = 60
+"""An outside value quoted in an error: at most this much of it."""
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
 _TEXT_CANDIDATES = re.compile(r"[^\x20-\x5b\x5d-\x7e]")
 _LEGACY_COMMAND = "##["
 
 
-def _is_unsafe(char: str) -> bool:
-    return unicodedata.category(char) in _UNSAFE_CATEGORIES
+def is_unsafe(char: str) -> bool:
+    return unicodedata.category(char) in UNSAFE_CATEGORIES
+
+
+def plain_text(value: str) -> bool:
+    """Whether `value` holds no unsafe character (escape_text leaves it readable as it is)."""
+    return not any(is_unsafe(char) for char in value)
 
 
 def _escape_char(match: re.Match[str]) -> str:
     char = match.group()
     if char in _NAMED:
         return _NAMED[char]
-    if not _is_unsafe(char):
+    if not is_unsafe(char):
         return char
     code = ord(char)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
@@ -45,6 +57,14 @@ def escape_text(value: str) -> str:
     """
     escaped = _TEXT_CANDIDATES.sub(_escape_char, value)
     return escaped.replace(_LEGACY_COMMAND, "##\\x5b")
+
+
+def shown(value: str) -> str:
+    """An outside value (an input, an environment variable) as an error quotes it: escaped once
+    and cut, so that a huge value is not echoed whole into the log and annotation."""
+    if len(value) <= SHOWN_CHARS:
+        return f"'{escape_text(value)}'"
+    return f"'{escape_text(value[:SHOWN_CHARS])}…' ({len(value)} characters)"
 
 
 def guard_lines(text: str) -> str:
@@ -63,7 +83,7 @@ _JSON_CANDIDATES = re.compile(r"[^\x00-\x7f]")
 
 def _json_escape_char(match: re.Match[str]) -> str:
     char = match.group()
-    return f"\\u{ord(char):04x}" if _is_unsafe(char) else char
+    return f"\\u{ord(char):04x}" if is_unsafe(char) else char
 
 
 def dump_json(document: Any) -> str:

@@ -18,13 +18,13 @@ rather than attached as `file`.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from scanner.model import Finding, Kind, Location, Report, Rule, Severity, SourceKind
-from scanner.output.escape import escape_text
+from scanner.output.context import DEFAULT_LISTED, RenderContext
+from scanner.output.escape import escape_text, plain_text
 from scanner.output.where import RESTRICT, public_by_design, where
 
 MAX_PER_LEVEL = 10
@@ -32,7 +32,6 @@ MAX_PER_LEVEL = 10
 COMMIT_SHOWN = 12
 Level = Literal["error", "warning", "notice"]
 LEVELS: tuple[Level, ...] = ("error", "warning", "notice")
-_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp", "Co", "Cn"})
 
 
 def escape_data(value: str) -> str:
@@ -96,8 +95,9 @@ class Annotations:
 
 
 def plain_path(path: str) -> bool:
-    """Whether `path` can be a `file` property: printable text the runner can match to a file."""
-    return bool(path) and all(unicodedata.category(c) not in _UNSAFE_CATEGORIES for c in path)
+    """Whether `path` can be a `file` property: text the runner can match to a file and the
+    message shows unescaped (the one unsafe set of `escape.UNSAFE_CATEGORIES`)."""
+    return bool(path) and plain_text(path)
 
 
 def range_annotations(
@@ -111,7 +111,7 @@ def range_annotations(
     # a secret the tree scan suppressed (a pragma on its line) still has its line there
     in_tree = {f.fingerprint: f for f in (*tree.suppressed, *tree.findings)} if tree is not None else {}
     chosen: dict[Level, list[Finding]] = {level: [] for level in LEVELS}
-    findings = [f for f in report.findings if f.suppression is None]  # a baselined one is acknowledged
+    findings = list(report.active)  # a baselined one is acknowledged
     for finding in sorted(findings, key=lambda f: -f.severity.rank):  # stable
         chosen[level_of(finding.severity)].append(finding)
     # a key its author approved with a pragma this change adds: a warning on that line, for review
@@ -130,7 +130,16 @@ def range_annotations(
     return Annotations(tuple(items), total, total - len(items), per_level)
 
 
-DEFAULT_LISTED = "The step's log and the job summary list them all."
+def render(report: Report, context: RenderContext) -> str:
+    """The workflow commands for the range `report`, on the lines of `context.tree` (the checked-out
+    commit's scan) when it did not fail."""
+    return render_annotations(plan(report, context), context.where_listed)
+
+
+def plan(report: Report, context: RenderContext) -> Annotations:
+    """The annotations `render` writes (their count is the summary's `annotations`)."""
+    tree = context.tree if context.tree is not None and context.tree.status != "failed" else None
+    return range_annotations(report, tree)
 
 
 def render_annotations(annotations: Annotations, where_listed: str = DEFAULT_LISTED) -> str:

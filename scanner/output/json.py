@@ -12,23 +12,29 @@ from typing import Any
 
 import scanner
 from scanner.model import BaselineSummary, CommitRef, Finding, Location, Report, Stats, SuppressKind
+from scanner.output.context import RenderContext
 from scanner.output.escape import dump_json
 from scanner.output.where import bundle_kind
 
 REPORT_VERSION = "1"
 
 
-def render_json(report: Report) -> str:
+def render(report: Report, context: RenderContext) -> str:
     """The JSON report for `report`, as text ending in a newline."""
-    return dump_json(report_document(report))
+    return dump_json(report_document(report, context.version))
 
 
-def report_document(report: Report) -> dict[str, Any]:
-    """The JSON report as plain data (what `render_json` serializes)."""
+def render_json(report: Report) -> str:
+    """`render` with the default context."""
+    return render(report, RenderContext())
+
+
+def report_document(report: Report, version: str = scanner.__version__) -> dict[str, Any]:
+    """The JSON report as plain data (what `render` serializes)."""
     document: dict[str, Any] = {
         "version": REPORT_VERSION,
         "status": report.status,
-        "tool": {"name": "keysweep", "version": scanner.__version__, "ruleset": report.ruleset},
+        "tool": {"name": "keysweep", "version": version, "ruleset": report.ruleset},
         "scan": {
             "mode": report.scan.mode,
             "target": report.scan.target,

@@ -54,7 +54,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import scanner
 from scanner.model import (
     BaselineState,
     Finding,
@@ -67,6 +66,7 @@ from scanner.model import (
     Suppression,
     SuppressKind,
 )
+from scanner.output.context import RenderContext
 from scanner.output.escape import dump_json
 from scanner.output.sarif_origin import SRCROOT, origin_first, origin_shown
 from scanner.output.sarif_rules import friendly_name as friendly_name  # the rule descriptors' module
@@ -96,21 +96,31 @@ class SarifFile:
     """Which limit made keysweep leave results out (None when nothing was)."""
 
 
-def render_sarif(report: Report) -> str:
+def render(report: Report, context: RenderContext) -> str:
     """The SARIF log for `report`, as text ending in a newline."""
-    return build_sarif(report).text
+    return build_sarif(report, context).text
+
+
+def render_sarif(report: Report) -> str:
+    """`render` with the default context."""
+    return render(report, RenderContext())
 
 
 def build_sarif(
-    report: Report, *, max_results: int = MAX_RESULTS, max_gzip_bytes: int = MAX_GZIP_BYTES
+    report: Report,
+    context: RenderContext | None = None,
+    *,
+    max_results: int = MAX_RESULTS,
+    max_gzip_bytes: int = MAX_GZIP_BYTES,
 ) -> SarifFile:
     """The SARIF log for `report` within GitHub's upload limits (github.md §1.3).
 
     Over 25,000 results, or over 10 MB gzipped, the most severe results are kept (the findings
     come ordered by severity, then first-seen time) and the run's properties and a notification
-    say how many were left out and why; GitHub would refuse the whole file otherwise.
+    say how many were left out and why; GitHub would refuse the whole file otherwise. A writer
+    that must say so (the Action's log and summary) calls this rather than `render`.
     """
-    document = sarif_document(report)
+    document = sarif_document(report, context or RenderContext())
     run = document["runs"][0]
     results: list[dict[str, Any]] = run["results"]
     total = len(results)
@@ -158,11 +168,12 @@ def _gzipped_size(text: str) -> int:
     return len(gzip.compress(text.encode("utf-8"), compresslevel=6, mtime=0))
 
 
-def sarif_document(report: Report) -> dict[str, Any]:
+def sarif_document(report: Report, context: RenderContext | None = None) -> dict[str, Any]:
     """The SARIF log as plain data, every result included (what `build_sarif` trims and writes).
 
     Results are ordered most severe first, so that a cut keeps the most severe.
     """
+    context = context or RenderContext()
     rules = rule_table(report)
     index = {rule.id: position for position, rule in enumerate(rules)}
     failed = report.status == "failed"
@@ -172,14 +183,14 @@ def sarif_document(report: Report) -> dict[str, Any]:
         "tool": {
             "driver": {
                 "name": "keysweep",
-                "semanticVersion": scanner.__version__,
+                "semanticVersion": context.version,
                 "informationUri": INFORMATION_URI,
                 "rules": [rule_descriptor(rule) for rule in rules],
             }
         },
         "invocations": [_invocation(report)],
         "originalUriBaseIds": {SRCROOT: _source_root(report.scan.root or report.scan.target)},
-        "automationDetails": {"id": automation_id(report.scan.mode)},
+        "automationDetails": {"id": category(report, context) + "/"},
         "columnKind": "utf16CodeUnits",
         "results": results,
         "properties": _run_properties(report),
@@ -215,6 +226,11 @@ def _run_properties(report: Report) -> dict[str, Any]:
             "stale": len(b.stale) if b.stale_checked else None,
         }
     return properties
+
+
+def category(report: Report, context: RenderContext) -> str:
+    """The run's category as `upload-sarif` names it: the context's, else the report's mode's."""
+    return context.category or automation_id(report.scan.mode).rstrip("/")
 
 
 def automation_id(mode: str) -> str:

@@ -16,102 +16,23 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from urllib.parse import quote
 
-import scanner
 from scanner.model import Finding, Kind, Location, Report, Rule, Severity
+from scanner.output.context import MAX_SUMMARY_BYTES, RenderContext
+from scanner.output.context import RepoLinks as RepoLinks  # the context's, named here too
+from scanner.output.context import SarifNote as SarifNote
+from scanner.output.context import SummaryContext as SummaryContext
 from scanner.output.escape import guard_lines
-from scanner.output.templating import render
+from scanner.output.templating import render as render_template
 from scanner.output.where import message_of, public_by_design, where
 
 TEMPLATE = "summary.md.j2"
-MAX_SUMMARY_BYTES = 1_000_000
-"""Under GitHub's 1 MiB (1,048,576 bytes) per step summary, with room to spare."""
-TOP_FINDINGS = 50
 FIRST_STEPS = 3
 LOCATIONS_SHOWN = 3
 CELL_CHARS = 200
 COMMIT_SHOWN = 12
 SEVERITIES = (Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW)
-_HEX = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
-_SERVER = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~-]+)*")
 _BLANK_LINES = re.compile(r"\n{3,}")
-_REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
-
-
-@dataclass(frozen=True, slots=True)
-class RepoLinks:
-    """Links into the repository on its server (`GITHUB_SERVER_URL`, `GITHUB_REPOSITORY`)."""
-
-    server_url: str
-    repository: str
-    run_id: str | None = None
-
-    @classmethod
-    def of(
-        cls, server_url: str | None, repository: str | None, run_id: str | None = None
-    ) -> RepoLinks | None:
-        """Links, or None when a value is absent or not what the runner sets (no link is better
-        than a link built from something else)."""
-        server = (server_url or "").rstrip("/")
-        if not _SERVER.fullmatch(server) or not _REPOSITORY.fullmatch(repository or ""):
-            return None
-        run = run_id if run_id and run_id.isdigit() else None
-        return cls(server, repository or "", run)
-
-    @property
-    def base(self) -> str:
-        return f"{self.server_url}/{self.repository}"
-
-    def commit(self, sha: str) -> str | None:
-        return f"{self.base}/commit/{sha}" if _HEX.fullmatch(sha) else None
-
-    def blob(self, sha: str, path: str, line: int) -> str | None:
-        if not _HEX.fullmatch(sha):
-            return None
-        return f"{self.base}/blob/{sha}/{quote(path.encode('utf-8', 'surrogateescape'))}#L{max(line, 1)}"
-
-    @property
-    def code_scanning(self) -> str:
-        return f"{self.base}/security/code-scanning?query=is%3Aopen+tool%3Akeysweep"
-
-    @property
-    def run(self) -> str | None:
-        return f"{self.base}/actions/runs/{self.run_id}" if self.run_id else None
-
-
-@dataclass(frozen=True, slots=True)
-class SarifNote:
-    """The SARIF file the run wrote, as the summary tells it."""
-
-    path: str
-    category: str
-    status: str
-    results: int
-    omitted: int = 0
-    limit: str | None = None
-    upload: bool = True
-    """False for a category that is never uploaded (`keysweep/range`, `keysweep/staged`)."""
-
-
-@dataclass(frozen=True, slots=True)
-class SummaryContext:
-    """What only the entry point knows about the run."""
-
-    scope: str | None = None
-    """What the report scanned and why, in one line (the action's plan)."""
-    subject: str | None = None
-    """What the findings are "in": "this pull request", "the history"; from the mode if absent."""
-    fail_on: Severity | None = Severity.HIGH
-    exit_code: int | None = None
-    links: RepoLinks | None = None
-    tree: Report | None = None
-    """The checked-out commit's scan, when the SARIF file holds it rather than `report`."""
-    sarif: SarifNote | None = None
-    annotations: int | None = None
-    """How many findings were annotated on the pull request's files."""
-    max_bytes: int = MAX_SUMMARY_BYTES
-    top: int = TOP_FINDINGS
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,9 +126,8 @@ class Summary:
     limit_bytes: int = field(default=MAX_SUMMARY_BYTES)
 
 
-def render_summary(report: Report, context: SummaryContext | None = None) -> str:
+def render(report: Report, context: RenderContext) -> str:
     """The job summary of `report`, as Markdown under `context.max_bytes` (UTF-8)."""
-    context = context or SummaryContext()
     rows = min(context.top, len(report.findings))
     text = _render(report, context, rows, cut=False)
     while len(text.encode("utf-8")) > context.max_bytes and rows > 0:
@@ -216,22 +136,27 @@ def render_summary(report: Report, context: SummaryContext | None = None) -> str
     return text
 
 
-def _render(report: Report, context: SummaryContext, rows: int, *, cut: bool) -> str:
-    text = render(TEMPLATE, markdown=True, s=_summary(report, context, rows, cut))
+def render_summary(report: Report, context: RenderContext | None = None) -> str:
+    """`render` with the default context when none is given."""
+    return render(report, context or RenderContext())
+
+
+def _render(report: Report, context: RenderContext, rows: int, *, cut: bool) -> str:
+    text = render_template(TEMPLATE, markdown=True, s=_summary(report, context, rows, cut))
     # one blank line between blocks, whatever the template's conditionals left; no value holds a
     # newline. Every line starts with the template's own text; guard_lines makes sure (`--summary -`).
     return guard_lines(_BLANK_LINES.sub("\n\n", text).strip() + "\n")
 
 
-def _summary(report: Report, context: SummaryContext, rows: int, cut: bool) -> Summary:
+def _summary(report: Report, context: RenderContext, rows: int, cut: bool) -> Summary:
     rules = {rule.id: rule for rule in report.rules}
     failed = report.status == "failed"
-    findings = () if failed else active(report)
+    findings = () if failed else report.active
     stats = report.stats
     tree = context.tree
     tree_failed = tree is None or tree.status == "failed"
     return Summary(
-        version=scanner.__version__,
+        version=context.version,
         status=report.status,
         error=report.error if failed else None,
         subject=context.subject or _subject(report.scan.mode),
@@ -246,25 +171,20 @@ def _summary(report: Report, context: SummaryContext, rows: int, cut: bool) -> S
         rows=tuple(_row(f, rules.get(f.rule_id), context) for f in findings[:rows]),
         rows_left_out=len(findings) - min(rows, len(findings)),
         rows_cut_for_size=cut,
-        incomplete=not failed and (report.status == "incomplete" or not stats.complete),
+        incomplete=report.incomplete,
         skipped=_skipped(report),
         suppressed=tuple(sorted((k, v) for k, v in stats.suppressed.items() if v)),
         added_pragmas=() if failed else _added_pragmas(report, rules, context),
         stats=_stats(report),
         baseline=_baseline(report),
-        tree_total=None if tree_failed or tree is None else len(active(tree)),
-        tree_by_severity=None if tree_failed or tree is None else _by_severity(active(tree)),
+        tree_total=None if tree_failed or tree is None else len(tree.active),
+        tree_by_severity=None if tree_failed or tree is None else _by_severity(tree.active),
         sarif=context.sarif,
         annotations=context.annotations,
         code_scanning=context.links.code_scanning if context.links else None,
         run_url=context.links.run if context.links else None,
         limit_bytes=context.max_bytes,
     )
-
-
-def active(report: Report) -> tuple[Finding, ...]:
-    """The findings that count: a baselined one stays in the report but is acknowledged."""
-    return tuple(f for f in report.findings if f.suppression is None)
 
 
 def _baseline(report: Report) -> str | None:
@@ -288,7 +208,7 @@ def _subject(mode: str) -> str:
     }.get(mode, "the tree")
 
 
-def _verdict(report: Report, context: SummaryContext) -> str:
+def _verdict(report: Report, context: RenderContext) -> str:
     threshold = context.fail_on.value if context.fail_on else "none"
     if context.exit_code == 3 or report.status == "failed":
         return "The scan failed (exit 3)."
@@ -332,7 +252,7 @@ def _exposure(finding: Finding) -> str:
     return text
 
 
-def _first_seen(finding: Finding, context: SummaryContext) -> Link | None:
+def _first_seen(finding: Finding, context: RenderContext) -> Link | None:
     seen = finding.first_seen
     if seen is None:
         return None
@@ -340,7 +260,7 @@ def _first_seen(finding: Finding, context: SummaryContext) -> Link | None:
     return Link(seen.commit[:COMMIT_SHOWN], url)
 
 
-def _location(location: Location, context: SummaryContext) -> Link:
+def _location(location: Location, context: RenderContext) -> Link:
     position = location.position
     text = _clip(f"{location.path}:{position.line}:{position.column}")
     if location.original is not None:
@@ -355,7 +275,7 @@ def _location(location: Location, context: SummaryContext) -> Link:
     return Link(text, url)
 
 
-def _row(finding: Finding, rule: Rule | None, context: SummaryContext) -> Row:
+def _row(finding: Finding, rule: Rule | None, context: RenderContext) -> Row:
     shown = finding.locations[:LOCATIONS_SHOWN]
     total = max(finding.locations_total, len(finding.locations))
     return Row(
@@ -371,7 +291,7 @@ def _row(finding: Finding, rule: Rule | None, context: SummaryContext) -> Row:
     )
 
 
-def _step(finding: Finding, rule: Rule | None, context: SummaryContext) -> Step:
+def _step(finding: Finding, rule: Rule | None, context: RenderContext) -> Step:
     url = finding.remediation_url or (rule.revoke_url if rule is not None else "")
     return Step(
         severity=finding.severity.value,
@@ -386,9 +306,7 @@ def _step(finding: Finding, rule: Rule | None, context: SummaryContext) -> Step:
     )
 
 
-def _added_pragmas(
-    report: Report, rules: dict[str, Rule], context: SummaryContext
-) -> tuple[AddedPragma, ...]:
+def _added_pragmas(report: Report, rules: dict[str, Rule], context: RenderContext) -> tuple[AddedPragma, ...]:
     """The findings whose line carries a pragma the scanned change adds: the ones it suppressed
     (a reviewer should see them) and the ones it could not (they count)."""
     out: list[AddedPragma] = []

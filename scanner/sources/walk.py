@@ -28,7 +28,6 @@ EXCLUDED_DIRS = frozenset(
         b".pytest_cache",
     }
 )
-DEFAULT_SIZE_CAP = 32 * 1024 * 1024
 CHUNK_OVERLAP = 64 * 1024
 
 

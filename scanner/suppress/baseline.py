@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from scanner.errors import UsageError
+from scanner.errors import BaselineError
 from scanner.model import Finding
 from scanner.suppress.apply import LiveMap, live_paths
 from scanner.suppress.policy import Baseline, BaselineEntry
@@ -39,10 +39,6 @@ BASELINE_VERSION = 1
 _ENTRY_KEYS = ("fingerprint", "rule_id", "redacted", "first_seen", "paths", "held_at_head", "reason")
 _REQUIRED = frozenset(_ENTRY_KEYS) - {"reason"}
 _TOP_KEYS = frozenset({"version", "tool", "key_id", "entries"})
-
-
-class BaselineError(UsageError):
-    """A baseline file that cannot be used: exit 2, naming the file and the entry."""
 
 
 def key_id(key: bytes) -> str:

@@ -1,34 +1,32 @@
-"""From a config and a baseline to what a scan runs with: the ruleset, the policy, `fail-on` and
-the fingerprint key. The CLI reads both files from disk (`load_local`); the Action reads them from
-the trusted commit (`trusted.read_trusted`); both end in `resolve`, so they agree.
-
-Precedence of `fail-on`: the command line (or the Action's input), then the config, then `high`.
+"""The config file and baseline a scan trusts, read from disk (`load_local`: the CLI, and the
+Action on a plain directory). The Action reads them from a trusted commit instead
+(`trusted.read_trusted`); both end in `config.resolve_config`, so they agree.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from scanner.errors import UsageError
-from scanner.findings import DEFAULT_FINGERPRINT_KEY
-from scanner.model import Rule, Severity
-from scanner.suppress.baseline import key_id, parse_baseline
-from scanner.suppress.policy import Baseline, Policy
+from scanner.model import Rule
+from scanner.suppress.baseline import parse_baseline
+from scanner.suppress.policy import Baseline
 from scanner.suppress.settings import Settings, find_config, load_config
-
-DEFAULT_FAIL_ON = "high"
 
 
 @dataclass(frozen=True, slots=True)
-class ScanInputs:
-    rules: tuple[Rule, ...]  # the bundled rules plus the config's own
-    policy: Policy
-    fail_on: Severity | None  # None: --fail-on none
-    fingerprint_key: bytes
-    config_source: str | None
-    baseline_source: str | None
+class ConfigFiles:
+    """The config file and baseline a scan trusts, as read (from disk, or from a trusted commit)."""
+
+    settings: Settings | None = None
+    baseline: Baseline | None = None
+    baseline_source: str | None = None  # where the baseline came from, for messages
+
+
+NO_FILES = ConfigFiles()
+"""No config file and no baseline: the built-in defaults."""
 
 
 def repository_root(target: Path) -> Path:
@@ -49,7 +47,7 @@ def load_local(
     baseline: Path | None,
     config_baseline: bool = True,
     root: Path | None = None,
-) -> tuple[Settings | None, Baseline | None, str | None]:
+) -> ConfigFiles:
     """The config (`config`, else `.keysweep.toml` at the root) and the baseline (`baseline`,
     else — with `config_baseline` — the one the config names), read from disk. `root` is the
     run's (scanner/target.py: `Target.root`); found from `target` when not given."""
@@ -65,40 +63,11 @@ def load_local(
                 f"(create it with `keysweep baseline create --output {settings.baseline}`)"
             )
     if bpath is None:
-        return settings, None, None
+        return ConfigFiles(settings)
     try:
         text = bpath.read_bytes().decode("utf-8")
     except OSError as e:
         raise UsageError(f"{bpath}: cannot read the baseline: {e.strerror}") from None
     except UnicodeDecodeError:
         raise UsageError(f"{bpath}: the baseline is not UTF-8") from None
-    return settings, parse_baseline(text, str(bpath)), str(bpath)
-
-
-def resolve(
-    builtin: Sequence[Rule],
-    settings: Settings | None,
-    baseline: Baseline | None,
-    baseline_source: str | None,
-    fail_on: str | None,
-    suppress: bool = True,
-) -> ScanInputs:
-    """What the scan runs with; `fail_on` is the command line's (None: not given)."""
-    rules = tuple(sorted((*builtin, *(settings.rules if settings else ())), key=lambda r: r.id))
-    key = settings.fingerprint_key if settings and settings.fingerprint_key else DEFAULT_FINGERPRINT_KEY
-    if baseline is not None and baseline.key_id != key_id(key):
-        raise UsageError(
-            f"{baseline_source}: made with another fingerprint key (key_id {baseline.key_id}, "
-            f"this config's is {key_id(key)}); recreate it or use the config it was made with"
-        )
-    level = fail_on or (settings.fail_on if settings else None) or DEFAULT_FAIL_ON
-    policy = settings.policy if settings is not None else Policy()
-    policy = replace(policy, baseline=baseline, suppress=suppress)
-    return ScanInputs(
-        rules=rules,
-        policy=policy,
-        fail_on=None if level == "none" else Severity(level),
-        fingerprint_key=key,
-        config_source=settings.source if settings else None,
-        baseline_source=baseline_source,
-    )
+    return ConfigFiles(settings, parse_baseline(text, str(bpath)), str(bpath))

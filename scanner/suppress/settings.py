@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from scanner.errors import RuleError, UsageError
+from scanner.errors import ConfigError, RuleError
 from scanner.model import Rule, Severity
 from scanner.suppress.globs import GlobError, PathGlob, compile_glob
 from scanner.suppress.policy import AddedPragmas, AllowEntry, Policy, SeverityOverride
@@ -52,10 +52,6 @@ _TOP = frozenset(
 _PRAGMAS = frozenset({"added-by-change"})
 _ALLOW = frozenset({"paths", "reason", "rules"})
 _SEVERITY = frozenset({"paths", "rules", "severity"})
-
-
-class ConfigError(UsageError):
-    """A configuration file that cannot be used: exit 2."""
 
 
 @dataclass(frozen=True, slots=True)
