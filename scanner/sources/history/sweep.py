@@ -261,6 +261,13 @@ class Sweep:
         self.t.closure = closure
         interesting = set(self.t.matched) | self.t.unreadable
         self.trees = Trees(self.repo, closure, interesting, self.t.unread_trees)
+        if closure:  # the workers read the closure's trees again, in pack order, and sort them
+            args = (frozenset(closure), frozenset(interesting), frozenset(self.t.unread_trees))
+            if self.crew is not None:
+                for got in self.crew.call("entries", *args):
+                    self.trees.sorted.update(got)
+            elif self.local is not None:
+                self.trees.sorted.update(self.local.entries(*args))
 
     def _subtree_missing(self, batches: Sequence[TreesDone]) -> bool:
         """Whether a subtree link names an absent tree (checked on the naming tree's entries)."""
