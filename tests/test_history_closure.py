@@ -56,6 +56,17 @@ def test_wanted_entries_are_the_parsed_entries_that_name_them() -> None:
         assert wanted_entries(data, [bytes(20)]) == []
 
 
+def test_an_id_in_bytes_between_entries_is_no_entry() -> None:
+    """A damaged tree with bytes no entry covers: the id there is skipped, the entry after it kept."""
+    rng = random.Random(3)
+    wanted = bytes(rng.randrange(0x80, 0x100) for _ in range(20))
+    first = _entry(b"100644", b"a", bytes(rng.randrange(0x80, 0x100) for _ in range(20)))
+    data = first + b"\x00" + wanted + _entry(b"100644", b"b", wanted)
+    want = [e for e in tree_entries(data) if e[2] == wanted]
+    assert [e[1] for e in want] == [b"b"]
+    assert wanted_entries(data, [wanted]) == want
+
+
 def test_sorted_entries_match_the_full_parse_on_random_trees() -> None:
     rng = random.Random(11)
     for _ in range(200):

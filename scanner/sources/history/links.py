@@ -70,10 +70,13 @@ def wanted_entries(data: bytes, wanted: Iterable[bytes]) -> list[tuple[bytes, by
         m = search(data, up.end() if up is not None else at)
         if m is None:
             break
-        at = m.end()
-        if m.start(3) == p + 1:
+        nul = m.start(3) - 1
+        if nul == p:
             mode, name, child = m.groups()
             out.append((mode, name, child))
+        if nul <= p:
+            at = m.end()  # taken, or `p` is inside its id
+        # else `p` lies in bytes no entry covers (a damaged tree): `m` may still be a later hit's
     return out
 
 
