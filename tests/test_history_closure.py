@@ -11,7 +11,7 @@ import pytest
 
 import scanner.sources.history.links as links
 from scanner.git.objects import tree_entries
-from scanner.sources.history.links import sort_entries, wanted_entries
+from scanner.sources.history.links import mode_entries, sort_entries, wanted_entries
 from tests.oracle import Expect, digest
 from tests.repo_builder import RepoBuilder, env_line, make_key
 from tests.test_history_packed import pack_all
@@ -71,16 +71,20 @@ def test_sorted_entries_match_the_full_parse_on_random_trees() -> None:
     rng = random.Random(11)
     for _ in range(200):
         ids = [bytes(rng.randrange(256) for _ in range(20)) for _ in range(12)]
-        modes = [b"100644", b"40000", b"160000", b"100755", b"120000", b"040000"]
+        modes = [b"100644", b"40000", b"160000", b"100755", b"120000", b"040000", b"0160000"]
+        names = [b"", b" 40000 x", b" 100644", b" 160000 y", b"160000 "]
         data = b"".join(
-            _entry(
-                rng.choice(modes), b"n%d%s" % (k, rng.choice([b"", b" 40000 x", b" 100644"])), rng.choice(ids)
-            )
+            _entry(rng.choice(modes), b"n%d%s" % (k, rng.choice(names)), rng.choice(ids))
             for k in range(rng.randrange(1, 30))
         )
+        if rng.random() < 0.2:  # a damaged tree: bytes no entry covers
+            cut = rng.randrange(len(data))
+            data = data[:cut] + b"\x00" + rng.choice(ids) + b"160000 " + data[cut:]
         closure, unread, interesting = set(ids[:3]), set(ids[3:4]), set(ids[4:6])
         full = sort_entries(tree_entries(data), closure, unread, interesting)
         assert sort_entries(wanted_entries(data, ids[:6]), closure, unread, interesting) == full
+        for mode in (b"160000", b"40000", b"100644"):
+            assert mode_entries(data, mode) == [e for e in tree_entries(data) if e[0] == mode]
 
 
 def _deep(path: Path) -> RepoBuilder:

@@ -49,9 +49,7 @@ def sort_entries(
 
 def wanted_entries(data: bytes, wanted: Iterable[bytes]) -> list[tuple[bytes, bytes, bytes]]:
     """The entries of raw tree `data` whose id is one of `wanted`, in order: exactly those of
-    `tree_entries(data)`, found by a byte search for each id instead of parsing every entry.
-    Each place an id follows a NUL is confirmed as an entry by parsing up to it in C (ENTRY_FULL's
-    own matches, so a name or id that merely holds the bytes is never taken for an entry)."""
+    `tree_entries(data)`, found by a byte search for each id instead of parsing every entry."""
     hits: list[int] = []
     for oid in set(wanted):
         needle = b"\x00" + oid
@@ -60,22 +58,42 @@ def wanted_entries(data: bytes, wanted: Iterable[bytes]) -> list[tuple[bytes, by
             hits.append(p)
             p = data.find(needle, p + 1)
     hits.sort()
+    return _entries_at(data, hits, 3, 1)
+
+
+def mode_entries(data: bytes, mode: bytes) -> list[tuple[bytes, bytes, bytes]]:
+    """The entries of raw tree `data` with this mode, in order: exactly those of
+    `tree_entries(data)`, found where the mode's text occurs instead of parsing every entry."""
+    hits: list[int] = []
+    needle = mode + b" "
+    p = data.find(needle)
+    while p >= 0:
+        hits.append(p)
+        p = data.find(needle, p + 1)
+    return _entries_at(data, hits, 1, 0)
+
+
+def _entries_at(data: bytes, hits: list[int], group: int, back: int) -> list[tuple[bytes, bytes, bytes]]:
+    """The entries (matches of ENTRY_FULL's findall) whose `group` starts `back` bytes after a hit
+    (ascending positions). Each hit is confirmed by parsing up to it in C, so a name or id that
+    merely holds the bytes is never taken for an entry."""
     out: list[tuple[bytes, bytes, bytes]] = []
     at = 0  # the end of a match of ENTRY_FULL's findall (or 0)
     search = ENTRY_FULL.search
     for p in hits:
         if p < at:
-            continue  # inside the entry taken last: not an entry's own id
+            continue  # inside the entry taken last: not an entry's own
         up = _MATCHES_UP_TO.match(data, at, p)  # never None: it matches the empty string
-        m = search(data, up.end() if up is not None else at)
+        start = up.end() if up is not None else at
+        m = search(data, start)
         if m is None:
             break
-        nul = m.start(3) - 1
-        if nul == p:
+        where = m.start(group) - back
+        if where == p:
             mode, name, child = m.groups()
             out.append((mode, name, child))
-        if nul <= p:
-            at = m.end()  # taken, or `p` is inside its id
+        if where <= p:
+            at = m.end()  # taken, or `p` is inside it
         # else `p` lies in bytes no entry covers (a damaged tree): `m` may still be a later hit's
     return out
 

@@ -53,7 +53,7 @@ from scanner.git.packs import LOOSE, Listing, PackError, PackReader, split_ids
 from scanner.git.repo import open_repository, read_header, read_raw
 from scanner.skips import CORRUPT, TOO_LARGE
 from scanner.sources.base import PoolSpec, scan_text
-from scanner.sources.history.links import Sorted, sort_entries, wanted_entries
+from scanner.sources.history.links import Sorted, mode_entries, sort_entries, wanted_entries
 from scanner.sources.pool import Lane
 
 hyperscan: Any
@@ -328,7 +328,7 @@ class SweepWorker:
                 # (odb.exists for every entry of every version of its root tree)
                 for data in batch:
                     if MODE_GITLINK + b" " in data:
-                        out.gitlinks.update(c for m, _n, c in ENTRY_FULL.findall(data) if m == MODE_GITLINK)
+                        out.gitlinks.update(c for _m, _n, c in mode_entries(data, MODE_GITLINK))
             for k in search.holders(batch, joined):
                 out.direct.append(trees[batch_idx[k]])
                 self.direct.add(batch_idx[k])
