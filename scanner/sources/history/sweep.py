@@ -42,7 +42,7 @@ from scanner.sources.history.workers import (
     make_sweep_worker,
     split_chunks,
 )
-from scanner.sources.pool import Pool, local_lane
+from scanner.sources.pool import Pool, Sent, local_lane
 
 RESUME_MAX_NEW = 50_000  # more new objects than this: a cached sweep starts over
 POOL_MIN_OBJECTS = 40_000  # fewer objects than this: no worker processes
@@ -79,6 +79,7 @@ class Sweep:
         self.origins: list[tuple[str, bytes]] = []  # what each Found was read from (for the cache)
         self._early: list[bytes] | None = None  # targets of a tree pass started before the merge
         self._tree_chunks: list[tuple[int, bytes, bytes]] | None = None  # every chunk's trees, shared out
+        self._trees_sent: Sent[TreesDone] | None = None  # the early tree pass, under way
         self._ab: tuple[tuple[int, int, int], list[tuple[str, str]], dict[str, int]] = ((0, 0, 0), [], {})
         self.cache = cache
         self._resumed = (0, 0)  # (objects the cache knew, objects read anew) of a resumed sweep
@@ -109,10 +110,10 @@ class Sweep:
         if workers > 1 and len(chunks) > 1:
             sweep_spec = SweepSpec(self.spec, listing, tuple(chunks[0]))
             self.crew = Pool(make_sweep_worker, sweep_spec, len(chunks), tick)
-            self.crew.send("objects")
+            sent = self.crew.send(SweepWorker.objects)
             if self.meanwhile is not None:  # this process has nothing else to do until they are done
                 self.meanwhile_result, self.meanwhile = self.meanwhile(), None
-            batches: list[ObjectsDone] = self.crew.collect()
+            batches = sent.collect()
             if not (listing.promisor or self.t.shallow or bad_objects(self.repo)):
                 # the workers start on their trees while this process takes in what they found
                 targets: set[bytes] = set()
@@ -122,7 +123,7 @@ class Sweep:
                     targets.update(o for o, t in b.corrupt if t in (0, OBJ_BLOB))
                 self._early = sorted(targets)
                 self._tree_chunks = sorted(c for b in batches for c in b.tree_chunks)
-                self._send_trees(self._early, None)
+                self._trees_sent = self._send_trees(self._early, None)
         else:
             self.local = SweepWorker(
                 self.repo, self.matcher, self.spec.cap, listing, chunks[0], local_lane(tick)
@@ -196,7 +197,9 @@ class Sweep:
             # objects that exist but could not be read are not also "missing"
             known = frozenset(self.t.known_blobs | self.t.known_trees | self.t.unreadable) if exact else None
             if self.crew is not None and early is not None:
-                batches: list[TreesDone] = self.crew.collect()
+                assert self._trees_sent is not None
+                batches: list[TreesDone] = self._trees_sent.collect()
+                self._trees_sent = None
                 if exact or early != targets:  # the early pass does not fit what was merged: again
                     batches = self._call_trees(targets, known)
                 early = None
@@ -251,7 +254,7 @@ class Sweep:
         while frontier:
             if self.crew is not None:
                 found: set[bytes] = set()
-                for got in self.crew.call("parents", frontier):
+                for got in self.crew.call(SweepWorker.parents, frontier):
                     found.update(got)
             else:
                 assert self.local is not None
@@ -264,8 +267,8 @@ class Sweep:
         if closure:  # the workers read the closure's trees again, in pack order, and sort them
             args = (frozenset(closure), frozenset(interesting), frozenset(self.t.unread_trees))
             if self.crew is not None:
-                for got in self.crew.call("entries", *args):
-                    self.trees.sorted.update(got)
+                for part in self.crew.call(SweepWorker.entries, *args):
+                    self.trees.sorted.update(part)
             elif self.local is not None:
                 self.trees.sorted.update(self.local.entries(*args))
 
@@ -347,15 +350,13 @@ class Sweep:
         self.origins = att.origins
         res.sources = {"history": res.blobs, "message": len(self.t.commits) + len(self.t.tags)}
 
-    def _send_trees(self, targets: list[bytes], known: frozenset[bytes] | None) -> None:
+    def _send_trees(self, targets: list[bytes], known: frozenset[bytes] | None) -> Sent[TreesDone]:
         assert self.crew is not None
         self.crew.reset(TREES_COUNTER)
-        self.crew.send("read_trees", targets, known, self._tree_chunks)
+        return self.crew.send(SweepWorker.read_trees, targets, known, self._tree_chunks)
 
     def _call_trees(self, targets: list[bytes], known: frozenset[bytes] | None) -> list[TreesDone]:
-        self._send_trees(targets, known)
-        assert self.crew is not None
-        return self.crew.collect()
+        return self._send_trees(targets, known).collect()
 
     @property
     def index(self) -> Sequence[IndexEntry]:
