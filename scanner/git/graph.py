@@ -8,7 +8,7 @@ boundary or a missing commit inside the range (exit 3) from the range's own edge
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 
 import pygit2
 
@@ -16,6 +16,22 @@ from scanner.errors import ScanError
 from scanner.git.objects import CommitMeta, parse_commit
 from scanner.git.refs import FETCH_HINT
 from scanner.git.repo import read_raw
+
+
+def walk(starts: Iterable[bytes], parents: Callable[[bytes], Iterable[bytes]]) -> Iterator[bytes]:
+    """Every commit reachable from `starts`, each once, depth first (the one commit-graph walk of
+    the full sweep's reachability, the range scan's full walk and the path search). `parents(c)`
+    is asked after `c` was handled and says which parents to follow: none past a shallow boundary
+    or an unreadable commit; it may report or raise for the caller."""
+    seen: set[bytes] = set()
+    stack = list(starts)
+    while stack:
+        c = stack.pop()
+        if c in seen:
+            continue
+        seen.add(c)
+        yield c
+        stack.extend(parents(c))
 
 
 def generations(commits: dict[bytes, CommitMeta]) -> dict[bytes, int]:

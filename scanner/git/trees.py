@@ -281,23 +281,21 @@ def history_holds_path(repo: pygit2.Repository, tips: list[bytes], path: bytes) 
 
     Commits are read newest first from the tips; a root tree already seen is not looked in again,
     so the cost is the commits plus the distinct trees on the way to `path`."""
-    from scanner.git.graph import CommitCache
+    from scanner.git.graph import CommitCache, walk
 
     commits = CommitCache(repo)
     parts = path.split(b"/")
-    seen_commits: set[bytes] = set()
     seen_trees: set[bytes] = set()
-    stack = list(tips)
-    while stack:
-        c = stack.pop()
-        if c in seen_commits:
-            continue
-        seen_commits.add(c)
+
+    def parents(c: bytes) -> tuple[bytes, ...]:
+        got = commits.get(c)
+        return got[0].parents if got is not None else ()
+
+    for c in walk(tips, parents):
         got = commits.get(c)
         if got is None:
             continue
         meta = got[0]
-        stack.extend(meta.parents)
         if meta.tree in seen_trees:
             continue
         seen_trees.add(meta.tree)

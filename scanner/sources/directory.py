@@ -53,7 +53,7 @@ def scan_entries(ctx: ScanContext, files: Sequence[FileEntry]) -> list[FileResul
         spec = FileScanSpec(ctx.rules, m.engine, serialized, ctx.size_cap)
         results: list[FileResult] = []
         with Pool(make_file_scanner, spec, ctx.workers) as pool:
-            for got in pool.map("scan_batch", batches(files)):
+            for got in pool.map(FileScanner.scan_batch, batches(files)):
                 results.extend(got)
         return results
     return FileScanner(ctx.matcher, ctx.size_cap).scan_batch(files)

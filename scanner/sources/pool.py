@@ -4,7 +4,10 @@ A pool forks N processes; each builds its worker once from a top-level factory a
 inherits (nothing is pickled on the way in), then runs the worker's methods on request:
 `call` runs a method on every worker (the full sweep asks each worker in turn about the trees
 only it has read), `map` hands items out to whichever worker is free and yields the results in
-item order (the directory and tree scans). Workers take work from shared counters (`Lane.claim`),
+item order (the directory and tree scans). A method is named by the method itself
+(`pool.call(SweepWorker.parents, frontier)`), so mypy checks its arguments and result against the
+worker's class; it crosses the pipe as a reference (module and qualified name), never as a string
+looked up on the worker. Workers take work from shared counters (`Lane.claim`),
 so none waits on a slow one. Errors in a worker come back as ScanError with its traceback; a
 worker that dies is a ScanError too, never a hang.
 
@@ -17,7 +20,7 @@ import gc
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar
 
 from scanner import watchdog
 from scanner.errors import ScanError
@@ -31,6 +34,9 @@ MAP_COUNTER = 2
 
 W = TypeVar("W")
 S = TypeVar("S")
+R = TypeVar("R")
+T = TypeVar("T")
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,13 +57,24 @@ def local_lane(tick: Tick = _no_tick) -> Lane:
     return Lane(0, tick, None)
 
 
-# set by the parent right before forking; children inherit it
-_FORK_STATE: tuple[Any, Callable[[Any, Lane], Any], Any] | None = None
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """Run `op(worker, *args)` once."""
+
+    op: Callable[..., Any]
+    args: tuple[Any, ...]
 
 
-def _child(conn: Connection, index: int) -> None:
-    assert _FORK_STATE is not None
-    spec, make, counters = _FORK_STATE
+@dataclass(frozen=True, slots=True)
+class _Map:
+    """Run `op(worker, item)` on the next unclaimed items."""
+
+    op: Callable[[Any, Any], Any]
+    items: list[Any]
+
+
+def _child(conn: Connection, index: int, spec: Any, make: Callable[[Any, Lane], Any], counters: Any) -> None:
+    """A worker process's loop (forked: `spec`, `make` and the counters are inherited, not pickled)."""
 
     def claim(k: int) -> int:
         counter = counters[k]
@@ -82,27 +99,35 @@ def _child(conn: Connection, index: int) -> None:
             return
         if msg is None:
             return
-        name, args = msg
         try:
-            if name == "__map__":
-                method, items = args
-                fn = getattr(worker, method)
-                while (k := claim(MAP_COUNTER)) < len(items):
-                    conn.send(("item", k, fn(items[k])))
+            if isinstance(msg, _Map):
+                while (k := claim(MAP_COUNTER)) < len(msg.items):
+                    conn.send(("item", k, msg.op(worker, msg.items[k])))
                 result = None
             else:
-                result = getattr(worker, name)(*args)
+                result = msg.op(worker, *msg.args)
         except BaseException:  # noqa: BLE001
             conn.send(("error", traceback.format_exc()))
             continue
         conn.send(("done", result))
 
 
+class Sent(Generic[R]):
+    """Work started on every worker by `Pool.send`: `collect()` waits for the results."""
+
+    def __init__(self, pool: Pool[Any, Any]) -> None:
+        self.pool = pool
+
+    def collect(self) -> list[R]:
+        """The results in worker order."""
+        results = {k: value for k, kind, value in self.pool._messages() if kind == "done"}
+        return [results[k] for k in range(len(self.pool.conns))]
+
+
 class Pool(Generic[S, W]):
     """N forked workers built by `make(spec, lane)`; see the module docstring."""
 
     def __init__(self, make: Callable[[S, Lane], W], spec: S, workers: int, on_tick: Tick = _no_tick) -> None:
-        global _FORK_STATE
         from multiprocessing import get_context  # imported when workers are started (start-up)
 
         ctx = get_context("fork")
@@ -110,11 +135,10 @@ class Pool(Generic[S, W]):
         self.procs: list[Any] = []
         self.on_tick = on_tick
         self.counters = tuple(ctx.Value("q", 0) for _ in range(COUNTERS))
-        _FORK_STATE = (spec, make, self.counters)
         try:
             for index in range(workers):
                 parent, child = ctx.Pipe()
-                p = ctx.Process(target=_child, args=(child, index), daemon=True)
+                p = ctx.Process(target=_child, args=(child, index, spec, make, self.counters), daemon=True)
                 p.start()
                 child.close()
                 self.conns.append(parent)
@@ -122,8 +146,6 @@ class Pool(Generic[S, W]):
         except BaseException:
             self.close()
             raise
-        finally:
-            _FORK_STATE = None
 
     def __enter__(self) -> Pool[S, W]:
         return self
@@ -135,27 +157,25 @@ class Pool(Generic[S, W]):
         with self.counters[counter].get_lock():
             self.counters[counter].value = 0
 
-    def call(self, name: str, *args: Any) -> list[Any]:
-        """`worker.name(*args)` on every worker; the results in worker order."""
-        self.send(name, *args)
-        return self.collect()
+    def call(self, op: Callable[Concatenate[W, P], R], *args: P.args, **kwargs: P.kwargs) -> list[R]:
+        """`op(worker, *args)` on every worker; the results in worker order."""
+        return self.send(op, *args, **kwargs).collect()
 
-    def send(self, name: str, *args: Any) -> None:
-        """Start `name` on every worker (collect the results later)."""
+    def send(self, op: Callable[Concatenate[W, P], R], *args: P.args, **kwargs: P.kwargs) -> Sent[R]:
+        """Start `op(worker, *args)` on every worker (collect the results later)."""
+        assert not kwargs, "a worker method takes positional arguments only"
         for c in self.conns:
-            c.send((name, args))
+            c.send(_Call(op, args))
+        return Sent(self)
 
-    def collect(self) -> list[Any]:
-        results = {k: value for k, kind, value in self._messages() if kind == "done"}
-        return [results[k] for k in range(len(self.conns))]
-
-    def map(self, method: str, items: Sequence[Any]) -> Iterator[Any]:
-        """`worker.method(item)` for every item, each on the next free worker, yielded in order."""
+    def map(self, op: Callable[[W, T], R], items: Sequence[T]) -> Iterator[R]:
+        """`op(worker, item)` for every item, each on the next free worker, yielded in order."""
         if not items:
             return
         self.reset(MAP_COUNTER)
-        self.send("__map__", method, list(items))
-        ready: dict[int, Any] = {}
+        for c in self.conns:
+            c.send(_Map(op, list(items)))
+        ready: dict[int, R] = {}
         nxt = 0
         for _k, kind, value in self._messages():
             if kind != "item":

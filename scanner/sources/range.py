@@ -10,7 +10,7 @@ import pygit2
 
 from scanner.detect.engine import Matcher
 from scanner.errors import ScanError
-from scanner.git.graph import CommitCache, generations, range_walk
+from scanner.git.graph import CommitCache, generations, range_walk, walk
 from scanner.git.objects import OBJ_COMMIT, OBJ_TAG, CommitMeta, parse_commit, parse_tag
 from scanner.git.refs import FETCH_HINT, list_refs, parse_range, resolve_rev
 from scanner.git.repo import RepoSite, read_raw, shallow_commits
@@ -51,22 +51,17 @@ def range_scan(
         for c, (meta, message) in walked.items():
             in_range[c], messages[c] = meta, message
     else:  # committer times go backwards somewhere: walk all of the excluded side
-        excluded: set[bytes] = set()
-        stack = list(exc)
-        while stack:
-            c = stack.pop()
-            if c in excluded:
-                continue
-            excluded.add(c)
+
+        def beyond(c: bytes) -> tuple[bytes, ...]:
             got = commits.get(c)
-            if got is None or c in shallow:
-                continue
-            stack.extend(p for p in got[0].parents if p not in excluded)
-        stack = [c for c in inc if c not in excluded]
-        while stack:
-            c = stack.pop()
-            if c in in_range or c in excluded:
-                continue
+            return () if got is None or c in shallow else got[0].parents
+
+        excluded = set(walk(exc, beyond))
+
+        def inside(c: bytes) -> list[bytes]:
+            return [p for p in in_range[c].parents if p not in excluded]
+
+        for c in walk((c for c in inc if c not in excluded), inside):
             got = commits.get(c)
             if got is None:
                 raise commits.unreadable(c)
@@ -75,7 +70,6 @@ def range_scan(
                     f"the range reaches the shallow clone's boundary at {c.hex()} before leaving it; {FETCH_HINT}"
                 )
             in_range[c], messages[c] = got
-            stack.extend(p for p in got[0].parents if p not in excluded and p not in in_range)
 
     res.commits = len(in_range)
     depth = generations(in_range)  # depth within the range: 1 for commits whose parents lie outside it

@@ -115,7 +115,7 @@ def run_objects(
         pool = None
     else:
         pool = Pool(make_blob_reader, spec, spec.workers)
-        batches = pool.map("read_objects", chunks)
+        batches = pool.map(BlobReader.read_objects, chunks)
     try:
         for b in batches:
             done += b.count

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import pygit2
 
-from scanner.git.graph import Ancestry, generations
+from scanner.git.graph import Ancestry, generations, walk
 from scanner.git.index import IndexEntry
 from scanner.git.objects import iso
 from scanner.git.refs import head_commit, list_refs
@@ -88,20 +88,19 @@ def reach(repo: pygit2.Repository, t: Tables, res: SourceResult) -> Reached:
             ref_tree[tip_name] = obj
         elif tip_name is not None and obj in t.known_blobs:
             ref_blob[tip_name] = obj
-    reachable: set[bytes] = set()
-    stack = list(starts)
-    while stack:
-        c = stack.pop()
-        if c in reachable:
-            continue
-        reachable.add(c)
+
+    def parents(c: bytes) -> list[bytes]:
         if c in t.shallow:
-            continue
+            return []
+        out: list[bytes] = []
         for p in t.commits[c].parents:
             if p in t.commits:
-                stack.append(p)
-            elif p not in reachable:
+                out.append(p)
+            else:
                 res.skip(MISSING, f"commit {p.hex()}")
+        return out
+
+    reachable = set(walk(starts, parents))
     return reachable, reach_tags, head, ref_commit, ref_tree, ref_blob
 
 

@@ -42,7 +42,7 @@ from scanner.sources.history.workers import (
     make_sweep_worker,
     split_chunks,
 )
-from scanner.sources.pool import Pool, local_lane
+from scanner.sources.pool import Pool, Sent, local_lane
 
 RESUME_MAX_NEW = 50_000  # more new objects than this: a cached sweep starts over
 POOL_MIN_OBJECTS = 40_000  # fewer objects than this: no worker processes
@@ -76,6 +76,7 @@ class Sweep:
         self.origins: list[tuple[str, bytes]] = []  # what each Found was read from (for the cache)
         self._early: list[bytes] | None = None  # targets of a tree pass started before the merge
         self._tree_chunks: list[tuple[int, bytes, bytes]] | None = None  # every chunk's trees, shared out
+        self._trees_sent: Sent[TreesDone] | None = None  # the early tree pass, under way
         self._ab: tuple[tuple[int, int, int], list[tuple[str, str]], dict[str, int]] = ((0, 0, 0), [], {})
         self.cache = cache
         self._resumed = (0, 0)  # (objects the cache knew, objects read anew) of a resumed sweep
@@ -108,9 +109,9 @@ class Sweep:
         if workers > 1 and len(chunks) > 1:
             sweep_spec = SweepSpec(self.spec, listing, tuple(chunks[0]))
             self.crew = Pool(make_sweep_worker, sweep_spec, len(chunks), tick)
-            self.crew.send("objects")
+            sent = self.crew.send(SweepWorker.objects)
             yield  # this process has nothing else to do until they are done
-            batches: list[ObjectsDone] = self.crew.collect()
+            batches = sent.collect()
             if not (listing.promisor or self.t.shallow or bad_objects(self.repo)):
                 # the workers start on their trees while this process takes in what they found
                 targets: set[bytes] = set()
@@ -120,7 +121,7 @@ class Sweep:
                     targets.update(o for o, t in b.corrupt if t in (0, OBJ_BLOB))
                 self._early = sorted(targets)
                 self._tree_chunks = sorted(c for b in batches for c in b.tree_chunks)
-                self._send_trees(self._early, None)
+                self._trees_sent = self._send_trees(self._early, None)
         else:
             self.local = SweepWorker(
                 self.repo, self.matcher, self.spec.cap, listing, chunks[0], local_lane(tick)
@@ -194,7 +195,9 @@ class Sweep:
             # objects that exist but could not be read are not also "missing"
             known = frozenset(self.t.known_blobs | self.t.known_trees | self.t.unreadable) if exact else None
             if self.crew is not None and early is not None:
-                batches: list[TreesDone] = self.crew.collect()
+                assert self._trees_sent is not None
+                batches: list[TreesDone] = self._trees_sent.collect()
+                self._trees_sent = None
                 if exact or early != targets:  # the early pass does not fit what was merged: again
                     batches = self._call_trees(targets, known)
                 early = None
@@ -249,7 +252,7 @@ class Sweep:
         while frontier:
             if self.crew is not None:
                 found: set[bytes] = set()
-                for got in self.crew.call("parents", frontier):
+                for got in self.crew.call(SweepWorker.parents, frontier):
                     found.update(got)
             else:
                 assert self.local is not None
@@ -259,6 +262,13 @@ class Sweep:
         self.t.closure = closure
         interesting = set(self.t.matched) | self.t.unreadable
         self.trees = Trees(self.repo, closure, interesting, self.t.unread_trees)
+        if closure:  # the workers read the closure's trees again, in pack order, and sort them
+            args = (frozenset(closure), frozenset(interesting), frozenset(self.t.unread_trees))
+            if self.crew is not None:
+                for part in self.crew.call(SweepWorker.entries, *args):
+                    self.trees.sorted.update(part)
+            elif self.local is not None:
+                self.trees.sorted.update(self.local.entries(*args))
 
     def _subtree_missing(self, batches: Sequence[TreesDone]) -> bool:
         """Whether a subtree link names an absent tree (checked on the naming tree's entries)."""
@@ -352,15 +362,13 @@ class Sweep:
                 ]
         res.sources = {"history": res.blobs, "message": len(self.t.commits) + len(self.t.tags)}
 
-    def _send_trees(self, targets: list[bytes], known: frozenset[bytes] | None) -> None:
+    def _send_trees(self, targets: list[bytes], known: frozenset[bytes] | None) -> Sent[TreesDone]:
         assert self.crew is not None
         self.crew.reset(TREES_COUNTER)
-        self.crew.send("read_trees", targets, known, self._tree_chunks)
+        return self.crew.send(SweepWorker.read_trees, targets, known, self._tree_chunks)
 
     def _call_trees(self, targets: list[bytes], known: frozenset[bytes] | None) -> list[TreesDone]:
-        self._send_trees(targets, known)
-        assert self.crew is not None
-        return self.crew.collect()
+        return self._send_trees(targets, known).collect()
 
     @property
     def index(self) -> Sequence[IndexEntry]:

@@ -53,6 +53,7 @@ from scanner.git.packs import LOOSE, Listing, PackError, PackReader, split_ids
 from scanner.git.repo import open_repository, read_header, read_raw
 from scanner.skips import CORRUPT, TOO_LARGE
 from scanner.sources.base import PoolSpec, scan_text
+from scanner.sources.history.links import Sorted, mode_entries, sort_entries, wanted_entries
 from scanner.sources.pool import Lane
 
 hyperscan: Any
@@ -65,6 +66,7 @@ SEARCH_BATCH = 4 << 20
 READER_CACHE = 48 << 20  # rebuilt objects kept as delta bases, per worker
 OFFSET_MASK = (1 << 48) - 1
 PROGRESS_EVERY = 2000
+WANTED_MAX = 64  # a closure tree with more ids to look for than this is parsed entry by entry
 
 
 class IdSearch:
@@ -162,6 +164,7 @@ class SweepWorker:
         self.tree_at = array("q")  # source << 48 | offset of each tree (source -1: loose)
         self.loose_trees: set[int] = set()
         self.links: dict[bytes, list[int]] = {}
+        self.direct: set[int] = set()  # trees (indexes) that may hold an interesting id
         self.readers: dict[int, PackReader] = {}
         self.lane = lane  # with a pool: workers take the next free chunk from shared counters
 
@@ -299,6 +302,7 @@ class SweepWorker:
         target_set = frozenset(targets)
         links: dict[bytes, list[int]] = {}
         self.links = links
+        self.direct = set()
         get = links.get
         findall = SUBTREE.findall
         entry_ids = ENTRY_ID.findall
@@ -324,9 +328,10 @@ class SweepWorker:
                 # (odb.exists for every entry of every version of its root tree)
                 for data in batch:
                     if MODE_GITLINK + b" " in data:
-                        out.gitlinks.update(c for m, _n, c in ENTRY_FULL.findall(data) if m == MODE_GITLINK)
+                        out.gitlinks.update(c for _m, _n, c in mode_entries(data, MODE_GITLINK))
             for k in search.holders(batch, joined):
                 out.direct.append(trees[batch_idx[k]])
+                self.direct.add(batch_idx[k])
             # every id named, less the subtrees (kept in `links`): checked against what phase A read
             named.update(filterfalse(links.__contains__, entry_ids(joined)))
             batch.clear()
@@ -417,6 +422,7 @@ class SweepWorker:
                 direct = True
         if direct:
             out.direct.append(raw)
+            self.direct.add(idx)
 
     def _exists(self, oid: bytes) -> bool:
         try:
@@ -435,6 +441,43 @@ class SweepWorker:
             if got:
                 out.update(got)
         return [self.trees[i] for i in out]
+
+    def entries(
+        self, closure: frozenset[bytes], interesting: frozenset[bytes], unread: frozenset[bytes]
+    ) -> dict[bytes, Sorted]:
+        """The closure's trees read here, sorted for `links.Trees` (read again in pack order, where
+        each is one delta on the last; libgit2 re-applies a whole delta chain for every tree).
+        Only the entries naming a subtree of the closure (known from the links) or, in a tree
+        that holds one, an interesting blob are looked up; a tree that cannot be read here is left
+        to the parent, which reads it and reports it as before."""
+        kids: dict[int, list[bytes]] = {}
+        for oid in (*closure, *unread):
+            for idx in self.links.get(oid, ()):
+                got = kids.get(idx)
+                if got is None:
+                    kids[idx] = [oid]
+                else:
+                    got.append(oid)
+        mine = sorted(set(kids) | self.direct)  # a tree of the closure names one or holds one
+        out: dict[bytes, Sorted] = {}
+        tree_at = self.tree_at
+        for n, idx in enumerate(mine, 1):
+            raw = self.trees[idx]
+            if raw not in closure:
+                continue
+            at = tree_at[idx]
+            try:
+                data = self._read_tree(at >> 48, at & OFFSET_MASK, raw)
+            except (pygit2.GitError, KeyError, ValueError, OSError):
+                continue
+            wanted = kids.get(idx, [])
+            if idx in self.direct:
+                wanted = [*wanted, *interesting]
+            found = ENTRY_FULL.findall(data) if len(wanted) > WANTED_MAX else wanted_entries(data, wanted)
+            out[raw] = sort_entries(found, closure, unread, interesting)
+            if n % PROGRESS_EVERY == 0:
+                watchdog.beat()
+        return out
 
     def close(self) -> None:
         self.links = {}
