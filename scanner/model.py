@@ -281,6 +281,8 @@ class Finding:
     # same value has the same group in every run under that key; None without one. Only the saved
     # state (scanner/state/) writes it, so that a merge can fold the same weak value across runs
     weak_group: str | None = None
+    # what the provider said of the key (`--verify`, scanner/enrich/verification.py); None: not asked
+    verification: Verification | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,8 @@ from scanner.model import (
     Stats,
     Suppression,
     SuppressKind,
+    Verification,
+    VerifyStatus,
 )
 from scanner.state.reader import Fields, Invalid
 
@@ -115,6 +117,16 @@ def encode_finding(f: Finding) -> Json:
         "baseline_state": f.baseline_state.value if f.baseline_state is not None else None,
         "verified": f.verified,
         "pragma_ignored": f.pragma_ignored,
+        "verification": _verification(f.verification) if f.verification is not None else None,
+    }
+
+
+def _verification(v: Verification) -> Json:
+    return {
+        "status": v.status.value,
+        "reason": v.reason,
+        "http_status": v.http_status,
+        "checked_at": v.checked_at,
     }
 
 
@@ -273,6 +285,7 @@ def parse_finding(o: Fields) -> Finding:
         baseline_state=o.opt_enum("baseline_state", BaselineState),
         verified=o.flag("verified"),
         pragma_ignored=o.opt_text("pragma_ignored"),
+        verification=o.opt("verification", _parse_verification),
     )
     o.done()
     if f.locations_total < len(f.locations):
@@ -285,6 +298,17 @@ def _digest(o: Fields, key: str) -> str | None:
     v = o.opt_text(key)
     if v is not None and (len(v) != 64 or v.strip("0123456789abcdef")):
         raise Invalid(f"{o.where}.{key}: not a hex digest")
+    return v
+
+
+def _parse_verification(o: Fields) -> Verification:
+    v = Verification(
+        status=o.enum("status", VerifyStatus),
+        reason=o.text("reason"),
+        http_status=o.opt_integer("http_status"),
+        checked_at=o.opt_text("checked_at"),
+    )
+    o.done()
     return v
 
 
