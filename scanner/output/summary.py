@@ -66,7 +66,7 @@ class Step:
     first_seen: Link | None
     severity_reason: str = ""
     public: bool = False  # public by design (a Firebase web config key): restrict, not revoke
-    verification: str = ""  # what the provider said (--verify)
+    revoked: str = ""  # --verify: the provider says it is revoked (said plainly)
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,7 +307,7 @@ def _step(finding: Finding, rule: Rule | None, context: RenderContext) -> Step:
         first_seen=_first_seen(finding, context),
         severity_reason=_clip(finding.severity_reason or ""),
         public=public_by_design(finding, rule),
-        verification=verification.said(finding.verification) if finding.verification else "",
+        revoked=verification.said(finding.verification) if verification.is_revoked(finding) else "",
     )
 
 

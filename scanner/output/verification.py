@@ -19,7 +19,7 @@ def said(v: Verification) -> str:
     when = f", checked {v.checked_at}" if v.checked_at else ""
     match v.status:
         case VerifyStatus.LIVE:
-            return f"LIVE: {v.reason}{when}; revoke it now"
+            return f"LIVE (HTTP {v.http_status}{when}): revoke it now"
         case VerifyStatus.REVOKED:
             return f"{REVOKED} ({v.reason}{when})"
         case VerifyStatus.UNKNOWN:
@@ -45,6 +45,10 @@ def tally(findings: Iterable[Finding]) -> str | None:
     if not any(counts.values()):
         return None
     return ", ".join(f"{n} {status.value}" for status, n in counts.items())
+
+
+def is_revoked(f: Finding) -> bool:
+    return f.verification is not None and f.verification.status is VerifyStatus.REVOKED
 
 
 def is_live(f: Finding) -> bool:
