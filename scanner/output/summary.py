@@ -307,8 +307,14 @@ def _step(finding: Finding, rule: Rule | None, context: RenderContext) -> Step:
         first_seen=_first_seen(finding, context),
         severity_reason=_clip(finding.severity_reason or ""),
         public=public_by_design(finding, rule),
-        revoked=verification.said(finding.verification) if verification.is_revoked(finding) else "",
+        revoked=_revoked(finding),
     )
+
+
+def _revoked(finding: Finding) -> str:
+    """What the provider said of a key it refused (--verify): said plainly, in place of "revoke now"."""
+    v = finding.verification
+    return verification.said(v) if v is not None and verification.is_revoked(finding) else ""
 
 
 def _added_pragmas(report: Report, rules: dict[str, Rule], context: RenderContext) -> tuple[AddedPragma, ...]:
