@@ -241,3 +241,35 @@ def test_the_action_input_is_off_by_default_and_a_boolean() -> None:
 
     with pytest.raises(UsageError, match="`verify` must be true or false"):
         read_inputs({"INPUT_VERIFY": "yes"})
+
+
+def test_the_action_asks_once_per_secret_across_its_range_and_tree_scans(
+    servers: tuple[Endpoint, Endpoint], ca: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pull request's job scans the range (the gate) and the merge commit's tree (the SARIF
+    file): a key in both is asked about once, and a live one is critical in the gate's outputs."""
+    import io
+
+    from scanner.action import run_action
+    from tests.action_runner import parse_outputs, pull_request_job, pull_request_payload
+
+    server, _attacker = servers
+    ca_file = ca_bundle(ca, tmp_path)
+    _point_at(monkeypatch, server.netloc, ca_file)
+    old, new = make_key("openai.project-key", 81), make_key("anthropic.api-key", 82)
+    b = RepoBuilder(tmp_path / "origin")
+    c1 = b.commit({"old/.env": f"OPENAI_API_KEY={old}\n".encode()})
+    f1 = b.commit({"src/claude.py": f'KEY = "{new}"\n'.encode()}, ref="refs/heads/feature", parents=[c1])
+    b.repo.references.create("refs/pull/7/head", f1)
+    runner, merge = pull_request_job(b, tmp_path, 7, c1, f1)
+    payload = pull_request_payload(7, base=str(c1), head=str(f1), before=str(c1))
+    env, output = runner.env("pull_request", payload, merge, "refs/pull/7/merge", {"verify": "true"})
+    env["SSL_CERT_FILE"] = ca_file  # the Action reads the environment it is given
+    monkeypatch.chdir(runner.workspace)
+    out, err = io.StringIO(), io.StringIO()
+    code = run_action(env, out, err)
+    assert "range: 1 commit" in out.getvalue(), out.getvalue() + err.getvalue()
+    assert sorted(s.host for s in server.plan.seen) == ["api.anthropic.com", "api.openai.com"]
+    assert parse_outputs(output.read_text())["critical"] == "1" and code == 1
+    sarif = json.loads((runner.workspace / "keysweep.sarif").read_text())["runs"][0]["results"]
+    assert [r["properties"]["keysweep/verification"]["status"] for r in sarif] == ["live", "live"]
