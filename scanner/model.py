@@ -274,6 +274,12 @@ class Finding:
     baseline_state: BaselineState | None = None  # set when the scan compared with a baseline
     verified: bool = False  # structure verified offline (a checksum or rule marker passed)
     pragma_ignored: str | None = None  # why a pragma the scanned change adds did not suppress it
+    # The exposure window (issue 24), set by the enrich stage when it computes it; the defaults say
+    # "not computed", and every format shows these only when set:
+    age_days: int | None = None  # days in history since first_seen, at the scan's wall-clock time
+    removed: CommitRef | None = None  # the first commit on HEAD's line that no longer holds it
+    environments: tuple[str, ...] = ()  # the environments whose files hold it (scanner/environments.py)
+    never_rotated: str | None = None  # why it is flagged as never rotated ("in the code for 412 days")
 
 
 @dataclass(frozen=True, slots=True)
