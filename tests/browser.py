@@ -21,6 +21,7 @@ import subprocess
 import tempfile
 import time
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -202,8 +203,9 @@ class Browser:
         return base64.b64decode(self.call("Page.captureScreenshot", **params)["data"])
 
 
-def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
-    """(width, height, rows of pixels) of an 8-bit RGB or RGBA PNG, non-interlaced (Chromium's)."""
+def png_rows(data: bytes) -> tuple[int, Iterator[bytes]]:
+    """(width, rows of pixels, decoded as they are read) of an 8-bit RGB or RGBA PNG,
+    non-interlaced (what Chromium writes)."""
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     position, idat, header = 8, b"", b""
     while position < len(data):
@@ -220,33 +222,40 @@ def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
     bpp = 3 if colour == 2 else 4
     raw = zlib.decompress(idat)
     stride = width * bpp
-    rows: list[bytes] = []
-    previous = bytearray(stride)
-    for y in range(height):
-        kind = raw[y * (stride + 1)]
-        line = bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
-        for x in range(stride):
-            a = line[x - bpp] if x >= bpp else 0
-            b = previous[x]
-            c = previous[x - bpp] if x >= bpp else 0
-            if kind == 1:
-                line[x] = (line[x] + a) & 0xFF
-            elif kind == 2:
-                line[x] = (line[x] + b) & 0xFF
-            elif kind == 3:
-                line[x] = (line[x] + (a + b) // 2) & 0xFF
-            elif kind == 4:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                predictor = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
-                line[x] = (line[x] + predictor) & 0xFF
-        rows.append(bytes(line))
-        previous = line
-    return width, height, rows
+
+    def rows() -> Iterator[bytes]:
+        previous = bytearray(stride)
+        for y in range(height):
+            kind = raw[y * (stride + 1)]
+            line = bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
+            for x in range(stride) if kind else ():
+                a = line[x - bpp] if x >= bpp else 0
+                b = previous[x]
+                c = previous[x - bpp] if x >= bpp else 0
+                if kind == 1:
+                    line[x] = (line[x] + a) & 0xFF
+                elif kind == 2:
+                    line[x] = (line[x] + b) & 0xFF
+                elif kind == 3:
+                    line[x] = (line[x] + (a + b) // 2) & 0xFF
+                elif kind == 4:
+                    p = a + b - c
+                    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                    predictor = a if pa <= pb and pa <= pc else (b if pb <= pc else c)
+                    line[x] = (line[x] + predictor) & 0xFF
+            yield bytes(line)
+            previous = line
+
+    return width, rows()
 
 
-def colours(data: bytes) -> int:
-    """How many distinct colours a PNG holds."""
-    width, _, rows = png_pixels(data)
-    bpp = len(rows[0]) // width
-    return len({row[x : x + bpp] for row in rows for x in range(0, len(row), bpp)})
+def colours(data: bytes, enough: int = 1 << 30) -> int:
+    """How many distinct colours a PNG holds, counting no further than `enough`."""
+    width, rows = png_rows(data)
+    seen: set[bytes] = set()
+    for row in rows:
+        bpp = len(row) // width
+        seen.update(row[x : x + bpp] for x in range(0, len(row), bpp))
+        if len(seen) >= enough:
+            break
+    return len(seen)
