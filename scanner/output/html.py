@@ -188,7 +188,6 @@ def page(report: Report, context: RenderContext) -> Page:
     failed = report.status == "failed"
     findings = () if failed else report.active
     rules = {rule.id: rule for rule in report.rules}
-    threshold = context.fail_on.value if context.fail_on else "none"
     return Page(
         version=context.version,
         title=f"keysweep: {len(findings):,} finding{'' if len(findings) == 1 else 's'}",
@@ -199,7 +198,7 @@ def page(report: Report, context: RenderContext) -> Page:
         error=report.error if failed else None,
         incomplete=report.incomplete,
         verdict=verdict(report, context),
-        verdict_class=_verdict_class(report, context, findings, threshold),
+        verdict_class=_verdict_class(report, context, findings),
         total=len(findings),
         severities=tuple(s.value for s in SEVERITIES),
         by_severity=_by_severity(findings),
@@ -286,20 +285,16 @@ def _row_data(row: Row) -> dict[str, object]:
     }
 
 
-def _verdict_class(
-    report: Report, context: RenderContext, findings: Sequence[Finding], threshold: str
-) -> str:
-    del threshold
+def _verdict_class(report: Report, context: RenderContext, findings: Sequence[Finding]) -> str:
+    """The header's colour: the gate's result when the run knows it, else the threshold's."""
     if report.status == "failed" or context.exit_code in (2, 3):
         return "error"
     if context.exit_code == 1:
         return "fail"
-    if context.exit_code == 0:
-        return "pass"
     gate = context.fail_on
-    if gate is not None and any(f.severity.rank >= gate.rank for f in findings):
+    if context.exit_code is None and gate is not None and any(f.severity.rank >= gate.rank for f in findings):
         return "fail"
-    return "pass" if not report.incomplete else "neutral"
+    return "neutral" if report.incomplete else "pass"  # an incomplete scan is no clean result
 
 
 def _by_severity(findings: Sequence[Finding]) -> tuple[int, ...]:

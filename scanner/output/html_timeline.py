@@ -20,6 +20,7 @@ WIDTH = 960
 LABEL = 230  # the lanes' label column
 RIGHT = 20
 LANE = 18
+LABEL_CHARS = 34  # what fits the label column at 11px
 HIST = 70  # the histogram's height each side of its axis
 _STEPS = (1, 2, 3, 6, 12, 24, 60, 120)  # tick spacing candidates, in months
 _MAX_TICKS = 8
@@ -126,7 +127,7 @@ def timeline(findings: Sequence[Finding]) -> Timeline:
                 y=index * LANE + LANE / 2,
                 x1=x(entered),
                 x2=max(x2, x(entered)),
-                label=f"{finding.provider} {finding.redacted or ''}"[:40],
+                label=_label(f"{finding.provider} {finding.redacted or ''}"),
                 severity=finding.severity.value,
                 state=state,
                 title=_title(finding, entered, left, state),
@@ -163,6 +164,10 @@ def timeline(findings: Sequence[Finding]) -> Timeline:
         hist_top=hist_top,
         height=hist_top + HIST + 24,
     )
+
+
+def _label(text: str, limit: int = LABEL_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _next_month(month: datetime) -> datetime:
