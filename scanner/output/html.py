@@ -22,6 +22,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
@@ -195,7 +196,7 @@ def page(report: Report, context: RenderContext) -> Page:
         mode=report.scan.mode,
         head=(report.scan.head or "")[:COMMIT_SHOWN],
         status=report.status,
-        error=report.error if failed else None,
+        error=escape_text(report.error or "") if failed else None,
         incomplete=report.incomplete,
         verdict=verdict(report, context),
         verdict_class=_verdict_class(report, context, findings),
@@ -336,8 +337,6 @@ def duration(days: int) -> str:
 
 
 def _days_between(start: str, end: str) -> int | None:
-    from datetime import datetime
-
     try:
         a = datetime.strptime(start[:10], "%Y-%m-%d")
         b = datetime.strptime(end[:10], "%Y-%m-%d")
