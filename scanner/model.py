@@ -281,6 +281,12 @@ class Finding:
     # same value has the same group in every run under that key; None without one. Only the saved
     # state (scanner/state/) writes it, so that a merge can fold the same weak value across runs
     weak_group: str | None = None
+    # The exposure window (issue 24), set by the enrich stage when it computes it; the defaults say
+    # "not computed", and every format shows these only when set:
+    age_days: int | None = None  # days in history since first_seen, at the scan's wall-clock time
+    removed: CommitRef | None = None  # the first commit on HEAD's line that no longer holds it
+    environments: tuple[str, ...] = ()  # the environments whose files hold it (scanner/environments.py)
+    never_rotated: str | None = None  # why it is flagged as never rotated ("in the code for 412 days")
     # what the provider said of the key (`--verify`, scanner/enrich/verification.py); None: not asked
     verification: Verification | None = None
 

@@ -124,7 +124,7 @@ def test_summary_flag_writes_the_job_summary(leaky: tuple[Path, list[str]], tmp_
     )
     assert "OpenAI" in p.stderr  # the console report moves to stderr
     p = run("scan", str(d), "--summary", "-", "--json", "-")
-    assert p.returncode == 2 and "only one of --sarif, --json and --summary" in p.stderr
+    assert p.returncode == 2 and "only one of --sarif, --json, --summary and --html" in p.stderr
     p = run("scan", str(d), "--summary", str(out), "--sarif", str(out))
     assert p.returncode == 2 and "must name different files" in p.stderr
 

@@ -124,7 +124,7 @@ def test_a_format_added_to_the_registry_is_a_cli_option(
     assert cli.main(["scan", str(tmp_path), "--copy", str(tmp_path / "c.json")]) == 0
     assert json.loads((tmp_path / "c.json").read_text())["status"] == "ok"
     assert cli.main(["scan", str(tmp_path), "--json", "-", "--copy", "-"]) == 2
-    assert "only one of --sarif, --json, --summary and --copy can write" in capsys.readouterr().err
+    assert "only one of --sarif, --json, --summary, --html and --copy can write" in capsys.readouterr().err
 
 
 def test_the_resolved_config_is_frozen_and_one_per_run(tmp_path: Path) -> None:

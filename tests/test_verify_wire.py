@@ -106,6 +106,8 @@ def _scan(repo: Path, out: Path, *extra: str) -> tuple[int, dict[str, Any]]:
             str(out / "r.md"),
             "--state",
             str(out / "r.state"),
+            "--html",
+            str(out / "r.html"),
             *extra,
         ]
     )
@@ -167,6 +169,8 @@ def test_a_live_key_goes_critical_and_first_a_revoked_one_is_said_plainly(
     steps = summary.split("### What to do first")[1]
     assert "1 live, 1 revoked, 3 unknown" in steps
     assert steps.index("Why critical: live:") < steps.index("AWS")
+    page = (tmp_path / "on" / "r.html").read_text()
+    assert page.index("LIVE (HTTP 200") < page.index("aws.access-key-id") and REVOKED_LINE in page
 
     # revoked: said plainly, severity unchanged; local-only: never asked, unknown
     assert revoked["verification"]["status"] == "revoked" and revoked["verification"]["http_status"] == 401
@@ -190,7 +194,7 @@ def test_a_live_key_goes_critical_and_first_a_revoked_one_is_said_plainly(
     assert planted.local not in sent
 
     # the report holds no secret; the saved state carries the answers (report == scan)
-    for name in ("r.json", "r.sarif", "r.md", "r.state"):
+    for name in ("r.json", "r.sarif", "r.md", "r.state", "r.html"):
         text = (tmp_path / "on" / name).read_text()
         for key in (planted.live, planted.revoked, planted.local):
             assert not leak_windows(key, 8) & {text[i : i + 8] for i in range(len(text) - 7)}, name

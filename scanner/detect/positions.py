@@ -5,13 +5,8 @@ Lines split on LF, CRLF and CR; columns count UTF-16 code units, an undecodable 
 
 from __future__ import annotations
 
-import bisect
-import re
-
 from scanner.detect.decoders import utf16_codec
 from scanner.model import Position
-
-_NL = re.compile(rb"\r\n|\r|\n")
 
 
 def utf16_units(b: bytes) -> int:
@@ -19,18 +14,38 @@ def utf16_units(b: bytes) -> int:
 
 
 class LineIndex:
-    """Line starts of one text, computed once and shared by all its matches."""
+    """Line numbers of one text's offsets, counted once and shared by all its matches.
+
+    Lines are counted with `bytes.count` from the last offset asked (matches come in order), not
+    from a list of every line start: most files hold no match or one, and a big file would pay a
+    Python object per line for it."""
 
     def __init__(self, data: bytes, base_line: int = 1) -> None:
         self.data = data
         self.base_line = base_line
         self._u16 = utf16_codec(data) if data[:1] in (b"\xff", b"\xfe") or b"\x00" in data[:512] else None
-        self._starts: list[int] | None = None
+        self._at = 0  # line breaks ending at or before _at: _breaks; the last of them ends at _ls
+        self._breaks = 0
+        self._ls = 0
 
-    def _line_starts(self) -> list[int]:
-        if self._starts is None:
-            self._starts = [0, *(m.end() for m in _NL.finditer(self.data))]
-        return self._starts
+    def _count(self, lo: int, hi: int) -> int:
+        """Line breaks (LF, CRLF, CR) wholly inside [lo, hi), where no CRLF straddles lo or hi."""
+        d = self.data
+        return d.count(b"\n", lo, hi) + d.count(b"\r", lo, hi) - d.count(b"\r\n", lo, hi)
+
+    def _line_of(self, off: int) -> tuple[int, int]:
+        """(line breaks that end at or before `off`, the start of the line `off` is on)."""
+        d = self.data
+        # an offset between CR and LF belongs to the line the CR ends
+        at = off - 1 if off > 0 and d[off - 1 : off + 1] == b"\r\n" else off
+        if at >= self._at:
+            breaks = self._breaks + self._count(self._at, at)
+            ls = max(d.rfind(b"\n", self._at, at), d.rfind(b"\r", self._at, at)) + 1 or self._ls
+        else:
+            breaks = self._count(0, at)
+            ls = max(d.rfind(b"\n", 0, at), d.rfind(b"\r", 0, at)) + 1
+        self._at, self._breaks, self._ls = at, breaks, ls
+        return breaks, ls
 
     def _point(self, off: int) -> tuple[int, int]:
         if self._u16 is not None:
@@ -40,11 +55,8 @@ class LineIndex:
             count = prefix.count("\n") + prefix.count("\r") - prefix.count("\r\n")
             col = len(prefix[nl + 1 :].encode("utf-16-le", "surrogatepass")) // 2
             return self.base_line + count, col + 1
-        starts = self._line_starts()
-        i = bisect.bisect_right(starts, off) - 1
-        # an offset between CR and LF belongs to the line the CR ends
-        ls = starts[i]
-        return self.base_line + i, utf16_units(self.data[ls:off]) + 1
+        breaks, ls = self._line_of(off)
+        return self.base_line + breaks, utf16_units(self.data[ls:off]) + 1
 
     def position(self, start: int, end: int) -> Position:
         line, col = self._point(start)

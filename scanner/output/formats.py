@@ -40,6 +40,12 @@ FORMATS: tuple[Format, ...] = (
         "--summary",
         "write the Markdown summary (the Action's job summary) to F ('-' for stdout)",
     ),
+    Format(
+        "html",
+        "html",
+        "--html",
+        "write the HTML report (one self-contained page, filterable) to F ('-' for stdout)",
+    ),
     Format("console", "console"),  # the terminal or the job log
     Format("annotations", "github"),  # workflow commands for a range's findings (the Action)
 )

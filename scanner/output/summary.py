@@ -165,7 +165,7 @@ def _summary(report: Report, context: RenderContext, rows: int, cut: bool) -> Su
         subject=context.subject or _subject(report.scan.mode),
         scope=context.scope,
         mode=report.scan.mode,
-        verdict=_verdict(report, context),
+        verdict=verdict(report, context),
         total=len(findings),
         by_severity=_by_severity(findings),
         severities=tuple(severity.value for severity in SEVERITIES),
@@ -212,7 +212,7 @@ def _subject(mode: str) -> str:
     }.get(mode, "the tree")
 
 
-def _verdict(report: Report, context: RenderContext) -> str:
+def verdict(report: Report, context: RenderContext) -> str:
     threshold = context.fail_on.value if context.fail_on else "none"
     if context.exit_code == 3 or report.status == "failed":
         return "The scan failed (exit 3)."

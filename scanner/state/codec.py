@@ -117,6 +117,10 @@ def encode_finding(f: Finding) -> Json:
         "baseline_state": f.baseline_state.value if f.baseline_state is not None else None,
         "verified": f.verified,
         "pragma_ignored": f.pragma_ignored,
+        "age_days": f.age_days,
+        "removed": _commit(f.removed) if f.removed is not None else None,
+        "environments": list(f.environments),
+        "never_rotated": f.never_rotated,
         "verification": _verification(f.verification) if f.verification is not None else None,
     }
 
@@ -285,6 +289,10 @@ def parse_finding(o: Fields) -> Finding:
         baseline_state=o.opt_enum("baseline_state", BaselineState),
         verified=o.flag("verified"),
         pragma_ignored=o.opt_text("pragma_ignored"),
+        age_days=o.opt_integer("age_days"),
+        removed=o.opt("removed", _parse_commit),
+        environments=o.strs("environments"),
+        never_rotated=o.opt_text("never_rotated"),
         verification=o.opt("verification", _parse_verification),
     )
     o.done()
