@@ -23,6 +23,7 @@ from scanner.action_inputs import read_inputs
 from scanner.rules.verifiers import OFFICIAL_HOSTS
 from scanner.verify import VerifySettings
 from tests.keys import leak_windows, make_key
+from tests.output_fixtures import load_schema, sarif_schema_errors
 from tests.repo_builder import RepoBuilder
 from tests.verify_server import Endpoint, ca_bundle, https_server
 
@@ -141,6 +142,11 @@ def test_a_live_key_goes_critical_and_first_a_revoked_one_is_said_plainly(
     code, doc = _scan(planted.repo, tmp_path / "on", "--verify")
     console = capsys.readouterr().out
     before, after = _by_rule(off), _by_rule(doc)
+    import jsonschema  # type: ignore[import-untyped]
+
+    schema = load_schema("keysweep-report-v1.json")
+    assert list(jsonschema.validators.validator_for(schema)(schema).iter_errors(doc)) == []
+    assert sarif_schema_errors(json.loads((tmp_path / "on" / "r.sarif").read_text())) == []
     live, revoked, local = (
         after["openai.project-key"],
         after["anthropic.api-key"],
