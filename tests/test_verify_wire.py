@@ -283,3 +283,25 @@ def test_the_action_asks_once_per_secret_across_its_range_and_tree_scans(
     assert parse_outputs(output.read_text())["critical"] == "1" and code == 1
     sarif = json.loads((runner.workspace / "keysweep.sarif").read_text())["runs"][0]["results"]
     assert [r["properties"]["keysweep/verification"]["status"] for r in sarif] == ["live", "live"]
+
+
+def test_the_watchdog_sees_the_run_alive_while_the_requests_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A budget may be longer than the stall limit (KEYSWEEP_STALL_SECONDS): the verifier beats
+    the watchdog's heart every second while the requests run, so a slow provider is no stall."""
+    from scanner import watchdog
+    from scanner.verify import Candidate
+    from scanner.verify import step as step_mod
+
+    beats: list[float] = []
+    monkeypatch.setattr(watchdog, "beat", lambda: beats.append(time.monotonic()))
+
+    def slow(todo: Any, settings: VerifySettings) -> dict[str, Any]:
+        time.sleep(2.5)
+        return {c.digest: None for c in todo}
+
+    monkeypatch.setattr(step_mod, "verify", slow)
+    verifier = step_mod.Verifier(VerifySettings())
+    verifier.check([Candidate("d" * 64, "x", "openai.project-key")])
+    assert len(beats) >= 3  # two during the wait, one at its end
+    assert verifier.check([Candidate("d" * 64, "x", "openai.project-key")]) == {"d" * 64: None}
+    assert len(beats) < 5  # answered from memory: no second wait

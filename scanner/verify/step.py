@@ -8,10 +8,13 @@ another provider's shape (`also_matched`) is never sent to that provider.
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 
+from scanner import watchdog
 from scanner.model import Exposure, Finding, Kind, Verification
 from scanner.verify.runner import Candidate, VerifySettings, verify
 
@@ -32,6 +35,26 @@ def candidates(
     return list(out.values())
 
 
+@contextmanager
+def _alive(label: str) -> Iterator[None]:
+    """The stall watchdog's heart beaten every second while the requests run: they are bounded by
+    the budget, which may be longer than the watchdog's stall limit (scanner/watchdog.py)."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(1.0):
+            watchdog.beat()
+
+    thread = threading.Thread(target=beat, name="keysweep-verify-beat", daemon=True)
+    with watchdog.doing(label):
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
+
 class Verifier:
     """The run's live verification (`--verify`): the entry point's settings, and every answer
     given so far, so that a run that scans twice (the Action's range and tree) asks once per
@@ -49,6 +72,7 @@ class Verifier:
         if todo:
             t0 = time.monotonic()
             left = max(0.0, self.settings.budget - self._spent)
-            self._answers.update(verify(todo, replace(self.settings, budget=left)))
+            with _alive("live verification"):
+                self._answers.update(verify(todo, replace(self.settings, budget=left)))
             self._spent += time.monotonic() - t0
         return {c.digest: self._answers[c.digest] for c in candidates}
