@@ -74,6 +74,7 @@ from scanner.target import Target, open_target
 if TYPE_CHECKING:
     from scanner.output.sarif import SarifFile
     from scanner.suppress.inputs import ConfigFiles
+    from scanner.verify import VerifySettings
 
 
 def _resolve(ctx: RunnerContext, value: str) -> Path:
@@ -246,6 +247,13 @@ def _resolve_input_path(target: Path, value: str | None) -> Path | None:
     return p if p.is_absolute() else (target if target.is_dir() else target.parent) / p
 
 
+def _verify_settings(env: Mapping[str, str]) -> VerifySettings:
+    """The `verify` input: the runner's proxy (HTTPS_PROXY, NO_PROXY) and CA bundle (SSL_CERT_FILE)."""
+    from scanner.verify import VerifySettings
+
+    return VerifySettings.from_env(env)
+
+
 def _scan(
     inputs: ActionInputs, ctx: RunnerContext, env: Mapping[str, str], rules: tuple[Rule, ...], log: TextIO
 ) -> _Run:
@@ -268,6 +276,7 @@ def _scan(
         cache=cache,
         strict=inputs.strict,
         bundles=bundles,
+        verify=_verify_settings(env) if inputs.verify else None,
     )
     opened = open_target(target)  # turns libgit2's owner check off: the workspace is another uid's
     if opened.site is None:

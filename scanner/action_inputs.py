@@ -38,6 +38,7 @@ class ActionInputs:
     config: str = ".keysweep.toml"  # read from the trusted commit, never from the change itself
     baseline: str | None = None  # likewise; None: the one the config names
     bundles: tuple[str, ...] = ()  # build output dirs (one per line), read as client bundles
+    verify: bool = False  # live verification: one read-only, free request per distinct secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,13 +119,7 @@ def read_inputs(env: Mapping[str, str]) -> ActionInputs:
         raise UsageError(
             f"input `fail-on` must be {' | '.join(FAIL_ON_CHOICES)}, not {shown(given or fail_text)}"
         )
-    strict_text = get("strict")
-    if strict_text is None:
-        strict = defaults.strict
-    elif strict_text in _TRUE or strict_text in _FALSE:
-        strict = strict_text in _TRUE
-    else:
-        raise UsageError(f"input `strict` must be true or false, not {shown(strict_text)}")
+    strict = _flag("strict", get("strict"), defaults.strict)
     return ActionInputs(
         path=get("path") or defaults.path,
         mode=mode,
@@ -136,7 +131,16 @@ def read_inputs(env: Mapping[str, str]) -> ActionInputs:
         fail_on_given=given is not None,
         config=get("config") or defaults.config,
         baseline=get("baseline"),
+        verify=_flag("verify", get("verify"), defaults.verify),
     )
+
+
+def _flag(name: str, text: str | None, default: bool) -> bool:
+    if text is None:
+        return default
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise UsageError(f"input `{name}` must be true or false, not {shown(text)}")
 
 
 def _lines(value: str | None) -> tuple[str, ...]:

@@ -14,7 +14,6 @@ import argparse
 import contextlib
 import os
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -38,11 +37,13 @@ from scanner.model import Report, Rule, ScanInfo
 from scanner.outcome import failed_report, gate
 from scanner.output.context import RenderContext
 from scanner.output.formats import FILE_FORMATS
+from scanner.progress import TermProgress
 from scanner.rules import load_rules, ruleset_hash
 from scanner.target import open_target
 
 if TYPE_CHECKING:
     from scanner.suppress.inputs import ConfigFiles
+    from scanner.verify import VerifySettings
 
 
 class _Parser(argparse.ArgumentParser):
@@ -104,6 +105,18 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         default=[],
         help="build output to read as client bundles (repeatable; need not be tracked; read by --range too)",
+    )
+    s.add_argument(
+        "--verify",
+        action="store_true",
+        help="ask each provider once per distinct secret, read-only and free, whether the key works now",
+    )
+    s.add_argument(
+        "--verify-budget",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="with --verify: the whole check's time limit; what is left then is unknown (default: 30)",
     )
     modes = s.add_mutually_exclusive_group()
     modes.add_argument(
@@ -232,48 +245,6 @@ def emit(report: Report, outputs: dict[str, str], context: RenderContext) -> Non
     stream.flush()
 
 
-class _Progress:
-    """Progress of long sweeps on stderr: one redrawn line on a TTY, a plain line every 10 s
-    otherwise; nothing at all for sweeps that finish within 2 s."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
-        self.t0 = time.monotonic()
-        self.phase = ""
-        self.phase_t0 = self.t0
-        self.last = 0.0
-        self.drawn = False
-
-    def update(self, phase: str, done: int, total: int, nbytes: int) -> None:
-        now = time.monotonic()
-        if phase != self.phase:
-            self.phase, self.phase_t0 = phase, now
-        if now - self.t0 < 2.0 or now - self.last < (0.25 if self.tty else 10.0):
-            return
-        self.last = now
-        took = max(now - self.phase_t0, 1e-6)
-        rate = done / took
-        eta = f"{(total - done) / rate:.0f}s" if rate > 0 else "?"
-        mb = nbytes / 1e6
-        text = (
-            f"keysweep: {phase} {done}/{total} ({100 * done // max(total, 1)}%), "
-            f"{mb:.0f} MB at {mb / took:.0f} MB/s, {rate:.0f} objects/s, ETA {eta}"
-        )
-        if self.tty:
-            self.stream.write("\r\x1b[K" + text)
-            self.drawn = True
-        else:
-            self.stream.write(text + "\n")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.drawn:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
-            self.drawn = False
-
-
 def _bundle_dirs(dirs: list[Path], mode: Mode) -> tuple[Path, ...]:
     if dirs and mode is Mode.STAGED:
         raise UsageError("--bundles cannot be combined with --staged, which reads only the index")
@@ -310,6 +281,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
             bundles=_bundle_dirs(args.bundles, mode),
             suppress=not args.no_suppress,
             group_secret=os.environ.get(GROUP_KEY_ENV),
+            verify=_verify_settings(args),
         ),
         builtin,
         files,
@@ -318,7 +290,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     started = _now()
     try:
         matcher = load_matcher(config.rules, config.engine)
-        report = scan(config, config.rules, matcher, _Progress(sys.stderr), target)
+        report = scan(config, config.rules, matcher, TermProgress(sys.stderr), target)
     except ScanError as e:
         _failed(outputs, config.rules, config, str(e), args.state, started)
         raise
@@ -338,6 +310,20 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     if code == EXIT_FAILED:
         _say(f"scan failed: {report.error}")
     return code
+
+
+def _verify_settings(args: argparse.Namespace) -> VerifySettings | None:
+    """`--verify`: the network settings of this environment (proxy, CA bundle), read here."""
+    budget: float | None = args.verify_budget
+    if budget is not None and not (0 < budget <= 3600):
+        raise UsageError("--verify-budget must be more than 0 and at most 3600 seconds")
+    if not args.verify:
+        if budget is not None:
+            raise UsageError("--verify-budget needs --verify")
+        return None
+    from scanner.verify import VerifySettings
+
+    return VerifySettings.from_env(os.environ, **({} if budget is None else {"budget": budget}))
 
 
 def _mode(args: argparse.Namespace) -> Mode:
@@ -385,7 +371,7 @@ def _cmd_baseline(args: argparse.Namespace) -> int:
         request, builtin, _files(args, builtin, None, target.root)
     )  # never the old baseline
     matcher = load_matcher(config.rules, config.engine)
-    report = scan(config, config.rules, matcher, _Progress(sys.stderr), target)
+    report = scan(config, config.rules, matcher, TermProgress(sys.stderr), target)
     if report.status != "ok":
         raise ScanError(f"the scan of {args.path} is {report.status}; a baseline needs a complete scan")
     live = live_map(report)

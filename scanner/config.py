@@ -28,6 +28,8 @@ from scanner.suppress.policy import DEFAULT_POLICY, Policy
 
 if TYPE_CHECKING:
     from scanner.suppress.inputs import ConfigFiles
+    from scanner.verify.runner import VerifySettings
+    from scanner.verify.step import Verifier
 
 
 class Mode(StrEnum):
@@ -56,6 +58,9 @@ class Request:
     group_secret: str | None = (
         None  # KEYSWEEP_FINGERPRINT_KEY: groups weak secrets across runs (docs/state.md)
     )
+    # --verify / the `verify` input: live verification with the settings the entry point read from
+    # its environment (`VerifySettings.from_env`: proxy, CA bundle); None: off
+    verify: VerifySettings | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +85,7 @@ class ScanConfig:
     rules: tuple[Rule, ...] = ()  # the ruleset: the bundled rules and the config's own, sorted by id
     config_source: str | None = None  # the config file it was resolved with, if any
     baseline_source: str | None = None  # the baseline it was resolved with, if any
+    verify: Verifier | None = None  # live verification, shared by every scan of the run; None: off
 
     @property
     def workers(self) -> int:
@@ -132,4 +138,13 @@ def resolve_config(request: Request, builtin: Sequence[Rule], files: ConfigFiles
         rules=rules,
         config_source=settings.source if settings else None,
         baseline_source=files.baseline_source,
+        verify=_verifier(request.verify),
     )
+
+
+def _verifier(settings: VerifySettings | None) -> Verifier | None:
+    if settings is None:
+        return None
+    from scanner.verify.step import Verifier
+
+    return Verifier(settings)

@@ -27,6 +27,8 @@ from scanner.model import (
     Rule,
     Severity,
     SourceKind,
+    Verification,
+    VerifyStatus,
     secret_id,
 )
 
@@ -253,9 +255,28 @@ def _finding(
     )
 
 
-def finding_order(f: Finding) -> tuple[int, str, str, str]:
-    """§4 Orderings: severity, first-seen time, rule id, fingerprint."""
-    return (-f.severity.rank, f.first_seen.commit_time if f.first_seen else "", f.rule_id, f.fingerprint)
+def finding_order(f: Finding) -> tuple[int, int, str, str, str]:
+    """§4 Orderings: severity, a key the provider said is live first (`--verify`), first-seen
+    time, rule id, fingerprint."""
+    live = f.verification is not None and f.verification.status is VerifyStatus.LIVE
+    return (
+        -f.severity.rank,
+        0 if live else 1,
+        f.first_seen.commit_time if f.first_seen else "",
+        f.rule_id,
+        f.fingerprint,
+    )
+
+
+def verified_finding(f: Finding, answer: Verification | None) -> Finding:
+    """`f` with what the provider said of its key: a live key is critical, and says why; a
+    revoked or unknown one keeps its severity."""
+    if answer is None:
+        return f
+    if answer.status is not VerifyStatus.LIVE:
+        return replace(f, verification=answer)
+    why = f"live: {answer.reason}; revoke it now"
+    return replace(f, verification=answer, severity=Severity.CRITICAL, severity_reason=why)
 
 
 def counts_for_fail(findings: Iterable[Finding], threshold: Severity | None) -> int:

@@ -287,6 +287,8 @@ class Finding:
     removed: CommitRef | None = None  # the first commit on HEAD's line that no longer holds it
     environments: tuple[str, ...] = ()  # the environments whose files hold it (scanner/environments.py)
     never_rotated: str | None = None  # why it is flagged as never rotated ("in the code for 412 days")
+    # what the provider said of the key (`--verify`, scanner/enrich/verification.py); None: not asked
+    verification: Verification | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,40 +19,25 @@ from pathlib import Path
 
 from scanner.cache import HistoryCache, cache_key
 from scanner.config import Mode, ScanConfig
-from scanner.detect.context import construct
 from scanner.detect.engine import Matcher
-from scanner.detect.slots import SLOT_VALIDATOR
 from scanner.enrich import NO_READS, Reads, Sourced, disk_reads, enrich, git_reads
+from scanner.enrich.hits import reported_hits
 from scanner.errors import ScanError, UsageError
-from scanner.findings import Hit, build_findings
-from scanner.model import Exposure, Location, Provenance, Report, Rule, ScanInfo, SourceKind, Stats
+from scanner.findings import build_findings, finding_order, verified_finding
+from scanner.model import Report, Rule, ScanInfo, Stats
 from scanner.rules import ruleset_hash
 from scanner.skips import PATH_ABSENT, examples_by_reason, is_incomplete
 from scanner.sources.base import (
     NullProgress,
     Pending,
-    Place,
     Progress,
     ScanContext,
     Source,
     SourceResult,
     StartingSource,
-    secret_id,
 )
 from scanner.sources.directory import DirectorySource
-from scanner.sources.filekinds import VENDORED_DOC, applies, not_own_settings, vendored_doc
-from scanner.sources.walk import display_path
 from scanner.target import Target, open_target
-
-_EXPOSURE = {
-    "history": Exposure.REPOSITORY,
-    "message": Exposure.REPOSITORY,
-    "staged": Exposure.REPOSITORY,
-    "worktree": Exposure.REPOSITORY,
-    "directory": Exposure.FILE,
-    "unreachable": Exposure.UNREACHABLE,
-    "bundle": Exposure.CLIENT_BUNDLE,  # build output read from disk (sources/bundles.py)
-}
 
 Planned = tuple[Source, Reads]  # a source, and how the enrich stage reads its places again
 
@@ -98,11 +83,12 @@ def scan(
             if config.mode not in (Mode.HISTORY, Mode.TREE):
                 raise UsageError(f"--{config.mode} needs a git repository; {config.target} is not in one")
             in_repo = find_repository(config.target) is not None
-            results = run_sources(directory_sources(config, "worktree" if in_repo else "directory"), ctx)
+            planned = directory_sources(config, "worktree" if in_repo else "directory")
+            results = run_sources(_verifying(planned, config, rules), ctx)
             mode = "tree" if in_repo else "directory"
         else:
             ctx = replace(ctx, cache=_history_cache(config, rules, opened, ctx.blob_cap))
-            results = run_sources(repository_sources(config, opened), ctx)
+            results = run_sources(_verifying(repository_sources(config, opened), config, rules), ctx)
             mode = config.mode.value
             if site.prefix and config.mode in (Mode.HISTORY, Mode.TREE):
                 results.append(_path_check(opened))
@@ -125,6 +111,14 @@ def run_sources(planned: Sequence[Planned], ctx: ScanContext) -> list[SourceResu
             if not isinstance(s, SourceResult):
                 s.close()
     return enrich([Sourced(res, reads) for res, (_s, reads) in zip(results, planned, strict=True)])
+
+
+def _verifying(planned: list[Planned], config: ScanConfig, rules: Sequence[Rule]) -> list[Planned]:
+    """With `--verify`, every source's places may be asked about (scanner/enrich/verification.py)."""
+    if config.verify is None:
+        return planned
+    asked = (config.verify, tuple(rules))
+    return [(source, replace(reads, verify=asked)) for source, reads in planned]
 
 
 def _report_root(target: Target) -> str | None:
@@ -233,11 +227,6 @@ def _history_cache(
     return HistoryCache(config.cache, key)
 
 
-def _ships(rule_map: dict[str, Rule], rule_id: str, place: Place) -> bool:
-    rule = rule_map.get(rule_id)
-    return rule is None or applies(rule.contexts, place.path, place.bundle)
-
-
 def build_report(
     config: ScanConfig,
     rules: Sequence[Rule],
@@ -248,46 +237,12 @@ def build_report(
     """The report of a scan: hits from every place (pragma-marked ones too: the suppress stage
     decides and counts), findings, stats and status."""
     rule_map = {r.id: r for r in rules}
-    slot_rules = {r.id for r in rules if r.validator == SLOT_VALIDATOR}  # detect/slots.py
-    hits: list[Hit] = []
-    for res in results:
-        for found in res.founds:
-            for place in found.places:
-                source = SourceKind(place.source)
-                path, path_bytes = display_path(place.path)
-                exposure = (
-                    Exposure.CLIENT_BUNDLE
-                    if place.bundle
-                    else Exposure.LOCAL_ONLY
-                    if place.local_only
-                    else _EXPOSURE[place.source]
-                )
-                for k, (m, pos) in enumerate(found.hits):
-                    if m.exposure_text is not None and not _ships(rule_map, m.rule_id, place):
-                        continue  # an exposure construct where it cannot ship (sources/filekinds.py)
-                    if m.rule_id in slot_rules and not_own_settings(place.path):
-                        continue  # a credential-sounding name in a lockfile, catalogue or vendor code
-                    if m.secret is not None and m.alone is None and vendored_doc(place.path):
-                        m = replace(m, alone=VENDORED_DOC)  # another package's sample: low, says why
-                    prov = res.provenance.get(secret_id(m), Provenance())
-                    loc = Location(
-                        source=source,
-                        path=path,
-                        position=pos,
-                        path_bytes=path_bytes,
-                        encoding=m.encoding,
-                        commit=place.commit.hex() if place.commit else None,
-                        blob=place.blob.hex() if place.blob else None,
-                        commit_time=place.commit_time,
-                        pragma=m.pragma,
-                        pragma_added=m.pragma and k in place.pragmas_added,
-                        client_bundle=exposure is Exposure.CLIENT_BUNDLE,
-                        context=m.assigned or (construct(m.exposure_text) if m.exposure_text else None),
-                        original=place.origins[k] if k < len(place.origins) else None,
-                        at_head=place.at_head,
-                    )
-                    hits.append(Hit(match=m, location=loc, exposure=exposure, provenance=prov))
+    hits = reported_hits(results, rule_map)
     findings = build_findings(hits, rule_map, config.fingerprint_key, config.group_key)
+    answers = {d: v for res in results for d, v in res.verifications.items()}
+    if answers:  # --verify (scanner/enrich/verification.py): a live key is critical, and first
+        findings = [verified_finding(f, answers.get(f.secret_sha256 or "")) for f in findings]
+        findings.sort(key=finding_order)
     if config.mode is Mode.RANGE:
         findings = [replace(f, scope="range") for f in findings]
     skipped: Counter[str] = Counter()

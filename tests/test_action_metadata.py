@@ -28,6 +28,7 @@ def test_action_yml_declares_what_the_action_reads_and_writes() -> None:
         "bundles",
         "config",
         "baseline",
+        "verify",
     }
     assert set(doc["outputs"]) == {"sarif-file", "findings", "critical", "high", "status"}
     for name, spec in action_inputs().items():

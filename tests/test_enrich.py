@@ -76,7 +76,7 @@ def test_a_started_source_is_closed_when_a_later_one_fails(ctx: ScanContext) -> 
 def test_the_steps_run_in_their_declared_order_on_what_each_source_reads() -> None:
     """Bundle judgement first (origins are only looked up at bundle places); a source with no
     reads is left as it is; a step returns new results rather than editing the sources'."""
-    assert [s.name for s in STEPS] == ["client-bundles", "source-map-origins"]
+    assert [s.name for s in STEPS] == ["client-bundles", "source-map-origins", "verification"]
     place = Place("directory", b"dist/assets/index.js.map")  # a map in client output: by its path
     res = SourceResult(founds=[Found((), [place])])
     seen: list[tuple[str, bool]] = []

@@ -7,7 +7,10 @@ done, in the order `STEPS` declares:
 1. `bundles.ClientBundles` — client-bundle judgement: which places are built output a browser is
    served (by path, and for scripts by content read again), `Place.bundle`;
 2. `origins.SourceMapOrigins` — source-map origins: the original position of every hit at a bundle
-   place (it needs step 1's judgement), `Place.origins`.
+   place (it needs step 1's judgement), `Place.origins`;
+3. `verification.LiveVerification` — live verification (`--verify`, off unless the run's `Reads`
+   carry a verifier): one read-only request per distinct secret of the findings to be, the answers
+   by digest in `SourceResult.verifications` (it needs the places' final exposure).
 
 A step reads only through the `Reads` its source's result comes with (a repository's blobs and
 commits' trees, or files under a root on disk); it never opens anything itself.
@@ -21,6 +24,7 @@ from typing import Protocol
 from scanner.enrich.bundles import ClientBundles
 from scanner.enrich.origins import SourceMapOrigins
 from scanner.enrich.reads import NO_READS, Reads, Sourced, disk_reads, git_reads
+from scanner.enrich.verification import LiveVerification
 from scanner.sources.base import SourceResult
 
 
@@ -34,7 +38,7 @@ class EnrichStep(Protocol):
 
 
 # The order of the enrich stage (each step may use what the ones before it added).
-STEPS: tuple[EnrichStep, ...] = (ClientBundles(), SourceMapOrigins())
+STEPS: tuple[EnrichStep, ...] = (ClientBundles(), SourceMapOrigins(), LiveVerification())
 
 
 def enrich(found: Sequence[Sourced], steps: Sequence[EnrichStep] = STEPS) -> list[SourceResult]:

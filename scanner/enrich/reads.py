@@ -17,6 +17,9 @@ from scanner.sources.bundles import sniff_file
 if TYPE_CHECKING:
     import pygit2
 
+    from scanner.model import Rule
+    from scanner.verify.step import Verifier
+
 Read = Callable[[str], bytes | None]  # a root-relative path's bytes, None when absent
 Files = Callable[[Place], Read | None]  # the files of the tree a place sits in (None: not readable)
 Sniffer = Callable[[Place], Sniff]  # a place's content, judged (detect/bundle.py)
@@ -31,6 +34,8 @@ class Reads:
     files: Files | None  # None: its places get no source-map origins
     extra: tuple[bytes, ...] = ()  # `--bundles` dirs inside the scan root, root-relative
     context: bytes = b""  # where the scan root sits in its project (sources/bundles.py::root_context)
+    # live verification (`--verify`): the run's verifier and the ruleset the findings are named by
+    verify: tuple[Verifier, tuple[Rule, ...]] | None = None
 
 
 NO_READS = Reads(None, None)

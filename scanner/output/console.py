@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from scanner.model import BaselineState, Finding, Kind, Location, Report, Rule, Severity
+from scanner.output import verification
 from scanner.output.context import RenderContext
 from scanner.output.escape import escape_text, guard_lines
 from scanner.output.where import RESTRICT, bundle_kind, public_by_design, where
@@ -90,7 +91,8 @@ def _by_provider(findings: Iterable[Finding]) -> list[tuple[str, list[Finding]]]
         groups.setdefault(finding.provider, []).append(finding)
     for members in groups.values():
         members.sort(key=lambda finding: -finding.severity.rank)  # stable: keeps the caller's order
-    return sorted(groups.items(), key=lambda item: (-item[1][0].severity.rank, item[0]))
+    live = {p for p, members in groups.items() if any(verification.is_live(f) for f in members)}
+    return sorted(groups.items(), key=lambda item: (-item[1][0].severity.rank, item[0] not in live, item[0]))
 
 
 def _finding(finding: Finding, rule: Rule | None, paint: _Paint) -> list[str]:
@@ -109,6 +111,8 @@ def _finding(finding: Finding, rule: Rule | None, paint: _Paint) -> list[str]:
     field("where", _exposure(finding))
     if finding.severity_reason is not None:
         field(f"why {finding.severity.value}", escape_text(finding.severity_reason))
+    if finding.verification is not None:  # --verify
+        field("verified", escape_text(verification.said(finding.verification)))
     shown = finding.locations[:LOCATIONS_SHOWN]
     rows = [_location(location) for location in shown]
     more = max(finding.locations_total, len(finding.locations)) - len(shown)
@@ -147,7 +151,7 @@ class _Fields:
 
     def __call__(self, label: str, *values: str) -> None:
         for index, value in enumerate(values):
-            self.lines.append(f"      {label if index == 0 else '':<11}{value}")
+            self.lines.append(f"      {label if index == 0 else '':<10} {value}")
 
 
 def _exposure(finding: Finding) -> str:
@@ -273,6 +277,8 @@ def _summary(report: Report, paint: _Paint, active: tuple[Finding, ...]) -> list
     parts.append(f"{sum(stats.suppressed.values())} suppressed")
     parts.append(f"{sum(stats.skipped.values())} skipped")
     lines = [paint(_BOLD, "Summary: " + "; ".join(parts))]
+    if (checked := verification.tally(active)) is not None:  # --verify
+        lines.append(f"  verified: {checked}")
     if stats.suppressed:
         lines.append(
             "  suppressed: " + ", ".join(f"{escape_text(k)} {v}" for k, v in sorted(stats.suppressed.items()))

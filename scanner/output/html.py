@@ -28,6 +28,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from scanner.model import Finding, Kind, Location, Report, Rule
+from scanner.output import verification
 from scanner.output.context import RenderContext
 from scanner.output.escape import escape_text
 from scanner.output.html_timeline import Timeline, timeline
@@ -92,6 +93,7 @@ class Row:
     environments: tuple[str, ...]
     never_rotated: str | None
     severity_reason: str | None
+    verification: str | None  # what the provider said (--verify)
     also_matched: tuple[str, ...]
     refs: tuple[str, ...]
     places: tuple[Place, ...]
@@ -262,6 +264,7 @@ def _row_data(row: Row) -> dict[str, object]:
         "env": row.environments,
         "nr": row.never_rotated,
         "sr": row.severity_reason,
+        "vf": row.verification,
         "am": row.also_matched,
         "refs": row.refs,
         "pl": tuple(
@@ -433,6 +436,7 @@ def _row(finding: Finding, rule: Rule | None, context: RenderContext) -> Row:
         environments=tuple(_clip(escape_text(e), 80) for e in finding.environments),
         never_rotated=finding.never_rotated,
         severity_reason=finding.severity_reason,
+        verification=escape_text(verification.said(finding.verification)) if finding.verification else None,
         also_matched=finding.also_matched,
         refs=tuple(_clip(escape_text(r), 120) for r in finding.present_at_refs[:10]),
         places=places,
@@ -460,7 +464,12 @@ def _step(finding: Finding, rule: Rule | None) -> Step:
         where=where(finding),
         revoke_url=_revoke_url(finding, rule),
         since=_date(seen.commit_time) if seen else "",
-        reason=_clip(finding.never_rotated or finding.severity_reason or ""),
+        reason=_clip(
+            (finding.severity_reason if verification.is_live(finding) else None)  # --verify: live first
+            or finding.never_rotated
+            or finding.severity_reason
+            or ""
+        ),
     )
 
 

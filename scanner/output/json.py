@@ -12,6 +12,7 @@ from typing import Any
 
 import scanner
 from scanner.model import BaselineSummary, CommitRef, Finding, Location, Report, Stats, SuppressKind
+from scanner.output import verification
 from scanner.output.context import RenderContext
 from scanner.output.escape import dump_json
 from scanner.output.where import bundle_kind
@@ -112,6 +113,8 @@ def _finding(finding: Finding) -> dict[str, Any]:
         document["pragma_ignored"] = finding.pragma_ignored
     if finding.scope is not None:
         document["scope"] = finding.scope
+    if finding.verification is not None:  # --verify
+        document["verification"] = verification.document(finding.verification)
     document["locations_total"] = finding.locations_total
     document["locations"] = [_location(location) for location in finding.locations]
     return document

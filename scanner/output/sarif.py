@@ -66,6 +66,7 @@ from scanner.model import (
     Suppression,
     SuppressKind,
 )
+from scanner.output import verification
 from scanner.output.context import RenderContext
 from scanner.output.escape import dump_json
 from scanner.output.sarif_origin import SRCROOT, origin_first, origin_shown
@@ -277,6 +278,8 @@ def _result(finding: Finding, rules: Sequence[Rule], index: dict[str, int]) -> d
         properties["keysweep/scope"] = finding.scope
     if finding.pragma_ignored is not None:
         properties["keysweep/pragma_ignored"] = finding.pragma_ignored
+    if finding.verification is not None:  # --verify
+        properties["keysweep/verification"] = verification.document(finding.verification)
     result: dict[str, Any] = {
         "ruleId": finding.rule_id,
         "ruleIndex": rule_index,
@@ -320,6 +323,8 @@ def result_message(finding: Finding, rule: Rule) -> str:
     else:
         first = f"Leaked {name} ({rule.id})."
     parts = [first, f"It is {where(finding)}."]
+    if verification.is_live(finding):  # --verify: the provider accepted it
+        parts.insert(1, "The provider says this key is live: revoke it now.")
     if finding.severity_reason is not None:
         parts.append(f"Severity {finding.severity.value}: {finding.severity_reason.rstrip('.')}.")
     if build_output(finding) and origin_shown(finding):

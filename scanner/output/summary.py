@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from scanner.model import Finding, Kind, Location, Report, Rule, Severity
+from scanner.output import verification
 from scanner.output.context import MAX_SUMMARY_BYTES, RenderContext
 from scanner.output.context import RepoLinks as RepoLinks  # the context's, named here too
 from scanner.output.context import SarifNote as SarifNote
@@ -65,6 +66,7 @@ class Step:
     first_seen: Link | None
     severity_reason: str = ""
     public: bool = False  # public by design (a Firebase web config key): restrict, not revoke
+    revoked: str = ""  # --verify: the provider says it is revoked (said plainly)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +126,7 @@ class Summary:
     code_scanning: str | None
     run_url: str | None
     limit_bytes: int = field(default=MAX_SUMMARY_BYTES)
+    verification: str | None = None  # --verify: `1 live, 2 revoked, 0 unknown` over the findings
 
 
 def render(report: Report, context: RenderContext) -> str:
@@ -168,6 +171,7 @@ def _summary(report: Report, context: RenderContext, rows: int, cut: bool) -> Su
         severities=tuple(severity.value for severity in SEVERITIES),
         counts=_counts(findings),
         first_steps=tuple(_step(f, rules.get(f.rule_id), context) for f in findings[:FIRST_STEPS]),
+        verification=verification.tally(findings),
         rows=tuple(_row(f, rules.get(f.rule_id), context) for f in findings[:rows]),
         rows_left_out=len(findings) - min(rows, len(findings)),
         rows_cut_for_size=cut,
@@ -303,7 +307,14 @@ def _step(finding: Finding, rule: Rule | None, context: RenderContext) -> Step:
         first_seen=_first_seen(finding, context),
         severity_reason=_clip(finding.severity_reason or ""),
         public=public_by_design(finding, rule),
+        revoked=_revoked(finding),
     )
+
+
+def _revoked(finding: Finding) -> str:
+    """What the provider said of a key it refused (--verify): said plainly, in place of "revoke now"."""
+    v = finding.verification
+    return verification.said(v) if v is not None and verification.is_revoked(finding) else ""
 
 
 def _added_pragmas(report: Report, rules: dict[str, Rule], context: RenderContext) -> tuple[AddedPragma, ...]:

@@ -13,7 +13,7 @@ from scanner.cache import HistoryCache
 from scanner.detect.engine import Matcher
 from scanner.detect.positions import LineIndex
 from scanner.git.objects import CommitMeta, iso
-from scanner.model import CommitRef, Match, Original, Position, Provenance, Rule, Skip
+from scanner.model import CommitRef, Match, Original, Position, Provenance, Rule, Skip, Verification
 from scanner.model import secret_id as secret_id  # the one identity of a secret, for every source
 
 Hits = tuple[tuple[Match, Position], ...]
@@ -78,6 +78,8 @@ class SourceResult:
     nbytes: int = 0
     files: int = 0
     sources: dict[str, int] = field(default_factory=dict)
+    # live verification's answers by secret digest (scanner/enrich/verification.py; `--verify`)
+    verifications: dict[str, Verification] = field(default_factory=dict)
 
     def skip(self, reason: str, example: str, count: int = 1) -> None:
         self.skip_counts[reason] = self.skip_counts.get(reason, 0) + count

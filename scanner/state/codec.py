@@ -28,6 +28,8 @@ from scanner.model import (
     Stats,
     Suppression,
     SuppressKind,
+    Verification,
+    VerifyStatus,
 )
 from scanner.state.reader import Fields, Invalid
 
@@ -119,6 +121,16 @@ def encode_finding(f: Finding) -> Json:
         "removed": _commit(f.removed) if f.removed is not None else None,
         "environments": list(f.environments),
         "never_rotated": f.never_rotated,
+        "verification": _verification(f.verification) if f.verification is not None else None,
+    }
+
+
+def _verification(v: Verification) -> Json:
+    return {
+        "status": v.status.value,
+        "reason": v.reason,
+        "http_status": v.http_status,
+        "checked_at": v.checked_at,
     }
 
 
@@ -281,6 +293,7 @@ def parse_finding(o: Fields) -> Finding:
         removed=o.opt("removed", _parse_commit),
         environments=o.strs("environments"),
         never_rotated=o.opt_text("never_rotated"),
+        verification=o.opt("verification", _parse_verification),
     )
     o.done()
     if f.locations_total < len(f.locations):
@@ -293,6 +306,17 @@ def _digest(o: Fields, key: str) -> str | None:
     v = o.opt_text(key)
     if v is not None and (len(v) != 64 or v.strip("0123456789abcdef")):
         raise Invalid(f"{o.where}.{key}: not a hex digest")
+    return v
+
+
+def _parse_verification(o: Fields) -> Verification:
+    v = Verification(
+        status=o.enum("status", VerifyStatus),
+        reason=o.text("reason"),
+        http_status=o.opt_integer("http_status"),
+        checked_at=o.opt_text("checked_at"),
+    )
+    o.done()
     return v
 
 

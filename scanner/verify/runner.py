@@ -103,7 +103,9 @@ def verify(candidates: Iterable[Candidate], settings: VerifySettings) -> dict[st
         elif spec is None:
             out[c.digest] = _unknown("no verifier")
         elif spec.signer == "aws-sigv4" and not c.pair:
-            out[c.digest] = _unknown("a key ID alone is never verified: no secret access key beside it")
+            out[c.digest] = _unknown(
+                "a key ID alone is never verified: no secret access key was paired with it"
+            )
         elif spec.signer == "aws-sigv4" and c.secret.startswith("ASIA"):
             out[c.digest] = _unknown("a temporary key needs its session token: not checked")
         else:

@@ -8,10 +8,15 @@ another provider's shape (`also_matched`) is never sent to that provider.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
 
-from scanner.model import Exposure, Finding, Kind
-from scanner.verify.runner import Candidate
+from scanner import watchdog
+from scanner.model import Exposure, Finding, Kind, Verification
+from scanner.verify.runner import Candidate, VerifySettings, verify
 
 
 def candidates(
@@ -28,3 +33,46 @@ def candidates(
         local = f.exposure is Exposure.LOCAL_ONLY
         out[digest] = Candidate(digest, values[digest], f.rule_id, local, (pairs or {}).get(digest, ""))
     return list(out.values())
+
+
+@contextmanager
+def _alive(label: str) -> Iterator[None]:
+    """The stall watchdog's heart beaten every second while the requests run: they are bounded by
+    the budget, which may be longer than the watchdog's stall limit (scanner/watchdog.py)."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(1.0):
+            watchdog.beat()
+
+    thread = threading.Thread(target=beat, name="keysweep-verify-beat", daemon=True)
+    with watchdog.doing(label):
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
+
+class Verifier:
+    """The run's live verification (`--verify`): the entry point's settings, and every answer
+    given so far, so that a run that scans twice (the Action's range and tree) asks once per
+    distinct secret, within the one budget. Built by `config.resolve_config`; the enrich step
+    (scanner/enrich/verification.py) calls `check`."""
+
+    def __init__(self, settings: VerifySettings) -> None:
+        self.settings = settings
+        self._answers: dict[str, Verification] = {}
+        self._spent = 0.0
+
+    def check(self, candidates: Sequence[Candidate]) -> dict[str, Verification]:
+        """A `Verification` per candidate's digest; only the ones not asked yet are asked."""
+        todo = [c for c in candidates if c.digest not in self._answers]
+        if todo:
+            t0 = time.monotonic()
+            left = max(0.0, self.settings.budget - self._spent)
+            with _alive("live verification"):
+                self._answers.update(verify(todo, replace(self.settings, budget=left)))
+            self._spent += time.monotonic() - t0
+        return {c.digest: self._answers[c.digest] for c in candidates}
