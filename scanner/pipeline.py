@@ -40,7 +40,7 @@ from scanner.sources.base import (
     secret_id,
 )
 from scanner.sources.directory import DirectorySource
-from scanner.sources.filekinds import VENDORED_DOC, applies, not_own_settings, vendored_doc
+from scanner.sources.filekinds import applies, not_own_settings, vendored_package, vendored_reason
 from scanner.sources.walk import display_path
 from scanner.target import Target, open_target
 
@@ -267,8 +267,8 @@ def build_report(
                         continue  # an exposure construct where it cannot ship (sources/filekinds.py)
                     if m.rule_id in slot_rules and not_own_settings(place.path):
                         continue  # a credential-sounding name in a lockfile, catalogue or vendor code
-                    if m.secret is not None and m.alone is None and vendored_doc(place.path):
-                        m = replace(m, alone=VENDORED_DOC)  # another package's sample: low, says why
+                    if m.secret is not None and m.alone is None and (pkg := vendored_package(place.path)):
+                        m = replace(m, alone=vendored_reason(pkg))  # another package's key: low, says why
                     prov = res.provenance.get(secret_id(m), Provenance())
                     loc = Location(
                         source=source,
