@@ -14,7 +14,7 @@ from pathlib import Path
 
 from scanner.model import Report, Severity
 from scanner.rules.templates import expand, pem_block
-from scanner.sources.filekinds import VENDORED_DOC, not_own_settings, vendored_doc
+from scanner.sources.filekinds import kinds, not_own_settings, vendored_package, vendored_reason
 from tests.repo_builder import RepoBuilder
 
 Scan = Callable[..., Report]
@@ -53,7 +53,7 @@ def test_a_private_key_in_a_vendored_readme_is_low_and_says_why(tmp_path: Path, 
     )
     by_path = {f.locations[0].path: f for f in scan(tmp_path / "r").findings}
     vendored, mine = by_path["node_modules/jwt-lib/README.md"], by_path["deploy/key.pem"]
-    assert (vendored.severity, vendored.severity_reason) == (Severity.LOW, VENDORED_DOC)
+    assert (vendored.severity, vendored.severity_reason) == (Severity.LOW, vendored_reason("jwt-lib"))
     assert mine.severity is not Severity.LOW and mine.severity_reason is None
 
 
@@ -63,8 +63,78 @@ def test_path_kinds() -> None:
         assert not_own_settings(p), p
     for p in (b"src/config.ts", b"settings.json", b".env", b"docs/readme.md"):
         assert not not_own_settings(p), p
-    assert vendored_doc(b"node_modules/a/README.md") and vendored_doc(b"x/node_modules/@s/b/docs/api.md")
-    assert not vendored_doc(b"node_modules/a/index.js") and not vendored_doc(b"README.md")
+    packages = {
+        b"node_modules/a/README.md": "a",
+        b"x/node_modules/@s/b/docs/api.md": "@s/b",
+        b"Documents/node_modules/body-parser/node_modules/debug/.coveralls.yml": "debug",
+        b"vendor/github.com/o/r/x.go": "github.com/o/r",
+        b"vendor/acme/sdk/src/Client.php": "acme",
+        b"venv/lib/python3.11/site-packages/requests/api.py": "requests",
+        b"static/vendor/jquery.js": "jquery.js",
+        b"bower_components/angular/bower.json": "angular",
+        b"src/app.py": None,
+        b"docs/vendors.md": None,
+        b"my_node_modules/x/a.js": None,
+    }
+    for p, want in packages.items():
+        assert vendored_package(p) == want, p
+    # a vendored package's own build config builds nothing this project deploys
+    assert "build" in kinds(b"webpack.config.js") and "build" in kinds(b"web/vite.config.ts")
+    assert "build" not in kinds(b"node_modules/some-lib/webpack.config.js")
+    assert "build" not in kinds(b"app/node_modules/@s/ui/vite.config.ts")
+
+
+def _coveralls(seed: str) -> str:
+    return expand("{alnum:14}{digits:2}{alnum:16}", random.Random(seed))
+
+
+def test_ci_tokens_of_a_vendored_package_are_low_and_name_it(tmp_path: Path, scan: Scan) -> None:
+    """A committed node_modules/ (or vendor/, site-packages/) holds other projects' own CI tokens
+    (`.coveralls.yml`, `COVERALLS_REPO_TOKEN=…` in package.json scripts): reported low, naming the
+    package. The same value also in this project's own file stays at its severity."""
+    cov, script, codacy, vend, site, shared = (_coveralls(s) for s in ("cov", "sc", "cd", "vd", "sp", "sh"))
+    pkg = (
+        '{\n  "name": "xml-js",\n  "scripts": {\n'
+        f'    "coverage": "COVERALLS_REPO_TOKEN={script} nyc report | coveralls",\n'
+        f'    "codacy": "CODACY_PROJECT_TOKEN={codacy} codacy-coverage"\n'
+        "  }\n}\n"
+    )
+    b = RepoBuilder(tmp_path / "r")
+    b.commit(
+        {
+            "Documents/node_modules/body-parser/node_modules/debug/.coveralls.yml": f"repo_token: {cov}\n".encode(),
+            "Documents/node_modules/xml-js/package.json": pkg.encode(),
+            "vendor/acme/sdk/.travis.yml": f"env:\n  - SDK_API_TOKEN={vend}\n".encode(),
+            "venv/lib/python3.11/site-packages/tool/settings.py": f'UPLOAD_TOKEN = "{site}"\n'.encode(),
+            "node_modules/lib/.coveralls.yml": f"repo_token: {shared}\n".encode(),
+            "ci/coveralls.yml": f"repo_token: {shared}\n".encode(),
+        }
+    )
+    report = scan(tmp_path / "r")
+    by_path = {loc.path: f for f in report.findings for loc in f.locations}
+    expect = {
+        "Documents/node_modules/body-parser/node_modules/debug/.coveralls.yml": "debug",
+        "Documents/node_modules/xml-js/package.json": "xml-js",
+        "vendor/acme/sdk/.travis.yml": "acme",
+        "venv/lib/python3.11/site-packages/tool/settings.py": "tool",
+    }
+    for path, package in expect.items():
+        f = by_path[path]
+        assert (f.severity, f.severity_reason) == (Severity.LOW, vendored_reason(package)), path
+    assert len([f for f in report.findings if "xml-js" in f.locations[0].path]) == 2
+    mine = by_path["ci/coveralls.yml"]
+    assert mine is by_path["node_modules/lib/.coveralls.yml"]  # one value, one finding
+    assert mine.severity is Severity.HIGH and mine.severity_reason is None
+
+
+def test_a_vendored_packages_own_build_config_is_no_exposure(tmp_path: Path, scan: Scan) -> None:
+    """Production source maps switched on in a vendored package's webpack config build that
+    package's bundle, not this project's: not reported; the project's own config is."""
+    cfg = b"module.exports = {\n  mode: 'production',\n  devtool: 'source-map',\n};\n"
+    b = RepoBuilder(tmp_path / "r")
+    b.commit({"Documents/node_modules/some-lib/webpack.config.js": cfg, "webpack.config.js": cfg})
+    got = sorted((f.rule_id, loc.path) for f in scan(tmp_path / "r").findings for loc in f.locations)
+    assert got == [("browser.production-source-maps", "webpack.config.js")]
 
 
 def test_the_finding_names_the_service_as_its_provider(tmp_path: Path, scan: Scan) -> None:

@@ -14,7 +14,15 @@ from dataclasses import dataclass, replace
 from scanner.detect import decoders
 from scanner.detect.context import assigned_to
 from scanner.detect.evidence import Evidence, Tie, import_regex
-from scanner.detect.filters import SAID_FAKE, is_known_public, is_placeholder, looks_fake, said_fake
+from scanner.detect.filters import (
+    SAID_DEFAULT,
+    SAID_FAKE,
+    is_known_public,
+    is_placeholder,
+    looks_fake,
+    said_default,
+    said_fake,
+)
 from scanner.detect.hosts import host_forms
 from scanner.detect.jslex import code_offsets
 from scanner.detect.prefilter import Hit, Prefilter, make_prefilter, slot_span, span_max
@@ -345,6 +353,8 @@ class Matcher:
         # `"sk-…"  # correct format, not real`: never dropped; low unless verified offline
         verified = verdict.structure or any(x in secret for x in rule.structure)
         fake = SAID_FAKE if not verified and said_fake(data, m.end("secret")) else None
+        if fake is None and self._generic[i] and said_default(data, s, e):
+            fake = SAID_DEFAULT  # a shipped default the code says to replace: low, says why
         if marker:
             conf = Confidence.HIGH
         alone = self._alone(i, data, s, e) or verdict.low

@@ -60,6 +60,44 @@ def said_fake(data: bytes, end: int) -> bool:
     return _SAID_FAKE.match(data, end, end + SAID_FAKE_SPAN) is not None
 
 
+# a comment that says the value is a default every deployment must replace, on the value's line
+# (after it) or in the comment block right above it: `secret_signing_key = "…"  # change this in
+# production`, `# Make sure you update this with your own secret key`. Only words about replacing
+# a shipped default: "replace with your key" alone is what people write beside a real one.
+_REPLACE = (
+    rb"\b(?:change|replace|update|override|overwrite|regenerate|rotate)\b[^\n]{0,60}?"
+    rb"(?:\b(?:in|for|before)\s+(?:production|prod|deploy)|\byour\s+own\s+(?:secret|signing|random)"
+    rb"|\bown\s+(?:secret|signing|random)\b)"
+    rb"|\bdefault\b[^\n]{0,40}?\b(?:change|replace|override)\b"
+)
+_COMMENT = rb"(?:#|//|/\*|--|;|\*)"
+_REPLACE_AFTER = re.compile(
+    rb"[ \t\"'`),;\]}]{0,12}" + _COMMENT + rb"[^\n]{0,120}?(?:" + _REPLACE + rb")", re.I
+)
+_REPLACE_LINE = re.compile(rb"[ \t]*" + _COMMENT + rb"[^\n]{0,160}?(?:" + _REPLACE + rb")", re.I)
+_COMMENT_LINE = re.compile(rb"[ \t]*" + _COMMENT)
+REPLACE_ABOVE = 3  # comment lines right above the value that are read
+SAID_DEFAULT = "a default the code says to replace: make sure every deployment sets its own"
+
+
+def said_default(data: bytes, start: int, end: int) -> bool:
+    """Whether a comment on the value's line (after it) or in the comment block right above the
+    value's line says the value is a default to replace in every deployment."""
+    if _REPLACE_AFTER.match(data, end, end + SAID_FAKE_SPAN) is not None:
+        return True
+    ls = data.rfind(b"\n", 0, start) + 1
+    for _ in range(REPLACE_ABOVE):
+        if ls == 0:
+            return False
+        prev = data.rfind(b"\n", 0, ls - 1) + 1
+        if _COMMENT_LINE.match(data, prev, ls - 1) is None:
+            return False  # the block above ends: code or a blank line
+        if _REPLACE_LINE.match(data, prev, ls - 1) is not None:
+            return True
+        ls = prev
+    return False
+
+
 def is_placeholder(secret: str) -> bool:
     """True for strings that stand in for a key rather than being one."""
     return bool(_PLACEHOLDER.search(secret) or _DOC_MARKER.search(secret))

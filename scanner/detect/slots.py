@@ -136,13 +136,27 @@ def judge_name(name: str) -> tuple[bool, bool, bool]:
     if not words or any(w in NOT_SECRET for w in words) or words == ["key"]:
         return False, False, False  # a bare `key` names dict entries, React keys, cache keys
     cred = [w for w in words if w in CRED_WORDS or _glued_cred(w)]
-    if not cred:
+    if not cred or _write_key(name, words):
         return False, False, False
     password = any(w in _PASSWORD or w.endswith(("password", "passwd")) for w in words)
     strong = not (len(words) == 1 and words[0] in WEAK_NAMES)  # `speechKey`, `API_KEY`: not `key`
     if "private" in cred and not any(w in ("key", "token", "secret") for w in words):
         strong = False  # `PRIVATE = …`, `private_repo`: key material needs its own word
     return True, strong, password
+
+
+# a client-side analytics SDK's write key (RudderStack, Segment: `rudder_analytics.write_key`,
+# `writeKey`, `SEGMENT_WRITE_KEY`): public by design, every page or app that reports events sends it
+_ANALYTICS = ("rudder", "segment", "analytics")
+
+
+def _write_key(name: str, words: list[str]) -> bool:
+    """A write key of an analytics SDK: `write_key` / `writeKey` by themselves (the SDKs' own
+    attribute), or a write-key name with a RudderStack or Segment word (`RUDDERSTACK_WRITE_KEY`)."""
+    if words[-2:] != ["write", "key"]:
+        return False
+    bare = len(words) == 2 and not name.isupper()  # `WRITE_KEY` alone could be anything's
+    return bare or any(w.startswith(_ANALYTICS) for w in words[:-2])
 
 
 # what a value cannot be: references to where a secret lives, identifiers and paths

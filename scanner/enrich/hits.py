@@ -14,7 +14,7 @@ from scanner.detect.slots import SLOT_VALIDATOR
 from scanner.findings import Hit
 from scanner.model import Exposure, Location, Provenance, Rule, SourceKind
 from scanner.sources.base import Place, SourceResult, secret_id
-from scanner.sources.filekinds import VENDORED_DOC, applies, not_own_settings, vendored_doc
+from scanner.sources.filekinds import applies, not_own_settings, vendored_package, vendored_reason
 from scanner.sources.walk import display_path
 
 _EXPOSURE = {
@@ -54,8 +54,8 @@ def reported_hits(results: Sequence[SourceResult], rule_map: Mapping[str, Rule])
                         continue  # an exposure construct where it cannot ship (sources/filekinds.py)
                     if m.rule_id in slot_rules and not_own_settings(place.path):
                         continue  # a credential-sounding name in a lockfile, catalogue or vendor code
-                    if m.secret is not None and m.alone is None and vendored_doc(place.path):
-                        m = replace(m, alone=VENDORED_DOC)  # another package's sample: low, says why
+                    if m.secret is not None and m.alone is None and (pkg := vendored_package(place.path)):
+                        m = replace(m, alone=vendored_reason(pkg))  # another package's key: low, says why
                     prov = res.provenance.get(secret_id(m), Provenance())
                     loc = Location(
                         source=source,

@@ -49,8 +49,8 @@ def kinds(path: bytes, client_bundle: bool = False) -> frozenset[str]:
         out.add("env")
     if name.endswith(WEB):
         out.add("server" if not client_bundle and server_code(path) else "web")
-    if _BUILD_CONFIG.fullmatch(name) and not _DEV_ONLY.search(name):
-        out.add("build")
+    if _BUILD_CONFIG.fullmatch(name) and not _DEV_ONLY.search(name) and vendored_package(path) is None:
+        out.add("build")  # a vendored package's own build config builds nothing this project deploys
     if (
         name.endswith(CONFIG)
         or name in CONFIG_NAMES
@@ -84,8 +84,6 @@ _I18N_DIRS = (b"/locales/", b"/locale/", b"/i18n/", b"/l10n/", b"/lang/", b"/lan
 _I18N_EXT = (b".po", b".pot", b".xliff", b".xlf", b".mo")
 _VENDOR_DIRS = (b"/node_modules/", b"/bower_components/", b"/vendor/", b"/third_party/")
 _MINIFIED = (b".min.js", b".min.mjs", b".min.cjs")
-_DOC_EXT = (b".md", b".markdown", b".rst", b".txt", b".adoc")
-_DOC_NAMES = (b"readme", b"changelog", b"history", b"license")
 
 
 def not_own_settings(path: bytes) -> bool:
@@ -97,16 +95,34 @@ def not_own_settings(path: bytes) -> bool:
     return name.endswith(_MINIFIED) or (any(d in low for d in _VENDOR_DIRS) and name.endswith(WEB))
 
 
-VENDORED_DOC = (
-    "in a vendored package's documentation (node_modules/…): a sample written by that package's "
-    "authors, not this project's key"
-)
+# the directories a package manager fills with other projects' packages, as committed by mistake
+_PACKAGE_DIRS = re.compile(rb"(?:^|/)(node_modules|bower_components|vendor|site-packages)/")
 
 
-def vendored_doc(path: bytes) -> bool:
-    """Documentation of a package vendored under node_modules/ or bower_components/."""
-    low = b"/" + path.lower()
-    if b"/node_modules/" not in low and b"/bower_components/" not in low:
-        return False
-    name = low.rsplit(b"/", 1)[-1]
-    return name.endswith(_DOC_EXT) or name.startswith(_DOC_NAMES)
+def vendored_package(path: bytes) -> str | None:
+    """The package a file of a committed vendored tree belongs to (`node_modules/xml-js/package.json`
+    -> `xml-js`, scoped `@s/b`; `vendor/github.com/o/r/x.go` -> `github.com/o/r`; the innermost
+    tree wins; a file loose in the tree is a one-file library), or None outside a vendored tree."""
+    dirs = list(_PACKAGE_DIRS.finditer(path))
+    if not dirs:
+        return None
+    found = dirs[-1]
+    parts = path[found.end() :].split(b"/")
+    take = 1
+    if parts[0].startswith(b"@") or (found.group(1) == b"vendor" and b"." in parts[0]):
+        take = 2 if parts[0].startswith(b"@") else 3  # a scope, or a Go module path's host/owner/repo
+    if len(parts) == 1:
+        return parts[0].decode("utf-8", "replace") or None  # a one-file library loose in the tree
+    if len(parts) <= take or not all(parts[:take]):
+        return None  # a scope's or a host's directory itself
+    return b"/".join(parts[:take]).decode("utf-8", "replace")
+
+
+def vendored_reason(package: str) -> str:
+    """Why a secret inside a vendored package's own files is reported low: that package's
+    sample, test fixture or CI token, published with it, not this project's key."""
+    return (
+        f"inside the vendored package {package}: not this project's key (a sample, fixture or CI "
+        "token its authors published with it) — tell its maintainers; and reconsider committing "
+        "vendored packages"
+    )
