@@ -16,6 +16,7 @@ from scanner.model import BaselineState, Finding, Kind, Location, Report, Rule, 
 from scanner.output.context import RenderContext
 from scanner.output.escape import escape_text, guard_lines
 from scanner.output.where import RESTRICT, bundle_kind, public_by_design, where
+from scanner.output.window import window_line
 
 LOCATIONS_SHOWN = 5
 FINGERPRINT_SHOWN = 12
@@ -107,6 +108,9 @@ def _finding(finding: Finding, rule: Rule | None, paint: _Paint) -> list[str]:
             f"exposes a key to clients  fingerprint {escape_text(finding.fingerprint[:FINGERPRINT_SHOWN])}",
         )
     field("where", _exposure(finding))
+    window = window_line(finding)
+    if window is not None:
+        field("window", escape_text(window))
     if finding.severity_reason is not None:
         field(f"why {finding.severity.value}", escape_text(finding.severity_reason))
     shown = finding.locations[:LOCATIONS_SHOWN]
