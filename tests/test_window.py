@@ -301,3 +301,23 @@ def test_max_key_age_is_read_from_the_config_and_checked(rules: tuple[Rule, ...]
     for bad in ("0", '"90"', "true", "1.5"):
         with pytest.raises(ConfigError, match="max-key-age"):
             parse_config(f"max-key-age = {bad}\n", ".keysweep.toml", rules)
+
+
+def test_the_walks_tree_search_agrees_with_a_full_parse(tmp_path: Path) -> None:
+    """firstparent._entry finds an entry by its header, not by parsing: on names that are each
+    other's prefixes and suffixes, files and folders of one name, it answers as trees.lookup does."""
+    import pygit2
+
+    from scanner.git.firstparent import _blob_at
+    from scanner.git.trees import blob_at
+
+    repo = Git(tmp_path / "r")
+    names = ["a", "ba", "a.txt", "x/a", "x/ab/a", "ab/a", "a b", "deep/er/a", "deep/a", "e"]
+    repo.commit(_days(1), {name: f"{name}\n" for name in names})
+    pg = pygit2.Repository(str(repo.path))
+    tree = bytes(pg.head.peel(pygit2.Commit).tree.id.raw)
+    probes = [*names, "x", "ab", "deep/er", "b", "a.tx", "x/a/b", "deep/er/a/x", "zz/a", "x/ab/a.txt"]
+    for probe in probes:
+        path = probe.encode()
+        assert _blob_at(pg, tree, path, {}, {}) == blob_at(pg, tree, path), probe
+    assert all(_blob_at(pg, tree, n.encode(), {}, {}) is not None for n in names)

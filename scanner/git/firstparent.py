@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, TypeVar
 
 from scanner.git.objects import CommitMeta, parse_commit
 from scanner.git.repo import read_raw
-from scanner.git.trees import TreeMemo, lookup
 
 if TYPE_CHECKING:
     import pygit2
 
 K = TypeVar("K")
-_MEMO_COMMITS = 512  # parsed trees are kept this many commits, then dropped (memory stays bounded)
+_MEMO_COMMITS = 512  # lookups are remembered this many commits, then dropped (memory stays bounded)
+_MODES = (b"100644", b"100755", b"120000", b"40000", b"160000")
+_TREE = b"40000"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,14 +59,15 @@ def removals(
     by_path = {k: _by_path(h.places) for k, h in pending.items()}
     out: dict[K, tuple[bytes, CommitMeta]] = {}
     child: tuple[bytes, CommitMeta] | None = None
-    memo: TreeMemo = {}
+    memo: dict[tuple[bytes, bytes], bytes | None] = {}
     for n, (oid, meta) in enumerate(first_parent_line(repo, head)):
         if not pending:
             break
         if n % _MEMO_COMMITS == 0:
             memo.clear()
+        raw: dict[bytes, bytes | None] = {}  # the trees read for this commit, each read once
         for key in list(pending):
-            if any(lookup(repo, meta.tree, p, memo)[0] in blobs for p, blobs in by_path[key].items()):
+            if any(_blob_at(repo, meta.tree, p, memo, raw) in blobs for p, blobs in by_path[key].items()):
                 if child is not None:
                     out[key] = child
                 del pending[key]
@@ -80,3 +82,57 @@ def _by_path(places: frozenset[tuple[bytes, bytes]]) -> dict[bytes, frozenset[by
     for path, blob in places:
         got.setdefault(path, set()).add(blob)
     return {p: frozenset(b) for p, b in got.items()}
+
+
+def _blob_at(
+    repo: pygit2.Repository,
+    tree: bytes,
+    path: bytes,
+    memo: dict[tuple[bytes, bytes], bytes | None],
+    raw: dict[bytes, bytes | None],
+) -> bytes | None:
+    """The blob at `path` in `tree` (None: absent, not a file, or unreadable). Consecutive commits
+    of a line share most subtrees, so the answer is remembered per (subtree, rest of the path)."""
+    import pygit2
+
+    got = memo.get((tree, path), memo)
+    if got is not memo:
+        return got  # type: ignore[return-value]
+    name, sep, rest = path.partition(b"/")
+    if tree not in raw:
+        try:
+            raw[tree] = read_raw(repo, tree)[1]
+        except (pygit2.GitError, KeyError, ValueError, OSError):
+            raw[tree] = None
+    data = raw[tree]
+    entry = _entry(data, name) if data is not None else None
+    found: bytes | None = None
+    if entry is not None:
+        mode, oid = entry
+        if sep and mode == _TREE:
+            found = _blob_at(repo, oid, rest, memo, raw)
+        elif not sep and mode != _TREE and mode != b"160000":
+            found = oid
+    memo[(tree, path)] = found
+    return found
+
+
+def _entry(data: bytes, name: bytes) -> tuple[bytes, bytes] | None:
+    """(mode, id) of `name` in a raw tree, found by searching for its ` name NUL` rather than
+    parsing every entry (a big root tree is read once per commit of the line): a match counts
+    only after a known mode at an entry's start — the tree's first byte, or 21 bytes after the
+    NUL of the entry before (the 20-byte id between them)."""
+    needle = b" " + name + b"\0"
+    at = data.find(needle)
+    while at != -1:
+        for mode in _MODES:
+            start = at - len(mode)
+            if (
+                start >= 0
+                and data[start:at] == mode
+                and (start == 0 or (start >= 21 and data[start - 21] == 0))
+            ):
+                end = at + len(needle)
+                return mode, data[end : end + 20]
+        at = data.find(needle, at + 1)
+    return None
