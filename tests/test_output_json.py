@@ -121,7 +121,9 @@ def test_finding_fields_in_contract_order() -> None:
     for finding in parsed(history_report())["findings"]:
         windowed = "age_days" in finding
         windows += windowed
-        assert list(finding) == FINDING_FIELDS[:-2] + (WINDOW_FIELDS if windowed else []) + FINDING_FIELDS[-2:]
+        assert (
+            list(finding) == FINDING_FIELDS[:-2] + (WINDOW_FIELDS if windowed else []) + FINDING_FIELDS[-2:]
+        )
     assert windows == 2
 
 
