@@ -151,7 +151,7 @@ class _Fields:
 
     def __call__(self, label: str, *values: str) -> None:
         for index, value in enumerate(values):
-            self.lines.append(f"      {label if index == 0 else '':<11}{value}")
+            self.lines.append(f"      {label if index == 0 else '':<10} {value}")  # a long label keeps a space
 
 
 def _exposure(finding: Finding) -> str:
