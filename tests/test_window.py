@@ -231,7 +231,7 @@ def test_shared_across_dotenv_development_and_production_since_400_days(
     line = "shared across environments development, production (at the same time)"
     console = render_console(report, color=False)
     assert sum(line in x for x in console.splitlines()) == 1
-    assert "why critical shared across environments development, production" in console  # label, space, reason
+    assert "why critical shared across environments development, production" in console
     assert sum(line in x for x in render_summary(report, RenderContext()).splitlines()) == 1
 
 

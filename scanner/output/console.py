@@ -151,7 +151,8 @@ class _Fields:
 
     def __call__(self, label: str, *values: str) -> None:
         for index, value in enumerate(values):
-            self.lines.append(f"      {label if index == 0 else '':<10} {value}")  # a long label keeps a space
+            # a label of 11 characters or more ("why critical") keeps a space before its value
+            self.lines.append(f"      {label if index == 0 else '':<10} {value}")
 
 
 def _exposure(finding: Finding) -> str:
