@@ -288,6 +288,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     )
     _check_state(args, outputs)
     started = _now()
+    config = replace(config, started=config.started or started)  # the ages and the state: one time
     try:
         matcher = load_matcher(config.rules, config.engine)
         report = scan(config, config.rules, matcher, TermProgress(sys.stderr), target)

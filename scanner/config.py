@@ -16,11 +16,19 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scanner.defaults import DEFAULT_FAIL_ON, DEFAULT_FINGERPRINT_KEY, DEFAULT_SIZE_CAP, ENGINE_ENV, ENGINES
+from scanner.defaults import (
+    DEFAULT_FAIL_ON,
+    DEFAULT_FINGERPRINT_KEY,
+    DEFAULT_MAX_KEY_AGE,
+    DEFAULT_SIZE_CAP,
+    ENGINE_ENV,
+    ENGINES,
+)
 from scanner.errors import UsageError
 from scanner.model import Rule, Severity
 from scanner.output.escape import shown
@@ -86,6 +94,8 @@ class ScanConfig:
     config_source: str | None = None  # the config file it was resolved with, if any
     baseline_source: str | None = None  # the baseline it was resolved with, if any
     verify: Verifier | None = None  # live verification, shared by every scan of the run; None: off
+    max_key_age: int = DEFAULT_MAX_KEY_AGE  # `max-key-age`: days at HEAD before a key is "never rotated"
+    started: datetime | None = None  # the scan's start (UTC); None: now. Tests set it to fix ages
 
     @property
     def workers(self) -> int:
@@ -139,6 +149,9 @@ def resolve_config(request: Request, builtin: Sequence[Rule], files: ConfigFiles
         config_source=settings.source if settings else None,
         baseline_source=files.baseline_source,
         verify=_verifier(request.verify),
+        max_key_age=settings.max_key_age
+        if settings and settings.max_key_age is not None
+        else DEFAULT_MAX_KEY_AGE,
     )
 
 

@@ -12,3 +12,6 @@ DEFAULT_FAIL_ON = "high"
 ENGINE_ENV = "KEYSWEEP_ENGINE"
 GROUP_KEY_ENV = "KEYSWEEP_FINGERPRINT_KEY"  # the organisation's secret that groups weak secrets across runs
 ENGINES = ("auto", "hyperscan", "python")
+
+# days a key may sit at HEAD before it is reported "never rotated" (`max-key-age`, issue 24)
+DEFAULT_MAX_KEY_AGE = 90

@@ -281,14 +281,36 @@ class Finding:
     # same value has the same group in every run under that key; None without one. Only the saved
     # state (scanner/state/) writes it, so that a merge can fold the same weak value across runs
     weak_group: str | None = None
-    # The exposure window (issue 24), set by the enrich stage when it computes it; the defaults say
-    # "not computed", and every format shows these only when set:
-    age_days: int | None = None  # days in history since first_seen, at the scan's wall-clock time
-    removed: CommitRef | None = None  # the first commit on HEAD's line that no longer holds it
-    environments: tuple[str, ...] = ()  # the environments whose files hold it (scanner/environments.py)
-    never_rotated: str | None = None  # why it is flagged as never rotated ("in the code for 412 days")
+    # the exposure window (issue 24, scanner/enrich/window.py): days from first_seen's commit time to
+    # the scan's start (ScanInfo.started); the first commit on HEAD's first-parent line that no
+    # longer holds it (None while at HEAD); why it must be rotated; the environments it sits in
+    age_days: int | None = None
+    removed: CommitRef | None = None
+    never_rotated: NeverRotated | None = None
+    environments: Environments | None = None
     # what the provider said of the key (`--verify`, scanner/enrich/verification.py); None: not asked
     verification: Verification | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NeverRotated:
+    """A secret still at HEAD, first seen longer ago than `max-key-age` days: rotate it."""
+
+    reason: str  # "in the code for 412 days: rotate it"
+    places_at_head: int  # how many files at HEAD hold it: the blast radius of one leak
+
+
+@dataclass(frozen=True, slots=True)
+class Environments:
+    """The environments a secret's locations name (scanner/environments.py); `shared` when two or
+    more; `together` whether they held it at the same time (else one after another; None: one)."""
+
+    names: tuple[str, ...]
+    together: bool | None = None
+
+    @property
+    def shared(self) -> bool:
+        return len(self.names) > 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,6 +375,8 @@ class ScanInfo:
     # the absolute directory the report's paths are relative to (the repository's working tree, or
     # the scanned directory): SARIF's %SRCROOT%, whatever form `target` was given in
     root: str | None = None
+    # when the scan started (ISO 8601 UTC, whole seconds): the time the findings' ages are counted to
+    started: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

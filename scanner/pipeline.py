@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from scanner.cache import HistoryCache, cache_key
@@ -22,6 +23,7 @@ from scanner.config import Mode, ScanConfig
 from scanner.detect.engine import Matcher
 from scanner.enrich import NO_READS, Reads, Sourced, disk_reads, enrich, git_reads
 from scanner.enrich.hits import reported_hits
+from scanner.enrich.window import Removals, format_time, git_removals, windows
 from scanner.errors import ScanError, UsageError
 from scanner.findings import build_findings, finding_order, verified_finding
 from scanner.model import Report, Rule, ScanInfo, Stats
@@ -94,7 +96,8 @@ def scan(
                 results.append(_path_check(opened))
     finally:
         prog.close()
-    report = build_report(config, rules, mode, results, time.monotonic() - t0)
+    removals = git_removals(opened.repo, opened.head) if site is not None and opened.head else None
+    report = build_report(config, rules, mode, results, time.monotonic() - t0, removals)
     return suppress(replace(report, scan=replace(report.scan, root=root)), config)
 
 
@@ -233,9 +236,11 @@ def build_report(
     mode: str,
     results: Sequence[SourceResult],
     seconds: float,
+    removals: Removals | None = None,
 ) -> Report:
     """The report of a scan: hits from every place (pragma-marked ones too: the suppress stage
-    decides and counts), findings, stats and status."""
+    decides and counts), findings with their exposure windows (`removals`: the walk of HEAD's
+    first-parent line, enrich/window.py), stats and status."""
     rule_map = {r.id: r for r in rules}
     hits = reported_hits(results, rule_map)
     findings = build_findings(hits, rule_map, config.fingerprint_key, config.group_key)
@@ -245,6 +250,8 @@ def build_report(
         findings.sort(key=finding_order)
     if config.mode is Mode.RANGE:
         findings = [replace(f, scope="range") for f in findings]
+    started = config.started or datetime.now(UTC).replace(microsecond=0)
+    findings = windows(findings, started, config.max_key_age, removals)
     skipped: Counter[str] = Counter()
     sources: Counter[str] = Counter()
     head = None
@@ -279,6 +286,7 @@ def build_report(
             target=str(config.target),
             head=head.hex() if head else None,
             range=config.range_expr if config.mode is Mode.RANGE else None,
+            started=format_time(started),
         ),
         stats=stats,
         findings=tuple(findings),

@@ -21,10 +21,12 @@ import scanner
 from scanner.model import (
     CommitRef,
     Confidence,
+    Environments,
     Exposure,
     Finding,
     Kind,
     Location,
+    NeverRotated,
     Original,
     Position,
     Report,
@@ -349,11 +351,40 @@ def findings() -> tuple[Finding, ...]:
     )
 
 
+STARTED = "2026-01-02T03:04:05Z"  # the history report's scan start: its findings' ages count to it
+REMOVAL = CommitRef(
+    commit=commit_id("removal"),
+    author="Bob Example",
+    email="bob@example.com",
+    author_time="2024-03-07T09:00:00Z",
+    commit_time="2024-03-07T09:00:00Z",
+)
+
+
+def with_windows(found: tuple[Finding, ...]) -> tuple[Finding, ...]:
+    """The findings with their exposure windows as a sweep started at STARTED gives them (issue
+    24): the history secret removed 3 days after it came; the hostile one still at HEAD, never
+    rotated and shared across two environments."""
+    out = []
+    for f in found:
+        if f.fingerprint == digest("fp history"):
+            f = dataclasses.replace(f, age_days=668, removed=REMOVAL)
+        elif f.fingerprint == digest("fp weird"):
+            f = dataclasses.replace(
+                f,
+                age_days=606,
+                never_rotated=NeverRotated("in the code for 606 days: rotate it", 2),
+                environments=Environments(("development", "production"), together=True),
+            )
+        out.append(f)
+    return tuple(out)
+
+
 def history_report() -> Report:
     """A complete full sweep with findings of every severity."""
     return Report(
         status="ok",
-        scan=ScanInfo(mode="history", target="/work/repo", head=commit_id("head")),
+        scan=ScanInfo(mode="history", target="/work/repo", head=commit_id("head"), started=STARTED),
         stats=Stats(
             seconds=1.23456,
             files=42,
@@ -364,7 +395,7 @@ def history_report() -> Report:
             sources={"history": 120, "worktree": 3, "bundle": 1},
             suppressed={"baseline": 2, "pragma": 1},
         ),
-        findings=findings(),
+        findings=with_windows(findings()),
         ruleset=RULESET,
         rules=RULES,
     )

@@ -49,6 +49,7 @@ FINDING_FIELDS = [
     "locations_total",
     "locations",
 ]
+WINDOW_FIELDS = ["age_days", "removed", "never_rotated", "environments"]  # issue 24: when the finding has one
 
 
 @pytest.fixture(scope="module")
@@ -111,12 +112,19 @@ def test_top_level_and_tool() -> None:
         "target": "/work/repo",
         "head": history_report().scan.head,
         "range": None,
+        "started": "2026-01-02T03:04:05Z",
     }
 
 
 def test_finding_fields_in_contract_order() -> None:
+    windows = 0
     for finding in parsed(history_report())["findings"]:
-        assert list(finding) == FINDING_FIELDS
+        windowed = "age_days" in finding
+        windows += windowed
+        assert (
+            list(finding) == FINDING_FIELDS[:-2] + (WINDOW_FIELDS if windowed else []) + FINDING_FIELDS[-2:]
+        )
+    assert windows == 2
 
 
 def test_findings_keep_the_callers_order() -> None:
@@ -134,7 +142,7 @@ def test_scope_only_when_set() -> None:
     document = parsed(dataclasses.replace(report, findings=(report.findings[0], scoped)))
     assert "scope" not in document["findings"][0]
     assert document["findings"][1]["scope"] == "range"
-    assert list(document["findings"][1])[-3:] == ["scope", "locations_total", "locations"]
+    assert list(document["findings"][1])[-7:] == ["scope", *WINDOW_FIELDS, "locations_total", "locations"]
 
 
 def test_locations() -> None:

@@ -139,7 +139,7 @@ def test_top_findings_and_links() -> None:
     )
     assert "and 14 more" in text  # 17 locations, 3 shown
     assert "[this run](https://github.com/octo/app/actions/runs/4242)" in text
-    assert "gone from HEAD, still in history" in rows[1][4]
+    assert "exposed for 3 days, removed 2024-03-07, still in history" in rows[1][4]  # its window (issue 24)
     assert "shipped in a client-side bundle" in rows[0][4]
     plain = render_summary(report, SummaryContext())
     assert "https://github.com/octo" not in plain  # no links without the runner's values

@@ -17,6 +17,7 @@ from scanner.output import verification
 from scanner.output.context import RenderContext
 from scanner.output.escape import escape_text, guard_lines
 from scanner.output.where import RESTRICT, bundle_kind, public_by_design, where
+from scanner.output.window import window_line
 
 LOCATIONS_SHOWN = 5
 FINGERPRINT_SHOWN = 12
@@ -109,6 +110,9 @@ def _finding(finding: Finding, rule: Rule | None, paint: _Paint) -> list[str]:
             f"exposes a key to clients  fingerprint {escape_text(finding.fingerprint[:FINGERPRINT_SHOWN])}",
         )
     field("where", _exposure(finding))
+    window = window_line(finding)
+    if window is not None:
+        field("window", escape_text(window))
     if finding.severity_reason is not None:
         field(f"why {finding.severity.value}", escape_text(finding.severity_reason))
     if finding.verification is not None:  # --verify
@@ -151,6 +155,7 @@ class _Fields:
 
     def __call__(self, label: str, *values: str) -> None:
         for index, value in enumerate(values):
+            # a label of 11 characters or more ("why critical") keeps a space before its value
             self.lines.append(f"      {label if index == 0 else '':<10} {value}")
 
 

@@ -209,7 +209,7 @@ def page(report: Report, context: RenderContext) -> Page:
         exposures=tuple(sorted(Counter(f.exposure.value for f in findings).items())),
         at_head=sum(1 for f in findings if f.present_at_head is True),
         gone=sum(1 for f in findings if f.present_at_head is False),
-        shared=sum(1 for f in findings if len(f.environments) > 1),
+        shared=sum(1 for f in findings if f.environments is not None and f.environments.shared),
         never_rotated=sum(1 for f in findings if f.never_rotated),
         suppressed=sum(report.stats.suppressed.values()),
         skipped=tuple(sorted((k, v) for k, v in report.stats.skipped.items() if v)),
@@ -433,8 +433,10 @@ def _row(finding: Finding, rule: Rule | None, context: RenderContext) -> Row:
         removed_date=_date(finding.removed.commit_time) if finding.removed else "",
         window=window(finding),
         age_days=finding.age_days,
-        environments=tuple(_clip(escape_text(e), 80) for e in finding.environments),
-        never_rotated=finding.never_rotated,
+        environments=tuple(_clip(escape_text(e), 80) for e in finding.environments.names)
+        if finding.environments
+        else (),
+        never_rotated=finding.never_rotated.reason if finding.never_rotated else None,
         severity_reason=finding.severity_reason,
         verification=escape_text(verification.said(finding.verification)) if finding.verification else None,
         also_matched=finding.also_matched,
@@ -466,7 +468,7 @@ def _step(finding: Finding, rule: Rule | None) -> Step:
         since=_date(seen.commit_time) if seen else "",
         reason=_clip(
             (finding.severity_reason if verification.is_live(finding) else None)  # --verify: live first
-            or finding.never_rotated
+            or (finding.never_rotated.reason if finding.never_rotated else None)
             or finding.severity_reason
             or ""
         ),

@@ -41,6 +41,7 @@ def report_document(report: Report, version: str = scanner.__version__) -> dict[
             "target": report.scan.target,
             "head": report.scan.head,
             "range": report.scan.range,
+            **({"started": report.scan.started} if report.scan.started is not None else {}),
         },
         "stats": _stats(report.stats),
         "findings": [_finding(finding) for finding in report.findings],
@@ -115,9 +116,32 @@ def _finding(finding: Finding) -> dict[str, Any]:
         document["scope"] = finding.scope
     if finding.verification is not None:  # --verify
         document["verification"] = verification.document(finding.verification)
+    document |= _window(finding)
     document["locations_total"] = finding.locations_total
     document["locations"] = [_location(location) for location in finding.locations]
     return document
+
+
+def _window(finding: Finding) -> dict[str, Any]:
+    """age_days, removed, never_rotated, environments (issue 24): only on a finding that has them."""
+    if finding.age_days is None and finding.environments is None:
+        return {}
+    never = finding.never_rotated
+    envs = finding.environments
+    return {
+        "age_days": finding.age_days,
+        "removed": _commit(finding.removed),
+        "never_rotated": {"reason": never.reason, "places_at_head": never.places_at_head} if never else None,
+        "environments": (
+            {
+                "names": list(envs.names),
+                "shared": envs.shared,
+                "held": None if envs.together is None else "together" if envs.together else "in-turn",
+            }
+            if envs is not None
+            else None
+        ),
+    }
 
 
 def _baseline(summary: BaselineSummary) -> dict[str, Any]:

@@ -74,6 +74,7 @@ from scanner.output.sarif_rules import friendly_name as friendly_name  # the rul
 from scanner.output.sarif_rules import rule_descriptor, rule_table
 from scanner.output.severity import severity_level
 from scanner.output.where import build_output, bundle_kind, public_by_design, where
+from scanner.output.window import window_line
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -280,6 +281,7 @@ def _result(finding: Finding, rules: Sequence[Rule], index: dict[str, int]) -> d
         properties["keysweep/pragma_ignored"] = finding.pragma_ignored
     if finding.verification is not None:  # --verify
         properties["keysweep/verification"] = verification.document(finding.verification)
+    properties |= _window(finding)
     result: dict[str, Any] = {
         "ruleId": finding.rule_id,
         "ruleIndex": rule_index,
@@ -308,6 +310,27 @@ def _suppression(s: Suppression) -> dict[str, Any]:
         "justification": s.reason,
         "properties": {"keysweep/reason": s.kind.value},
     }
+
+
+def _window(finding: Finding) -> dict[str, Any]:
+    """The exposure window's properties (issue 24): only those the finding has."""
+    out: dict[str, Any] = {}
+    if finding.age_days is not None:
+        out["keysweep/age_days"] = finding.age_days
+    if finding.removed is not None:
+        out["keysweep/removed_commit"] = finding.removed.commit
+        out["keysweep/removed_commit_time"] = finding.removed.commit_time
+    if finding.never_rotated is not None:
+        out["keysweep/never_rotated"] = finding.never_rotated.reason
+        out["keysweep/never_rotated_places_at_head"] = finding.never_rotated.places_at_head
+    if finding.environments is not None:
+        out["keysweep/environments"] = list(finding.environments.names)
+        if finding.environments.together is not None:
+            out["keysweep/environments_together"] = finding.environments.together
+    window = window_line(finding)
+    if window is not None:
+        out["keysweep/window"] = window
+    return out
 
 
 def result_message(finding: Finding, rule: Rule) -> str:
@@ -349,6 +372,9 @@ def result_message(finding: Finding, rule: Rule) -> str:
         parts.append(f"First seen in commit {seen.commit[:12]} ({seen.commit_time}).")
     elif finding.first_seen_truncated:
         parts.append("Its first commit lies beyond what was read (shallow or incomplete history).")
+    window = window_line(finding)
+    if window is not None:
+        parts.append(f"Exposure: {window}.")
     if finding.locations_total > 1:
         parts.append(f"Found in {finding.locations_total} locations.")
     if finding.pragma_ignored is not None:

@@ -26,6 +26,7 @@ from scanner.output.context import SummaryContext as SummaryContext
 from scanner.output.escape import guard_lines
 from scanner.output.templating import render as render_template
 from scanner.output.where import message_of, public_by_design, where
+from scanner.output.window import window_line
 
 TEMPLATE = "summary.md.j2"
 FIRST_STEPS = 3
@@ -249,6 +250,9 @@ def _secret(finding: Finding) -> str:
 
 def _exposure(finding: Finding) -> str:
     text = where(finding)
+    window = window_line(finding)
+    if window is not None:  # says whether HEAD still holds it, and the window (issue 24)
+        return f"{text}; {window}"
     if finding.present_at_head is True:
         text += "; still at HEAD"
     elif finding.present_at_head is False:

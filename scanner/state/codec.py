@@ -14,10 +14,12 @@ from scanner.model import (
     BaselineSummary,
     CommitRef,
     Confidence,
+    Environments,
     Exposure,
     Finding,
     Kind,
     Location,
+    NeverRotated,
     Original,
     Position,
     Provenance,
@@ -52,7 +54,14 @@ def encode_report(r: Report) -> Json:
 
 
 def _scan(s: ScanInfo) -> Json:
-    return {"mode": s.mode, "target": s.target, "head": s.head, "range": s.range, "root": s.root}
+    return {
+        "mode": s.mode,
+        "target": s.target,
+        "head": s.head,
+        "range": s.range,
+        "root": s.root,
+        "started": s.started,
+    }
 
 
 def _stats(s: Stats) -> Json:
@@ -119,8 +128,8 @@ def encode_finding(f: Finding) -> Json:
         "pragma_ignored": f.pragma_ignored,
         "age_days": f.age_days,
         "removed": _commit(f.removed) if f.removed is not None else None,
-        "environments": list(f.environments),
-        "never_rotated": f.never_rotated,
+        "never_rotated": _never_rotated(f.never_rotated) if f.never_rotated is not None else None,
+        "environments": _environments(f.environments) if f.environments is not None else None,
         "verification": _verification(f.verification) if f.verification is not None else None,
     }
 
@@ -132,6 +141,14 @@ def _verification(v: Verification) -> Json:
         "http_status": v.http_status,
         "checked_at": v.checked_at,
     }
+
+
+def _never_rotated(n: NeverRotated) -> Json:
+    return {"reason": n.reason, "places_at_head": n.places_at_head}
+
+
+def _environments(e: Environments) -> Json:
+    return {"names": list(e.names), "together": e.together}
 
 
 def _suppression(s: Suppression) -> Json:
@@ -213,6 +230,7 @@ def _parse_scan(o: Fields) -> ScanInfo:
         head=o.opt_text("head"),
         range=o.opt_text("range"),
         root=o.opt_text("root"),
+        started=o.opt_text("started"),
     )
     o.done()
     return s
@@ -291,14 +309,26 @@ def parse_finding(o: Fields) -> Finding:
         pragma_ignored=o.opt_text("pragma_ignored"),
         age_days=o.opt_integer("age_days"),
         removed=o.opt("removed", _parse_commit),
-        environments=o.strs("environments"),
-        never_rotated=o.opt_text("never_rotated"),
+        never_rotated=o.opt("never_rotated", _parse_never_rotated),
+        environments=o.opt("environments", _parse_environments),
         verification=o.opt("verification", _parse_verification),
     )
     o.done()
     if f.locations_total < len(f.locations):
         raise Invalid(f"{o.where}.locations_total: fewer than the locations listed")
     return f
+
+
+def _parse_never_rotated(o: Fields) -> NeverRotated:
+    n = NeverRotated(reason=o.text("reason"), places_at_head=o.count("places_at_head"))
+    o.done()
+    return n
+
+
+def _parse_environments(o: Fields) -> Environments:
+    e = Environments(names=o.strs("names"), together=o.opt_flag("together"))
+    o.done()
+    return e
 
 
 def _digest(o: Fields, key: str) -> str | None:

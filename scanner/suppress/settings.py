@@ -4,6 +4,7 @@
 fail-on = "high"                      # none | low | medium | high | critical (--fail-on wins)
 baseline = ".keysweep-baseline.json"  # used when --baseline is not given
 fingerprint-key = "acme-secrets-2024" # the organisation's fingerprint key (ARCHITECTURE.md §4)
+max-key-age = 90                      # days a key may sit at HEAD before it is "never rotated"
 disable-rules = ["aws.access-key-id"]
 
 [[allow]]                             # findings whose every location is under these globs
@@ -47,7 +48,17 @@ from scanner.suppress.policy import AddedPragmas, AllowEntry, Policy, SeverityOv
 CONFIG_NAME = ".keysweep.toml"
 FAIL_ON = ("none", "low", "medium", "high", "critical")
 _TOP = frozenset(
-    {"fail-on", "baseline", "fingerprint-key", "disable-rules", "allow", "severity", "rules", "pragmas"}
+    {
+        "fail-on",
+        "baseline",
+        "fingerprint-key",
+        "max-key-age",
+        "disable-rules",
+        "allow",
+        "severity",
+        "rules",
+        "pragmas",
+    }
 )
 _PRAGMAS = frozenset({"added-by-change"})
 _ALLOW = frozenset({"paths", "reason", "rules"})
@@ -62,6 +73,7 @@ class Settings:
     baseline: str | None = None  # a path relative to the repository root
     fingerprint_key: bytes | None = None
     rules: tuple[Rule, ...] = ()  # extra rules, validated like the bundled ones
+    max_key_age: int | None = None  # days at HEAD before a key is "never rotated"; None: not set here
 
 
 def find_config(root: Path) -> Path | None:
@@ -143,6 +155,9 @@ class _Reader:
         key = doc.get("fingerprint-key")
         if key is not None and (not isinstance(key, str) or len(key) < 16):
             self.fail("fingerprint-key", "must be a string of at least 16 characters")
+        age = doc.get("max-key-age")
+        if age is not None and (type(age) is not int or age < 1):
+            self.fail("max-key-age", f"must be a whole number of days (1 or more), not {age!r}")
         disabled = self.rule_ids(doc.get("disable-rules", []), "disable-rules", None, known)
         allow = tuple(self.allow(i, t, known) for i, t in enumerate(self.tables(doc, "allow")))
         overrides = tuple(self.override(i, t, known) for i, t in enumerate(self.tables(doc, "severity")))
@@ -159,6 +174,7 @@ class _Reader:
             baseline=baseline,
             fingerprint_key=key.encode("utf-8") if key is not None else None,
             rules=extra,
+            max_key_age=age,
         )
 
     def pragmas(self, value: Any) -> AddedPragmas:
