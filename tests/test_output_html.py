@@ -22,10 +22,12 @@ from scanner.config import ScanConfig
 from scanner.model import (
     CommitRef,
     Confidence,
+    Environments,
     Exposure,
     Finding,
     Kind,
     Location,
+    NeverRotated,
     Original,
     Report,
     Rule,
@@ -135,7 +137,7 @@ def test_repository_text_is_escaped_never_markup() -> None:
             Location(SourceKind.HISTORY, hostile + WEIRD_PATH, position(1, 1, 10, 0), context=hostile),
         ),
         first_seen=dataclasses.replace(BOB, author=hostile),
-        environments=(hostile,),
+        environments=Environments((hostile,)),
     )
     page = html_of(dataclasses.replace(report, findings=(report.findings[0], bad, *report.findings[2:])))
     assert "<img" not in page and "alert(2)</script>" not in page
@@ -183,13 +185,17 @@ def test_the_exposure_window_in_words() -> None:
 
 
 def test_age_environments_and_never_rotated_are_shown_when_present() -> None:
-    report = history_report()
+    windowless = {"age_days": None, "removed": None, "environments": None, "never_rotated": None}
+    full = history_report()  # its fixture's findings carry windows: start from none at all
+    report = dataclasses.replace(
+        full, findings=tuple(dataclasses.replace(f, **windowless) for f in full.findings)
+    )
     base = report.findings[0]
     enriched = dataclasses.replace(
         base,
         age_days=400,
-        environments=("development", "production"),
-        never_rotated="in the code for 400 days: rotate it",
+        environments=Environments(("development", "production"), together=True),
+        never_rotated=NeverRotated("in the code for 400 days: rotate it", 2),
     )
     page = html_of(dataclasses.replace(report, findings=(enriched, *report.findings[1:])))
     row = rows_of(page)[0]
@@ -332,8 +338,10 @@ def many_findings(n: int, seed: int = 24) -> Report:
                 last_seen=entered,
                 removed=removed,
                 age_days=1500 - day,
-                environments=("production", "development") if i % 5 == 0 else (),
-                never_rotated=f"in the code for {1500 - day} days: rotate it"
+                environments=Environments(("production", "development"), together=True)
+                if i % 5 == 0
+                else None,
+                never_rotated=NeverRotated(f"in the code for {1500 - day} days: rotate it", 1)
                 if at_head and day < 1400 - 90
                 else None,
             )
