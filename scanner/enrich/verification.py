@@ -22,7 +22,6 @@ from scanner.enrich.hits import reported_hits
 from scanner.enrich.reads import Sourced
 from scanner.findings import build_findings
 from scanner.sources.base import secret_id
-from scanner.verify.step import candidates
 
 
 class LiveVerification:
@@ -32,6 +31,8 @@ class LiveVerification:
         asked = next((s.reads.verify for s in found if s.reads.verify is not None), None)
         if asked is None:
             return list(found)
+        from scanner.verify.step import candidates  # only with --verify: the runner loads asyncio
+
         verifier, rules = asked
         rule_map = {r.id: r for r in rules}
         hits = reported_hits([s.result for s in found], rule_map)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from scanner.git.objects import CommitMeta, parse_commit
-from scanner.git.repo import read_raw
 
 if TYPE_CHECKING:
     import pygit2
@@ -35,6 +34,8 @@ class Held:
 def first_parent_line(repo: pygit2.Repository, head: bytes) -> Iterator[tuple[bytes, CommitMeta]]:
     """HEAD, its first parent, that one's first parent, … (an unreadable commit ends the line)."""
     import pygit2
+
+    from scanner.git.repo import read_raw
 
     seen: set[bytes] = set()
     cur: bytes | None = head
@@ -94,6 +95,8 @@ def _blob_at(
     """The blob at `path` in `tree` (None: absent, not a file, or unreadable). Consecutive commits
     of a line share most subtrees, so the answer is remembered per (subtree, rest of the path)."""
     import pygit2
+
+    from scanner.git.repo import read_raw
 
     got = memo.get((tree, path), memo)
     if got is not memo:
