@@ -33,7 +33,15 @@ from scanner.output.context import RenderContext
 from scanner.output.escape import escape_text
 from scanner.output.html_timeline import Timeline, timeline
 from scanner.output.remediation import rule_help
-from scanner.output.summary import SEVERITIES, verdict
+from scanner.output.summary import (
+    SEVERITIES,
+    Count,
+    by_severity,
+    clip,
+    provider_counts,
+    secret_preview,
+    verdict,
+)
 from scanner.output.where import message_of, public_by_design, where
 
 TEMPLATE = "report.html.j2"
@@ -129,13 +137,6 @@ class Help:
 
 
 @dataclass(frozen=True, slots=True)
-class Count:
-    label: str
-    by_severity: tuple[int, ...]
-    total: int
-
-
-@dataclass(frozen=True, slots=True)
 class Page:
     version: str
     title: str
@@ -204,8 +205,8 @@ def page(report: Report, context: RenderContext) -> Page:
         verdict_class=_verdict_class(report, context, findings),
         total=len(findings),
         severities=tuple(s.value for s in SEVERITIES),
-        by_severity=_by_severity(findings),
-        providers=_providers(findings),
+        by_severity=by_severity(findings),
+        providers=provider_counts(findings),
         exposures=tuple(sorted(Counter(f.exposure.value for f in findings).items())),
         at_head=sum(1 for f in findings if f.present_at_head is True),
         gone=sum(1 for f in findings if f.present_at_head is False),
@@ -301,27 +302,8 @@ def _verdict_class(report: Report, context: RenderContext, findings: Sequence[Fi
     return "neutral" if report.incomplete else "pass"  # an incomplete scan is no clean result
 
 
-def _by_severity(findings: Sequence[Finding]) -> tuple[int, ...]:
-    counts = Counter(f.severity for f in findings)
-    return tuple(counts[s] for s in SEVERITIES)
-
-
-def _providers(findings: Sequence[Finding]) -> tuple[Count, ...]:
-    groups: dict[str, list[Finding]] = {}
-    for finding in findings:
-        groups.setdefault(finding.provider, []).append(finding)
-    counts = [Count(p, _by_severity(fs), len(fs)) for p, fs in groups.items()]
-    return tuple(sorted(counts, key=lambda c: (tuple(-n for n in c.by_severity), c.label)))
-
-
 def _clip(text: str, limit: int = CELL_CHARS) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _secret(finding: Finding) -> str:
-    if finding.kind is Kind.EXPOSURE:
-        return "(an exposure, no key)"
-    return finding.redacted or "(short secret, not shown)"
+    return clip(text, limit)
 
 
 def _date(time: str) -> str:
@@ -417,7 +399,7 @@ def _row(finding: Finding, rule: Rule | None, context: RenderContext) -> Row:
         rule_id=finding.rule_id,
         rule=_clip(rule.name if rule is not None and rule.name else finding.rule_id),
         kind=finding.kind.value,
-        secret=_clip(_secret(finding)),
+        secret=_clip(secret_preview(finding)),
         digest=finding.secret_sha256,
         fingerprint=finding.fingerprint,
         confidence=finding.confidence.value,
@@ -462,7 +444,7 @@ def _step(finding: Finding, rule: Rule | None) -> Step:
         action=action,
         severity=finding.severity.value,
         rule=_clip(rule.name if rule is not None and rule.name else finding.rule_id),
-        secret=_clip(_secret(finding)),
+        secret=_clip(secret_preview(finding)),
         where=where(finding),
         revoke_url=_revoke_url(finding, rule),
         since=_date(seen.commit_time) if seen else "",

@@ -168,9 +168,9 @@ def _summary(report: Report, context: RenderContext, rows: int, cut: bool) -> Su
         mode=report.scan.mode,
         verdict=verdict(report, context),
         total=len(findings),
-        by_severity=_by_severity(findings),
+        by_severity=by_severity(findings),
         severities=tuple(severity.value for severity in SEVERITIES),
-        counts=_counts(findings),
+        counts=provider_counts(findings),
         first_steps=tuple(_step(f, rules.get(f.rule_id), context) for f in findings[:FIRST_STEPS]),
         verification=verification.tally(findings),
         rows=tuple(_row(f, rules.get(f.rule_id), context) for f in findings[:rows]),
@@ -183,7 +183,7 @@ def _summary(report: Report, context: RenderContext, rows: int, cut: bool) -> Su
         stats=_stats(report),
         baseline=_baseline(report),
         tree_total=None if tree_failed or tree is None else len(tree.active),
-        tree_by_severity=None if tree_failed or tree is None else _by_severity(tree.active),
+        tree_by_severity=None if tree_failed or tree is None else by_severity(tree.active),
         sarif=context.sarif,
         annotations=context.annotations,
         code_scanning=context.links.code_scanning if context.links else None,
@@ -226,23 +226,31 @@ def verdict(report: Report, context: RenderContext) -> str:
     return f"Fail-on threshold: {threshold}."
 
 
-def _by_severity(findings: Sequence[Finding]) -> tuple[int, ...]:
+def by_severity(findings: Sequence[Finding]) -> tuple[int, ...]:
+    """How many of `findings` at each severity, most severe first (the summary and HTML tables)."""
     return tuple(sum(1 for f in findings if f.severity is severity) for severity in SEVERITIES)
 
 
-def _counts(findings: Sequence[Finding]) -> tuple[Count, ...]:
+def provider_counts(findings: Sequence[Finding]) -> tuple[Count, ...]:
+    """Findings per provider, by severity: the most severe providers first."""
     providers: dict[str, list[Finding]] = {}
     for finding in findings:
         providers.setdefault(finding.provider, []).append(finding)
-    counts = [Count(p, _by_severity(fs), len(fs)) for p, fs in providers.items()]
+    counts = [Count(p, by_severity(fs), len(fs)) for p, fs in providers.items()]
     return tuple(sorted(counts, key=lambda c: (tuple(-n for n in c.by_severity), c.provider)))
 
 
 def _clip(text: str, limit: int = CELL_CHARS) -> str:
+    return clip(text, limit)
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, an ellipsis saying so."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _secret(finding: Finding) -> str:
+def secret_preview(finding: Finding) -> str:
+    """What a table shows for the secret: the redacted preview, never the value."""
     if finding.kind is Kind.EXPOSURE:
         return "(an exposure, no key)"
     return finding.redacted or "(short secret, not shown)"
@@ -290,7 +298,7 @@ def _row(finding: Finding, rule: Rule | None, context: RenderContext) -> Row:
         severity=finding.severity.value,
         rule=_clip(rule.name if rule is not None and rule.name else finding.rule_id),
         rule_id=_clip(finding.rule_id),
-        secret=_clip(_secret(finding)),
+        secret=_clip(secret_preview(finding)),
         locations=tuple(_location(location, context) for location in shown),
         more_locations=total - len(shown),
         exposure=_exposure(finding),
@@ -305,7 +313,7 @@ def _step(finding: Finding, rule: Rule | None, context: RenderContext) -> Step:
         severity=finding.severity.value,
         kind=finding.kind.value,
         rule=_clip(rule.name if rule is not None and rule.name else finding.rule_id),
-        secret=_clip(_secret(finding)),
+        secret=_clip(secret_preview(finding)),
         where=where(finding),
         revoke_url=url if url.startswith("https://") else "",
         first_seen=_first_seen(finding, context),
@@ -339,7 +347,7 @@ def _added_pragmas(report: Report, rules: dict[str, Rule], context: RenderContex
         out.append(
             AddedPragma(
                 rule=_clip(rule.name if rule is not None and rule.name else finding.rule_id),
-                secret=_clip(_secret(finding)),
+                secret=_clip(secret_preview(finding)),
                 location=_location(loc, context) if loc is not None else None,
                 suppressed=finding.pragma_ignored is None,
                 why=_clip(why),
