@@ -293,12 +293,12 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         matcher = load_matcher(config.rules, config.engine)
         report = scan(config, config.rules, matcher, TermProgress(sys.stderr), target)
     except ScanError as e:
-        _failed(outputs, config.rules, config, str(e), args.state, started)
+        _failed(outputs, config.rules, config, str(e), args.state, started, builtin)
         raise
     except KeysweepError:
         raise
     except Exception as e:  # noqa: BLE001 - a crash is exit 3 and a failed report
-        _failed(outputs, config.rules, config, describe(e), args.state, started)
+        _failed(outputs, config.rules, config, describe(e), args.state, started, builtin)
         raise InternalError(describe(e)) from None
     if config.cache is not None:
         from scanner.cache import USES
@@ -410,14 +410,16 @@ def _failed(
     message: str,
     state: Path | None = None,
     started: datetime | None = None,
+    builtin: tuple[Rule, ...] | None = None,
 ) -> None:
-    """Reports that say the run failed, so an upload never marks real alerts fixed."""
+    """Reports that say the run failed, so an upload never marks real alerts fixed. `builtin`: the
+    bundled rules (the state names the rules a config added); `rules` when not given."""
     if not outputs and state is None:
         return
     report = failed_report(rules, ScanInfo(mode=config.mode.value, target=str(config.target)), message)
     with contextlib.suppress(KeysweepError):  # the failure itself is what gets reported
         write_outputs(report, outputs, RenderContext(fail_on=config.fail_on, exit_code=EXIT_FAILED))
-        _save_state(state, report, EXIT_FAILED, config, load_rules(), started or _now())
+        _save_state(state, report, EXIT_FAILED, config, builtin or rules, started or _now())
 
 
 def _now() -> datetime:
