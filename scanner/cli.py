@@ -522,7 +522,7 @@ def _killed(message: str) -> None:
     out-of-memory killer): the failed reports the child could not write."""
     args = _parser().parse_args()
     if args.command == "action":
-        from scanner.action import report_failed
+        from scanner.github.entry import report_failed
 
         report_failed(os.environ, message, sys.stdout, sys.stderr)
         return
@@ -544,7 +544,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "scan":
             return _cmd_scan(args)
         if args.command == "action":
-            from scanner.action import run_action
+            from scanner.github.entry import run_action
 
             return run_action(os.environ, sys.stdout, sys.stderr)
         if args.command == "baseline":

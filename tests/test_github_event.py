@@ -1,4 +1,4 @@
-"""What each event scans (scanner.github_event), on a described clone: the cases the end-to-end
+"""What each event scans (scanner.github.event), on a described clone: the cases the end-to-end
 tests do not build a repository for, and the payload values that must never reach a revision."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from scanner.errors import ScanError, UsageError
-from scanner.github_event import Mode, Plan, Scope, plan, sarif_mode_for
+from scanner.github.event import Mode, Plan, Scope, plan, sarif_mode_for
 from tests.action_runner import ZERO, parse_outputs, pull_request_payload, push_payload, schedule_payload
 
 A, B, C, D, M = ("a" * 40, "b" * 40, "c" * 40, "d" * 40, "e" * 40)
@@ -194,7 +194,7 @@ def test_payload_values_never_become_revisions(hostile: str) -> None:
 
 
 def test_outputs_are_written_multi_line_safe(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from scanner import action_outputs as action
+    from scanner.github import outputs as action
 
     tokens = iter(["0" * 32, "0" * 32, "1" * 32])
     monkeypatch.setattr(action.secrets, "token_hex", lambda n: next(tokens))
@@ -205,7 +205,7 @@ def test_outputs_are_written_multi_line_safe(tmp_path: Path, monkeypatch: pytest
 
 
 def test_inputs_defaults_and_names() -> None:
-    from scanner.action import ActionInputs, read_inputs
+    from scanner.github.entry import ActionInputs, read_inputs
     from scanner.model import Severity
 
     assert read_inputs({}) == ActionInputs()

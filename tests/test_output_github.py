@@ -9,7 +9,7 @@ import dataclasses
 import pytest
 
 from scanner.model import Finding, Location, Position, Report, Severity, SourceKind
-from scanner.output.github import (
+from scanner.output.annotations import (
     MAX_PER_LEVEL,
     escape_data,
     escape_property,

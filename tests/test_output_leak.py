@@ -23,8 +23,8 @@ import pytest
 
 from scanner.config import ScanConfig
 from scanner.model import Kind, Location, Position, Rule, SourceKind
+from scanner.output.annotations import range_annotations, render_annotations
 from scanner.output.console import render_console
-from scanner.output.github import range_annotations, render_annotations
 from scanner.output.json import render_json
 from scanner.output.sarif import render_sarif
 from scanner.output.summary import RepoLinks, SummaryContext, render_summary

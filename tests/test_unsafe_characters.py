@@ -14,10 +14,10 @@ import unicodedata
 import pytest
 
 from scanner.model import Location, Position, Report, SourceKind
+from scanner.output.annotations import plain_path
 from scanner.output.context import RenderContext
 from scanner.output.escape import UNSAFE_CATEGORIES, dump_json, escape_text, plain_text
 from scanner.output.formats import FORMATS, render
-from scanner.output.github import plain_path
 from tests.output_fixtures import BOB, history_finding, history_report
 from tests.workflow_commands import read_commands
 

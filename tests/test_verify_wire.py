@@ -19,7 +19,7 @@ import pytest
 import trustme
 
 from scanner import cli
-from scanner.action_inputs import read_inputs
+from scanner.github.inputs import read_inputs
 from scanner.rules.verifiers import OFFICIAL_HOSTS
 from scanner.verify import VerifySettings
 from tests.keys import leak_windows, make_key
@@ -260,7 +260,7 @@ def test_the_action_asks_once_per_secret_across_its_range_and_tree_scans(
     file): a key in both is asked about once, and a live one is critical in the gate's outputs."""
     import io
 
-    from scanner.action import run_action
+    from scanner.github.entry import run_action
     from tests.action_runner import parse_outputs, pull_request_job, pull_request_payload
 
     server, _attacker = servers

@@ -1,5 +1,5 @@
 """The action's writes: `$GITHUB_OUTPUT`, the SARIF file, the job summary and the error
-annotation of a failed run (split from `scanner.action`, which decides what to write)."""
+annotation of a failed run (split from `scanner.github.entry`, which decides what to write)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from scanner.action_inputs import RunnerContext
 from scanner.errors import UsageError
-from scanner.github_event import Plan, Scope
+from scanner.github.event import Plan, Scope
+from scanner.github.inputs import RunnerContext
 from scanner.model import Report, Severity
 from scanner.outcome import severity_counts
 from scanner.output.context import RenderContext, RepoLinks, SarifNote
@@ -93,7 +93,7 @@ def write_summary(ctx: RunnerContext, report: Report, context: RenderContext, er
 
 def failure_annotation(out: TextIO, message: str, title: str = "keysweep: the scan failed") -> None:
     """An error annotation naming why the run failed, so the pull request says it too."""
-    from scanner.output.github import Annotation
+    from scanner.output.annotations import Annotation
 
     out.write(Annotation("error", title, one_line(message)).command() + "\n")
 

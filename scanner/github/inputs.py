@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from scanner.errors import UsageError
-from scanner.github_event import Mode
+from scanner.github.event import Mode
 from scanner.model import Severity
 from scanner.output.escape import shown as shown
 

@@ -6,14 +6,14 @@ can carry — applies its own defaults where one is absent or empty, reads the e
 runs up to two scans through the same pipeline as `keysweep scan`:
 
 - the scan that decides the exit code: the commit range of a pull request or push, the whole
-  history on schedule (`scanner.github_event` decides which);
+  history on schedule (`scanner.github.event` decides which);
 - the checked-out commit's tree, written as the SARIF file (category `keysweep/tree`), the state
   code scanning shows for that commit; on schedule the sweep itself is the SARIF file
   (`keysweep/history`). A range's SARIF is never written: uploading it would mark every alert
   outside the range fixed.
 
 What the people on the run see (github.md §3): the range's findings as workflow-command
-annotations on the files it changed (`scanner.output.github`), a job summary appended to
+annotations on the files it changed (`scanner.output.annotations`), a job summary appended to
 `$GITHUB_STEP_SUMMARY` (`scanner.output.summary`, with links from `GITHUB_SERVER_URL` and
 `GITHUB_REPOSITORY`), and an error annotation saying why when the run failed.
 
@@ -35,20 +35,6 @@ from typing import TYPE_CHECKING, TextIO, assert_never
 import pygit2
 
 from scanner import __version__
-from scanner.action_inputs import ActionInputs as ActionInputs
-from scanner.action_inputs import RunnerContext, read_context, read_inputs, read_payload, shown
-from scanner.action_outputs import (
-    category_for,
-    failure_annotation,
-    gate_outputs,
-    one_line,
-    run_context,
-    sarif_note,
-    shown_path,
-    write_sarif,
-    write_summary,
-)
-from scanner.action_outputs import write_outputs as write_outputs
 from scanner.config import Mode as ScanMode
 from scanner.config import Request, ScanConfig, engine, resolve_config
 from scanner.defaults import ENGINE_ENV
@@ -63,7 +49,21 @@ from scanner.errors import (
 )
 from scanner.git.objects import OBJ_COMMIT, OBJ_TAG, CommitMeta, parse_commit, parse_tag
 from scanner.git.repo import read_raw
-from scanner.github_event import CloneView, Mode, Plan, Scope, is_sha, plan, sarif_mode_for
+from scanner.github.event import CloneView, Mode, Plan, Scope, is_sha, plan, sarif_mode_for
+from scanner.github.inputs import ActionInputs as ActionInputs
+from scanner.github.inputs import RunnerContext, read_context, read_inputs, read_payload, shown
+from scanner.github.outputs import (
+    category_for,
+    failure_annotation,
+    gate_outputs,
+    one_line,
+    run_context,
+    sarif_note,
+    shown_path,
+    write_sarif,
+    write_summary,
+)
+from scanner.github.outputs import write_outputs as write_outputs
 from scanner.model import Report, Rule, ScanInfo, Severity
 from scanner.outcome import Verdict, failed_report, judge, severity_counts
 from scanner.output.context import RenderContext
@@ -477,7 +477,7 @@ def _annotate(the_plan: Plan, gate_report: Report | None, context: RenderContext
     """Annotations for a range's findings (on the files it changed); how many were written."""
     if the_plan.scope is not Scope.RANGE or gate_report is None or gate_report.status == "failed":
         return None
-    from scanner.output.github import plan as annotations_of
+    from scanner.output.annotations import plan as annotations_of
 
     out.write(render("annotations", gate_report, context))
     out.flush()
@@ -565,5 +565,5 @@ def report_failed(env: Mapping[str, str], message: str, out: TextIO, err: TextIO
 
 
 def main() -> int:
-    """`python -m scanner.action`, for debugging outside the CLI."""
+    """`python -m scanner.github.entry`, for debugging outside the CLI."""
     return run_action(os.environ, sys.stdout, sys.stderr)
