@@ -1,4 +1,4 @@
-"""The history cache's file (scanner/cache.py): a typed, versioned container, not a pickle; every
+"""The history cache's file (scanner/sources/history/cache.py): a typed, versioned container, not a pickle; every
 record comes back as it was written; a damaged, truncated, foreign or older file is ignored with a
 logged reason, and the sweep reads everything instead (never trusted, never a crash)."""
 
@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from scanner import cli
-from scanner.cache import (
+from scanner.model import CommitRef, Original, Provenance, Skip
+from scanner.sources.history.cache import (
     FORMAT,
     MAGIC,
     USES,
@@ -24,7 +25,6 @@ from scanner.cache import (
     HistoryCache,
     SweepTables,
 )
-from scanner.model import CommitRef, Original, Provenance, Skip
 from tests.repo_builder import env_line
 from tests.test_cache import build
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from scanner.errors import RuleError, UsageError
-from scanner.rulecheck import load_checked, review_verifiers
 from scanner.rules import RULES_DIR, load_file, load_rules, load_verifiers
+from scanner.rules.check import load_checked, review_verifiers
 from scanner.rules.verifiers import OFFICIAL_HOSTS, parse_verify, review
 from scanner.suppress.settings import load_config
 
@@ -177,3 +177,10 @@ def test_no_http_client_is_loaded_until_a_request_is_made() -> None:
 
     code = "import sys, scanner.rules, scanner.verify; scanner.rules.load_rules(); assert 'httpx' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_rules_check_of_a_bundled_file_honours_its_verifier() -> None:
+    """`rules --check scanner/rules/mistral.yml` (a bundled file carrying `verify`) is reviewed as
+    bundled: the check knows the bundled folder wherever its own module lives."""
+    builtin = load_rules()
+    assert [r.id for r in load_checked(RULES_DIR / "mistral.yml", builtin)] == ["mistral.api-key"]

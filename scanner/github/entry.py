@@ -257,8 +257,8 @@ def _verify_settings(env: Mapping[str, str]) -> VerifySettings:
 def _scan(
     inputs: ActionInputs, ctx: RunnerContext, env: Mapping[str, str], rules: tuple[Rule, ...], log: TextIO
 ) -> _Run:
-    from scanner.matcher_cache import load_matcher
     from scanner.pipeline import scan
+    from scanner.rules.matcher_cache import load_matcher
 
     target = _resolve(ctx, inputs.path)
     if not _exists(target, "path"):
@@ -356,7 +356,7 @@ def _cache_used(ctx: RunnerContext, cache: Path | None, log: TextIO) -> None:
     """Say how much of the cache the sweep reused, and what it left for the next run."""
     if cache is None:
         return
-    from scanner.cache import USES
+    from scanner.sources.history.cache import USES
 
     for path, use in USES.items():
         if Path(path).parent == cache:

@@ -30,16 +30,14 @@ class CheckResult:
 
 
 def load_checked(path: Path, builtin: Sequence[Rule]) -> tuple[Rule, ...]:
-    """The rules of `path` (YAML rule file or TOML config), validated; RuleError/UsageError if not."""
-    if path.suffix == ".toml":
-        from scanner.suppress.settings import load_config
-
-        return load_config(path, builtin).rules
+    """The rules of the YAML rule file `path`, validated; RuleError/UsageError if not. (A
+    `.keysweep.toml`'s `[[rules]]` are the config's: the CLI loads them with the config loader,
+    which is a layer above the rules, and checks them here with `check_rules`.)"""
     from scanner.rules import load_file_verifiers
 
     loaded = load_file_verifiers(path)
     rules = tuple(rule for rule, _ in loaded)
-    bundled = path.resolve().parent == Path(__file__).parent / "rules"
+    bundled = path.resolve().parent == Path(__file__).parent  # scanner/rules/, this module's folder
     taken = {r.id for r in builtin}
     for r in rules:
         if r.id in taken and not bundled:
@@ -71,7 +69,7 @@ def _planted(rule: Rule, value: str) -> bytes:
 def check_rules(rules: Sequence[Rule], builtin: Sequence[Rule], engine: str, where: str) -> CheckResult:
     """Every example of `rules` found by its rule and no negative example; RuleError listing each
     failure otherwise."""
-    from scanner.matcher_cache import load_matcher  # the compiled database a scan with them reuses
+    from scanner.rules.matcher_cache import load_matcher  # the compiled database a scan with them reuses
 
     ids = {r.id for r in rules}
     everything = tuple(sorted((*(r for r in builtin if r.id not in ids), *rules), key=lambda r: r.id))
