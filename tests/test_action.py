@@ -9,6 +9,7 @@ searched for every planted secret.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -113,6 +114,9 @@ def run_entrypoint(
     if is_file:
         texts["sarif"] = sarif_path.read_text()
         assert sarif_schema_errors(json.loads(texts["sarif"])) == [], sarif_path
+    html_name = env.get("INPUT_HTML-FILE", "").strip()
+    with contextlib.suppress(OSError):  # none asked for, none written, or a refused name too long
+        texts["html"] = (runner.workspace / html_name).read_text() if html_name else ""
     assert_no_leak(planted, texts)
     return Run(proc.returncode, proc.stdout, proc.stderr, parse_outputs(out_text), sarif_path, summary_text)
 

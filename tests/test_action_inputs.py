@@ -61,6 +61,7 @@ def test_a_bad_value_is_quoted_once_escaped_and_cut(
         ("path", "a" * HUGE),
         ("path", "abc/" * 2000),
         ("sarif-file", "s" * 300 + ".sarif"),
+        ("html-file", "h" * 300 + ".html"),
         ("cache-dir", "c" * HUGE),
         ("bundles", "dist\n" + "b" * 5000),
         ("config", "k" * 300),
@@ -216,3 +217,62 @@ def test_the_log_says_how_much_of_the_history_cache_was_reused(
     assert int(got.group(2)) == int(got.group(1)) + 3 and int(got.group(1)) > 0
     outside = sweep({"cache-dir": str(tmp_path / "elsewhere")})
     assert "note: cache-dir " in outside and "is outside the workspace" in outside
+
+
+def test_html_file_writes_the_report_for_upload_artifact(
+    pushed: tuple[Runner, dict[str, str], dict[str, Planted]],
+) -> None:
+    """`html-file`: the gated scan's HTML report (the `html` format), at a workspace-relative
+    path whose folders are made, said in the log; without it no HTML file is written."""
+    runner, _, keys = pushed
+    code, stdout, stderr, outputs = _push(pushed)
+    assert code == 1 and not list(runner.workspace.rglob("*.html")), stderr
+    code, stdout, stderr, outputs = _push(pushed, {"html-file": "reports/keysweep.html"})
+    assert code == 1 and outputs["status"] == "ok", stderr
+    page = (runner.workspace / "reports" / "keysweep.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "openai.project-key" in page
+    assert keys["k"].secret not in page  # run_entrypoint searched it too
+    assert "keysweep: HTML report written to reports/keysweep.html" in stdout
+
+
+def test_html_file_stays_in_the_workspace_and_apart_from_the_sarif_file(
+    pushed: tuple[Runner, dict[str, str], dict[str, Planted]], tmp_path: Path
+) -> None:
+    runner = pushed[0]
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (runner.workspace / "reports").symlink_to(outside)
+    for value in (str(outside / "k.html"), "../k.html", "reports/k.html", "."):
+        code, _, stderr, outputs = _push(pushed, {"html-file": value})
+        assert code == 2, (value, stderr)
+        assert "input `html-file` must name a file inside the workspace" in stderr
+        assert outputs == {"status": "failed"}
+    code, _, stderr, outputs = _push(pushed, {"html-file": "out.sarif", "sarif-file": "out.sarif"})
+    assert code == 2 and "inputs `html-file` and `sarif-file` must name different files" in stderr
+    assert outputs == {"status": "failed"} and not (runner.workspace / "out.sarif").exists()
+    assert list(outside.iterdir()) == [] and not (runner.workspace.parent / "k.html").exists()
+
+
+def test_an_unwritable_html_file_loses_nothing_else(
+    pushed: tuple[Runner, dict[str, str], dict[str, Planted]],
+) -> None:
+    runner = pushed[0]
+    (runner.workspace / "blocked.html").mkdir()  # a directory: writing the file there fails
+    code, stdout, stderr, outputs = _push(pushed, {"html-file": "blocked.html"})
+    assert code == 2
+    assert "keysweep: error: cannot write the HTML report" in stderr
+    assert outputs["status"] == "ok" and outputs["findings"] == "1"  # the SARIF file and outputs
+    assert (runner.workspace / "keysweep.sarif").is_file()
+    assert "::error file=deploy.env,line=1" in stdout  # the finding's annotation
+    assert "the scan itself: exit 1: findings at or above high in the range" in stdout
+
+
+def test_a_failed_run_writes_a_failed_html_page(
+    pushed: tuple[Runner, dict[str, str], dict[str, Planted]],
+) -> None:
+    """A run that cannot scan still leaves the upload step a page, saying why."""
+    runner = pushed[0]
+    code, _, stderr, outputs = _push(pushed, {"html-file": "k.html", "path": "missing"})
+    assert code == 3 and outputs["status"] == "failed", stderr
+    page = (runner.workspace / "k.html").read_text()
+    assert "keysweep: the scan failed" in page and "does not exist" in page

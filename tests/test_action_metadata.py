@@ -22,6 +22,7 @@ def test_action_yml_declares_what_the_action_reads_and_writes() -> None:
         "path",
         "mode",
         "sarif-file",
+        "html-file",
         "fail-on",
         "cache-dir",
         "strict",

@@ -125,6 +125,21 @@ def test_the_nightly_sweep_keeps_its_cache() -> None:
     assert path.parts[0] == ".git"  # never read as a working-tree file: the scan ignores it
 
 
+def test_the_nightly_sweep_keeps_its_html_report() -> None:
+    """The HTML report is written where the artifact step, after the scan, looks for it; the step
+    runs whatever the verdict (a failed run's page says why), never when cancelled."""
+    doc = workflow("nightly")
+    html = keysweep_step(doc)["with"]["html-file"]
+    path = Path(html)
+    assert not _EXPRESSION.search(html) and not path.is_absolute() and ".." not in path.parts
+    upload_at = step_index(doc, "actions/upload-artifact@")
+    assert upload_at > step_index(doc, "keysweep/keysweep@")
+    upload = steps(doc)[upload_at]
+    assert upload["with"]["path"] == html and upload["with"]["name"]
+    condition = _EXPRESSION.fullmatch(upload["if"])
+    assert condition is not None and condition.group(1) == "!cancelled()"
+
+
 def expression_value(expression: str, step_id: str, run: Run) -> str:
     """`${{ steps.<id>.outputs.<name> }}` after the keysweep step ran."""
     match = re.fullmatch(rf"\$\{{\{{ steps\.{step_id}\.outputs\.([a-z-]+) \}}\}}", expression)
@@ -178,6 +193,10 @@ def test_each_workflow_runs_with_its_inputs(
         given = inputs_of(doc, scenario[0])["cache-dir"]
         cache = scenario[0].workspace / given  # where actions/cache, on the host, looks
         assert cache.is_dir() and any(cache.iterdir())  # what actions/cache keeps
+        html = steps(doc)[step_index(doc, "actions/upload-artifact@")]["with"]["path"]
+        page = (scenario[0].workspace / html).read_text()  # what upload-artifact is given exists
+        assert page.startswith("<!DOCTYPE html>")
+        assert all(result["ruleId"] in page for result in run.run["results"])  # the sweep's findings
         assert f"keysweep: history cache: none found in {given} (a first run" in run.stdout
         again = _run(doc, scenario, event)
         assert again.code == run.code and again.run["results"] == run.run["results"]

@@ -51,7 +51,16 @@ from scanner.git.objects import OBJ_COMMIT, OBJ_TAG, CommitMeta, parse_commit, p
 from scanner.git.repo import read_raw
 from scanner.github.event import CloneView, Mode, Plan, Scope, is_sha, plan, sarif_mode_for
 from scanner.github.inputs import ActionInputs as ActionInputs
-from scanner.github.inputs import RunnerContext, read_context, read_inputs, read_payload, shown
+from scanner.github.inputs import (
+    RunnerContext,
+    html_path,
+    read_context,
+    read_inputs,
+    read_payload,
+    resolve,
+    sarif_path,
+    shown,
+)
 from scanner.github.outputs import (
     category_for,
     failure_annotation,
@@ -60,6 +69,7 @@ from scanner.github.outputs import (
     run_context,
     sarif_note,
     shown_path,
+    write_html,
     write_sarif,
     write_summary,
 )
@@ -75,29 +85,6 @@ if TYPE_CHECKING:
     from scanner.output.sarif import SarifFile
     from scanner.suppress.inputs import ConfigFiles
     from scanner.verify import VerifySettings
-
-
-def _resolve(ctx: RunnerContext, value: str) -> Path:
-    """A path input: absolute as given, else relative to the workspace (not to the cwd)."""
-    p = Path(value)
-    return p if p.is_absolute() else ctx.workspace / p
-
-
-def sarif_path(ctx: RunnerContext, inputs: ActionInputs) -> Path:
-    """Where the SARIF file goes: inside the workspace, where later steps read it, with every
-    symlink on the way followed (a checked-out symlink must not carry the write elsewhere);
-    UsageError (exit 2) for anywhere else."""
-    path = _resolve(ctx, inputs.sarif_file)
-    try:
-        real, root = path.resolve(), ctx.workspace.resolve()
-    except (OSError, RuntimeError) as e:
-        raise UsageError(f"input `sarif-file` {shown(inputs.sarif_file)} cannot be resolved: {e}") from None
-    if real == root or not real.is_relative_to(root):
-        raise UsageError(
-            f"input `sarif-file` must name a file inside the workspace, not {shown(inputs.sarif_file)}"
-            + (f" (it leads to {shown(str(real))})" if real != path else "")
-        )
-    return real
 
 
 def _is_dir(path: Path, name: str) -> bool:
@@ -260,11 +247,11 @@ def _scan(
     from scanner.pipeline import scan
     from scanner.rules.matcher_cache import load_matcher
 
-    target = _resolve(ctx, inputs.path)
+    target = resolve(ctx, inputs.path)
     if not _exists(target, "path"):
         raise ScanError(f"input `path` {shown(str(target))} does not exist; did a checkout step run?")
-    cache = _resolve(ctx, inputs.cache_dir) if inputs.cache_dir else None
-    bundles = tuple(_resolve(ctx, d) for d in inputs.bundles)
+    cache = resolve(ctx, inputs.cache_dir) if inputs.cache_dir else None
+    bundles = tuple(resolve(ctx, d) for d in inputs.bundles)
     for d in bundles:
         if not _is_dir(d, "bundles"):
             raise UsageError(f"input `bundles`: {shown(str(d))} is not a directory; did the build step run?")
@@ -391,6 +378,7 @@ def run_action(env: Mapping[str, str], out: TextIO, err: TextIO) -> int:
     try:
         given = read_inputs(env)
         sarif_path(ctx, given)  # refused before anything is written there
+        html_path(ctx, given)
         inputs = given
         threshold = inputs.fail_on.value if inputs.fail_on else "none"
         out.write(
@@ -431,7 +419,7 @@ def _publish(
     unwritten: list[str] = []
     written: SarifFile | None = None
     target = sarif_path(ctx, inputs)
-    shown_at = shown_path(ctx, _resolve(ctx, inputs.sarif_file))
+    shown_at = shown_path(ctx, resolve(ctx, inputs.sarif_file))
     try:
         written = write_sarif(target, sarif, context)
         _say(out, f"SARIF ({context.category}, status {sarif.status}) written to {escape_text(shown_at)}")
@@ -448,6 +436,14 @@ def _publish(
     except UsageError as e:
         unwritten.append(str(e))
     annotated = _annotate(run.plan, gate_report, context, out)
+    shown_report = gate_report if gate_report is not None else sarif  # what the summary and HTML show
+    html = html_path(ctx, inputs)
+    if html is not None:
+        try:
+            write_html(html, shown_report, replace(context, exit_code=EXIT_USAGE if unwritten else code))
+            _say(out, f"HTML report written to {escape_text(shown_path(ctx, html))}")
+        except UsageError as e:
+            unwritten.append(str(e))
     failure = next((r.error for r in (gate_report, sarif) if r is not None and r.status == "failed"), None)
     if code == EXIT_FAILED:
         failure_annotation(out, failure or "unknown error")
@@ -456,7 +452,7 @@ def _publish(
         failure_annotation(out, message, "keysweep: an output could not be written")
     write_summary(
         ctx,
-        gate_report if gate_report is not None else sarif,
+        shown_report,
         replace(
             context,
             exit_code=EXIT_USAGE if unwritten else code,
@@ -521,10 +517,13 @@ def _finish_failed(
         return code
     try:
         mode = sarif_mode_for(inputs.mode, ctx.event_name)
-        failed = failed_report(rules, ScanInfo(mode=mode, target=str(_resolve(ctx, inputs.path))), message)
+        failed = failed_report(rules, ScanInfo(mode=mode, target=str(resolve(ctx, inputs.path))), message)
         context = run_context(ctx, inputs.fail_on, None, category_for(mode))
         written = write_sarif(sarif_path(ctx, inputs), failed, context)
-        shown_at = shown_path(ctx, _resolve(ctx, inputs.sarif_file))
+        shown_at = shown_path(ctx, resolve(ctx, inputs.sarif_file))
+        html = html_path(ctx, inputs)
+        if html is not None:  # a failed page too, so the upload step finds one that says why
+            write_html(html, failed, replace(context, exit_code=code))
         note = sarif_note(context, failed, written, shown_at)
         write_summary(ctx, failed, replace(context, exit_code=code, sarif=note), err)
         if ctx.output is not None:

@@ -18,7 +18,7 @@ from scanner.output.escape import shown as shown
 
 FAIL_ON_CHOICES = ("none", "low", "medium", "high", "critical")
 PATH_MAX, NAME_MAX = 4096, 255  # Linux's limits: a longer path input is refused, never an OSError
-_PATH_INPUTS = ("path", "sarif-file", "cache-dir", "config", "baseline")
+_PATH_INPUTS = ("path", "sarif-file", "html-file", "cache-dir", "config", "baseline")
 DEFAULT_SARIF = "keysweep.sarif"
 _TRUE = ("true", "True", "TRUE")
 _FALSE = ("false", "False", "FALSE")
@@ -39,6 +39,7 @@ class ActionInputs:
     baseline: str | None = None  # likewise; None: the one the config names
     bundles: tuple[str, ...] = ()  # build output dirs (one per line), read as client bundles
     verify: bool = False  # live verification: one read-only, free request per distinct secret
+    html_file: str | None = None  # the HTML report's path, for actions/upload-artifact; None: none
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,47 @@ class RunnerContext:
     server_url: str | None = None
     repository: str | None = None
     run_id: str | None = None
+
+
+def resolve(ctx: RunnerContext, value: str) -> Path:
+    """A path input: absolute as given, else relative to the workspace (not to the cwd)."""
+    p = Path(value)
+    return p if p.is_absolute() else ctx.workspace / p
+
+
+def sarif_path(ctx: RunnerContext, inputs: ActionInputs) -> Path:
+    """Where the SARIF file goes (`workspace_file`)."""
+    return workspace_file(ctx, "sarif-file", inputs.sarif_file)
+
+
+def html_path(ctx: RunnerContext, inputs: ActionInputs) -> Path | None:
+    """Where the HTML report goes (`workspace_file`), None when not asked for; UsageError when it
+    is the SARIF file's path."""
+    if inputs.html_file is None:
+        return None
+    path = workspace_file(ctx, "html-file", inputs.html_file)
+    if path == sarif_path(ctx, inputs):
+        raise UsageError(
+            f"inputs `html-file` and `sarif-file` must name different files, not both {shown(inputs.html_file)}"
+        )
+    return path
+
+
+def workspace_file(ctx: RunnerContext, name: str, value: str) -> Path:
+    """Where a file input goes: inside the workspace, where later steps read it, with every
+    symlink on the way followed (a checked-out symlink must not carry the write elsewhere);
+    UsageError (exit 2) for anywhere else."""
+    path = resolve(ctx, value)
+    try:
+        real, root = path.resolve(), ctx.workspace.resolve()
+    except (OSError, RuntimeError) as e:
+        raise UsageError(f"input `{name}` {shown(value)} cannot be resolved: {e}") from None
+    if real == root or not real.is_relative_to(root):
+        raise UsageError(
+            f"input `{name}` must name a file inside the workspace, not {shown(value)}"
+            + (f" (it leads to {shown(str(real))})" if real != path else "")
+        )
+    return real
 
 
 def check_path(name: str, value: str) -> str:
@@ -132,6 +174,7 @@ def read_inputs(env: Mapping[str, str]) -> ActionInputs:
         config=get("config") or defaults.config,
         baseline=get("baseline"),
         verify=_flag("verify", get("verify"), defaults.verify),
+        html_file=get("html-file"),
     )
 
 

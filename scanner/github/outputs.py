@@ -1,5 +1,5 @@
-"""The action's writes: `$GITHUB_OUTPUT`, the SARIF file, the job summary and the error
-annotation of a failed run (split from `scanner.github.entry`, which decides what to write)."""
+"""The action's writes: `$GITHUB_OUTPUT`, the SARIF file, the HTML report, the job summary and the
+error annotation of a failed run (split from `scanner.github.entry`, which decides what to write)."""
 
 from __future__ import annotations
 
@@ -75,6 +75,19 @@ def write_sarif(path: Path, report: Report, context: RenderContext) -> SarifFile
     except OSError as e:
         raise UsageError(f"cannot write the SARIF file {escape_text(str(path))}: {e.strerror}") from None
     return written
+
+
+def write_html(path: Path, report: Report, context: RenderContext) -> None:
+    """The HTML report (the registry's `html` format) at the `html-file` input's path, for a later
+    actions/upload-artifact step."""
+    from scanner.output.formats import render
+
+    text = render("html", report, context)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise UsageError(f"cannot write the HTML report {escape_text(str(path))}: {e.strerror}") from None
 
 
 def write_summary(ctx: RunnerContext, report: Report, context: RenderContext, err: TextIO) -> None:
