@@ -59,8 +59,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from corpus_score import gitleaks_bin  # noqa: E402
 
 from tests import bundlers, record_maps, record_turbopack  # noqa: E402
+from tests.bundle_apps import FIREBASE_PROJECT, expected_origin  # noqa: E402
 from tests.keys import make_key  # noqa: E402
-from tests.test_bundle_roots import FIREBASE_PROJECT, expected_origin  # noqa: E402
 
 TOOLS = ("keysweep", "gitleaks", "betterleaks", "kingfisher")
 RULES = {

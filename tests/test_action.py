@@ -9,22 +9,16 @@ searched for every planted secret.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pygit2
 import pytest
 
-from scanner.paths import cache_home
 from tests.action_runner import (
     ENTRYPOINT,
     ZERO,
@@ -33,92 +27,19 @@ from tests.action_runner import (
     assert_no_leak,
     checkout,
     chown_tree,
-    parse_outputs,
+    plant_key,
     pull_request_job,
     pull_request_payload,
     push_payload,
+    run_entrypoint,
     schedule_payload,
+    secret_digest,
 )
-from tests.keys import make_key
-from tests.output_fixtures import sarif_schema_errors
+from tests.action_scenarios import ALLOW_ALL, config_pr
 from tests.repo_builder import RepoBuilder
 
 GIT = shutil.which("git")
 needs_git = pytest.mark.skipif(GIT is None, reason="needs the git CLI to make shallow and partial clones")
-VENV_BIN = Path(sys.executable).parent
-
-
-def _secret(rule_id: str, seed: int) -> Planted:
-    return Planted.of(rule_id, make_key(rule_id, seed=seed))
-
-
-@dataclass(frozen=True, slots=True)
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-    outputs: dict[str, str]
-    sarif_path: Path
-    summary: str = ""
-
-    @property
-    def sarif(self) -> dict[str, Any]:
-        doc: dict[str, Any] = json.loads(self.sarif_path.read_text())
-        return doc
-
-    @property
-    def run(self) -> dict[str, Any]:
-        runs = self.sarif["runs"]
-        assert len(runs) == 1
-        run: dict[str, Any] = runs[0]
-        return run
-
-    def digests(self) -> set[str]:
-        return {r["properties"]["keysweep/secret_sha256"] for r in self.run["results"]}
-
-
-def digest(p: Planted) -> str:
-    return hashlib.sha256(p.secret.encode()).hexdigest()
-
-
-def run_entrypoint(
-    runner: Runner,
-    event_name: str,
-    payload: Mapping[str, Any],
-    sha: str,
-    ref: str,
-    planted: Mapping[str, Planted],
-    inputs: Mapping[str, str] | None = None,
-    entrypoint: Path = ENTRYPOINT,
-) -> Run:
-    env, output = runner.env(event_name, payload, sha, ref, inputs)
-    summary = Path(env["GITHUB_STEP_SUMMARY"])
-    env |= {"PATH": f"{VENV_BIN}:/usr/bin:/bin", "KEYSWEEP_CACHE_HOME": str(cache_home())}
-    proc = subprocess.run(
-        [str(entrypoint)],  # executed directly: the kernel reads the shebang
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=runner.workspace,
-        env=env,
-    )
-    out_text = output.read_text()
-    sarif_name = env["INPUT_SARIF-FILE"]
-    sarif_path = Path(sarif_name) if Path(sarif_name).is_absolute() else runner.workspace / sarif_name
-    summary_text = summary.read_text()
-    texts = {"stdout": proc.stdout, "stderr": proc.stderr, "GITHUB_OUTPUT": out_text, "summary": summary_text}
-    try:
-        is_file = sarif_path.is_file()
-    except OSError:  # a refused name too long for the filesystem
-        is_file = False
-    if is_file:
-        texts["sarif"] = sarif_path.read_text()
-        assert sarif_schema_errors(json.loads(texts["sarif"])) == [], sarif_path
-    html_name = env.get("INPUT_HTML-FILE", "").strip()
-    with contextlib.suppress(OSError):  # none asked for, none written, or a refused name too long
-        texts["html"] = (runner.workspace / html_name).read_text() if html_name else ""
-    assert_no_leak(planted, texts)
-    return Run(proc.returncode, proc.stdout, proc.stderr, parse_outputs(out_text), sarif_path, summary_text)
 
 
 def _runner(tmp_path: Path) -> Runner:
@@ -137,9 +58,9 @@ def pr_repo(tmp_path: Path) -> tuple[Runner, dict[str, str], dict[str, Planted]]
     """main: c0 (a key on the base) → c1; feature from c1: f1 (critical key) → f2 (high key);
     refs/pull/7/merge joins c1 and f2, refs/pull/7/head is f2."""
     keys = {
-        "base": _secret("openai.project-key", 1),
-        "crit": _secret("anthropic.admin-key", 2),
-        "high": _secret("openai.project-key", 3),
+        "base": plant_key("openai.project-key", 1),
+        "crit": plant_key("anthropic.admin-key", 2),
+        "high": plant_key("openai.project-key", 3),
     }
     b = RepoBuilder(tmp_path / "origin")
     c: dict[str, str] = {}
@@ -188,7 +109,11 @@ def test_pull_request_scans_base_to_head(pr_repo: tuple[Runner, dict[str, str], 
     # the SARIF file is the merge commit's tree: the base's old key too, which the range does not gate on
     assert r.run["automationDetails"] == {"id": "keysweep/tree/"}
     assert r.run["invocations"][0]["executionSuccessful"] is True
-    assert r.digests() == {digest(keys["base"]), digest(keys["crit"]), digest(keys["high"])}
+    assert r.digests() == {
+        secret_digest(keys["base"]),
+        secret_digest(keys["crit"]),
+        secret_digest(keys["high"]),
+    }
     assert (
         "keysweep/tree, status ok" in r.stdout
         and "exit 1: findings at or above high in the range" in r.stdout
@@ -232,7 +157,7 @@ def test_pull_request_target_without_the_head_is_exit_3(
 @pytest.fixture
 def push_repo(tmp_path: Path) -> tuple[Runner, dict[str, str], dict[str, Planted]]:
     """main: c0 (key) → c1 → c2 (new key); other from c1: o1 (key); feature from o1: f1 (key)."""
-    keys = {k: _secret("openai.project-key", 10 + i) for i, k in enumerate(("c0", "c2", "o1", "f1"))}
+    keys = {k: plant_key("openai.project-key", 10 + i) for i, k in enumerate(("c0", "c2", "o1", "f1"))}
     b = RepoBuilder(tmp_path / "origin")
     c: dict[str, str] = {}
     c["c0"] = str(b.commit({"README.md": b"app\n", "conf/.env": keys["c0"].line()}))
@@ -272,7 +197,7 @@ def test_push_scans_before_to_after(push_repo: tuple[Runner, dict[str, str], dic
         "status": "ok",
     }
     assert r.run["automationDetails"]["id"] == "keysweep/tree/"
-    assert r.digests() == {digest(keys["c0"]), digest(keys["c2"])}  # main's tree
+    assert r.digests() == {secret_digest(keys["c0"]), secret_digest(keys["c2"])}  # main's tree
 
 
 def test_a_clean_push_passes_though_the_tree_holds_a_key(
@@ -290,7 +215,7 @@ def test_a_clean_push_passes_though_the_tree_holds_a_key(
     assert f"before..after {c['c0'][:12]}..{c['c1'][:12]}" in r.stdout
     assert r.code == 0, r.stdout + r.stderr  # the range decides the exit code ...
     assert r.outputs["findings"] == "0" and r.outputs["status"] == "ok"
-    assert r.digests() == {digest(keys["c0"])}  # ... while the SARIF file shows the tree's old key
+    assert r.digests() == {secret_digest(keys["c0"])}  # ... while the SARIF file shows the tree's old key
     assert "exit 0: no finding at or above high in the range" in r.stdout
 
 
@@ -313,11 +238,11 @@ def test_new_branch_scans_what_the_default_branch_does_not_hold(
     assert "keysweep: range: 2 commits\n" in r.stdout
     assert r.code == 1
     assert r.outputs["findings"] == "2" and r.outputs["high"] == "2"  # o1's and f1's keys, not c0's
-    assert r.digests() == {digest(keys[k]) for k in ("c0", "o1", "f1")}
+    assert r.digests() == {secret_digest(keys[k]) for k in ("c0", "o1", "f1")}
 
 
 def test_forced_push_with_before_gone(tmp_path: Path) -> None:
-    keys = {k: _secret("openai.project-key", 20 + i) for i, k in enumerate(("c0", "x1", "y1"))}
+    keys = {k: plant_key("openai.project-key", 20 + i) for i, k in enumerate(("c0", "x1", "y1"))}
     b = RepoBuilder(tmp_path / "origin")
     c0 = b.commit({"conf/.env": keys["c0"].line()})
     c1 = b.commit({"README.md": _clean_line(1)})
@@ -337,7 +262,7 @@ def test_forced_push_with_before_gone(tmp_path: Path) -> None:
     assert f"range {y1} ^{c1} at" in r.stdout
     assert r.code == 1
     assert r.outputs["findings"] == "1" and r.outputs["status"] == "ok"
-    assert r.digests() == {digest(keys["c0"]), digest(keys["y1"])}
+    assert r.digests() == {secret_digest(keys["c0"]), secret_digest(keys["y1"])}
     del c0
     # the same push, not forced: a `before` that is gone means history is missing, never a pass
     r = run_entrypoint(
@@ -363,7 +288,7 @@ def test_forced_push_with_before_gone(tmp_path: Path) -> None:
 
 @needs_git
 def test_shallow_clone_is_exit_3_naming_fetch_depth(tmp_path: Path) -> None:
-    keys = {"k": _secret("openai.project-key", 30)}
+    keys = {"k": plant_key("openai.project-key", 30)}
     b = RepoBuilder(tmp_path / "origin")
     commits = [b.commit({"README.md": _clean_line(i)}) for i in range(3)]
     commits.append(b.commit({"app.env": keys["k"].line()}))
@@ -404,7 +329,7 @@ def test_shallow_clone_is_exit_3_naming_fetch_depth(tmp_path: Path) -> None:
 @pytest.fixture
 def swept_repo(tmp_path: Path) -> tuple[Runner, dict[str, str], dict[str, Planted]]:
     """main: c0 adds a key, c1 removes it (history only); other: a key on another branch."""
-    keys = {"gone": _secret("openai.project-key", 40), "other": _secret("github.pat", 41)}
+    keys = {"gone": plant_key("openai.project-key", 40), "other": plant_key("github.pat", 41)}
     b = RepoBuilder(tmp_path / "origin")
     c = {"c0": str(b.commit({"README.md": b"app\n", "conf/.env": keys["gone"].line()}))}
     c["c1"] = str(b.commit({"conf/.env": b"# moved to the secret store\n"}))
@@ -435,7 +360,7 @@ def test_schedule_sweeps_the_whole_history(
         "status": "ok",
     }
     assert r.run["automationDetails"] == {"id": "keysweep/history/"}
-    assert r.digests() == {digest(keys["gone"]), digest(keys["other"])}
+    assert r.digests() == {secret_digest(keys["gone"]), secret_digest(keys["other"])}
     assert "SARIF (keysweep/history, status ok) written to keysweep.sarif" in r.stdout
 
 
@@ -458,7 +383,7 @@ def test_workflow_dispatch_sweeps_with_the_history_cache(
         runner, "workflow_dispatch", payload, c["c1"], "refs/heads/main", keys, inputs=inputs
     )
     assert first.code == again.code == 1
-    assert first.digests() == again.digests() == {digest(keys["gone"]), digest(keys["other"])}
+    assert first.digests() == again.digests() == {secret_digest(keys["gone"]), secret_digest(keys["other"])}
     assert again.outputs == first.outputs and again.run["automationDetails"]["id"] == "keysweep/history/"
 
 
@@ -499,7 +424,7 @@ def test_custom_sarif_file_reaches_keysweep_through_bash(
 def test_strict_fails_an_incomplete_sweep(tmp_path: Path) -> None:
     """A partial clone (`filter: blob:none`) lacks old blobs: strict (the default) is exit 3 with a
     failed SARIF; strict off is the findings' exit code, with status incomplete."""
-    keys = {"old": _secret("openai.project-key", 50), "head": _secret("openai.project-key", 51)}
+    keys = {"old": plant_key("openai.project-key", 50), "head": plant_key("openai.project-key", 51)}
     b = RepoBuilder(tmp_path / "origin")
     b.commit({"conf/.env": keys["old"].line()})
     b.commit({"conf/.env": b"# rotated\n"})
@@ -530,7 +455,7 @@ def test_strict_fails_an_incomplete_sweep(tmp_path: Path) -> None:
     assert r.outputs["status"] == "incomplete" and r.outputs["findings"] == "1"
     assert r.run["invocations"][0]["executionSuccessful"] is True
     assert r.run["properties"]["keysweep/complete"] is False
-    assert r.digests() == {digest(keys["head"])}
+    assert r.digests() == {secret_digest(keys["head"])}
 
 
 @pytest.mark.parametrize(
@@ -558,7 +483,7 @@ def test_bad_inputs_are_exit_2(
 
 
 def test_the_leak_check_would_catch_a_leak() -> None:
-    planted = {"k": _secret("openai.project-key", 99)}
+    planted = {"k": plant_key("openai.project-key", 99)}
     secret = planted["k"].secret
     assert len(planted["k"].windows) > 100
     assert_no_leak(planted, {"redacted": f"sk-proj-…{secret[-4:]} (164)"})  # the preview is allowed
@@ -568,7 +493,7 @@ def test_the_leak_check_would_catch_a_leak() -> None:
 
 
 def test_a_plain_directory_needs_mode_tree(tmp_path: Path) -> None:
-    keys = {"k": _secret("openai.project-key", 60)}
+    keys = {"k": plant_key("openai.project-key", 60)}
     runner = _runner(tmp_path)
     runner.workspace.mkdir(parents=True)
     (runner.workspace / "settings.env").write_bytes(keys["k"].line())
@@ -581,37 +506,14 @@ def test_a_plain_directory_needs_mode_tree(tmp_path: Path) -> None:
     r = run_entrypoint(runner, "push", {}, "c" * 40, "refs/heads/main", keys, inputs={"mode": "tree"})
     assert "keysweep: mode tree: a plain directory (no git repository)\n" in r.stdout
     assert r.code == 1 and r.outputs["findings"] == "1" and r.outputs["status"] == "ok"
-    assert r.run["automationDetails"]["id"] == "keysweep/tree/" and r.digests() == {digest(keys["k"])}
+    assert r.run["automationDetails"]["id"] == "keysweep/tree/" and r.digests() == {secret_digest(keys["k"])}
 
 
-def _config_pr(
-    tmp_path: Path, base_config: bytes | None, pr_config: bytes | None
-) -> tuple[Runner, dict[str, str], dict[str, Planted]]:
-    """main: c0 (maybe a config) → c1; the pull request f1 adds a critical key and maybe edits the config."""
-    keys = {"crit": _secret("anthropic.admin-key", 4), "high": _secret("openai.project-key", 5)}
-    b = RepoBuilder(tmp_path / "origin")
-    c: dict[str, str] = {}
-    files: dict[str | bytes, bytes | None] = {"README.md": b"app\n"}
-    if base_config is not None:
-        files[".keysweep.toml"] = base_config
-    c["c0"] = str(b.commit(files))
-    change: dict[str | bytes, bytes | None] = {
-        "app/.env": keys["crit"].line("ANTHROPIC_ADMIN_KEY"),
-        "fixtures/k.py": b"KEY = '" + keys["high"].secret.encode() + b"'\n",
-    }
-    if pr_config is not None:
-        change[".keysweep.toml"] = pr_config
-    c["f1"] = str(b.commit(change, ref="refs/heads/feature", parents=[pygit2.Oid(hex=c["c0"])]))
-    runner, c["merge"] = pull_request_job(b, tmp_path, 8, c["c0"], c["f1"])
-    return runner, c, keys
-
-
-ALLOW_ALL = b'[[allow]]\npaths = ["**"]\nreason = "nothing to see"\n'
 ALLOW_FIXTURES = b'fail-on = "critical"\n[[allow]]\npaths = ["fixtures/"]\nreason = "test fixtures"\n'
 
 
 def test_a_pull_request_that_allowlists_its_own_key_still_fails(tmp_path: Path) -> None:
-    runner, c, keys = _config_pr(tmp_path, None, ALLOW_ALL)
+    runner, c, keys = config_pr(tmp_path, None, ALLOW_ALL)
     payload = pull_request_payload(8, base=c["c0"], head=c["f1"])
     r = run_entrypoint(runner, "pull_request", payload, c["merge"], "refs/pull/8/merge", keys)
     assert r.code == 1, r.stdout + r.stderr
@@ -621,7 +523,7 @@ def test_a_pull_request_that_allowlists_its_own_key_still_fails(tmp_path: Path) 
 
 def test_the_base_commits_config_is_applied(tmp_path: Path) -> None:
     # the base allowlists fixtures/ and fails only on critical; the change leaves the config alone
-    runner, c, keys = _config_pr(tmp_path, ALLOW_FIXTURES, None)
+    runner, c, keys = config_pr(tmp_path, ALLOW_FIXTURES, None)
     payload = pull_request_payload(8, base=c["c0"], head=c["f1"])
     r = run_entrypoint(runner, "pull_request", payload, c["merge"], "refs/pull/8/merge", keys)
     assert r.code == 1, r.stdout + r.stderr
@@ -639,7 +541,7 @@ def test_the_bundles_input_reads_build_output_as_client_bundles(
     pr_repo: tuple[Runner, dict[str, str], dict[str, Planted]],
 ) -> None:
     runner, c, keys = pr_repo
-    shipped = _secret("openai.project-key", 9)
+    shipped = plant_key("openai.project-key", 9)
     built = runner.workspace / "web" / "dist" / "assets"
     built.mkdir(parents=True)
     (built / "index-4f9a1c2e.js").write_bytes(
@@ -659,7 +561,9 @@ def test_the_bundles_input_reads_build_output_as_client_bundles(
     )
     assert r.code == 1, r.stderr
     bundle_results = [
-        res for res in r.run["results"] if res["properties"].get("keysweep/secret_sha256") == digest(shipped)
+        res
+        for res in r.run["results"]
+        if res["properties"].get("keysweep/secret_sha256") == secret_digest(shipped)
     ]
     assert len(bundle_results) == 1
     assert bundle_results[0]["properties"]["keysweep/exposure"] == "client-bundle"

@@ -12,9 +12,18 @@ import pygit2
 import pytest
 
 from scanner.paths import cache_home
-from tests.action_runner import ENTRYPOINT, Planted, Runner, checkout, chown_tree, push_payload
+from tests.action_runner import (
+    ENTRYPOINT,
+    VENV_BIN,
+    Planted,
+    Runner,
+    checkout,
+    chown_tree,
+    plant_key,
+    push_payload,
+    run_entrypoint,
+)
 from tests.repo_builder import RepoBuilder
-from tests.test_action import VENV_BIN, _secret, run_entrypoint
 
 HUGE = 120_000
 
@@ -22,7 +31,7 @@ HUGE = 120_000
 @pytest.fixture
 def pushed(tmp_path: Path) -> tuple[Runner, dict[str, str], dict[str, Planted]]:
     """main: c0 → c1, which adds a key; the push of c1 (a gate with one high finding)."""
-    keys = {"k": _secret("openai.project-key", 80)}
+    keys = {"k": plant_key("openai.project-key", 80)}
     b = RepoBuilder(tmp_path / "origin")
     c = {"c0": str(b.commit({"README.md": b"app\n"}))}
     c["c1"] = str(b.commit({"deploy.env": keys["k"].line()}))
@@ -152,7 +161,7 @@ def test_a_failed_gate_outputs_no_counts(tmp_path: Path) -> None:
     git = shutil.which("git")
     if git is None:
         pytest.skip("needs the git CLI to make a partial clone")
-    keys = {"k": _secret("openai.project-key", 81)}
+    keys = {"k": plant_key("openai.project-key", 81)}
     b = RepoBuilder(tmp_path / "origin")
     c0 = str(b.commit({"README.md": b"app\n"}))
     c1 = str(b.commit({"deploy.env": keys["k"].line()}))

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.action_runner import Planted, Runner, pull_request_job, pull_request_payload
+from tests.action_runner import Planted, Run, Runner, pull_request_job, pull_request_payload, run_entrypoint
 from tests.keys import make_key
 from tests.repo_builder import RepoBuilder
-from tests.test_action import Run, run_entrypoint
 from tests.workflow_commands import Command, read_commands
 
 PR = 19

@@ -12,7 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pygit2
 import pytest
 
 from scanner.model import Kind, Report, ScanInfo, Stats
@@ -21,61 +20,24 @@ from scanner.rules import load_rules, ruleset_hash
 from scanner.rules.templates import expand
 from tests.action_runner import (
     Planted,
-    Runner,
+    Run,
     pull_request_job,
     pull_request_payload,
     push_payload,
-    schedule_payload,
+    run_entrypoint,
 )
+from tests.action_scenarios import EVENTS, Scenario, pr_scenario, run_event, run_pr
 from tests.contexts import env_quoted
 from tests.keys import leak_windows
 from tests.output_fixtures import sarif_schema_errors
 from tests.repo_builder import RepoBuilder
-from tests.test_action import Run, _secret, run_entrypoint
-from tests.test_output_sarif import multitool_problems, run_multitool
+from tests.sarif_multitool import multitool_problems, run_multitool
 from tests.workflow_commands import read_commands, shown_annotations
-
-Scenario = tuple[Runner, dict[str, str], dict[str, Planted]]
-
-
-def pr_scenario(tmp_path: Path) -> Scenario:
-    """main: c0 (an old key in old/.env) → c1; feature from c1: f1 adds a critical key in app/.env
-    and a key in tmp/scratch.env, f2 adds a key on line 3 of src/client.py and deletes
-    tmp/scratch.env; refs/pull/7/merge joins c1 and f2 and is checked out."""
-    keys = {
-        "base": _secret("openai.project-key", 201),
-        "crit": _secret("anthropic.admin-key", 202),
-        "gone": _secret("openai.project-key", 203),
-        "high": _secret("openai.project-key", 204),
-    }
-    b = RepoBuilder(tmp_path / "origin")
-    c: dict[str, str] = {}
-    c["c0"] = str(b.commit({"README.md": b"app\n", "old/.env": keys["base"].line("OPENAI_API_KEY")}))
-    c["c1"] = str(b.commit({"README.md": b"app v2\n"}))
-    c["f1"] = str(
-        b.commit(
-            {"app/.env": keys["crit"].line("ANTHROPIC_ADMIN_KEY"), "tmp/scratch.env": keys["gone"].line()},
-            ref="refs/heads/feature",
-            parents=[pygit2.Oid(hex=c["c1"])],
-        )
-    )
-    client = b"import os\n\nKEY = '" + keys["high"].secret.encode() + b"'\n"
-    c["f2"] = str(b.commit({"src/client.py": client, "tmp/scratch.env": None}, ref="refs/heads/feature"))
-    runner, c["merge"] = pull_request_job(b, tmp_path, 7, c["c1"], c["f2"], "Merge f2 into c1")
-    return runner, c, keys
 
 
 @pytest.fixture
 def pr(tmp_path: Path) -> Scenario:
     return pr_scenario(tmp_path)
-
-
-def run_pr(scenario: Scenario, **inputs: str) -> Run:
-    runner, c, keys = scenario
-    payload = pull_request_payload(7, base=c["c1"], head=c["f2"], before=c["f1"])
-    return run_entrypoint(
-        runner, "pull_request", payload, c["merge"], "refs/pull/7/merge", keys, inputs=inputs
-    )
 
 
 def annotations(run: Run) -> list[dict[str, object]]:
@@ -141,29 +103,6 @@ def test_a_failed_run_says_why_in_an_annotation_and_the_summary(pr: Scenario) ->
     assert "is not in this clone" in str(failure["message"]) and "fetch-depth: 0" in str(failure["message"])
     assert r.summary.startswith("## keysweep: the scan failed\n")
     assert "Do not upload it" in r.summary
-
-
-EVENTS = {
-    "pull_request": ("keysweep/tree", True),
-    "push": ("keysweep/tree", True),
-    "schedule": ("keysweep/history", False),
-    "workflow_dispatch": ("keysweep/history", False),
-    "push mode full": ("keysweep/history", False),
-    "schedule mode tree": ("keysweep/tree", False),
-}
-
-
-def run_event(scenario: Scenario, name: str) -> Run:
-    runner, c, keys = scenario
-    event, _, mode = name.partition(" mode ")
-    inputs = {"mode": mode} if mode else {}
-    if event == "pull_request":
-        return run_pr(scenario, **inputs)
-    if event == "push":
-        payload = push_payload("refs/heads/feature", c["c1"], c["f2"], commits=(c["f1"], c["f2"]))
-        return run_entrypoint(runner, "push", payload, c["merge"], "refs/heads/feature", keys, inputs=inputs)
-    payload = schedule_payload() if event == "schedule" else {"inputs": {}, "ref": "refs/heads/main"}
-    return run_entrypoint(runner, event, payload, c["merge"], "refs/heads/main", keys, inputs=inputs)
 
 
 def test_sarif_categories_per_event(pr: Scenario, tmp_path: Path) -> None:

@@ -15,12 +15,15 @@ from tests.action_runner import (
     Runner,
     checkout,
     chown_tree,
+    plant_key,
     pull_request_job,
     pull_request_payload,
     push_payload,
+    run_entrypoint,
+    secret_digest,
 )
+from tests.action_scenarios import ALLOW_ALL, config_pr
 from tests.repo_builder import RepoBuilder
-from tests.test_action import ALLOW_ALL, _config_pr, _secret, digest, run_entrypoint
 
 
 def _runner(tmp_path: Path) -> Runner:
@@ -31,7 +34,7 @@ def test_pull_request_target_never_scans_the_base_branchs_own_merge(tmp_path: Pa
     """main's tip is the merge of an earlier, harmless pull request; the new pull request's head
     (a key) never reached the clone (a pull_request_target job checks out the base branch). The
     run must not gate on main's merge and pass: it is exit 3 naming the head and the fix."""
-    keys = {"new": _secret("openai.project-key", 70)}
+    keys = {"new": plant_key("openai.project-key", 70)}
     b = RepoBuilder(tmp_path / "origin")
     c0 = b.commit({"README.md": b"app\n"})
     x1 = b.commit({"docs.md": b"harmless\n"}, ref="refs/heads/earlier", parents=[c0])
@@ -58,7 +61,7 @@ def test_pull_request_target_never_scans_the_base_branchs_own_merge(tmp_path: Pa
 def test_tree_and_full_modes_on_a_pull_request_trust_the_base(tmp_path: Path) -> None:
     """`mode: tree` and `mode: full` scan the merge commit, but take the config from the base: the
     pull request's own `.keysweep.toml`, which allowlists everything, is not believed."""
-    runner, c, keys = _config_pr(tmp_path, None, ALLOW_ALL)
+    runner, c, keys = config_pr(tmp_path, None, ALLOW_ALL)
     payload = pull_request_payload(8, base=c["c0"], head=c["f1"])
     for mode in ("tree", "full"):
         r = run_entrypoint(
@@ -90,7 +93,7 @@ def test_tree_and_full_modes_on_a_pull_request_trust_the_base(tmp_path: Path) ->
 def _new_branch_repo(tmp_path: Path) -> tuple[RepoBuilder, dict[str, pygit2.Oid], dict[str, Planted]]:
     """main: c0 (a key, long known) → c1; feature from c1: f1 adds a key and a config that
     allowlists everything."""
-    keys = {"old": _secret("openai.project-key", 71), "new": _secret("anthropic.admin-key", 72)}
+    keys = {"old": plant_key("openai.project-key", 71), "new": plant_key("anthropic.admin-key", 72)}
     b = RepoBuilder(tmp_path / "origin")
     c = {"c0": b.commit({"README.md": b"app\n", "conf/.env": keys["old"].line()})}
     c["c1"] = b.commit({"README.md": b"app v2\n"})
@@ -117,7 +120,7 @@ def test_a_new_branch_cannot_disable_its_own_scan(tmp_path: Path) -> None:
     ) in r.stdout
     assert "keysweep: range: 1 commit\n" in r.stdout  # main's commits (c0's key) are not scanned again
     assert r.outputs["findings"] == "1" and r.outputs["critical"] == "1"
-    assert digest(keys["old"]) in r.digests()  # the tree still shows it to code scanning
+    assert secret_digest(keys["old"]) in r.digests()  # the tree still shows it to code scanning
     # no default branch in the payload: the built-in defaults, said so, and the whole branch scanned
     payload["repository"] = {"full_name": "octo/app"}
     r = run_entrypoint(runner, "push", payload, f1, "refs/heads/feature", keys)
@@ -133,7 +136,7 @@ def test_a_new_branch_cannot_disable_its_own_scan(tmp_path: Path) -> None:
 def test_one_commit_pushed_as_two_new_branches_is_scanned_by_both(tmp_path: Path) -> None:
     """`git push origin HEAD:a HEAD:b`: each run's clone holds the other new branch at the same
     commit; neither run may exclude it and pass with 0 commits."""
-    keys = {"k": _secret("openai.project-key", 73)}
+    keys = {"k": plant_key("openai.project-key", 73)}
     b = RepoBuilder(tmp_path / "origin")
     c0 = b.commit({"README.md": b"app\n"})
     x1 = b.commit({"app.env": keys["k"].line()}, ref="refs/heads/a", parents=[c0])
@@ -152,7 +155,7 @@ def test_one_commit_pushed_as_two_new_branches_is_scanned_by_both(tmp_path: Path
 def test_a_pull_request_job_names_its_trusted_commit(tmp_path: Path) -> None:
     """The control for the merge fallback: GitHub's own merge of this pull request is still used
     when the payload names no commits."""
-    keys = {"k": _secret("openai.project-key", 74)}
+    keys = {"k": plant_key("openai.project-key", 74)}
     b = RepoBuilder(tmp_path / "origin")
     c0 = b.commit({"README.md": b"app\n"})
     f1 = b.commit({"app.env": keys["k"].line()}, ref="refs/heads/feature", parents=[c0])

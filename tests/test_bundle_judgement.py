@@ -31,8 +31,8 @@ from scanner.model import (
     SourceKind,
 )
 from scanner.rules import load_rules
+from tests.bundle_apps import commit_all, run
 from tests.keys import make_key
-from tests.test_bundles import commit_all, run
 
 OPT_IN = "dangerously" + "AllowBrowser"  # kept apart: this file ships no construct
 HEADER = "anthropic-dangerous-" + "direct-browser-access"

@@ -18,10 +18,9 @@ import pygit2
 import pytest
 
 from tests import bundlers
+from tests.bundle_apps import commit_all, expected_origin, run, where
 from tests.keys import make_key
 from tests.record_maps import FIXTURE, placeholder
-from tests.test_bundle_roots import expected_origin
-from tests.test_bundles import commit_all, run, where
 
 pytestmark = pytest.mark.skipif(not bundlers.TRACE_MAPPING.exists(), reason="npm ci has not run")
 

@@ -16,14 +16,13 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 import pygit2
 import pytest
 
 from tests import bundlers
+from tests.bundle_apps import FIREBASE_PROJECT, commit_all, expected_origin, run, where
 from tests.keys import make_key
-from tests.test_bundles import commit_all, run, where
 
 pytestmark = pytest.mark.skipif(
     not all(
@@ -31,8 +30,6 @@ pytestmark = pytest.mark.skipif(
     ),
     reason="npm ci has not installed the bundlers",
 )
-
-FIREBASE_PROJECT = "demo-chat-4821"
 
 
 @dataclass
@@ -169,35 +166,6 @@ def _scan_root(build: Build, git: bool, root: str) -> tuple[Path, Path]:
     target = {"project": app, "build-folder": app / build.out, "above": top}[root]
     base = app if git and root != "above" else target
     return target, base
-
-
-def expected_origin(
-    app: Path, bundle: Path, key: str, base: Path, map_file: Path | None = None
-) -> dict[str, Any]:
-    """The origin trace-mapping gives for the key's position in `bundle`, as a path relative to
-    the report's base; a hit inside a token copied as written is placed as far into the source.
-    Bundler schemes name a file of the project `app`: `webpack://<namespace>/./src/a.js`,
-    `turbopack:///[project]/app/a.tsx`."""
-    data = bundle.read_bytes()
-    line, column, *_ = bundlers.position(data, key)
-    got = bundlers.trace(map_file or Path(str(bundle) + ".map"), line, column)
-    pos, seg, content = got["pos"], got["seg"], got["content"]
-    source = pos["source"]
-    if source.startswith("webpack://"):
-        path = app / source.split("/", 3)[3]
-    elif source.startswith("turbopack:///[project]/"):
-        path = app / source.removeprefix("turbopack:///[project]/")
-    else:
-        path = Path(unquote(urlparse(source).path))
-    col = pos["column"] + 1
-    text = data.decode("utf-8").splitlines()[line - 1].encode("utf-16-le")
-    delta = column - 1 - seg[0]
-    src_line = content.splitlines()[pos["line"] - 1].encode("utf-16-le") if content else b""
-    before = text[2 * seg[0] : 2 * (column - 1)]
-    if before and before == src_line[2 * pos["column"] : 2 * (pos["column"] + delta)]:
-        col += delta
-    rel = os.path.relpath(os.path.normpath(path), os.path.realpath(base))
-    return {"path": rel.replace(os.sep, "/"), "line": pos["line"], "column": col}
 
 
 def _by_secret(report: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:

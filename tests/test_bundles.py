@@ -10,70 +10,21 @@ from __future__ import annotations
 import io
 import json
 import shutil
-from contextlib import redirect_stderr, redirect_stdout
+from contextlib import redirect_stderr
 from pathlib import Path
-from typing import Any
 
 import pygit2
 import pytest
 
 from scanner.cli import main
 from tests import bundlers
+from tests.bundle_apps import NAME, commit_all, next_like_repo, only_secret, run, where
 from tests.keys import make_key
 
 pytestmark = pytest.mark.skipif(
     not bundlers.ESBUILD.exists() or not bundlers.VITE.exists(),
     reason="npm ci has not installed the bundlers",
 )
-NAME = "NEXT_PUBLIC_OPENAI_API_KEY"
-
-
-def run(*argv: str) -> tuple[int, dict[str, Any]]:
-    """`keysweep scan … --json -` in this process: the exit code and the JSON report."""
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main(["scan", *argv, "--json", "-", "--jobs", "1"])
-    return code, json.loads(out.getvalue())
-
-
-def commit_all(path: Path, message: str = "app") -> pygit2.Oid:
-    repo = pygit2.Repository(str(path))
-    repo.index.add_all()
-    repo.index.write()
-    tree = repo.index.write_tree()
-    sig = pygit2.Signature("Ada Builder", "ada@example.invalid", 1_600_000_000, 0)
-    parents = [] if repo.head_is_unborn else [repo.head.target]
-    return repo.create_commit("HEAD", sig, sig, message, tree, parents)
-
-
-def next_like_repo(root: Path, key: str) -> Path:
-    """A repository whose committed `.env.production` holds the key and whose ignored `dist/`
-    holds the esbuild production bundle it was built into."""
-    pygit2.init_repository(str(root), initial_head="main")
-    bundlers.write(root, bundlers.browser_app(NAME))
-    (root / ".env.production").write_text(f"{NAME}={key}\n")
-    (root / ".gitignore").write_text("dist/\nnode_modules/\n")
-    commit_all(root)
-    bundlers.esbuild(
-        root / "src" / "main.js", root / "dist" / "assets", {f"process.env.{NAME}": key}, banner="/*! app */"
-    )
-    return root
-
-
-def where(location: dict[str, Any]) -> tuple[int, int, int, int, int]:
-    return (
-        location["line"],
-        location["column"],
-        location["end_line"],
-        location["end_column"],
-        location["byte_offset"],
-    )
-
-
-def only_secret(report: dict[str, Any]) -> dict[str, Any]:
-    secrets = [f for f in report["findings"] if f["kind"] == "secret"]
-    assert len(secrets) == 1, [(f["rule_id"], [loc["path"] for loc in f["locations"]]) for f in secrets]
-    return secrets[0]
 
 
 # --- esbuild (Next.js-style public env through --define) ------------------------------------------

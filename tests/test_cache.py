@@ -17,8 +17,7 @@ from scanner.model import Report, Rule
 from scanner.pipeline import scan as run_scan
 from scanner.sources.history.sweep import Sweep
 from tests.oracle import digest, normalize
-from tests.repo_builder import RepoBuilder, env_line, key_rule, make_key
-from tests.test_history_packed import pack_all
+from tests.repo_builder import cache_history_repo, env_line, key_rule, make_key, pack_all
 
 Run = Callable[..., Report]
 
@@ -33,20 +32,6 @@ def run(rules: tuple[Rule, ...], matcher: Matcher) -> Run:
     return go
 
 
-def build(path: Path) -> RepoBuilder:
-    b = RepoBuilder(path)
-    c = b.commit({"README": b"hi\n"})
-    for i in range(12):
-        files: dict[str | bytes, bytes | None] = {f"src/m{i % 3}/f{i}.py": b"x = %d\n" % i}
-        if i % 4 == 0:
-            files[f"src/m{i % 3}/k{i}.env"] = env_line(700 + i)
-        if i == 6:
-            files["src/m0/k0.env"] = None
-        c = b.commit(files, message=f"c{i}" + (f" {make_key(720)}" if i == 5 else ""))
-    b.commit({"branch.env": env_line(730)}, ref="refs/heads/topic", parents=[c])
-    return b
-
-
 def never(*_a: object, **_k: object) -> None:
     raise AssertionError("the cache should have spared this")
 
@@ -55,7 +40,7 @@ def never(*_a: object, **_k: object) -> None:
 def test_cached_sweeps_equal_uncached(
     tmp_path: Path, run: Run, packed: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    b = build(tmp_path / "r")
+    b = cache_history_repo(tmp_path / "r")
     if packed:
         pack_all(b.repo)
     cache = tmp_path / "cache"
@@ -83,7 +68,7 @@ def test_cached_sweeps_equal_uncached(
 
 
 def test_cache_holds_no_secret(tmp_path: Path, run: Run) -> None:
-    b = build(tmp_path / "r")
+    b = cache_history_repo(tmp_path / "r")
     rng = random.Random(41)
     extra = key_rule()
     from scanner.rules.templates import expand
@@ -102,7 +87,7 @@ def test_cache_holds_no_secret(tmp_path: Path, run: Run) -> None:
 
 
 def test_a_foreign_or_damaged_cache_is_ignored(tmp_path: Path, run: Run) -> None:
-    build(tmp_path / "r")
+    cache_history_repo(tmp_path / "r")
     cache = tmp_path / "cache"
     plain = run(tmp_path / "r", cache)
     for f in cache.glob("history-*.cache"):

@@ -25,8 +25,7 @@ from scanner.sources.history.cache import (
     HistoryCache,
     SweepTables,
 )
-from tests.repo_builder import env_line
-from tests.test_cache import build
+from tests.repo_builder import cache_history_repo, env_line
 
 HEAD = struct.Struct("<II")
 
@@ -161,7 +160,7 @@ def _commits(raw: bytes) -> int:
 def test_a_damaged_cache_is_ignored_with_its_reason(
     tmp_path: Path, damage: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    b = build(tmp_path / "r")
+    b = cache_history_repo(tmp_path / "r")
     cache = tmp_path / "cache"
     args = ["scan", str(tmp_path / "r"), "--jobs", "1", "--json"]
     assert cli.main([*args, str(tmp_path / "first.json"), "--cache", str(cache)]) == 1

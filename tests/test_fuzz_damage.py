@@ -14,8 +14,7 @@ from pathlib import Path
 import pygit2
 import pytest
 
-from tests.repo_builder import RepoBuilder, env_line
-from tests.test_history_packed import pack_all
+from tests.repo_builder import RepoBuilder, env_line, pack_all
 
 ROOT = Path(__file__).resolve().parent.parent
 MODES = [[], ["--no-history"], ["--range", "HEAD~2..HEAD"], ["--staged"]]

@@ -13,8 +13,7 @@ import scanner.sources.history.links as links
 from scanner.git.objects import tree_entries
 from scanner.sources.history.links import mode_entries, sort_entries, wanted_entries
 from tests.oracle import Expect, digest
-from tests.repo_builder import RepoBuilder, env_line, make_key
-from tests.test_history_packed import pack_all
+from tests.repo_builder import RepoBuilder, env_line, make_key, pack_all
 
 Swept = Callable[..., dict[str, Expect]]
 

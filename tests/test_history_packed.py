@@ -10,27 +10,9 @@ import pygit2
 import pytest
 
 from tests.oracle import Expect, digest
-from tests.repo_builder import RepoBuilder, env_line, make_key
+from tests.repo_builder import RepoBuilder, env_line, make_key, pack_all
 
 Swept = Callable[..., dict[str, Expect]]
-
-
-def pack_all(repo: pygit2.Repository, skip: frozenset[pygit2.Oid] = frozenset()) -> None:
-    """Write every object except `skip` to one pack and drop the loose objects."""
-
-    def delegate(pb: pygit2.PackBuilder) -> None:
-        for oid in repo.odb:
-            if oid not in skip:
-                pb.add(oid)
-
-    repo.pack(pack_delegate=delegate)
-    objects = Path(repo.path) / "objects"
-    for fan in objects.iterdir():
-        if len(fan.name) == 2 and fan.is_dir():
-            for f in fan.iterdir():
-                f.chmod(0o644)
-                f.unlink()
-            fan.rmdir()
 
 
 def history(path: Path) -> RepoBuilder:

@@ -18,8 +18,8 @@ import pygit2
 import pytest
 
 from tests import bundlers, tracemap
+from tests.bundle_apps import NAME, commit_all, run, where
 from tests.keys import make_key
-from tests.test_bundles import NAME, commit_all, run, where
 
 pytestmark = pytest.mark.skipif(
     not bundlers.ESBUILD.exists() or not bundlers.VITE.exists() or not tracemap.AVAILABLE,

@@ -8,7 +8,7 @@ import json
 from scanner.model import Position
 from scanner.sources.maps import content_origin, find_map, origin_of
 from tests.keys import make_key
-from tests.test_sourcemap import encode
+from tests.sourcemaps import encode
 
 
 def _map(sources: list[str], contents: list[str | None] | None = None, root: str = "") -> bytes:

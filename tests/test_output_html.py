@@ -24,7 +24,6 @@ from scanner.model import (
     Confidence,
     Environments,
     Exposure,
-    Finding,
     Kind,
     Location,
     NeverRotated,
@@ -41,6 +40,7 @@ from scanner.output.remediation import rule_help
 from scanner.pipeline import scan
 from tests import keys
 from tests.browser import Browser, colours, need_chromium
+from tests.factories import make_finding
 from tests.output_fixtures import (
     ALICE,
     BOB,
@@ -310,7 +310,7 @@ def many_findings(n: int, seed: int = 24) -> Report:
         tail = "".join(rng.choice(_ALNUM) for _ in range(4))
         severity = SEVERITIES[rng.randrange(4)]
         out.append(
-            Finding(
+            make_finding(
                 kind=Kind.SECRET,
                 rule_id=f"{provider}.api-key",
                 provider=provider,

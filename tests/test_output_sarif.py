@@ -7,9 +7,7 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import json
-import os
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -42,22 +40,12 @@ from tests.output_fixtures import (
     log_safety_problems,
     reports,
 )
+from tests.sarif_multitool import ACCEPTED_NOTES, ACCEPTED_WARNINGS, describe_result, run_multitool
 
 ROOT = Path(__file__).resolve().parent.parent
-MULTITOOL = ROOT / "node_modules" / "@microsoft" / "sarif-multitool-linux" / "Sarif.Multitool"
 
-ACCEPTED_WARNINGS: dict[str, str] = {}
 """Multitool warnings we accept, by rule id, with the reason. None so far."""
 
-ACCEPTED_NOTES: dict[str, str] = {
-    "SARIF2002": "message arguments: GitHub shows message.text, so keysweep writes it fully formatted",
-    "SARIF2003": "versionControlProvenance: GitHub ignores it and takes commit and ref from the upload",
-    "SARIF2006": "reachable URIs: the validator runs offline here, so $schema and helpUri cannot be fetched",
-    "SARIF2009": "conventional rule ids: ids are `provider.kind` by design and never renamed",
-    "SARIF2010": "code snippets: a snippet would hold the secret",
-    "SARIF2011": "context regions: a context region would hold the secret",
-    "SARIF2012": "helpUri: rules without references have no documentation page to point at",
-}
 """Multitool notes (advice, not problems) we expect, by rule id, with the reason."""
 
 URI_REFERENCE = re.compile(r"^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-F]{2})*$")
@@ -112,57 +100,6 @@ def _negative_control() -> dict[str, Any]:
     return broken
 
 
-def run_multitool(directory: Path, files: dict[str, str]) -> dict[str, list[dict[str, Any]]]:
-    """Multitool results (GitHub and SARIF rule sets, all levels) for each file, by file name.
-
-    The Multitool exits 0 whatever it finds, so its log is what is read.
-    """
-    assert MULTITOOL.exists(), f"{MULTITOOL} is missing: run `npm ci` (make test does)"
-    for name, text in files.items():
-        (directory / name).write_text(text, encoding="utf-8")
-    log = directory / "validation.log.sarif"
-    environment = os.environ | {
-        "DOTNET_SYSTEM_GLOBALIZATION_INVARIANT": "1",
-        "DOTNET_CLI_TELEMETRY_OPTOUT": "1",
-        "DOTNET_NOLOGO": "1",
-    }
-    command = [
-        str(MULTITOOL),
-        "validate",
-        *(str(directory / name) for name in sorted(files)),
-        "--output",
-        str(log),
-        "--rule-kind",
-        "Gh;Sarif",
-        "--level",
-        "Error;Warning;Note",
-    ]
-    completed = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=180)
-    assert log.exists(), f"Multitool wrote no log:\n{completed.stdout}\n{completed.stderr}"
-    results: dict[str, list[dict[str, Any]]] = {name: [] for name in files}
-    for run in json.loads(log.read_text(encoding="utf-8"))["runs"]:
-        for invocation in run.get("invocations", []):
-            assert invocation.get("executionSuccessful", True), invocation
-        for result in run.get("results", []):
-            uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-            results[Path(urlsplit(uri).path).name].append(result)
-    return results
-
-
-def multitool_problems(results: list[dict[str, Any]]) -> list[str]:
-    """Errors, and warnings and notes not accepted above, described."""
-
-    def accepted(result: dict[str, Any]) -> bool:
-        level, rule_id = result.get("level", "warning"), result["ruleId"]
-        if level == "error":
-            return False
-        if rule_id == "SARIF2012":
-            return bool(result["message"]["id"] == "Note_ProvideHelpUri")
-        return rule_id in (ACCEPTED_WARNINGS if level == "warning" else ACCEPTED_NOTES)
-
-    return [_describe(r) for r in results if not accepted(r)]
-
-
 @pytest.fixture(scope="module")
 def multitool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, list[dict[str, Any]]]]:
     files = {f"{name}.sarif": render_sarif(report) for name, report in reports().items()}
@@ -171,23 +108,18 @@ def multitool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, li
     yield run_multitool(tmp_path_factory.mktemp("multitool"), files)
 
 
-def _describe(result: dict[str, Any]) -> str:
-    message = result.get("message", {})
-    return (
-        f"{result.get('level', 'warning')} {result['ruleId']} {message.get('id')} {message.get('arguments')}"
-    )
-
-
 @pytest.mark.parametrize("name", [*sorted(reports()), "truncated"])
 def test_multitool_finds_no_problem(name: str, multitool: dict[str, list[dict[str, Any]]]) -> None:
     results = multitool[f"{name}.sarif"]
-    errors = [_describe(r) for r in results if r.get("level", "warning") == "error"]
+    errors = [describe_result(r) for r in results if r.get("level", "warning") == "error"]
     warnings = [
-        _describe(r)
+        describe_result(r)
         for r in results
         if r.get("level", "warning") == "warning" and r["ruleId"] not in ACCEPTED_WARNINGS
     ]
-    notes = [_describe(r) for r in results if r.get("level") == "note" and r["ruleId"] not in ACCEPTED_NOTES]
+    notes = [
+        describe_result(r) for r in results if r.get("level") == "note" and r["ruleId"] not in ACCEPTED_NOTES
+    ]
     assert errors == []
     assert warnings == []
     assert notes == []

@@ -14,15 +14,16 @@ import yaml
 
 from tests.action_runner import (
     ROOT,
+    Run,
     Runner,
     action_inputs,
     evaluate,
     pull_request_payload,
     push_payload,
+    run_entrypoint,
     schedule_payload,
 )
-from tests.test_action import Run, run_entrypoint
-from tests.test_action_report import Scenario, pr_scenario, run_event
+from tests.action_scenarios import Scenario, pr_scenario, run_event
 
 README = ROOT / "README.md"
 NAMES = ("pr-gate", "push", "nightly")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from scanner.detect import sourcemap
+from tests.bundle_apps import run
 from tests.keys import make_key
-from tests.test_bundles import run
 
 B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 SEGMENTS = 1_000_000

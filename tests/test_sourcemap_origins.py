@@ -12,8 +12,8 @@ from typing import Any
 import pygit2
 
 from tests import bundlers
+from tests.bundle_apps import NAME, commit_all, next_like_repo, only_secret, run
 from tests.keys import make_key
-from tests.test_bundles import NAME, commit_all, next_like_repo, only_secret, run
 
 
 def _source_line(root: Path, rel: str, needle: str) -> tuple[int, int]:
@@ -170,7 +170,8 @@ def test_sarif_puts_an_untracked_bundles_origin_first_and_passes_the_validators(
     import jsonschema  # type: ignore[import-untyped]
 
     from scanner.cli import main
-    from tests.test_output_sarif import MULTITOOL, load_schema
+    from tests.output_fixtures import load_schema
+    from tests.sarif_multitool import MULTITOOL
 
     key = make_key("openai.project-key", 116)
     root = tmp_path / "app"

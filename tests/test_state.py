@@ -22,7 +22,7 @@ from scanner.state import RunSettings, SavedState, WeakGroups, read_state, rende
 from tests.keys import leak_windows, make_key, rule
 from tests.output_fixtures import RULES, check_golden
 from tests.repo_builder import RepoBuilder
-from tests.test_output_summary import cases
+from tests.summary_cases import cases
 
 CONFIG = """\
 disable-rules = ["anthropic.api-key"]

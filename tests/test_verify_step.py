@@ -6,13 +6,14 @@ import hashlib
 
 from scanner.model import Confidence, Exposure, Finding, Kind, Severity
 from scanner.verify.step import candidates
+from tests.factories import make_finding
 from tests.keys import make_key
 
 
 def finding(
     rule_id: str, digest: str | None, exposure: Exposure = Exposure.REPOSITORY, kind: Kind = Kind.SECRET
 ) -> Finding:
-    return Finding(
+    return make_finding(
         kind=kind,
         rule_id=rule_id,
         provider=rule_id.split(".")[0],
