@@ -101,7 +101,7 @@ def _at(text: str, needle: str) -> dict[str, Any]:
 
 
 def _app_files(keys: dict[str, str], env_ref: str, sdk: bool) -> dict[str, str]:
-    """tests/test_bundle_roots.py's app (env, code, Firebase config, bare Google key; the SDK
+    """tests/sources/bundles/test_roots.py's app (env, code, Firebase config, bare Google key; the SDK
     between them when used) plus a key in a dropped comment and one in a tree-shaken export."""
     client = (
         f'import OpenAI from "openai";\nconst client = new OpenAI({{ apiKey: {env_ref} }});\n'

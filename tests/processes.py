@@ -7,6 +7,7 @@ from pathlib import Path
 
 
 def children(pid: int) -> list[int]:
+    """The ids of `pid`'s child processes (each /proc/<id>/stat names its parent)."""
     out = []
     for d in os.listdir("/proc"):
         if d.isdigit():

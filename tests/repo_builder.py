@@ -148,6 +148,8 @@ def pack_all(repo: pygit2.Repository, skip: frozenset[pygit2.Oid] = frozenset())
 
 
 def cache_history_repo(path: Path) -> RepoBuilder:
+    """The history cache tests' repository: 13 commits on main with keys added and one removed, a
+    key in a commit message, and a topic branch adding one more."""
     b = RepoBuilder(path)
     c = b.commit({"README": b"hi\n"})
     for i in range(12):

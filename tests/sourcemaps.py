@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
 
 def vlq(value: int) -> str:
+    """One base64 VLQ number, as source maps write them."""
     v = (-value << 1) | 1 if value < 0 else value << 1
     out = ""
     while True:
@@ -30,6 +33,3 @@ def encode(lines: list[list[tuple[int, ...]]]) -> str:
             parts.append(s)
         out.append(",".join(parts))
     return ";".join(out)
-
-
-B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"

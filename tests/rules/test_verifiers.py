@@ -14,6 +14,7 @@ from scanner.rules import RULES_DIR, load_file, load_rules, load_verifiers
 from scanner.rules.check import load_checked, review_verifiers
 from scanner.rules.verifiers import OFFICIAL_HOSTS, parse_verify, review
 from scanner.suppress.settings import load_config
+from tests.paths import ROOT
 
 # the providers issue 25 names, by one rule each: every one has a verifier
 REQUIRED = {
@@ -161,7 +162,7 @@ def test_a_config_rule_can_never_carry_a_verifier(tmp_path: Path) -> None:
 
 def test_readme_table_shows_every_verifier_request() -> None:
     """The README's verification table names each verifier's exact request and its rules."""
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    readme = (ROOT / "README.md").read_text()
     section = readme.split("### Live verification", 1)[1].split("\n## ", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("| `")]
     for rule_id, spec in load_verifiers().items():

@@ -1,6 +1,6 @@
 """Issue 21 items 2 and 4–8: the client-versus-server and public-versus-secret judgements, each
-on the smallest input that shows it (the real builds are in tests/test_bundle_roots.py and
-tests/test_turbopack.py). Keys are made at run time (tests/keys.py). The functions issue 21 added
+on the smallest input that shows it (the real builds are in tests/sources/bundles/test_roots.py and
+tests/sources/bundles/test_turbopack.py). Keys are made at run time (tests/keys.py). The functions issue 21 added
 are imported where they are used, so that each test fails alone on the code before it."""
 
 from __future__ import annotations

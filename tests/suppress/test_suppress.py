@@ -17,9 +17,9 @@ import pytest
 
 from scanner import cli
 from tests.keys import leak_windows, make_key
+from tests.paths import ROOT
 from tests.repo_builder import RepoBuilder
 
-ROOT = Path(__file__).resolve().parent.parent
 MULTITOOL = ROOT / "node_modules" / "@microsoft" / "sarif-multitool-linux" / "Sarif.Multitool"
 # the advice-level notes every keysweep log gets (test_output_sarif.py says why each is accepted)
 ACCEPTED_NOTES = {"SARIF2002", "SARIF2003", "SARIF2006", "SARIF2009", "SARIF2010", "SARIF2011", "SARIF2012"}

@@ -14,9 +14,9 @@ from pathlib import Path
 import pygit2
 import pytest
 
+from tests.paths import ROOT
 from tests.repo_builder import RepoBuilder, env_line, pack_all
 
-ROOT = Path(__file__).resolve().parent.parent
 MODES = [[], ["--no-history"], ["--range", "HEAD~2..HEAD"], ["--staged"]]
 ROUNDS = int(os.environ.get("KEYSWEEP_FUZZ_ROUNDS", "6"))
 

@@ -10,15 +10,15 @@ import csv
 import random
 import string
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from scanner.model import Kind
 from scanner.rules import load_rules
 from scanner.rules.templates import ALPHABETS, TemplateError, check, expand
+from tests.paths import DATA
 
-CSV = Path(__file__).parent / "data" / "key-formats.csv"
+CSV = DATA / "key-formats.csv"
 
 _B64URL = string.ascii_letters + string.digits + "_-"
 ALPHABET_SETS = {

@@ -53,10 +53,11 @@ from tests.output_fixtures import (
     incomplete_report,
     position,
 )
+from tests.paths import ROOT
 from tests.repo_builder import RepoBuilder
 
 LINKS = RepoLinks.of("https://github.com", "octo/app")
-SCREENSHOT = Path(__file__).parent.parent / "docs" / "html-report.png"
+SCREENSHOT = ROOT / "docs" / "html-report.png"
 UPDATE_SCREENSHOT = os.environ.get("KEYSWEEP_UPDATE_SCREENSHOT") == "1"
 
 
@@ -463,7 +464,7 @@ def test_in_chromium_a_screenshot_is_not_blank(tmp_path: Path) -> None:
 
 
 def test_the_readme_shows_the_committed_screenshot() -> None:
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "docs/html-report.png" in readme
     assert colours(SCREENSHOT.read_bytes(), enough=17) > 16
 

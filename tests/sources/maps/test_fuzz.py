@@ -20,9 +20,9 @@ from scanner.detect.sourcemap import SourceMapError
 from scanner.model import Position
 from scanner.sources.maps import find_map, origin_of
 from tests.keys import make_key
+from tests.paths import ROOT
 from tests.repo_builder import RepoBuilder
 
-ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = int(os.environ.get("KEYSWEEP_FUZZ_ROUNDS", "6"))
 B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 

@@ -23,9 +23,10 @@ from scanner.model import Confidence, Kind, Match, Rule
 from scanner.rules import load_file, load_rules
 from scanner.rules.templates import expand
 from tests.contexts import CONTEXTS, Skip, env_quoted, json_doc, python_src, yaml_doc
+from tests.paths import ROOT
 
 ENGINES = ("hyperscan", "python")
-REPO = Path(__file__).resolve().parent.parent
+REPO = ROOT
 DEFAULT_NAME = "API_TOKEN"
 GENERIC = "generic.credential"  # the credential-slot detector (scanner/detect/slots.py)
 
@@ -267,7 +268,7 @@ def _placeholders() -> list[tuple[str, str]]:
         ("id", uuid),
         ("checksum", hexs[:32]),
         # 32 hex under API_KEY with no Azure host or name: no provider's, but an unknown
-        # credential (tests/test_slots.py)
+        # credential (tests/detect/test_slots.py)
     ]
 
 

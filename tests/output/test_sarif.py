@@ -9,7 +9,6 @@ import gzip
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import unquote_to_bytes, urlsplit
 
@@ -41,8 +40,6 @@ from tests.output_fixtures import (
     reports,
 )
 from tests.sarif_multitool import ACCEPTED_NOTES, ACCEPTED_WARNINGS, describe_result, run_multitool
-
-ROOT = Path(__file__).resolve().parent.parent
 
 """Multitool warnings we accept, by rule id, with the reason. None so far."""
 
