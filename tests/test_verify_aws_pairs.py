@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -225,3 +227,74 @@ def test_the_detector_keeps_the_nearest_companion_in_memory_only() -> None:
     assert m.pair == near
     (alone,) = matcher().scan(f"arn and {k} in a log line\n".encode())
     assert alone.pair is None and alone.alone is not None
+
+
+def _closed_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port: int = s.getsockname()[1]
+    s.close()  # nothing listens there now: every connection is refused
+    return port
+
+
+@pytest.mark.parametrize("network", ["local-server", "none"])
+def test_fifty_keys_with_aws_pairs_within_the_budget(
+    network: str, server: Endpoint, ca: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """50 distinct keys — 10 AWS pairs (20 keys, 10 signed requests) and 30 keys of the other
+    verifiable providers (30 requests) — scanned with --verify: against the local server every
+    one is answered; with no network (HTTPS_PROXY at a closed port) every one is unknown, the
+    exit code and the findings are unchanged, and the run ends well within the budget."""
+    from scanner.rules import load_verifiers
+    from tests.keys import rule
+
+    others = sorted(r for r in load_verifiers() if not r.startswith("aws"))
+    files: dict[str, bytes] = {}
+    keys: list[str] = []
+    for n in range(10):
+        k, s = key_id(500 + n), secret(500 + n)
+        files[f"svc{n}/.env"] = FORMS["app/.env"].format(k=k, s=s).encode()
+        server.plan.aws_secrets[k] = s
+        keys += [k, s]
+    for n in range(30):
+        rid = others[n % len(others)]
+        key = make_key(rid, 600 + n)
+        files[f"keys/{n}.env"] = f"{rule(rid).example_name}={key}\n".encode()
+        keys.append(key)
+    assert len(set(keys)) == 50
+    b = RepoBuilder(tmp_path / "repo")
+    b.commit(files)
+    _point_at(
+        monkeypatch,
+        server.netloc if network == "local-server" else f"127.0.0.1:{_closed_port()}",
+        ca_bundle(ca, tmp_path),
+    )
+    if network == "none":
+        monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{_closed_port()}")
+    off = _scan(b.path, tmp_path / "off")
+    t0 = time.monotonic()
+    doc = _scan(b.path, tmp_path / "on", "--verify")
+    took = time.monotonic() - t0
+    print(
+        f"\n50 keys, {network}: scan --verify took {took:.2f} s (the scan alone: {off['stats']['seconds']} s)"
+    )
+    answers = {f["secret_sha256"]: f["verification"] for f in doc["findings"]}
+    assert set(answers) == {digest(k) for k in keys}
+    if network == "local-server":
+        assert {a["status"] for a in answers.values()} == {"live"}, answers
+        aws = [s for s in server.plan.seen if (s.host, s.path) == STS]
+        assert len(server.plan.seen) == 40 and len(aws) == 10 and all(s.signature_valid for s in aws)
+        assert took < 15, took
+        return
+    assert server.plan.seen == []
+    assert {a["status"] for a in answers.values()} == {"unknown"}
+    assert {a["reason"] for a in answers.values()} == {
+        "proxy unreachable",
+        "checked with the access key ID beside it: proxy unreachable",
+    }
+    for d in (doc, off):
+        d["stats"].pop("seconds")
+        for f in d["findings"]:
+            f.pop("verification", None)
+    assert doc == off
+    assert took < 30, took  # the default budget; refused connections end far sooner
