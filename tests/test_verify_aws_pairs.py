@@ -173,7 +173,7 @@ def test_each_key_id_is_checked_once_signed_with_the_secret_beside_it(
             assert digest(secret(n)) not in answers
             continue
         got = answers[digest(secret(n))]
-        assert got["status"] == "live" and got["reason"].startswith("checked with the access key ID"), path
+        assert got["status"] == "live" and got["reason"].startswith("paired with the access key ID"), path
 
     # two secrets beside one key ID: the nearest was its pair, and the answer says so
     two = answers[digest(key_id(TWO))]
@@ -290,7 +290,7 @@ def test_fifty_keys_with_aws_pairs_within_the_budget(
     assert {a["status"] for a in answers.values()} == {"unknown"}
     assert {a["reason"] for a in answers.values()} == {
         "proxy unreachable",
-        "checked with the access key ID beside it: proxy unreachable",
+        "paired with the access key ID beside it: proxy unreachable",
     }
     for d in (doc, off):
         d["stats"].pop("seconds")

@@ -100,7 +100,7 @@ def test_fold_gives_a_key_id_its_best_pair_and_its_secret_the_same_answer() -> N
     assert "2 different secrets found beside it" in out[sha(kid)].reason
     assert out[sha(other)] == revoked
     assert out[sha(s2)].status is VerifyStatus.LIVE  # live with one key ID beats revoked with another
-    assert out[sha(s2)].reason == "checked with the access key ID beside it: the provider accepted the key"
+    assert out[sha(s2)].reason == "paired with the access key ID beside it: the provider accepted the key"
     assert out[sha(s1)].status is VerifyStatus.UNKNOWN and out[sha(s1)].reason.endswith("not its secret")
     assert (
         out[sha(alone)].reason

@@ -115,7 +115,7 @@ def fold(
             continue
         if d in of_secret:
             best = _best(of_secret[d])
-            out[d] = replace(best, reason=f"checked with the access key ID beside it: {best.reason}")
+            out[d] = replace(best, reason=f"paired with the access key ID beside it: {best.reason}")
         elif d in out and out[d].reason == "no verifier":
             why = "not paired with any access key ID (a secret access key is checked only with its key ID)"
             out[d] = replace(out[d], reason=why)
