@@ -295,6 +295,8 @@ class Matcher:
         written and in the decoded layers near it: each value of a Kubernetes Secret is its own
         base64 layer, and a JSON string with escapes its own literal."""
         i = self._by_id[m.rule_id]
+        if m.alone != self.rules[i].alone or not self.rules[i].companion:
+            return m  # a validator's own low reason (an expired token), not a missing companion
         if m.secret is None or self._alone(i, data, m.start, m.end) is None:
             return replace(m, alone=None, pair=self._companion_near(i, data, m.start, m.end))
         w = self.rules[i].companion_window
