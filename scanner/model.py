@@ -169,6 +169,9 @@ class Match:
     verified: bool = False
     said_fake: str | None = None  # why low: its own comment calls it fake (detect/filters.py)
     public: str | None = None  # why this key is public by design where it sits (severity low)
+    # the companion value nearest to it (an AWS key ID's secret access key, within the rule's
+    # companion window): held in memory for `--verify` only, never written anywhere, not in repr
+    pair: str | None = field(default=None, repr=False)
 
 
 def secret_id(m: Match) -> str:

@@ -9,6 +9,8 @@ every request, raw, so tests can check where the secret went.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import ssl
 import threading
@@ -33,6 +35,46 @@ _AWS_REVOKED = (
     "<Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid."
     "</Message></Error></ErrorResponse>"
 )
+
+_AWS_MISMATCH = (
+    '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type>'
+    "<Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match the "
+    "signature you provided. Check your AWS Secret Access Key and signing method.</Message></Error></ErrorResponse>"
+)
+
+
+def sigv4_valid(method: str, target: str, headers: dict[str, str], body: bytes, secret: str) -> bool:
+    """Whether a request's SigV4 signature is the one `secret` makes, recomputed here from the
+    request as received (AWS's documented algorithm, written apart from scanner/verify/sigv4.py)."""
+    auth = headers.get("authorization", "")
+    scheme, _, rest = auth.partition(" ")
+    fields = dict(part.strip().split("=", 1) for part in rest.split(",") if "=" in part)
+    if scheme != "AWS4-HMAC-SHA256" or not {"Credential", "SignedHeaders", "Signature"} <= set(fields):
+        return False
+    _key_id, day, region, service, _term = fields["Credential"].split("/")
+    names = fields["SignedHeaders"].split(";")
+    if "host" not in names or "x-amz-date" not in names or not headers["x-amz-date"].startswith(day):
+        return False
+    path, _, query = target.partition("?")
+    canonical = "\n".join(
+        (
+            method,
+            path,
+            "&".join(sorted(p for p in query.split("&") if p)),
+            "".join(f"{n}:{' '.join(headers[n].split())}\n" for n in names),
+            ";".join(names),
+            hashlib.sha256(body).hexdigest(),
+        )
+    )
+    scope = f"{day}/{region}/{service}/aws4_request"
+    text = "\n".join(
+        ("AWS4-HMAC-SHA256", headers["x-amz-date"], scope, hashlib.sha256(canonical.encode()).hexdigest())
+    )
+    key = ("AWS4" + secret).encode()
+    for part in (day, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    expected = hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, fields["Signature"])
 
 
 def _j(doc: Any) -> bytes:
@@ -111,6 +153,7 @@ class Seen:
     headers: dict[str, str]
     body: bytes
     at: float
+    signature_valid: bool | None = None  # an AWS request of a key ID in `Plan.aws_secrets`
 
 
 @dataclass
@@ -118,6 +161,9 @@ class Plan:
     scenarios: dict[str, str] = field(default_factory=dict)  # credential -> scenario
     redirect_to: str = ""
     slow: float = 1.0  # seconds a `timeout` answer takes
+    # AWS key ID -> its secret access key: a request signed with another secret gets STS's
+    # SignatureDoesNotMatch (key IDs not listed are answered by scenario only)
+    aws_secrets: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds every answer takes
     seen: list[Seen] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
@@ -148,12 +194,19 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         path, _, _ = self.path.partition("?")
         host = headers.get("host", "")
+        cred = credential(headers)
+        valid = None
+        if host == "sts.amazonaws.com" and cred in plan.aws_secrets:
+            valid = sigv4_valid(self.command, self.path, headers, body, plan.aws_secrets[cred])
         with plan.lock:
-            plan.seen.append(Seen(self.command, self.path, host, headers, body, time.monotonic()))
+            plan.seen.append(Seen(self.command, self.path, host, headers, body, time.monotonic(), valid))
             plan.inflight += 1
             plan.peak = max(plan.peak, plan.inflight)
         try:
-            self._answer(plan, host, path, credential(headers))
+            if valid is False and plan.scenarios.get(cred) != "revoked":  # AWS: an unknown ID first
+                self._send(403, _AWS_MISMATCH.encode())
+            else:
+                self._answer(plan, host, path, cred)
         finally:
             with plan.lock:
                 plan.inflight -= 1

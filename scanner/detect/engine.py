@@ -77,6 +77,7 @@ class _Candidate:
     public: str | None = None
     vetoed: bool = False  # a provider's shape its checks rejected: never reported (see _candidate)
     service: str | None = None  # the service the evidence names (detect/slots.py)
+    pair: str | None = None  # the nearest companion value (an AWS key ID's secret): `--verify` only
 
 
 class Matcher:
@@ -272,13 +273,32 @@ class Matcher:
                 return None
         return rule.alone
 
+    def _companion_near(self, i: int, data: bytes, s: int, e: int) -> str | None:
+        """The companion value nearest to [s, e) within the rule's window, for `--verify` to sign
+        with; None if none. Nearest: fewest line breaks between, then the one after it (an ID
+        is written before its secret), then fewest bytes — not bytes first: setting names differ
+        in length, and the secret of the block above is often fewer bytes away."""
+        if not self.rules[i].companion:
+            return None
+        w = self.rules[i].companion_window
+        best: tuple[int, int, int, bytes] | None = None
+        for m in self._companion_regex(i).finditer(data, max(0, s - w), min(len(data), e + w)):
+            if m.end() <= s or m.start() >= e:
+                lo, hi, before = (m.end(), s, 1) if m.end() <= s else (e, m.start(), 0)
+                rank = (data.count(b"\n", lo, hi), before, hi - lo)
+                if best is None or rank < best[:3]:
+                    best = (*rank, m.group(0))
+        return best[3].decode("ascii", "replace") if best is not None else None
+
     def _paired(self, data: bytes, m: Match, layers: Sequence[decoders.Layer]) -> Match:
         """`m` (alone where it was found) with its companion looked for in the text around it as
         written and in the decoded layers near it: each value of a Kubernetes Secret is its own
         base64 layer, and a JSON string with escapes its own literal."""
         i = self._by_id[m.rule_id]
+        if m.alone != self.rules[i].alone or not self.rules[i].companion:
+            return m  # a validator's own low reason (an expired token), not a missing companion
         if m.secret is None or self._alone(i, data, m.start, m.end) is None:
-            return replace(m, alone=None)
+            return replace(m, alone=None, pair=self._companion_near(i, data, m.start, m.end))
         w = self.rules[i].companion_window
         rx = self._companion_regex(i)
         own = m.secret.encode()
@@ -289,7 +309,7 @@ class Matcher:
             ids = [(k, k + len(own)) for k in _occurrences(text, own)]
             for c in rx.finditer(text):
                 if not any(c.start() < b and a < c.end() for a, b in ids):
-                    return replace(m, alone=None)
+                    return replace(m, alone=None, pair=c.group(0).decode("ascii", "replace"))
         return m
 
     def _public(self, i: int, data: bytes, s: int, e: int) -> str | None:
@@ -357,7 +377,8 @@ class Matcher:
             fake = SAID_DEFAULT  # a shipped default the code says to replace: low, says why
         if marker:
             conf = Confidence.HIGH
-        alone = self._alone(i, data, s, e) or verdict.low
+        pair = self._companion_near(i, data, s, e) if rule.companion else None
+        alone = (rule.alone if rule.companion and pair is None else None) or verdict.low
         public = self._public(i, data, s, e)
         service = verdict.service  # a JWT's issuer (validators.py)
         if self._generic[i]:
@@ -380,6 +401,7 @@ class Matcher:
             verified,
             public,
             service=service,
+            pair=pair,
         )
 
     def _rank(self, c: _Candidate) -> tuple[int, int, int, int, int, str]:
@@ -435,6 +457,7 @@ class Matcher:
                         said_fake=best.said_fake,
                         verified=best.verified,
                         public=best.public,
+                        pair=best.pair,
                     )
                 )
 

@@ -37,6 +37,8 @@ class Planted:
     live: str  # OpenAI project key, beside a base_url of the attacker's host
     revoked: str  # Anthropic key
     local: str  # an ignored .env's key: never asked about
+    aws_id: str  # an AWS key ID, committed beside a secret access key that is not its own
+    aws_secret: str
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +56,8 @@ def servers(ca: trustme.CA) -> Iterator[tuple[Endpoint, Endpoint]]:
 def planted(tmp_path: Path) -> Planted:
     live, revoked = make_key("openai.project-key", 71), make_key("anthropic.api-key", 72)
     local = make_key("openai.project-key", 73)
-    aws = f"AWS_ACCESS_KEY_ID={make_key('aws.access-key-id', 74)}\n"
-    aws += f"AWS_SECRET_ACCESS_KEY={make_key('aws.secret-access-key', 74)}\n"
+    aws_id, aws_secret = make_key("aws.access-key-id", 74), make_key("aws.secret-access-key", 74)
+    aws = f"AWS_ACCESS_KEY_ID={aws_id}\nAWS_SECRET_ACCESS_KEY={aws_secret}\n"
     b = RepoBuilder(tmp_path / "repo")
     b.commit(
         {
@@ -72,7 +74,7 @@ def planted(tmp_path: Path) -> Planted:
     b.commit({"app/claude.env": None})  # removed: the key is in the history only
     b.repo.checkout_head(strategy=pygit2.GIT_CHECKOUT_FORCE)
     (b.path / ".env").write_text(f"OPENAI_API_KEY={local}\n")
-    return Planted(b.path, live, revoked, local)
+    return Planted(b.path, live, revoked, local, aws_id, aws_secret)
 
 
 def _point_at(monkeypatch: pytest.MonkeyPatch, netloc: str, ca_file: str, **values: Any) -> None:
@@ -133,6 +135,8 @@ def test_a_live_key_goes_critical_and_first_a_revoked_one_is_said_plainly(
     )  # the working tree names the attacker's loopback server: it must never be asked
     _point_at(monkeypatch, server.netloc, ca_bundle(ca, tmp_path))
     server.plan.scenarios[planted.revoked] = "revoked"
+    # the secret committed beside the AWS key ID is not its own (STS: SignatureDoesNotMatch)
+    server.plan.aws_secrets[planted.aws_id] = make_key("aws.secret-access-key", 75)
 
     off_code, off = _scan(planted.repo, tmp_path / "off")
     assert server.plan.seen == []  # off by default: no request at all
@@ -162,8 +166,8 @@ def test_a_live_key_goes_critical_and_first_a_revoked_one_is_said_plainly(
     )
     assert [f["severity"] for f in off["findings"][:2]] == ["critical", "critical"]  # the AWS pair
     assert doc["findings"][0] is live and code == off_code == 1
-    assert after["aws.access-key-id"]["verification"]["reason"].endswith(
-        "no secret access key was paired with it"
+    assert after["aws.access-key-id"]["verification"]["reason"] == (
+        "the key ID exists, but the secret beside it is not its secret"
     )
     sarif = json.loads((tmp_path / "on" / "r.sarif").read_text())["runs"][0]["results"][0]
     assert sarif["properties"]["keysweep/verification"]["status"] == "live"
@@ -194,6 +198,7 @@ def test_a_live_key_goes_critical_and_first_a_revoked_one_is_said_plainly(
     assert sorted((s.host, s.path) for s in server.plan.seen) == [
         ("api.anthropic.com", "/v1/models"),
         ("api.openai.com", "/v1/models"),
+        ("sts.amazonaws.com", "/"),  # the AWS pair, signed (the key ID alone is never sent)
     ]
     assert attacker.plan.seen == []
     sent = json.dumps([s.headers for s in server.plan.seen])
@@ -202,7 +207,7 @@ def test_a_live_key_goes_critical_and_first_a_revoked_one_is_said_plainly(
     # the report holds no secret; the saved state carries the answers (report == scan)
     for name in ("r.json", "r.sarif", "r.md", "r.state", "r.html"):
         text = (tmp_path / "on" / name).read_text()
-        for key in (planted.live, planted.revoked, planted.local):
+        for key in (planted.live, planted.revoked, planted.local, planted.aws_secret):
             assert not leak_windows(key, 8) & {text[i : i + 8] for i in range(len(text) - 7)}, name
     again = tmp_path / "again.json"
     assert cli.main(["report", str(tmp_path / "on" / "r.state"), "--json", str(again)]) == 1
