@@ -59,8 +59,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from corpus_score import gitleaks_bin  # noqa: E402
 
 from tests import bundlers, record_maps, record_turbopack  # noqa: E402
+from tests.bundle_apps import FIREBASE_PROJECT, expected_origin  # noqa: E402
 from tests.keys import make_key  # noqa: E402
-from tests.test_bundle_roots import FIREBASE_PROJECT, expected_origin  # noqa: E402
 
 TOOLS = ("keysweep", "gitleaks", "betterleaks", "kingfisher")
 RULES = {
@@ -101,7 +101,7 @@ def _at(text: str, needle: str) -> dict[str, Any]:
 
 
 def _app_files(keys: dict[str, str], env_ref: str, sdk: bool) -> dict[str, str]:
-    """tests/test_bundle_roots.py's app (env, code, Firebase config, bare Google key; the SDK
+    """tests/sources/bundles/test_roots.py's app (env, code, Firebase config, bare Google key; the SDK
     between them when used) plus a key in a dropped comment and one in a tree-shaken export."""
     client = (
         f'import OpenAI from "openai";\nconst client = new OpenAI({{ apiKey: {env_ref} }});\n'

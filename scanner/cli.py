@@ -255,8 +255,8 @@ def _bundle_dirs(dirs: list[Path], mode: Mode) -> tuple[Path, ...]:
 
 
 def _cmd_scan(args: argparse.Namespace) -> int:
-    from scanner.matcher_cache import load_matcher
     from scanner.pipeline import scan
+    from scanner.rules.matcher_cache import load_matcher
 
     if args.jobs < 0:
         raise UsageError("--jobs must be 0 (one per core) or more")
@@ -301,7 +301,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         _failed(outputs, config.rules, config, describe(e), args.state, started, builtin)
         raise InternalError(describe(e)) from None
     if config.cache is not None:
-        from scanner.cache import USES
+        from scanner.sources.history.cache import USES
 
         for use in (u for u in USES.values() if u.ignored):
             _say(f"history cache ignored: {use.found}; {use.reused}")
@@ -346,8 +346,8 @@ def _files(
 def _cmd_baseline(args: argparse.Namespace) -> int:
     """`baseline create|update`: a full scan with the config applied, its findings written as a
     baseline; an update that changes nothing leaves the file untouched."""
-    from scanner.matcher_cache import load_matcher
     from scanner.pipeline import scan
+    from scanner.rules.matcher_cache import load_matcher
     from scanner.suppress.apply import live_map
     from scanner.suppress.baseline import create_baseline, parse_baseline, render_baseline, update_baseline
 
@@ -491,9 +491,14 @@ def _cmd_rules(args: argparse.Namespace) -> int:
 
     rules = load_rules()
     if args.check is not None:
-        from scanner.rulecheck import check_rules, load_checked
+        from scanner.rules.check import check_rules, load_checked
 
-        extra = load_checked(args.check, rules)
+        if args.check.suffix == ".toml":  # a config's [[rules]], validated as the config loader does
+            from scanner.suppress.settings import load_config
+
+            extra = load_config(args.check, rules).rules
+        else:
+            extra = load_checked(args.check, rules)
         result = check_rules(extra, rules, engine(os.environ.get(ENGINE_ENV)), args.check.name)
         print(
             f"{args.check}: {result.rules} rules valid; {result.examples} examples found by their rule, "
@@ -522,7 +527,7 @@ def _killed(message: str) -> None:
     out-of-memory killer): the failed reports the child could not write."""
     args = _parser().parse_args()
     if args.command == "action":
-        from scanner.action import report_failed
+        from scanner.github.entry import report_failed
 
         report_failed(os.environ, message, sys.stdout, sys.stderr)
         return
@@ -544,7 +549,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "scan":
             return _cmd_scan(args)
         if args.command == "action":
-            from scanner.action import run_action
+            from scanner.github.entry import run_action
 
             return run_action(os.environ, sys.stdout, sys.stderr)
         if args.command == "baseline":

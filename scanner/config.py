@@ -84,7 +84,7 @@ class ScanConfig:
     # groups weak secrets so the groups survive into a saved state (findings.weak_group_key of the
     # organisation's secret key); None: a random per-run key
     group_key: bytes | None = None
-    cache: Path | None = None  # --cache DIR: the history cache (trusted input; scanner/cache.py)
+    cache: Path | None = None  # --cache DIR: the history cache (trusted input; sources/history/cache.py)
     strict: bool = False  # --strict: any gap in coverage is exit 3 (range and staged scans always are)
     bundles: tuple[
         Path, ...

@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from scanner.cache import HistoryCache, cache_key
 from scanner.config import Mode, ScanConfig
 from scanner.detect.engine import Matcher
 from scanner.enrich import NO_READS, Reads, Sourced, disk_reads, enrich, git_reads
@@ -40,6 +40,9 @@ from scanner.sources.base import (
 )
 from scanner.sources.directory import DirectorySource
 from scanner.target import Target, open_target
+
+if TYPE_CHECKING:  # the history package loads libgit2: imported only by a history scan
+    from scanner.sources.history.cache import HistoryCache
 
 Planned = tuple[Source, Reads]  # a source, and how the enrich stage reads its places again
 
@@ -224,6 +227,7 @@ def _history_cache(
     if config.cache is None or config.mode is not Mode.HISTORY or target.site is None:
         return None
     from scanner import __version__
+    from scanner.sources.history.cache import HistoryCache, cache_key
 
     site = target.site
     key = cache_key(__version__, ruleset_hash(rules), cap, str(site.gitdir.resolve()), site.prefix)

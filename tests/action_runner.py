@@ -15,9 +15,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
 import re
+import subprocess
+import sys
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,7 +32,9 @@ import pygit2
 import pytest
 import yaml
 
-from tests.keys import leak_windows, rule
+from scanner.paths import cache_home
+from tests.keys import leak_windows, make_key, rule
+from tests.output_fixtures import sarif_schema_errors
 from tests.repo_builder import RepoBuilder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -321,3 +327,79 @@ def assert_no_leak(planted: Mapping[str, Planted], texts: Mapping[str, str]) -> 
         for key, p in planted.items():
             leaked = sorted(w for w in p.windows if w in text)
             assert leaked == [], f"{label} shows part of planted secret {key}: {leaked[:3]}"
+
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def plant_key(rule_id: str, seed: int) -> Planted:
+    return Planted.of(rule_id, make_key(rule_id, seed=seed))
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+    outputs: dict[str, str]
+    sarif_path: Path
+    summary: str = ""
+
+    @property
+    def sarif(self) -> dict[str, Any]:
+        doc: dict[str, Any] = json.loads(self.sarif_path.read_text())
+        return doc
+
+    @property
+    def run(self) -> dict[str, Any]:
+        runs = self.sarif["runs"]
+        assert len(runs) == 1
+        run: dict[str, Any] = runs[0]
+        return run
+
+    def digests(self) -> set[str]:
+        return {r["properties"]["keysweep/secret_sha256"] for r in self.run["results"]}
+
+
+def secret_digest(p: Planted) -> str:
+    return hashlib.sha256(p.secret.encode()).hexdigest()
+
+
+def run_entrypoint(
+    runner: Runner,
+    event_name: str,
+    payload: Mapping[str, Any],
+    sha: str,
+    ref: str,
+    planted: Mapping[str, Planted],
+    inputs: Mapping[str, str] | None = None,
+    entrypoint: Path = ENTRYPOINT,
+) -> Run:
+    env, output = runner.env(event_name, payload, sha, ref, inputs)
+    summary = Path(env["GITHUB_STEP_SUMMARY"])
+    env |= {"PATH": f"{VENV_BIN}:/usr/bin:/bin", "KEYSWEEP_CACHE_HOME": str(cache_home())}
+    proc = subprocess.run(
+        [str(entrypoint)],  # executed directly: the kernel reads the shebang
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=runner.workspace,
+        env=env,
+    )
+    out_text = output.read_text()
+    sarif_name = env["INPUT_SARIF-FILE"]
+    sarif_path = Path(sarif_name) if Path(sarif_name).is_absolute() else runner.workspace / sarif_name
+    summary_text = summary.read_text()
+    texts = {"stdout": proc.stdout, "stderr": proc.stderr, "GITHUB_OUTPUT": out_text, "summary": summary_text}
+    try:
+        is_file = sarif_path.is_file()
+    except OSError:  # a refused name too long for the filesystem
+        is_file = False
+    if is_file:
+        texts["sarif"] = sarif_path.read_text()
+        assert sarif_schema_errors(json.loads(texts["sarif"])) == [], sarif_path
+    html_name = env.get("INPUT_HTML-FILE", "").strip()
+    with contextlib.suppress(OSError):  # none asked for, none written, or a refused name too long
+        texts["html"] = (runner.workspace / html_name).read_text() if html_name else ""
+    assert_no_leak(planted, texts)
+    return Run(proc.returncode, proc.stdout, proc.stderr, parse_outputs(out_text), sarif_path, summary_text)

@@ -36,6 +36,7 @@ from scanner.model import (
     SourceKind,
     Stats,
 )
+from tests.factories import make_finding
 
 RULESET = "sha256:" + hashlib.sha256(b"keysweep test ruleset").hexdigest()[:16]
 
@@ -146,7 +147,7 @@ def position(line: int, column: int, length: int, byte_offset: int) -> Position:
 
 
 def bundle_finding() -> Finding:
-    return Finding(
+    return make_finding(
         kind=Kind.SECRET,
         rule_id="openai.project-key",
         provider="openai",
@@ -195,7 +196,7 @@ def history_finding() -> Finding:
         )
         for index in range(12)
     )
-    return Finding(
+    return make_finding(
         kind=Kind.SECRET,
         rule_id="anthropic.api-key",
         provider="anthropic",
@@ -216,7 +217,7 @@ def history_finding() -> Finding:
 
 
 def exposure_finding() -> Finding:
-    return Finding(
+    return make_finding(
         kind=Kind.EXPOSURE,
         rule_id="openai.browser-exposure",
         provider="openai",
@@ -239,7 +240,7 @@ def exposure_finding() -> Finding:
 
 
 def local_finding() -> Finding:
-    return Finding(
+    return make_finding(
         kind=Kind.SECRET,
         rule_id="mistral.api-key",
         provider="mistral",
@@ -263,7 +264,7 @@ def local_finding() -> Finding:
 
 def key_id_finding() -> Finding:
     """An access key ID with no secret near it: reported low, and the finding says why."""
-    return Finding(
+    return make_finding(
         kind=Kind.SECRET,
         rule_id="aws.access-key-id",
         provider="aws",
@@ -304,7 +305,7 @@ def weird_finding() -> Finding:
         author_time="2024-05-06T00:00:00Z",
         commit_time="2024-05-06T00:00:00Z",
     )
-    return Finding(
+    return make_finding(
         kind=Kind.SECRET,
         rule_id="groq.api-key",
         provider="groq",
@@ -440,7 +441,7 @@ def failed_report() -> Report:
 
 
 def pragma_finding() -> Finding:
-    return Finding(
+    return make_finding(
         kind=Kind.SECRET,
         rule_id="openai.project-key",
         provider="openai",

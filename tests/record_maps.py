@@ -6,7 +6,7 @@ hold `parcel` and `bun`, e.g. `npm install parcel bun` there), builds it with ea
 (minified, with linked source maps) and copies the sources, the bundles and their maps into the
 fixture. Parcel names its sources from its project root (the folder of the lockfile) with no
 `sourceRoot`; Bun names them relative to the map. The planted key is a placeholder as long as
-the fake key a test puts in its place (tests/test_bundle_maps.py), so every column stays true.
+the fake key a test puts in its place (tests/sources/bundles/test_recorded_maps.py), so every column stays true.
 """
 
 from __future__ import annotations

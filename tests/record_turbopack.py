@@ -8,7 +8,7 @@ and `@types/node`; otherwise they are installed), builds it with Turbopack and
 planted value — browser chunks with their maps, server (SSR and route) chunks — into the fixture.
 
 No key is recorded: each planted value is a placeholder of the same length as the fake key a
-test puts in its place (tests/test_turbopack.py rewrites the recorded files), so every mapping
+test puts in its place (tests/sources/bundles/test_turbopack.py rewrites the recorded files), so every mapping
 column stays true.
 """
 

@@ -127,3 +127,37 @@ class RepoBuilder:
 
     def set_head(self, ref: str) -> None:
         self.repo.set_head(ref)
+
+
+def pack_all(repo: pygit2.Repository, skip: frozenset[pygit2.Oid] = frozenset()) -> None:
+    """Write every object except `skip` to one pack and drop the loose objects."""
+
+    def delegate(pb: pygit2.PackBuilder) -> None:
+        for oid in repo.odb:
+            if oid not in skip:
+                pb.add(oid)
+
+    repo.pack(pack_delegate=delegate)
+    objects = Path(repo.path) / "objects"
+    for fan in objects.iterdir():
+        if len(fan.name) == 2 and fan.is_dir():
+            for f in fan.iterdir():
+                f.chmod(0o644)
+                f.unlink()
+            fan.rmdir()
+
+
+def cache_history_repo(path: Path) -> RepoBuilder:
+    """The history cache tests' repository: 13 commits on main with keys added and one removed, a
+    key in a commit message, and a topic branch adding one more."""
+    b = RepoBuilder(path)
+    c = b.commit({"README": b"hi\n"})
+    for i in range(12):
+        files: dict[str | bytes, bytes | None] = {f"src/m{i % 3}/f{i}.py": b"x = %d\n" % i}
+        if i % 4 == 0:
+            files[f"src/m{i % 3}/k{i}.env"] = env_line(700 + i)
+        if i == 6:
+            files["src/m0/k0.env"] = None
+        c = b.commit(files, message=f"c{i}" + (f" {make_key(720)}" if i == 5 else ""))
+    b.commit({"branch.env": env_line(730)}, ref="refs/heads/topic", parents=[c])
+    return b

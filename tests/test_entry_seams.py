@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from scanner import action, cli, outcome
+from scanner import cli, outcome
 from scanner.config import Request, ScanConfig
+from scanner.github import entry as action
 from scanner.model import Severity
 from scanner.output import formats
 from scanner.output.formats import FILE_FORMATS, Format

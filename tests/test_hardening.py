@@ -16,6 +16,7 @@ import pytest
 from scanner.config import Mode
 from scanner.model import Report
 from tests.oracle import digest
+from tests.processes import children
 from tests.repo_builder import RepoBuilder, env_line, make_key
 
 KEYSWEEP = [sys.executable, "-m", "scanner"]
@@ -76,19 +77,6 @@ def test_no_history_reads_the_index(tmp_path: Path, scan: object) -> None:
     assert report.stats.complete
 
 
-def _children(pid: int) -> list[int]:
-    out = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                stat = Path(f"/proc/{d}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                out.append(int(d))
-    return out
-
-
 def test_the_watchdog_turns_a_stall_into_exit_3(tmp_path: Path) -> None:
     big = tmp_path / "big.bin"
     with open(big, "wb") as f:
@@ -104,7 +92,7 @@ def test_the_watchdog_turns_a_stall_into_exit_3(tmp_path: Path) -> None:
     child = None
     deadline = time.monotonic() + 20
     while child is None and time.monotonic() < deadline and proc.poll() is None:
-        kids = _children(proc.pid)
+        kids = children(proc.pid)
         child = kids[0] if kids else None
         time.sleep(0.01)
     assert child is not None, "the command runs its scan in a supervised child"

@@ -21,8 +21,8 @@ import pygit2
 import pytest
 
 from scanner import cli
-from scanner.action import run_action
 from scanner.git import repo as git_repo
+from scanner.github.entry import run_action
 from tests.action_runner import pull_request_job, pull_request_payload
 from tests.keys import make_key
 from tests.repo_builder import RepoBuilder

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from scanner import watchdog
-from tests.test_hardening import _children
+from tests.processes import children
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,7 +37,7 @@ def _start(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[str], int]:
     child = None
     deadline = time.monotonic() + 20
     while child is None and time.monotonic() < deadline and proc.poll() is None:
-        kids = _children(proc.pid)
+        kids = children(proc.pid)
         child = kids[0] if kids else None
         time.sleep(0.01)
     assert child is not None, "the command runs its scan in a supervised child"

@@ -16,7 +16,7 @@ from typing import Any
 
 UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp", "Co", "Cn"})
 """The one set of characters keysweep never prints raw (escape_text, dump_json) and never attaches
-as an annotation's `file` (output/github.py): those that can move the cursor, end a line, reorder
+as an annotation's `file` (output/annotations.py): those that can move the cursor, end a line, reorder
 text or fail to encode — controls (C0, DEL, C1), format characters (bidi overrides, zero-width),
 surrogates left by undecodable bytes, the Unicode line and paragraph separators — and those whose
 meaning this Python cannot know: private-use characters (their look and direction are the font's)

@@ -47,7 +47,7 @@ FORMATS: tuple[Format, ...] = (
         "write the HTML report (one self-contained page, filterable) to F ('-' for stdout)",
     ),
     Format("console", "console"),  # the terminal or the job log
-    Format("annotations", "github"),  # workflow commands for a range's findings (the Action)
+    Format("annotations", "annotations"),  # workflow commands for a range's findings (the Action)
 )
 BY_NAME = {f.name: f for f in FORMATS}
 FILE_FORMATS = tuple(f for f in FORMATS if f.flag is not None)

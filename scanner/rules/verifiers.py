@@ -5,7 +5,7 @@ provider's own API (the host is written here, never taken from scanned content),
 only in a header, and what a live, a revoked and an unknown answer look like. The loader
 validates the block's shape and its safety invariants (https, no placeholder in the URL, GET or
 HEAD, POST only for a signed call keysweep implements); `keysweep rules --check`
-(scanner/rulecheck.py) also holds the host against the provider's official API hosts below.
+(rules/check.py) also holds the host against the provider's official API hosts below.
 Only the bundled rule files are read for verifiers: a config's `[[rules]]` entry cannot carry
 one (scanner/rules/__init__.py rejects the key), so a cloned repository can never send the
 user's keys to a host it names.

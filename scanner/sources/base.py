@@ -6,15 +6,17 @@ directory scan never loads libgit2.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from scanner import watchdog
-from scanner.cache import HistoryCache
 from scanner.detect.engine import Matcher
 from scanner.detect.positions import LineIndex
 from scanner.git.objects import CommitMeta, iso
 from scanner.model import CommitRef, Match, Original, Position, Provenance, Rule, Skip, Verification
 from scanner.model import secret_id as secret_id  # the one identity of a secret, for every source
+
+if TYPE_CHECKING:  # the history package loads libgit2: a directory scan never imports it
+    from scanner.sources.history.cache import HistoryCache
 
 Hits = tuple[tuple[Match, Position], ...]
 DEFAULT_BLOB_CAP = (

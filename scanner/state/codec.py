@@ -408,7 +408,7 @@ def _parse_original(o: Fields) -> Original:
     return r
 
 
-# --- provenance (the history cache keeps it per secret digest: scanner/cache.py) ----------------
+# --- provenance (the history cache keeps it per secret digest: scanner/sources/history/cache.py) ----------------
 
 
 def encode_provenance(p: Provenance) -> Json:

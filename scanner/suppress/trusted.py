@@ -4,7 +4,7 @@ nothing else (which files hold a secret at HEAD is on the report's locations: `a
 A change must not be able to turn its own scan off: a pull request that adds its key to an
 allowlist, disables the rule or baselines the fingerprint would pass if its own `.keysweep.toml`
 were believed. So the Action reads the config and the baseline from the commit its plan trusts
-(`scanner.github_event`: the base of a pull request, `before` of a push, else the default
+(`scanner.github.event`: the base of a pull request, `before` of a push, else the default
 branch's tip) and names the change when the scanned commit edits either
 (`TrustedInputs.changed`).
 """

@@ -1,4 +1,4 @@
-"""The full sweep's side of the history cache (scanner/cache.py): what a repository's state is,
+"""The full sweep's side of the history cache (cache.py here): what a repository's state is,
 what is written (never a secret: secrets are keyed by digest, matched texts are read again), and
 how an unchanged repository's result is rebuilt.
 """
@@ -11,13 +11,13 @@ from collections.abc import Sequence
 
 import pygit2
 
-from scanner.cache import CacheData, CachedFound, CachedPlace, CachedResult, SweepTables
 from scanner.detect.engine import Matcher
 from scanner.git.objects import Signature, parse_commit, parse_tag
 from scanner.git.packs import loose_ids
 from scanner.git.refs import head_commit, list_refs
 from scanner.git.repo import bad_objects, index_bytes, objects_dirs, read_raw
 from scanner.sources.base import Found, Hits, Place, SourceResult, scan_text, secret_id
+from scanner.sources.history.cache import CacheData, CachedFound, CachedPlace, CachedResult, SweepTables
 from scanner.sources.history.tables import Tables
 
 
@@ -64,7 +64,7 @@ def dump(
     t: Tables,
     ab: tuple[tuple[int, int, int], list[tuple[str, str]], dict[str, int]],
 ) -> CacheData:
-    """What the cache keeps of a finished sweep (scanner/cache.py's typed records)."""
+    """What the cache keeps of a finished sweep (cache.py's typed records)."""
     founds = tuple(
         CachedFound(kind, oid, tuple(_cached(p) for p in found.places))
         for (kind, oid), found in zip(origins, res.founds, strict=True)

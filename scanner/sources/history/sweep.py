@@ -18,7 +18,6 @@ from dataclasses import replace
 
 import pygit2
 
-from scanner.cache import CacheDamaged, CacheFile, HistoryCache, SweepTables
 from scanner.detect.engine import Matcher
 from scanner.gcpause import paused_gc
 from scanner.git.index import IndexEntry, IndexRead
@@ -29,6 +28,7 @@ from scanner.git.trees import read_tree
 from scanner.model import Skip
 from scanner.skips import CORRUPT, GITLINK, LFS_POINTER, MISSING, TOO_LARGE
 from scanner.sources.base import PoolSpec, Progress, SourceResult, secret_id
+from scanner.sources.history.cache import CacheDamaged, CacheFile, HistoryCache, SweepTables
 from scanner.sources.history.links import Trees
 from scanner.sources.history.provenance import Attribution, Reached, reach
 from scanner.sources.history.resume import dump, rescan, reuse, state_digest
