@@ -83,8 +83,9 @@ def _held(findings: Sequence[Finding], table: EnvironmentTable) -> dict[str, Hel
         if f.kind is not Kind.SECRET or f.first_seen is None:
             continue
         history = [loc for loc in f.locations if loc.source is SourceKind.HISTORY and loc.blob is not None]
+        until = _time(f.last_seen.commit_time) if f.last_seen is not None else None
         if f.present_at_head is False and history:
-            wanted[f.fingerprint] = _places(history)
+            wanted[f.fingerprint] = _places(history, until)
         by_env: dict[str, list[Location]] = {}
         for loc in f.locations:
             name = table.environment_of(loc.path)
@@ -95,13 +96,18 @@ def _held(findings: Sequence[Finding], table: EnvironmentTable) -> dict[str, Hel
         for env, locs in by_env.items():
             held = [loc for loc in locs if loc in history]
             if held and not any(loc.at_head or loc.source is SourceKind.WORKTREE for loc in locs):
-                wanted[f"{f.fingerprint}\0{env}"] = _places(held)
+                wanted[f"{f.fingerprint}\0{env}"] = _places(held, until)
     return wanted
 
 
-def _places(locs: Sequence[Location]) -> Held:
+def _places(locs: Sequence[Location], until: int | None) -> Held:
+    """`until`: the secret's last_seen, the newest commit the sweep saw holding it anywhere."""
     since = min(loc.commit_time if loc.commit_time is not None else 0 for loc in locs)
-    return Held(frozenset((_path(loc), bytes.fromhex(loc.blob or "")) for loc in locs), since)
+    return Held(frozenset((_path(loc), bytes.fromhex(loc.blob or "")) for loc in locs), since, until)
+
+
+def _time(text: str) -> int:
+    return int(parse_time(text).timestamp())
 
 
 def _path(loc: Location) -> bytes:

@@ -323,3 +323,70 @@ def test_the_walks_tree_search_agrees_with_a_full_parse(tmp_path: Path) -> None:
         path = probe.encode()
         assert _blob_at(pg, tree, path, {}, {}) == blob_at(pg, tree, path), probe
     assert all(_blob_at(pg, tree, n.encode(), {}, {}) is not None for n in names)
+
+
+def test_the_walk_reads_no_tree_newer_than_the_keys_last_holder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Held.until (the secret's last_seen): the commits of the line newer than that, by more than
+    the walk's slack, cannot hold it and their trees are not read; the removing commit is the same
+    as without the bound."""
+    import pygit2
+
+    from scanner.git import firstparent
+
+    repo = Git(tmp_path / "r")
+    key = make_key(seed=2420)
+    added = repo.commit(_days(100), {"config.py": f'OPENAI_API_KEY = "{key}"\n'})
+    removal = repo.commit(_days(90), {"config.py": "OPENAI_API_KEY = None\n"})
+    later = [repo.commit(_days(80 - n), {"README.md": f"{n}\n"}) for n in range(20)]
+    pg = pygit2.Repository(str(repo.path))
+    commit = pg.get(added)
+    assert isinstance(commit, pygit2.Commit)
+    blob = commit.tree["config.py"].id.raw
+    since = until = commit.commit_time
+    roots = {c: pg.get(c).tree.id.raw for c in (removal, *later)}  # type: ignore[union-attr]
+    read: list[bytes] = []
+    real = firstparent._blob_at
+
+    def counted(r: pygit2.Repository, tree: bytes, path: bytes, memo: dict, raw: dict) -> bytes | None:  # type: ignore[type-arg]
+        read.append(tree)
+        return real(r, tree, path, memo, raw)
+
+    monkeypatch.setattr(firstparent, "_blob_at", counted)
+    head = bytes.fromhex(later[-1])
+    held = firstparent.Held(frozenset({(b"config.py", bytes(blob))}), since, until)
+    got = firstparent.removals(pg, head, {"k": held})
+    assert got["k"][0].hex() == removal
+    assert not set(read) & set(roots.values())  # not one tree of the 21 newer commits was read
+    read.clear()
+    unbounded = firstparent.removals(pg, head, {"k": firstparent.Held(held.places, since)})
+    assert unbounded["k"][0].hex() == removal
+    assert set(roots.values()) <= set(read)  # without the bound, every one of them is read
+
+
+def test_the_walk_is_bounded_by_each_findings_last_seen(
+    tmp_path: Path, rules: tuple[Rule, ...], matcher: Matcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """windows() gives the walk the finding's last_seen as `until`, and the window is unchanged."""
+    from scanner.git import firstparent
+
+    repo = Git(tmp_path / "r")
+    key = make_key(seed=2421)
+    repo.commit(_days(60), {"config.py": f'OPENAI_API_KEY = "{key}"\n'})
+    repo.commit(_days(50), {"config.py": f'OPENAI_API_KEY = "{key}"\nDEBUG = 1\n'})
+    removal = repo.commit(_days(40), {"config.py": "DEBUG = 1\n"})
+    repo.commit(_days(30), {"README.md": "x\n"})
+    asked: list[dict[str, firstparent.Held]] = []
+    real = firstparent.removals
+
+    def spy(r, head, wanted, slack=86400):  # type: ignore[no-untyped-def]
+        asked.append(dict(wanted))
+        return real(r, head, wanted, slack)
+
+    monkeypatch.setattr(firstparent, "removals", spy)
+    f = _one(_scan(repo.path, rules, matcher), key)
+    assert f.removed is not None and f.removed.commit == removal
+    assert f.last_seen is not None and f.last_seen.commit_time == f"{_days(50):%Y-%m-%dT%H:%M:%SZ}"
+    (held,) = asked[0].values()
+    assert held.until == int(_days(50).timestamp())
