@@ -290,6 +290,10 @@ class Finding:
     environments: Environments | None = None
     # what the provider said of the key (`--verify`, scanner/enrich/verification.py); None: not asked
     verification: Verification | None = None
+    # an exposure finding's fingerprints under the identity used before exposures were grouped by
+    # name (rule, path, text: one per path and spelling), the primary location's first: baselines
+    # and code-scanning alerts made before still match (scanner/suppress/apply.py, output/sarif.py)
+    legacy_fingerprints: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

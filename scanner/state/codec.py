@@ -131,6 +131,7 @@ def encode_finding(f: Finding) -> Json:
         "never_rotated": _never_rotated(f.never_rotated) if f.never_rotated is not None else None,
         "environments": _environments(f.environments) if f.environments is not None else None,
         "verification": _verification(f.verification) if f.verification is not None else None,
+        "legacy_fingerprints": list(f.legacy_fingerprints),
     }
 
 
@@ -312,6 +313,7 @@ def parse_finding(o: Fields) -> Finding:
         never_rotated=o.opt("never_rotated", _parse_never_rotated),
         environments=o.opt("environments", _parse_environments),
         verification=o.opt("verification", _parse_verification),
+        legacy_fingerprints=o.strs("legacy_fingerprints") if o.has("legacy_fingerprints") else (),
     )
     o.done()
     if f.locations_total < len(f.locations):
