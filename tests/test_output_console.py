@@ -78,12 +78,36 @@ def test_finding_block() -> None:
     )
     assert "src/api/client.ts:12:18 (history, 0432bc90bd)" in block
     assert "first seen 0432bc90bd 2024-01-02T10:05:00Z by Alice Example <alice@example.com>" in block
-    revoke = block.index("1. revoke the key now, at https://platform.openai.com/api-keys")
-    rotate = block.index("2. rotate without downtime")
-    move = block.index("3. move it out of the code")
-    clean = block.index("4. clean history last")
+    # one line pointing to the provider's steps, stated once after its findings (issue 24)
+    assert 'to do      revoke it first; steps below: "What to do for openai keys"' in block
+    assert "rotate" not in block and "clean history" not in block
+    steps = text[text.index("  What to do for openai keys:") : text.index("anthropic\n")]
+    revoke = steps.index("1. revoke the key now, at https://platform.openai.com/api-keys")
+    rotate = steps.index("2. rotate without downtime")
+    move = steps.index("3. move it out of the code")
+    clean = steps.index("4. clean history last")
     assert revoke < rotate < move < clean
-    assert block.count("revoke") == 1 and block.count("clean history") == 1  # each step once
+    assert steps.count("revoke the key") == 1 and steps.count("clean history") == 1  # each step once
+
+
+def test_steps_are_stated_once_per_provider() -> None:
+    """Sixty findings of one provider: the four steps once, each finding a one-line pointer; a
+    rule with another revoke page, the exposures and a public-by-design key get their own list."""
+    report = history_report()
+    key = report.findings[0]
+    many = tuple(dataclasses.replace(key, fingerprint=f"{i:064x}") for i in range(60))
+    other = dataclasses.replace(
+        key, rule_id="openai.admin-key", remediation_url="https://example.invalid/admin"
+    )
+    exposure = next(f for f in report.findings if f.kind.value == "exposure")
+    text = render_console(dataclasses.replace(report, findings=(*many, other, exposure)), color=False)
+    assert text.count("rotate without downtime") == 2  # the project keys' list and the admin key's
+    assert text.count("1. revoke the key now, at https://platform.openai.com/api-keys") == 1
+    assert text.count('steps below: "What to do for openai keys (openai.project-key)"') == 60
+    assert text.count('steps below: "What to do for openai keys (openai.admin-key)"') == 1
+    assert text.count('steps below: "What to do for openai exposures"') == 1
+    assert text.count("What to do for openai exposures:") == 1
+    assert len(text.splitlines()) < 60 * 9
 
 
 def test_more_locations_are_counted() -> None:
