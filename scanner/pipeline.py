@@ -251,7 +251,7 @@ def build_report(
     if config.mode is Mode.RANGE:
         findings = [replace(f, scope="range") for f in findings]
     started = config.started or datetime.now(UTC).replace(microsecond=0)
-    findings = windows(findings, started, config.max_key_age, removals)
+    findings = windows(findings, started, config.max_key_age, removals, config.environments)
     skipped: Counter[str] = Counter()
     sources: Counter[str] = Counter()
     head = None
