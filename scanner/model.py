@@ -248,6 +248,9 @@ class Location:
     # a history location whose blob HEAD's tree holds at this path: the file holds it now (never
     # written to a report; the suppress stage's baseline reads it)
     at_head: bool = False
+    # the environment a GitHub workflow's job names for this line (`environment:`, the one read from
+    # content: scanner/enrich/workflows.py); None: the path decides (scanner/environments.py)
+    environment: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -119,3 +119,68 @@ def test_a_bad_environments_table_is_a_config_error(text: str, message: str) -> 
     with pytest.raises(ConfigError, match=message) as e:
         parse_config(text, ".keysweep.toml", all_rules())
     assert ".keysweep.toml:" in str(e.value) or "environments" in str(e.value)
+
+
+def _workflow(key: str, other: str) -> str:
+    return f"""\
+name: deploy
+on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    env:
+      OPENAI_API_KEY: {other}
+    steps:
+      - run: make
+  staging:
+    runs-on: ubuntu-latest
+    environment: staging
+    env:
+      OPENAI_API_KEY: {key}
+    steps:
+      - run: ./deploy
+  production:
+    runs-on: ubuntu-latest
+    environment:
+      name: production
+      url: https://example.invalid
+    env:
+      OPENAI_API_KEY: {key}
+    steps:
+      - run: ./deploy
+"""
+
+
+def _by_key(out: Path, keys: tuple[str, ...]) -> dict[str, dict[str, object]]:
+    got = {}
+    for f in json.loads(out.read_text())["findings"]:
+        k = next(k for k in keys if f["redacted"].endswith(k[-4:] + f" ({len(k)})"))
+        got[k] = f
+    return got
+
+
+@pytest.mark.parametrize("where", ["history", "directory"])
+def test_a_workflow_jobs_environment_key_names_its_secrets_environment(tmp_path: Path, where: str) -> None:
+    """The same key in a job with `environment: staging` and in one with `environment: {name:
+    production}` (block form) is shared across staging and production; a key in a job without the
+    key has no environment. In history (the blob) and in a plain directory (the file on disk)."""
+    key, other = make_key(seed=2430), make_key(seed=2431)
+    text = _workflow(key, other)
+    if where == "history":
+        repo = Git(tmp_path / "r")
+        repo.commit(datetime.now(UTC) - timedelta(days=10), {".github/workflows/deploy.yml": text})
+        root = repo.path
+    else:
+        root = tmp_path / "d"
+        (root / ".github" / "workflows").mkdir(parents=True)
+        (root / ".github" / "workflows" / "deploy.yml").write_text(text)
+    out = tmp_path / "r.json"
+    assert cli.main(["scan", str(root), "--json", str(out), "--fail-on", "none", "--jobs", "1"]) == 0
+    got = _by_key(out, (key, other))
+    assert got[key]["environments"] == {
+        "names": ["production", "staging"],
+        "shared": True,
+        "held": "together",
+    }
+    assert got[other].get("environments") is None
+    assert "shared across environments production, staging" in str(got[key]["severity_reason"])

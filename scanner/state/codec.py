@@ -194,6 +194,7 @@ def _location(loc: Location) -> Json:
         "client_bundle": loc.client_bundle,
         "context": loc.context,
         "at_head": loc.at_head,
+        "environment": loc.environment,
     }
 
 
@@ -387,6 +388,7 @@ def _parse_location(o: Fields) -> Location:
         client_bundle=o.flag("client_bundle"),
         context=o.opt_text("context"),
         at_head=o.flag("at_head"),
+        environment=o.opt_text("environment") if o.has("environment") else None,
     )
     o.done()
     return loc
