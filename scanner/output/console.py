@@ -62,7 +62,7 @@ def render(report: Report, context: RenderContext) -> str:
     for provider, findings in _by_provider(active):
         lines.append(paint(_BOLD, escape_text(provider)))
         plans = _plans(provider, findings, rules)
-        for finding, todo in zip(findings, plans.pointers, strict=True):
+        for finding, todo in zip(findings, plans.todos, strict=True):
             lines += _finding(finding, rules.get(finding.rule_id), paint, todo)
             lines.append("")
         lines += plans.lines(paint)
@@ -102,11 +102,13 @@ def _by_provider(findings: Iterable[Finding]) -> list[tuple[str, list[Finding]]]
 @dataclass(frozen=True, slots=True)
 class _Plans:
     """A provider's remediation steps, each distinct list once (issue 24: not under every
-    finding), and the one-line pointer each finding carries to its list."""
+    finding). A list that two or more findings need is written after the provider's findings,
+    each of them carrying a one-line pointer to it; a list that one finding needs stays under
+    that finding (a pointer and a heading would cost more lines than they save)."""
 
     titles: tuple[str, ...]
     steps: tuple[tuple[str, ...], ...]
-    pointers: tuple[str, ...]  # one per finding, in order
+    todos: tuple[tuple[str, ...], ...]  # what each finding's "to do" says, in order
 
     def lines(self, paint: _Paint) -> list[str]:
         out: list[str] = []
@@ -117,7 +119,11 @@ class _Plans:
         return out
 
 
-_PLAN_KINDS = {"key": ("keys", "revoke it first"), "exposure": ("exposures", "revoke what it shipped")}
+_PLAN_KINDS = {
+    "key": ("keys", "revoke it first"),
+    "exposure": ("exposures", "revoke what it shipped"),
+    "public": ("keys public by design", "check it is restricted"),
+}
 
 
 def _plans(provider: str, findings: list[Finding], rules: dict[str, Rule]) -> _Plans:
@@ -139,23 +145,26 @@ def _plans(provider: str, findings: list[Finding], rules: dict[str, Rule]) -> _P
         _, ids = found.setdefault(steps, (kind, []))
         if finding.rule_id not in ids:
             ids.append(finding.rule_id)
-    same_kind = Counter(kind for kind, _ in found.values())
+    uses = Counter(needs)
+    shared = {steps: v for steps, v in found.items() if uses[steps] > 1}
+    same_kind = Counter(kind for kind, _ in shared.values())
     titles: dict[tuple[str, ...], str] = {}
-    for steps, (kind, ids) in found.items():
-        noun = "keys public by design" if kind == "public" else _PLAN_KINDS[kind][0]
-        title = f"for {escape_text(provider)} {noun}"
+    for steps, (kind, ids) in shared.items():
+        title = f"for {escape_text(provider)} {_PLAN_KINDS[kind][0]}"
         if same_kind[kind] > 1:  # two lists of one kind: say which rules each is for
             title += " (" + ", ".join(escape_text(i) for i in ids) + ")"
         titles[steps] = title
-    pointers = []
+    todos = []
     for steps in needs:
-        kind = found[steps][0]
-        first = "check it is restricted" if kind == "public" else _PLAN_KINDS[kind][1]
-        pointers.append(f'{first}; steps below: "What to do {titles[steps]}"')
-    return _Plans(tuple(titles.values()), tuple(titles), tuple(pointers))
+        if steps not in titles:
+            todos.append(steps)
+            continue
+        first = _PLAN_KINDS[found[steps][0]][1]
+        todos.append((f'{first}; steps below: "What to do {titles[steps]}"',))
+    return _Plans(tuple(titles.values()), tuple(titles), tuple(todos))
 
 
-def _finding(finding: Finding, rule: Rule | None, paint: _Paint, todo: str) -> list[str]:
+def _finding(finding: Finding, rule: Rule | None, paint: _Paint, todo: tuple[str, ...]) -> list[str]:
     name = escape_text(rule.name if rule is not None and rule.name else finding.rule_id)
     label = paint(_SEVERITY_SGR[finding.severity], f"{finding.severity.value.upper():<8}")
     lines = [f"  {label} {paint(_BOLD, name)} ({escape_text(finding.rule_id)})"]
@@ -204,7 +213,7 @@ def _finding(finding: Finding, rule: Rule | None, paint: _Paint, todo: str) -> l
         field(
             "baseline", "acknowledged, but more files hold it than when it was baselined: the exposure grew"
         )
-    field("to do", todo)
+    field("to do", *todo)
     return lines
 
 
