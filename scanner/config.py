@@ -29,6 +29,8 @@ from scanner.defaults import (
     ENGINE_ENV,
     ENGINES,
 )
+from scanner.environments import DEFAULT as DEFAULT_ENVIRONMENTS
+from scanner.environments import EnvironmentTable
 from scanner.errors import UsageError
 from scanner.model import Rule, Severity
 from scanner.output.escape import shown
@@ -96,6 +98,8 @@ class ScanConfig:
     verify: Verifier | None = None  # live verification, shared by every scan of the run; None: off
     max_key_age: int = DEFAULT_MAX_KEY_AGE  # `max-key-age`: days at HEAD before a key is "never rotated"
     started: datetime | None = None  # the scan's start (UTC); None: now. Tests set it to fix ages
+    # the environment table (docs/environments.md) with the trusted config's `[environments]`
+    environments: EnvironmentTable = DEFAULT_ENVIRONMENTS
 
     @property
     def workers(self) -> int:
@@ -152,6 +156,9 @@ def resolve_config(request: Request, builtin: Sequence[Rule], files: ConfigFiles
         max_key_age=settings.max_key_age
         if settings and settings.max_key_age is not None
         else DEFAULT_MAX_KEY_AGE,
+        environments=settings.environments
+        if settings and settings.environments is not None
+        else DEFAULT_ENVIRONMENTS,
     )
 
 

@@ -111,6 +111,15 @@ class EnvironmentTable:
             not_environments=self.not_environments | {n.lower() for n in not_environments},
         )
 
+    def extended(
+        self, names: Iterable[str] = (), not_environments: Iterable[str] = (), patterns: Iterable[str] = ()
+    ) -> EnvironmentTable:
+        """This table with a user's additions (`.keysweep.toml` `[environments]`): more names,
+        more words that name none, and path patterns of their own, tried before the table's forms
+        (a user's layout says more than a convention). Raises ValueError naming a bad pattern."""
+        forms = tuple(user_form(p) for p in patterns)
+        return replace(self.with_names(names, not_environments), forms=(*forms, *self.forms))
+
     def environment_of(self, path: str) -> str | None:
         """The environment `path` (repository-relative, `/`-separated) belongs to, as written there;
         None when its path names none."""
@@ -127,6 +136,36 @@ class EnvironmentTable:
         if lowered in self.not_environments:
             return False
         return form.any_name or lowered in self.names
+
+
+_PLACEHOLDER = "{env}"
+
+
+def user_form(pattern: str) -> Form:
+    """A path pattern of a user's config as a form: `{env}` (once) is the environment's name, `*`
+    any characters but `/`, `**` any folders; it matches from the start of a path or of a folder
+    name; a pattern ending in `/` names a folder (`regions/{env}/`), otherwise the whole rest of
+    the path (`secrets.{env}.yaml`, `deploy/**/{env}.vars`). Any name but the non-environments
+    counts: the user wrote the place for it."""
+    if pattern.count(_PLACEHOLDER) != 1:
+        raise ValueError(f"{pattern!r}: a pattern holds {_PLACEHOLDER} exactly once")
+    if pattern.startswith("/") or "//" in pattern or "\\" in pattern or len(pattern) > 200:
+        raise ValueError(f"{pattern!r}: a pattern is a relative path with / between folders")
+    folder = pattern.endswith("/")
+    out = []
+    for part in re.split(r"(\{env\}|\*\*/|\*\*|\*)", pattern):
+        if part == _PLACEHOLDER:
+            out.append(_NAME)
+        elif part == "**/":
+            out.append(r"(?:[^/]+/)*")
+        elif part == "**":
+            out.append(r".*")
+        elif part == "*":
+            out.append(r"[^/]*")
+        else:
+            out.append(re.escape(part))
+    body = "".join(out)
+    return Form(f"config: {pattern}", rf"(?:^|/){body}" + ("" if folder else "$"), True, pattern)
 
 
 @functools.cache

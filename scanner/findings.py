@@ -110,18 +110,48 @@ def _location_key(h: Hit, first: CommitRef | None) -> tuple[int, int, int, int, 
     )
 
 
+# §4: an exposure is identified by what it exposes. The exposed name is the first identifier of
+# the matched text, as written (`NEXT_PUBLIC_OPENAI_API_KEY`, `dangerouslyAllowBrowser`,
+# `GENERATE_SOURCEMAP`): env names and JS options are case-sensitive, so the case is kept; quotes,
+# spacing and the value (`true`, `!0`) are not part of it. HTTP header names are case-insensitive:
+# lower-cased. A source-map setting is named by its option (`productionBrowserSourceMaps`,
+# `sourcemap`, `devtool`, Angular's `sourceMap` inside its `"production"` block).
+_TOKEN = re.compile(r"[A-Za-z_$][A-Za-z0-9_$-]*")
+_NAME_IN: dict[str, re.Pattern[str]] = {
+    "browser.production-source-maps": re.compile(
+        r"(?<![A-Za-z0-9_$])(?:productionBrowserSourceMaps|productionSourceMap|sourcemap|sourceMap|devtool)"
+        r"(?![A-Za-z0-9_$])"
+    ),
+}
+_CASELESS = frozenset({"browser.anthropic-direct-access"})
+
+
+def exposed_name(rule_id: str, text: str | None) -> str:
+    """The name an exposure finding is about (§4): one finding per rule and name, all its places."""
+    text = text or ""
+    found = (_NAME_IN.get(rule_id) or _TOKEN).search(text) or _TOKEN.search(text)
+    name = found.group(0) if found else " ".join(text.split())
+    return name.lower() if rule_id in _CASELESS else name
+
+
+def legacy_exposure_fingerprint(key: bytes, rule_id: str, path: str, sid: str) -> str:
+    """An exposure's fingerprint before exposures were grouped by name (rule, path with content
+    hashes stripped, the matched text's id): still matched, so baselines and alerts made then hold."""
+    return fingerprint(key, f"{rule_id}\0{strip_content_hash(path)}\0{sid}")
+
+
 def _identity(h: Hit, rule: Rule, key: bytes, run_key: bytes) -> tuple[str, str | None, str | None]:
     """(grouping key, secret digest or None, fingerprint), all from the one secret id (model.secret_id).
 
-    An exposure is also identified by its path (content hashes stripped). A weak secret is one
+    An exposure is identified by its rule and exposed name, no path (§4). A weak secret is one
     finding per value, grouped in memory by an HMAC under `run_key` (random per run, never
     written, §4); its fingerprint (None here) comes from the finding's first location once the
     locations are ordered (`weak_fingerprint`)."""
     m = h.match
-    sid = secret_id(m)
     if rule.kind is Kind.EXPOSURE or m.secret is None:
-        material = f"{rule.id}\0{strip_content_hash(h.location.path)}\0{sid}"
+        material = f"exposure\0{rule.id}\0{exposed_name(rule.id, m.exposure_text)}"
         return "x:" + material, None, fingerprint(key, material)
+    sid = secret_id(m)
     if is_weak(m.secret, rule):
         return "w:" + fingerprint(run_key, m.secret), None, None
     return "s:" + sid, sid, fingerprint(key, sid)
@@ -176,6 +206,10 @@ def build_findings(
         groups.setdefault(gk, []).append(h)
         meta.setdefault(gk, (digest, fp))
     findings = [_finding(hs, rules, key, *meta[gk]) for gk, hs in groups.items()]
+    findings = [
+        replace(f, legacy_fingerprints=_legacy(f, hs, key)) if gk.startswith("x:") else f
+        for (gk, hs), f in zip(groups.items(), findings, strict=True)
+    ]
     if group_key is not None:
         findings = [
             replace(f, weak_group=gk[2:]) if gk.startswith("w:") else f
@@ -183,6 +217,17 @@ def build_findings(
         ]
     findings.sort(key=finding_order)
     return findings
+
+
+def _legacy(f: Finding, hs: Sequence[Hit], key: bytes) -> tuple[str, ...]:
+    """The exposure's fingerprints under the per-path identity, its primary location's first."""
+    prints = [
+        (h.location, legacy_exposure_fingerprint(key, h.match.rule_id, h.location.path, secret_id(h.match)))
+        for h in hs
+    ]
+    primary = next((fp for loc, fp in prints if f.locations and loc == f.locations[0]), None)
+    rest = sorted({fp for _, fp in prints} - {primary})
+    return (primary, *rest) if primary is not None else tuple(rest)
 
 
 _UNCOMMITTED = frozenset({SourceKind.BUNDLE, SourceKind.DIRECTORY})

@@ -251,6 +251,9 @@ class Location:
     # a history location whose blob HEAD's tree holds at this path: the file holds it now (never
     # written to a report; the suppress stage's baseline reads it)
     at_head: bool = False
+    # the environment a GitHub workflow's job names for this line (`environment:`, the one read from
+    # content: scanner/enrich/workflows.py); None: the path decides (scanner/environments.py)
+    environment: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +296,10 @@ class Finding:
     environments: Environments | None = None
     # what the provider said of the key (`--verify`, scanner/enrich/verification.py); None: not asked
     verification: Verification | None = None
+    # an exposure finding's fingerprints under the identity used before exposures were grouped by
+    # name (rule, path, text: one per path and spelling), the primary location's first: baselines
+    # and code-scanning alerts made before still match (scanner/suppress/apply.py, output/sarif.py)
+    legacy_fingerprints: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from scanner.detect.engine import Matcher
 from scanner.enrich import NO_READS, Reads, Sourced, disk_reads, enrich, git_reads
 from scanner.enrich.hits import reported_hits
 from scanner.enrich.window import Removals, format_time, git_removals, windows
+from scanner.enrich.workflows import TextRead, text_reader, workflow_environments
 from scanner.errors import ScanError, UsageError
 from scanner.findings import build_findings, finding_order, verified_finding
 from scanner.model import Report, Rule, ScanInfo, Stats
@@ -100,7 +101,8 @@ def scan(
     finally:
         prog.close()
     removals = git_removals(opened.repo, opened.head) if site is not None and opened.head else None
-    report = build_report(config, rules, mode, results, time.monotonic() - t0, removals)
+    texts = text_reader(opened.repo if site is not None else None, _text_root(opened, config))
+    report = build_report(config, rules, mode, results, time.monotonic() - t0, removals, texts)
     return suppress(replace(report, scan=replace(report.scan, root=root)), config)
 
 
@@ -234,6 +236,14 @@ def _history_cache(
     return HistoryCache(config.cache, key)
 
 
+def _text_root(opened: Target, config: ScanConfig) -> Path | None:
+    """Where a location's path is read from disk: the working tree's root, or the scanned
+    directory (paths are relative to it); None for a bare repository."""
+    if opened.site is not None:
+        return opened.site.workdir
+    return config.target if config.target.is_dir() else config.target.parent
+
+
 def build_report(
     config: ScanConfig,
     rules: Sequence[Rule],
@@ -241,6 +251,7 @@ def build_report(
     results: Sequence[SourceResult],
     seconds: float,
     removals: Removals | None = None,
+    texts: TextRead | None = None,
 ) -> Report:
     """The report of a scan: hits from every place (pragma-marked ones too: the suppress stage
     decides and counts), findings with their exposure windows (`removals`: the walk of HEAD's
@@ -255,7 +266,9 @@ def build_report(
     if config.mode is Mode.RANGE:
         findings = [replace(f, scope="range") for f in findings]
     started = config.started or datetime.now(UTC).replace(microsecond=0)
-    findings = windows(findings, started, config.max_key_age, removals)
+    if texts is not None:  # a workflow job's `environment:` (enrich/workflows.py), then the windows
+        findings = workflow_environments(findings, texts)
+    findings = windows(findings, started, config.max_key_age, removals, config.environments)
     skipped: Counter[str] = Counter()
     sources: Counter[str] = Counter()
     head = None

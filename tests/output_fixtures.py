@@ -228,6 +228,7 @@ def exposure_finding() -> Finding:
         fingerprint=digest("fp exposure"),
         exposure=Exposure.REPOSITORY,
         present_at_head=True,
+        legacy_fingerprints=(digest("fp exposure web/src/openai.ts"),),  # its per-path fingerprint
         locations_total=1,
         locations=(
             Location(

@@ -88,7 +88,7 @@ def _held(findings: Sequence[Finding], table: EnvironmentTable) -> dict[str, Hel
             wanted[f.fingerprint] = _places(history, until)
         by_env: dict[str, list[Location]] = {}
         for loc in f.locations:
-            name = table.environment_of(loc.path)
+            name = loc.environment or table.environment_of(loc.path)
             if name is not None:
                 by_env.setdefault(name.lower(), []).append(loc)
         if len(by_env) < 2:
@@ -151,7 +151,7 @@ def _environments(f: Finding, table: EnvironmentTable, gone: Mapping[str, Commit
     names: dict[str, str] = {}
     last = parse_time(f.last_seen.commit_time).timestamp() if f.last_seen is not None else float("inf")
     for loc in f.locations:
-        name = table.environment_of(loc.path)
+        name = loc.environment or table.environment_of(loc.path)
         if name is None:
             continue
         key = name.lower()

@@ -9,6 +9,7 @@ command. Colour (ANSI SGR) is added only when asked for.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -60,9 +61,11 @@ def render(report: Report, context: RenderContext) -> str:
     active = report.active
     for provider, findings in _by_provider(active):
         lines.append(paint(_BOLD, escape_text(provider)))
-        for finding in findings:
-            lines += _finding(finding, rules.get(finding.rule_id), paint)
+        plans = _plans(provider, findings, rules)
+        for finding, todo in zip(findings, plans.todos, strict=True):
+            lines += _finding(finding, rules.get(finding.rule_id), paint, todo)
             lines.append("")
+        lines += plans.lines(paint)
     lines += _baselined([finding for finding in report.findings if finding.suppression is not None], paint)
     lines += _added_pragmas(report, paint)
     lines += _summary(report, paint, active)
@@ -96,7 +99,72 @@ def _by_provider(findings: Iterable[Finding]) -> list[tuple[str, list[Finding]]]
     return sorted(groups.items(), key=lambda item: (-item[1][0].severity.rank, item[0] not in live, item[0]))
 
 
-def _finding(finding: Finding, rule: Rule | None, paint: _Paint) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class _Plans:
+    """A provider's remediation steps, each distinct list once (issue 24: not under every
+    finding). A list that two or more findings need is written after the provider's findings,
+    each of them carrying a one-line pointer to it; a list that one finding needs stays under
+    that finding (a pointer and a heading would cost more lines than they save)."""
+
+    titles: tuple[str, ...]
+    steps: tuple[tuple[str, ...], ...]
+    todos: tuple[tuple[str, ...], ...]  # what each finding's "to do" says, in order
+
+    def lines(self, paint: _Paint) -> list[str]:
+        out: list[str] = []
+        for title, steps in zip(self.titles, self.steps, strict=True):
+            out.append(f"  {paint(_BOLD, 'What to do')} {title}:")
+            out += [f"      {step}" for step in steps]
+            out.append("")
+        return out
+
+
+_PLAN_KINDS = {
+    "key": ("keys", "revoke it first"),
+    "exposure": ("exposures", "revoke what it shipped"),
+    "public": ("keys public by design", "check it is restricted"),
+}
+
+
+def _plans(provider: str, findings: list[Finding], rules: dict[str, Rule]) -> _Plans:
+    """One list of steps per distinct set of steps the provider's findings need: its keys (a
+    rule's own revoke page makes its own list), its exposures, its keys public by design."""
+    found: dict[tuple[str, ...], tuple[str, list[str]]] = {}
+    needs: list[tuple[str, ...]] = []
+    for finding in findings:
+        rule = rules.get(finding.rule_id)
+        kind = (
+            "exposure"
+            if finding.kind is Kind.EXPOSURE
+            else "public"
+            if public_by_design(finding, rule)
+            else "key"
+        )
+        steps = tuple(_todo(finding, rule))
+        needs.append(steps)
+        _, ids = found.setdefault(steps, (kind, []))
+        if finding.rule_id not in ids:
+            ids.append(finding.rule_id)
+    uses = Counter(needs)
+    shared = {steps: v for steps, v in found.items() if uses[steps] > 1}
+    same_kind = Counter(kind for kind, _ in shared.values())
+    titles: dict[tuple[str, ...], str] = {}
+    for steps, (kind, ids) in shared.items():
+        title = f"for {escape_text(provider)} {_PLAN_KINDS[kind][0]}"
+        if same_kind[kind] > 1:  # two lists of one kind: say which rules each is for
+            title += " (" + ", ".join(escape_text(i) for i in ids) + ")"
+        titles[steps] = title
+    todos = []
+    for steps in needs:
+        if steps not in titles:
+            todos.append(steps)
+            continue
+        first = _PLAN_KINDS[found[steps][0]][1]
+        todos.append((f'{first}; steps below: "What to do {titles[steps]}"',))
+    return _Plans(tuple(titles.values()), tuple(titles), tuple(todos))
+
+
+def _finding(finding: Finding, rule: Rule | None, paint: _Paint, todo: tuple[str, ...]) -> list[str]:
     name = escape_text(rule.name if rule is not None and rule.name else finding.rule_id)
     label = paint(_SEVERITY_SGR[finding.severity], f"{finding.severity.value.upper():<8}")
     lines = [f"  {label} {paint(_BOLD, name)} ({escape_text(finding.rule_id)})"]
@@ -145,7 +213,7 @@ def _finding(finding: Finding, rule: Rule | None, paint: _Paint) -> list[str]:
         field(
             "baseline", "acknowledged, but more files hold it than when it was baselined: the exposure grew"
         )
-    field("to do", *_todo(finding, rule))
+    field("to do", *todo)
     return lines
 
 

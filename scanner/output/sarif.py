@@ -19,8 +19,10 @@ Choices worth knowing:
   blob ids go in each location's `properties`, never in the URI (GitHub rejects a scheme other
   than the checkout's).
 - `partialFingerprints.primaryLocationLineHash` is keysweep's own fingerprint (an HMAC of the
-  secret digest), so an alert keeps its identity when a line moves or the file is gone from the
-  checkout; `keysweep/v1` carries the same value under a versioned key.
+  secret digest; for an exposure, of its rule and exposed name), so an alert keeps its identity
+  when a line moves or the file is gone from the checkout; `keysweep/v1` carries the same value
+  under a versioned key. An exposure finding also carries, under `keysweep/path/v1`, the
+  fingerprint its primary location had when exposures were one per path.
 - The message names the rule, the redacted preview, the exposure and the first-seen commit; the
   secret is not in the model, so it cannot be written. Author names stay out of SARIF.
 - Rule help comes from `scanner/templates/remediation/` (`scanner.output.remediation`): revoke,
@@ -80,6 +82,7 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
 INFORMATION_URI = "https://github.com/keysweep/keysweep"
 MAX_LOCATIONS = 10
+PATH_FINGERPRINT = "keysweep/path/v1"  # an exposure's per-path fingerprint from before grouping
 """GitHub uses only the first location and shows at most this many (github.md §1.1)."""
 MAX_RESULTS = 25_000
 """GitHub refuses a run with more results (github.md §1.3)."""
@@ -288,10 +291,7 @@ def _result(finding: Finding, rules: Sequence[Rule], index: dict[str, int]) -> d
         "level": severity_level(finding.severity).level,
         "message": {"text": result_message(finding, rule)},
         "locations": [_location(location) for location in locations] or [_nowhere()],
-        "partialFingerprints": {
-            "primaryLocationLineHash": finding.fingerprint,
-            "keysweep/v1": finding.fingerprint,
-        },
+        "partialFingerprints": _fingerprints(finding),
     }
     origin_first(result, locations)
     if finding.suppression is not None:
@@ -300,6 +300,17 @@ def _result(finding: Finding, rules: Sequence[Rule], index: dict[str, int]) -> d
         result["baselineState"] = finding.baseline_state.value
     result["properties"] = {key: value for key, value in properties.items() if value is not None}
     return result
+
+
+def _fingerprints(finding: Finding) -> dict[str, str]:
+    """keysweep's own stable value under GitHub's key and the versioned one; an exposure finding
+    adds its primary location's fingerprint from before exposures were grouped by name (one per
+    path) under `keysweep/path/v1`, so a consumer that matches results on any shared partial
+    fingerprint (SARIF 2.1.0 §3.27.17) links the old per-path alert to the grouped one."""
+    prints = {"primaryLocationLineHash": finding.fingerprint, "keysweep/v1": finding.fingerprint}
+    if finding.legacy_fingerprints:
+        prints[PATH_FINGERPRINT] = finding.legacy_fingerprints[0]
+    return prints
 
 
 def _suppression(s: Suppression) -> dict[str, Any]:

@@ -14,6 +14,7 @@ and the summary says so.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -276,9 +277,13 @@ def _first_seen(finding: Finding, context: RenderContext) -> Link | None:
     return Link(seen.commit[:COMMIT_SHOWN], url)
 
 
-def _location(location: Location, context: RenderContext) -> Link:
+def _location(location: Location, context: RenderContext, repeated: bool = False) -> Link:
+    """`path:line:column`; with the short commit when the same place is listed from several commits
+    (a file that kept the secret through several edits), so the rows do not read as duplicates."""
     position = location.position
     text = _clip(f"{location.path}:{position.line}:{position.column}")
+    if repeated and location.commit:
+        text += f" @ {location.commit[:COMMIT_SHOWN]}"
     if location.original is not None:
         original = location.original
         text += _clip(f" (from {original.path}:{original.line})", 120)
@@ -291,15 +296,23 @@ def _location(location: Location, context: RenderContext) -> Link:
     return Link(text, url)
 
 
+def _place(location: Location) -> tuple[str, int]:
+    return (location.path, location.position.line)
+
+
 def _row(finding: Finding, rule: Rule | None, context: RenderContext) -> Row:
     shown = finding.locations[:LOCATIONS_SHOWN]
+    commits: dict[tuple[str, int], set[str | None]] = {}
+    for location in finding.locations:
+        commits.setdefault(_place(location), set()).add(location.commit)
+    places = Counter({place: len(seen) for place, seen in commits.items()})
     total = max(finding.locations_total, len(finding.locations))
     return Row(
         severity=finding.severity.value,
         rule=_clip(rule.name if rule is not None and rule.name else finding.rule_id),
         rule_id=_clip(finding.rule_id),
         secret=_clip(secret_preview(finding)),
-        locations=tuple(_location(location, context) for location in shown),
+        locations=tuple(_location(location, context, places[_place(location)] > 1) for location in shown),
         more_locations=total - len(shown),
         exposure=_exposure(finding),
         first_seen=_first_seen(finding, context),

@@ -131,6 +131,7 @@ def encode_finding(f: Finding) -> Json:
         "never_rotated": _never_rotated(f.never_rotated) if f.never_rotated is not None else None,
         "environments": _environments(f.environments) if f.environments is not None else None,
         "verification": _verification(f.verification) if f.verification is not None else None,
+        "legacy_fingerprints": list(f.legacy_fingerprints),
     }
 
 
@@ -193,6 +194,7 @@ def _location(loc: Location) -> Json:
         "client_bundle": loc.client_bundle,
         "context": loc.context,
         "at_head": loc.at_head,
+        "environment": loc.environment,
     }
 
 
@@ -312,6 +314,7 @@ def parse_finding(o: Fields) -> Finding:
         never_rotated=o.opt("never_rotated", _parse_never_rotated),
         environments=o.opt("environments", _parse_environments),
         verification=o.opt("verification", _parse_verification),
+        legacy_fingerprints=o.strs("legacy_fingerprints") if o.has("legacy_fingerprints") else (),
     )
     o.done()
     if f.locations_total < len(f.locations):
@@ -385,6 +388,7 @@ def _parse_location(o: Fields) -> Location:
         client_bundle=o.flag("client_bundle"),
         context=o.opt_text("context"),
         at_head=o.flag("at_head"),
+        environment=o.opt_text("environment") if o.has("environment") else None,
     )
     o.done()
     return loc

@@ -76,7 +76,7 @@ def apply_policy(report: Report, policy: Policy, live: LiveMap | None = None) ->
         marked: list[Finding] = []
         grown = 0
         for f in kept:
-            entry = entries.get(f.fingerprint)
+            entry = baseline_entry(f, entries)
             state = _state(f, entry, report.scan.mode, live) if entry is not None else BaselineState.NEW
             if state is BaselineState.UNCHANGED:
                 assert entry is not None
@@ -87,7 +87,7 @@ def apply_policy(report: Report, policy: Policy, live: LiveMap | None = None) ->
                 grown += state is BaselineState.UPDATED
                 marked.append(replace(f, baseline_state=state))
         kept = marked
-        found = {f.fingerprint for f in findings}
+        found = {fp for f in findings for fp in (f.fingerprint, *f.legacy_fingerprints)}
         checked = report.scan.mode in _WHOLE and report.stats.complete
         stale = tuple(
             BaselineEntryRef(e.fingerprint, e.rule_id, e.redacted, e.paths)
@@ -100,6 +100,28 @@ def apply_policy(report: Report, policy: Policy, live: LiveMap | None = None) ->
     dropped.sort(key=finding_order)
     stats = replace(report.stats, suppressed=dict(sorted(counts.items())))
     return replace(report, findings=tuple(kept), suppressed=tuple(dropped), stats=stats, baseline=summary)
+
+
+def baseline_entry(f: Finding, entries: Mapping[str, BaselineEntry]) -> BaselineEntry | None:
+    """The baseline's entry for `f`: by its fingerprint, or, for an exposure finding, by the
+    per-path fingerprints it had before exposures were grouped by name (`Finding.legacy_fingerprints`).
+    Several such entries (one per path) are one entry: their paths and the files they held at
+    HEAD together, the first reason given; so the grouped finding is unchanged when every path it
+    holds now was acknowledged, and grown when one was not."""
+    own = entries.get(f.fingerprint)
+    old = [entries[fp] for fp in f.legacy_fingerprints if fp in entries]
+    if not old:
+        return own
+    parts = ([own] if own is not None else []) + old
+    return BaselineEntry(
+        fingerprint=f.fingerprint,
+        rule_id=f.rule_id,
+        redacted=f.redacted,
+        first_seen=next((e.first_seen for e in parts if e.first_seen), None),
+        paths=tuple(sorted({p for e in parts for p in e.paths})),
+        held_at_head=tuple(sorted({p for e in parts for p in e.held_at_head})),
+        reason=next((e.reason for e in parts if e.reason), None),
+    )
 
 
 def _override(f: Finding, overrides: Sequence[SeverityOverride]) -> Finding:

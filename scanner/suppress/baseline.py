@@ -32,7 +32,7 @@ from typing import Any
 
 from scanner.errors import BaselineError
 from scanner.model import Finding
-from scanner.suppress.apply import LiveMap, live_paths
+from scanner.suppress.apply import LiveMap, baseline_entry, live_paths
 from scanner.suppress.policy import Baseline, BaselineEntry
 
 BASELINE_VERSION = 1
@@ -183,26 +183,40 @@ def update_baseline(
     prune: bool = False,
 ) -> UpdateResult:
     """`old` with new secrets added and changed entries refreshed; reasons are kept, and an
-    entry whose secret was not found is stale (kept, or dropped with `prune`)."""
-    current = {f.fingerprint: f for f in findings}
+    entry whose secret was not found is stale (kept, or dropped with `prune`). Entries made before
+    exposures were grouped by name (one per path) become the grouped finding's one entry, under its
+    fingerprint (`suppress.apply.baseline_entry`): refreshed, not stale."""
+    found = list(findings)
+    current = {f.fingerprint: f for f in found}
+    by_old = {fp: f.fingerprint for f in found for fp in f.legacy_fingerprints}
+    entries = old.by_fingerprint()
     out: list[BaselineEntry] = []
     added: list[BaselineEntry] = []
     refreshed: list[BaselineEntry] = []
     stale: list[BaselineEntry] = []
+    done: set[str] = set()
     for e in old.entries:
-        f = current.pop(e.fingerprint, None)
-        if f is None:
+        fp = e.fingerprint if e.fingerprint in current else by_old.get(e.fingerprint)
+        if fp is None:
             stale.append(e)
             if not prune:
                 out.append(e)
             continue
-        fresh = replace(entry_for(f, mode, live), reason=e.reason)
-        if fresh.first_seen is None and e.first_seen is not None:
-            fresh = replace(fresh, first_seen=e.first_seen)  # a scan that could not date it
+        if fp in done:
+            continue  # a second per-path entry of one grouped exposure: folded into the first
+        done.add(fp)
+        f = current[fp]
+        known = baseline_entry(f, entries) if fp != e.fingerprint else e
+        assert known is not None
+        fresh = replace(entry_for(f, mode, live), reason=known.reason)
+        if fresh.first_seen is None and known.first_seen is not None:
+            fresh = replace(fresh, first_seen=known.first_seen)  # a scan that could not date it
         if fresh != e:
             refreshed.append(fresh)
         out.append(fresh)
-    for f in current.values():
+    for f in found:
+        if f.fingerprint in done:
+            continue
         entry = entry_for(f, mode, live, reason)
         added.append(entry)
         out.append(entry)

@@ -19,6 +19,11 @@ severity = "low"
 [pragmas]                             # a `keysweep:allow` that the scanned change (range, staged) adds
 added-by-change = "unverified"        # suppresses all but offline-verified secrets | none | all
 
+[environments]                        # added to the environment table (docs/environments.md)
+names = ["eu-west", "customer-a"]     # more names for config/<x>.yaml, values-<x>.yaml, <x>.tfvars…
+not-environments = ["ci-cache"]       # words that never name one (.env.ci-cache)
+patterns = ["regions/{env}/"]         # your own places: {env} once, * and **; before the table's forms
+
 [[rules]]                             # extra rules: the bundled YAML rule schema, plus `provider`
 provider = "acme"
 id = "acme.api-token"
@@ -40,6 +45,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
+from scanner.environments import DEFAULT as DEFAULT_ENVIRONMENTS
+from scanner.environments import EnvironmentTable
 from scanner.errors import ConfigError, RuleError
 from scanner.model import Rule, Severity
 from scanner.suppress.globs import GlobError, PathGlob, compile_glob
@@ -58,8 +65,10 @@ _TOP = frozenset(
         "severity",
         "rules",
         "pragmas",
+        "environments",
     }
 )
+_ENVIRONMENTS = frozenset({"names", "not-environments", "patterns"})
 _PRAGMAS = frozenset({"added-by-change"})
 _ALLOW = frozenset({"paths", "reason", "rules"})
 _SEVERITY = frozenset({"paths", "rules", "severity"})
@@ -74,6 +83,7 @@ class Settings:
     fingerprint_key: bytes | None = None
     rules: tuple[Rule, ...] = ()  # extra rules, validated like the bundled ones
     max_key_age: int | None = None  # days at HEAD before a key is "never rotated"; None: not set here
+    environments: EnvironmentTable | None = None  # the documented table with `[environments]`; None: not set
 
 
 def find_config(root: Path) -> Path | None:
@@ -175,7 +185,35 @@ class _Reader:
             fingerprint_key=key.encode("utf-8") if key is not None else None,
             rules=extra,
             max_key_age=age,
+            environments=self.environments(doc["environments"]) if "environments" in doc else None,
         )
+
+    def environments(self, value: Any) -> EnvironmentTable:
+        """`[environments]`: names, words that name none, and path patterns added to the table."""
+        table = ("environments", -1)
+        if not isinstance(value, dict):
+            self.fail("environments", "must be a table ([environments])")
+        for k in value:
+            if k not in _ENVIRONMENTS:
+                self.fail(
+                    f"environments.{k}", f"unknown key (known: {', '.join(sorted(_ENVIRONMENTS))})", table, k
+                )
+        lists: dict[str, list[str]] = {}
+        for k in sorted(_ENVIRONMENTS):
+            v = value.get(k, [])
+            if not isinstance(v, list) or not all(isinstance(x, str) and x.strip() for x in v):
+                self.fail(f"environments.{k}", "must be a list of non-empty strings", table, k)
+            lists[k] = v
+        for i, name in enumerate(lists["names"] + lists["not-environments"]):
+            if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", name):
+                key = "names" if i < len(lists["names"]) else "not-environments"
+                self.fail(
+                    f"environments.{key}", f"{name!r} is not a name (letters, digits, - and _)", table, key
+                )
+        try:
+            return DEFAULT_ENVIRONMENTS.extended(lists["names"], lists["not-environments"], lists["patterns"])
+        except ValueError as e:
+            self.fail("environments.patterns", str(e), table, "patterns")
 
     def pragmas(self, value: Any) -> AddedPragmas:
         """`[pragmas]`: what a pragma the scanned change itself adds may suppress."""

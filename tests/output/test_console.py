@@ -78,12 +78,37 @@ def test_finding_block() -> None:
     )
     assert "src/api/client.ts:12:18 (history, 0432bc90bd)" in block
     assert "first seen 0432bc90bd 2024-01-02T10:05:00Z by Alice Example <alice@example.com>" in block
+    # one finding of its provider's list: the steps stay under it, once
     revoke = block.index("1. revoke the key now, at https://platform.openai.com/api-keys")
     rotate = block.index("2. rotate without downtime")
     move = block.index("3. move it out of the code")
     clean = block.index("4. clean history last")
     assert revoke < rotate < move < clean
     assert block.count("revoke") == 1 and block.count("clean history") == 1  # each step once
+    assert "What to do for" not in text
+
+
+def test_steps_are_stated_once_per_provider() -> None:
+    """Sixty findings of one provider: the four steps once, after them, each finding a one-line
+    pointer; a rule with another revoke page and the exposure, one finding each, keep their own
+    steps under them."""
+    report = history_report()
+    key = report.findings[0]
+    many = tuple(dataclasses.replace(key, fingerprint=f"{i:064x}") for i in range(60))
+    other = dataclasses.replace(
+        key, rule_id="openai.admin-key", remediation_url="https://example.invalid/admin"
+    )
+    exposure = next(f for f in report.findings if f.kind.value == "exposure")
+    text = render_console(dataclasses.replace(report, findings=(*many, other, exposure)), color=False)
+    assert text.count("rotate without downtime") == 2  # the project keys' list and the admin key's
+    assert text.count("1. revoke the key now, at https://platform.openai.com/api-keys") == 1
+    assert text.count('to do      revoke it first; steps below: "What to do for openai keys"') == 60
+    assert text.count("What to do for openai keys:") == 1
+    assert text.count("1. revoke the key now, at https://example.invalid/admin") == 1
+    assert text.count("1. keep keys server-side") == 1 and "What to do for openai exposures" not in text
+    assert len(text.splitlines()) < 60 * 9  # under every finding, the steps made it 60 * 11
+    steps = text[text.index("  What to do for openai keys:") :]
+    assert steps.index("2. rotate") < steps.index("3. move") < steps.index("4. clean history")
 
 
 def test_more_locations_are_counted() -> None:

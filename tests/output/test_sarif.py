@@ -248,9 +248,11 @@ def test_results_carry_every_required_field() -> None:
         assert result["level"] == severity_level(finding.severity).level  # explicit, even "warning"
         assert result["message"]["text"].strip()
         assert 1 <= len(result["locations"]) <= 10
+        old = {"keysweep/path/v1": finding.legacy_fingerprints[0]} if finding.legacy_fingerprints else {}
         assert result["partialFingerprints"] == {
             "primaryLocationLineHash": finding.fingerprint,
             "keysweep/v1": finding.fingerprint,
+            **old,
         }
         shown = list(result["locations"])
         if "relatedLocations" in result and finding.locations[0].source.value == "bundle":

@@ -255,3 +255,19 @@ def test_a_commit_message_location_links_the_commit_not_a_file() -> None:
     assert "commit%3A" not in text and "/blob/" not in text
     assert f"[`commit:{commit}:3:15`](https://github.com/octo/app/commit/{commit})" in text
     assert "`tag:v1.0:3:15`" in text and "tag%3A" not in text
+
+
+def test_the_same_place_from_several_commits_shows_the_commit() -> None:
+    """A file that kept a key through edits: one path:line twice, told apart by the
+    short commit (issue 24); a place listed once stays as it was."""
+    base = history_finding()
+    at = dataclasses.replace(base.locations[0], encoding=None)
+    commits = ("a1" * 20, "b2" * 20, "c3" * 20)
+    same = tuple(dataclasses.replace(at, commit=c) for c in commits)
+    alone = dataclasses.replace(at, path="config/other.py", commit="d4" * 20)
+    finding = dataclasses.replace(base, locations=(alone, *same[:2]), locations_total=3)
+    text = render_summary(dataclasses.replace(history_report(), findings=(finding,)), SummaryContext())
+    place = f"{at.path}:{at.position.line}:{at.position.column}"
+    for c in commits[:2]:
+        assert f"`{place} @ {c[:12]}`" in text
+    assert f"`config/other.py:{at.position.line}:{at.position.column}`" in text

@@ -139,16 +139,17 @@ def test_vite_production_build(tmp_path: Path) -> None:
     assert where(bundle_loc) == bundlers.position(data, key)
     assert bundle_loc["context"] == "apiKey: …"
     assert (env["path"], env["source"]) == (".env.production", "history")
-    # the code that ships it: the SDK opt-in, in the source (committed) and minified in the bundle
-    opt_in = {
-        f["locations"][0]["path"]: f
+    # the code that ships it: the SDK opt-in, in the source (committed) and minified in the
+    # bundle, one finding for the option (§4: one per exposed name) at its most public place
+    (shipped,) = [
+        f
         for f in report["findings"]
         if f["kind"] == "exposure" and f["rule_id"] == "browser.sdk-browser-opt-in"
-    }
-    assert (opt_in["src/main.js"]["severity"], opt_in["src/main.js"]["exposure"]) == ("high", "repository")
-    shipped = opt_in[bundle_loc["path"]]
+    ]
     assert (shipped["severity"], shipped["exposure"]) == ("critical", "client-bundle")
-    assert shipped["locations"][0]["context"] == "dangerouslyAllowBrowser:!0"
+    in_bundle, in_source = shipped["locations"]
+    assert (in_bundle["path"], in_bundle["context"]) == (bundle_loc["path"], "dangerouslyAllowBrowser:!0")
+    assert (in_source["path"], in_source["source"]) == ("src/main.js", "history")
 
 
 def test_vite_build_as_a_plain_directory_and_bundles_flag(tmp_path: Path) -> None:
