@@ -222,6 +222,8 @@ def verdict(report: Report, context: RenderContext) -> str:
         return "The run was misconfigured (exit 2)."
     if context.exit_code == 1:
         return f"The check fails: findings at or above {threshold} (exit 1)."
+    if context.exit_code == 0 and context.fail_on is None:
+        return "No gate: --fail-on none, so no finding fails the check (exit 0)."
     if context.exit_code == 0:
         return f"The check passes: no finding at or above {threshold} (exit 0)."
     return f"Fail-on threshold: {threshold}."
