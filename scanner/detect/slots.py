@@ -472,13 +472,51 @@ def relay_host(data: bytes, start: int, end: int, known: tuple[str, ...]) -> str
     return None
 
 
+# Platforms that give each customer an instance under its own subdomain: a key used with
+# `enabled-cheetah-52402.upstash.io` is an Upstash key, and the subdomain only names the
+# instance. Hosting platforms (`*.vercel.app`, `*.onrender.com`, `*.workers.dev`) are not here:
+# there the host is the customer's own service, and the key is for that service.
+PLATFORM_DOMAINS: tuple[tuple[str, str], ...] = (
+    ("upstash.io", "upstash"),
+    ("vercel-storage.com", "vercel"),
+    ("supabase.co", "supabase"),
+    ("firebaseio.com", "firebase"),
+    ("pinecone.io", "pinecone"),
+    ("weaviate.network", "weaviate"),
+    ("weaviate.cloud", "weaviate"),
+    ("qdrant.io", "qdrant"),
+    ("neon.tech", "neon"),
+    ("turso.io", "turso"),
+    ("mongodb.net", "mongodb"),
+    ("convex.cloud", "convex"),
+    ("algolia.net", "algolia"),
+    ("snowflakecomputing.com", "snowflake"),
+    ("cloud.databricks.com", "databricks"),
+    ("atlassian.net", "atlassian"),
+    ("myshopify.com", "shopify"),
+    ("auth0.com", "auth0"),
+    ("sentry.io", "sentry"),
+    ("openai.azure.com", "azure"),
+    ("cognitiveservices.azure.com", "azure"),
+)
+
+
+def _platform(host: str) -> str:
+    """The platform a customer's instance host belongs to, else the host itself."""
+    for domain, name in PLATFORM_DOMAINS:
+        if host == domain or host.endswith("." + domain):
+            return name
+    return host
+
+
 def service_of(data: bytes, start: int, end: int) -> str | None:
     """The service a credential-slot value belongs to: a host in the same string, object or call
-    (`requests.get("https://google.serper.dev/…", headers={"X-API-KEY": …})`), else the first
-    word of its name that is not a credential, generic or environment word (`SERPER_API_KEY`)."""
+    (`requests.get("https://google.serper.dev/…", headers={"X-API-KEY": …})`; a platform's
+    instance host by the platform: `PLATFORM_DOMAINS`), else the first word of its name that is
+    not a credential, generic or environment word (`SERPER_API_KEY`)."""
     near = _hosts(_URL_HOST, data, start, end, SAME_PLACE)
     if near:
-        return near[0][1]
+        return _platform(near[0][1])
     name = _name_of(data, start)
     if name is None:
         return None

@@ -350,6 +350,28 @@ def test_the_service_is_named_by_a_host_in_the_same_call_or_by_the_name(engine: 
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    ("host", "service"),
+    [
+        ("enabled-{word}-{n}.upstash.io", "upstash"),
+        ("{word}-{n}.kv.vercel-storage.com", "vercel"),
+        ("{word}{n}.supabase.co", "supabase"),
+        ("{word}-{n}.vercel.app", "{word}-{n}.vercel.app"),  # a customer's own app: its host
+    ],
+)
+def test_a_platform_instance_host_names_the_platform(engine: str, host: str, service: str) -> None:
+    """A key used with a customer's instance of a platform is that platform's key; a key used with
+    a customer's app on a hosting platform is named after the app's host."""
+    rng = random.Random(host)
+    word, n = "".join(rng.choice("abcdefghij") for _ in range(7)), rng.randrange(10000, 99999)
+    k = key(seed="platform")
+    url = "https://" + host.format(word=word, n=n)
+    text = f'const client = new Client({{ url: "{url}", token: "{k}" }})\n'
+    got = [m.service for m in matcher(engine).scan(text.encode())]
+    assert got == [service.format(word=word, n=n)]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_a_relay_key_is_named_after_its_base_url(engine: str) -> None:
     """The relay's host names the key and outranks a provider word merely nearby (a model name)."""
     k = expand("sk-{alnum:48}", random.Random("relay"))
