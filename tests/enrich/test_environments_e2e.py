@@ -17,9 +17,9 @@ from scanner import cli
 from scanner.errors import ConfigError
 from scanner.suppress.settings import parse_config
 from tests.browser import Browser, need_chromium
+from tests.dated_git import Git
 from tests.keys import make_key
 from tests.keys import rules as all_rules
-from tests.test_window import Git
 
 SHARED = "shared across environments development, production (at the same time)"
 
