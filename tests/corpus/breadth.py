@@ -68,6 +68,7 @@ STRUCTURED: dict[str, Gen] = {
     "salesforce.access-token": _t("00D{alnum:15}!AQ{b64url:94}"),
     "private-key.pgp": _t("{pgp_private}"),
     "resend.api-key": _t("re_{alnum:8}_{alnum:24}"),
+    "vercel.blob-token": _t("vercel_blob_rw_{alnum:16}_{alnum:30}"),
     "azure.storage-account-key": _t(
         "DefaultEndpointsProtocol=https;AccountName={lower:12};AccountKey={b64:86}==;EndpointSuffix=core.windows.net"
     ),
@@ -146,6 +147,7 @@ VARS: dict[str, str] = {
     "salesforce": "SALESFORCE_ACCESS_TOKEN",
     "twilio": "TWILIO_AUTH_TOKEN",
     "resend": "RESEND_API_KEY",
+    "vercel.blob-token": "BLOB_READ_WRITE_TOKEN",
     "planetscale": "DATABASE_PASSWORD",
     "azure.storage-account-key": "AZURE_STORAGE_CONNECTION_STRING",
     "azure.service-bus-key": "SERVICEBUS_CONNECTION_STRING",
