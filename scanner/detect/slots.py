@@ -452,14 +452,31 @@ _NO_SERVICE = re.compile(
 _SERVICE_SKIP = CRED_WORDS | NOT_SECRET | WEAK_NAMES
 
 
-def _hosts(rx: re.Pattern[bytes], data: bytes, start: int, end: int, window: int) -> list[tuple[int, str]]:
+def _hosts(
+    rx: re.Pattern[bytes], data: bytes, start: int, end: int, window: int, at: bool = False
+) -> list[tuple[int, str]]:
+    """Hosts near [start, end), nearest first: (distance, host), or (offset, host) with `at`."""
     lo, hi = max(0, start - window), min(len(data), end + window)
     out = []
     for m in rx.finditer(data, lo, hi):
         host = m.group("host").decode("ascii", "replace").lower().rstrip(".")
         if not _NO_SERVICE.search(host):
-            out.append((abs(m.start() - start), host))
-    return sorted(out)
+            out.append((abs(m.start() - start), m.start(), host))
+    return [(pos if at else dist, host) for dist, pos, host in sorted(out)]
+
+
+_COMMENT_LEAD = (b"#", b"//", b"/*", b"*", b"--", b";", b"<!--")
+
+
+def _commented(data: bytes, pos: int, value_at: int) -> bool:
+    """Whether `pos` sits on a comment line other than the value's own: a link in a comment is
+    where to read about or generate the key (`# Generate a random secret: https://…`), not the
+    service it is sent to."""
+    line = data.rfind(b"\n", 0, pos) + 1
+    line_end = data.find(b"\n", pos)
+    if line <= value_at <= (len(data) if line_end < 0 else line_end):
+        return False
+    return data[line:pos].lstrip().startswith(_COMMENT_LEAD)
 
 
 def relay_host(data: bytes, start: int, end: int, known: tuple[str, ...]) -> str | None:
@@ -514,9 +531,10 @@ def service_of(data: bytes, start: int, end: int) -> str | None:
     (`requests.get("https://google.serper.dev/…", headers={"X-API-KEY": …})`; a platform's
     instance host by the platform: `PLATFORM_DOMAINS`), else the first word of its name that is
     not a credential, generic or environment word (`SERPER_API_KEY`)."""
-    near = _hosts(_URL_HOST, data, start, end, SAME_PLACE)
+    hosts = _hosts(_URL_HOST, data, start, end, SAME_PLACE, at=True)
+    near = [h for at, h in hosts if not _commented(data, at, start)]
     if near:
-        return _platform(near[0][1])
+        return _platform(near[0])
     name = _name_of(data, start)
     if name is None:
         return None

@@ -372,6 +372,21 @@ def test_a_platform_instance_host_names_the_platform(engine: str, host: str, ser
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+def test_a_link_in_a_comment_line_does_not_name_the_service(engine: str) -> None:
+    """`.env.example` comments say where to generate or read about a key; the key is not that
+    site's. A link on the value's own line, or in code beside it, still names it."""
+    k = key(seed="comment-link")
+    above = f"# Generate a random secret: https://generate-secret.example-tools.dev/32\nAUTH_SECRET={k}\n"
+    below = f"AUTH_SECRET={k}\n\n# Instructions to create kv database here: https://vercel.com/docs/kv\n"
+    same = f"SEARCH_API_KEY={k}  # https://google.serper.dev\n"
+    code = (
+        f'requests.post(\n    "https://google.serper.dev/search",\n    headers={{"X-API-KEY": "{k}"}},\n)\n'
+    )
+    got = [[m.service for m in matcher(engine).scan(t.encode())] for t in (above, below, same, code)]
+    assert got == [[None], [None], ["google.serper.dev"], ["google.serper.dev"]]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_a_relay_key_is_named_after_its_base_url(engine: str) -> None:
     """The relay's host names the key and outranks a provider word merely nearby (a model name)."""
     k = expand("sk-{alnum:48}", random.Random("relay"))
