@@ -410,6 +410,33 @@ def _symbol(data: bytes, at: int) -> bool:
     return at < 2 or not (chr(data[at - 2]).isalnum() or data[at - 2 : at - 1] in b"_-")
 
 
+_URL_BEFORE = re.compile(rb"(?:https?|wss?)://[^\s\"'`<>]*\Z")
+
+
+def _query_of_url(data: bytes, at: int) -> bool:
+    """Whether the name at `at` is a parameter of a URL's query string: an http(s) URL runs,
+    without a break, from its scheme up to the `?` or `&` before the name."""
+    return _URL_BEFORE.search(data, max(0, at - 2048), at) is not None
+
+
+# query parameters that carry no lasting credential: a web framework's CSRF token (Laravel's
+# `_token`, Rails' `authenticity_token`, Django's `csrfmiddlewaretoken`), bound to one session
+_CSRF_PARAMS = frozenset(
+    {"_token", "authenticity_token", "csrfmiddlewaretoken", "csrf_token", "_csrf", "xsrf_token"}
+)
+# GitHub's `?token=` on raw file links of a private repository: minted for one link, expires in days
+_SHORT_LIVED_HOSTS = (b"raw.githubusercontent.com",)
+
+
+def _query_credential(data: bytes, at: int, name: str) -> bool:
+    """Whether a URL query parameter can hold a lasting credential (not a CSRF token, not a
+    raw-file link's token)."""
+    if name.lower() in _CSRF_PARAMS:
+        return False
+    url = _URL_BEFORE.search(data, max(0, at - 2048), at)
+    return url is None or not any(h in url.group(0) for h in _SHORT_LIVED_HOSTS)
+
+
 def _name_of(data: bytes, start: int) -> str | None:
     """The full name a value at `start` is assigned to, for the forms where a name says what a
     value is: an assignment, a key, a keyword argument, a header, a setter call, a CLI flag, a
@@ -420,7 +447,12 @@ def _name_of(data: bytes, start: int) -> str | None:
     if found is not None:
         name, op, _quoted = found
         at = data.rfind(name.encode("ascii", "replace"), max(0, start - 200), start)
-        if at > 0 and data[at - 1 : at] in _IN_PATH and not (data[at - 1 : at] == b":" and _symbol(data, at)):
+        before = data[at - 1 : at] if at > 0 else b""
+        if before in (b"?", b"&") and op == b"=" and _query_of_url(data, at):
+            if not _query_credential(data, at, name):
+                return None
+            # else a URL's query parameter (`https://…/search?api_key=…&q=…`): named by it
+        elif before and before in _IN_PATH and not (before == b":" and _symbol(data, at)):
             return None  # a segment of a URL, path or ARN (`…:secret:<name>`, `/#/key_fn`), not a name
         if op == b"," and not (
             _HEADER_LIKE.match(name) and (name.isupper() or "-" in name or name.lower() == "authorization")

@@ -387,6 +387,37 @@ def test_a_link_in_a_comment_line_does_not_name_the_service(engine: str) -> None
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("param", ["api_key", "api-key", "apikey", "access_token", "auth_token"])
+def test_a_credential_in_a_urls_query_string(engine: str, param: str) -> None:
+    """`https://api.some-search.io/v1/search?api_key=…&q=…` (issue 20's `?api-key=` miss): the
+    parameter names the value, the URL's host names the service."""
+    k = key(seed=param)
+    for text in (
+        f'const url = "https://api.some-search.io/v1/search?q=cats&{param}={k}&limit=5";\n',
+        f"fetch(`https://api.some-search.io/v1/search?{param}={k}`)\n",
+    ):
+        got = [(m.rule_id, m.secret, m.service) for m in matcher(engine).scan(text.encode())]
+        assert got == [("generic.credential", k, "api.some-search.io")], text
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://jobs.example-market.org/positions?_token={k}&sortBy=ca",  # Laravel's CSRF token
+        "https://shop.example-store.com/cart?authenticity_token={k}",  # Rails' CSRF token
+        "https://raw.githubusercontent.com/acme/app/main/banner.png?token={k}",  # a raw link's token
+        "https://cdn.example-cdn.net/{k}/secret/asset.js",  # a path segment, not a parameter
+        "https://maps.example-maps.com/api/js?key={k}",  # a bare `key`
+    ],
+)
+def test_query_parameters_that_hold_no_lasting_credential(engine: str, url: str) -> None:
+    k = key(seed=url)
+    text = f'<a href="{url.format(k=k)}">open</a>\n'
+    assert [m.rule_id for m in matcher(engine).scan(text.encode())] == []
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_a_relay_key_is_named_after_its_base_url(engine: str) -> None:
     """The relay's host names the key and outranks a provider word merely nearby (a model name)."""
     k = expand("sk-{alnum:48}", random.Random("relay"))
