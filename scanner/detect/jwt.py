@@ -23,7 +23,8 @@ class JwtJudgement:
     low: str | None
 
 
-def _b64(text: str) -> bytes | None:
+def b64_any(text: str) -> bytes | None:
+    """Base64, standard or URL-safe, padded or not; None when it is not base64."""
     t = text.replace("-", "+").replace("_", "/")
     try:
         return base64.b64decode(t + "=" * (-len(t) % 4), validate=True)
@@ -31,8 +32,9 @@ def _b64(text: str) -> bytes | None:
         return None
 
 
-def _json(text: str) -> dict[str, object] | None:
-    raw = _b64(text.rstrip("="))
+def json_object(text: str) -> dict[str, object] | None:
+    """A base64 (standard or URL-safe, padded or not) JSON object, or None."""
+    raw = b64_any(text.rstrip("="))
     try:
         doc = json.loads(raw) if raw else None
     except (ValueError, RecursionError):
@@ -84,7 +86,7 @@ _SIG_BYTES = {
 def _signature_fits(alg: str, signature: str) -> bool:
     """Whether the signature decodes to as many bytes as `alg` makes (RSA: the modulus size,
     1024 to 8192 bits). A hand-written test token with a made-up tail fails this."""
-    raw = _b64(signature)
+    raw = b64_any(signature)
     if raw is None:
         return False
     if alg[:2] in ("RS", "PS") and alg[2:] in ("256", "384", "512"):
@@ -129,7 +131,7 @@ def judge_jwt(secret: str) -> JwtJudgement | None:
     parts = secret.split(".")
     if len(parts) != 3:
         return None
-    head, claims = _json(parts[0]), _json(parts[1])
+    head, claims = json_object(parts[0]), json_object(parts[1])
     if head is None or claims is None:
         return None
     alg = head.get("alg")

@@ -24,7 +24,7 @@ from scanner.detect.checksums import (
     gitlab_routable_ok,
     putty_mac,
 )
-from scanner.detect.jwt import judge_jwt
+from scanner.detect.jwt import b64_any, json_object, judge_jwt
 from scanner.detect.slots import SLOT_VALIDATOR, value_ok
 
 
@@ -44,14 +44,6 @@ PARSED = Verdict(True, structure=True)  # the provider's payload decoded and che
 CHECKSUM = Verdict(True, checksum=True, structure=True)
 
 Validator = Callable[[str, str], Verdict]
-
-
-def _b64(text: str) -> bytes | None:
-    t = text.replace("-", "+").replace("_", "/")
-    try:
-        return base64.b64decode(t + "=" * (-len(t) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        return None
 
 
 def _github(secret: str, _: str) -> Verdict:
@@ -82,13 +74,13 @@ def _cask(secret: str, _: str) -> Verdict:
 
 
 def _bedrock_long(secret: str, _: str) -> Verdict:
-    raw = _b64(secret[4:])
+    raw = b64_any(secret[4:])
     ok = raw is not None and raw.startswith(b"BedrockAPIKey-") and b":" in raw
     return PARSED if ok else REJECT
 
 
 def _bedrock_short(secret: str, _: str) -> Verdict:
-    raw = _b64(secret[len("bedrock-api-key-") :])
+    raw = b64_any(secret[len("bedrock-api-key-") :])
     ok = raw is not None and raw.startswith(b"bedrock.amazonaws.com") and b"X-Amz-Credential" in raw
     return PARSED if ok else REJECT
 
@@ -180,7 +172,7 @@ def _jwt_service_role(secret: str, _: str) -> Verdict:
     parts = secret.split(".")
     if len(parts) != 3:
         return REJECT
-    raw = _b64(parts[1])
+    raw = b64_any(parts[1])
     try:
         claims = json.loads(raw) if raw else None
     except (ValueError, RecursionError):
@@ -254,24 +246,14 @@ def _jwt(secret: str, _: str) -> Verdict:
 
 def _discord_snowflake(secret: str, _: str) -> Verdict:
     """A Discord bot token's first part is the bot's user id (a 17-20 digit snowflake) in base64."""
-    raw = _b64(secret.split(".", 1)[0])
+    raw = b64_any(secret.split(".", 1)[0])
     ok = raw is not None and raw.isdigit() and 17 <= len(raw) <= 20 and not raw.startswith(b"0")
     return ACCEPT if ok else REJECT
 
 
-def _json_payload(text: str) -> dict[str, object] | None:
-    """A base64 (standard or URL-safe, padded or not) JSON object, or None."""
-    raw = _b64(text.rstrip("="))
-    try:
-        doc = json.loads(raw) if raw else None
-    except ValueError:
-        return None
-    return doc if isinstance(doc, dict) else None
-
-
 def _sentry_org(secret: str, _: str) -> Verdict:
     """sntrys_ + base64 JSON naming the organization and when it was issued + _ + secret."""
-    doc = _json_payload(secret[len("sntrys_") :].rsplit("_", 1)[0])
+    doc = json_object(secret[len("sntrys_") :].rsplit("_", 1)[0])
     return PARSED if doc is not None and "iat" in doc and "org" in doc else REJECT
 
 
@@ -283,13 +265,13 @@ def _grafana_sa(secret: str, _: str) -> Verdict:
 
 def _grafana_cloud(secret: str, _: str) -> Verdict:
     """glc_ + base64 JSON with the access policy's organization, name and key."""
-    doc = _json_payload(secret[len("glc_") :])
+    doc = json_object(secret[len("glc_") :])
     return PARSED if doc is not None and {"o", "n", "k"} <= doc.keys() else REJECT
 
 
 def _mapbox_secret(secret: str, _: str) -> Verdict:
     """sk. + base64url JSON with the user (u) and the token id (a) + . + 22."""
-    doc = _json_payload(secret.split(".")[1])
+    doc = json_object(secret.split(".")[1])
     return PARSED if doc is not None and {"u", "a"} <= doc.keys() else REJECT
 
 
@@ -299,13 +281,13 @@ def _age(secret: str, _: str) -> Verdict:
 
 def _onepassword_sa(secret: str, _: str) -> Verdict:
     """ops_ + base64 JSON holding the service account's sign-in address and credentials."""
-    doc = _json_payload(secret[len("ops_") :])
+    doc = json_object(secret[len("ops_") :])
     return PARSED if doc is not None and "signInAddress" in doc else REJECT
 
 
 def _qstash(secret: str, _: str) -> Verdict:
     """A QStash token is base64 of JSON with the account's UserID and Password."""
-    doc = _json_payload(secret)
+    doc = json_object(secret)
     return PARSED if doc is not None and {"UserID", "Password"} <= doc.keys() else REJECT
 
 
@@ -314,7 +296,7 @@ _PYPI_LOCATIONS = (b"pypi.org", b"test.pypi.org")
 
 def _pypi(secret: str, _: str) -> Verdict:
     """Macaroon V2: version 2, field 1 (location) = pypi.org or test.pypi.org, then the identifier."""
-    raw = _b64(secret[5:])
+    raw = b64_any(secret[5:])
     if raw is None or len(raw) < 4 or raw[0] != 2 or raw[1] != 1:
         return REJECT
     n = raw[2]
