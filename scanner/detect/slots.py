@@ -413,10 +413,11 @@ def _symbol(data: bytes, at: int) -> bool:
 _URL_BEFORE = re.compile(rb"(?:https?|wss?)://[^\s\"'`<>]*\Z")
 
 
-def _query_of_url(data: bytes, at: int) -> bool:
-    """Whether the name at `at` is a parameter of a URL's query string: an http(s) URL runs,
-    without a break, from its scheme up to the `?` or `&` before the name."""
-    return _URL_BEFORE.search(data, max(0, at - 2048), at) is not None
+def _query_url(data: bytes, at: int) -> bytes | None:
+    """The URL whose query string the name at `at` is a parameter of (from its scheme up to the
+    `?` or `&` before the name, without a break), or None."""
+    url = _URL_BEFORE.search(data, max(0, at - 2048), at)
+    return url.group(0) if url is not None else None
 
 
 # query parameters that carry no lasting credential: a web framework's CSRF token (Laravel's
@@ -428,13 +429,10 @@ _CSRF_PARAMS = frozenset(
 _SHORT_LIVED_HOSTS = (b"raw.githubusercontent.com",)
 
 
-def _query_credential(data: bytes, at: int, name: str) -> bool:
-    """Whether a URL query parameter can hold a lasting credential (not a CSRF token, not a
-    raw-file link's token)."""
-    if name.lower() in _CSRF_PARAMS:
-        return False
-    url = _URL_BEFORE.search(data, max(0, at - 2048), at)
-    return url is None or not any(h in url.group(0) for h in _SHORT_LIVED_HOSTS)
+def _query_credential(url: bytes, name: str) -> bool:
+    """Whether a parameter of `url`'s query can hold a lasting credential (not a CSRF token, not
+    a raw-file link's token)."""
+    return name.lower() not in _CSRF_PARAMS and not any(h in url for h in _SHORT_LIVED_HOSTS)
 
 
 def _name_of(data: bytes, start: int) -> str | None:
@@ -448,10 +446,10 @@ def _name_of(data: bytes, start: int) -> str | None:
         name, op, _quoted = found
         at = data.rfind(name.encode("ascii", "replace"), max(0, start - 200), start)
         before = data[at - 1 : at] if at > 0 else b""
-        if before in (b"?", b"&") and op == b"=" and _query_of_url(data, at):
-            if not _query_credential(data, at, name):
+        url = _query_url(data, at) if before in (b"?", b"&") and op == b"=" else None
+        if url is not None:  # a URL's query parameter (`https://…/search?api_key=…&q=…`)
+            if not _query_credential(url, name):
                 return None
-            # else a URL's query parameter (`https://…/search?api_key=…&q=…`): named by it
         elif before and before in _IN_PATH and not (before == b":" and _symbol(data, at)):
             return None  # a segment of a URL, path or ARN (`…:secret:<name>`, `/#/key_fn`), not a name
         if op == b"," and not (
@@ -485,16 +483,16 @@ _SERVICE_SKIP = CRED_WORDS | NOT_SECRET | WEAK_NAMES
 
 
 def _hosts(
-    rx: re.Pattern[bytes], data: bytes, start: int, end: int, window: int, at: bool = False
-) -> list[tuple[int, str]]:
-    """Hosts near [start, end), nearest first: (distance, host), or (offset, host) with `at`."""
+    rx: re.Pattern[bytes], data: bytes, start: int, end: int, window: int
+) -> list[tuple[int, int, str]]:
+    """Hosts near [start, end), nearest first (ties by name): (distance, offset, host)."""
     lo, hi = max(0, start - window), min(len(data), end + window)
     out = []
     for m in rx.finditer(data, lo, hi):
         host = m.group("host").decode("ascii", "replace").lower().rstrip(".")
         if not _NO_SERVICE.search(host):
             out.append((abs(m.start() - start), m.start(), host))
-    return [(pos if at else dist, host) for dist, pos, host in sorted(out)]
+    return sorted(out, key=lambda h: (h[0], h[2]))
 
 
 _COMMENT_LEAD = (b"#", b"//", b"/*", b"*", b"--", b";", b"<!--")
@@ -514,7 +512,7 @@ def _commented(data: bytes, pos: int, value_at: int) -> bool:
 def relay_host(data: bytes, start: int, end: int, known: tuple[str, ...]) -> str | None:
     """The base URL host a relay-shaped key is used with, in the same file: not a provider whose
     own rule knows its host (`known`), which then names the key by that rule's host evidence."""
-    for _, host in _hosts(_BASE_URL, data, start, end, SAME_FILE):
+    for _, _, host in _hosts(_BASE_URL, data, start, end, SAME_FILE):
         if any(host == k.lstrip(".") or host.endswith("." + k.lstrip(".")) for k in known):
             return None
         return host
@@ -563,8 +561,8 @@ def service_of(data: bytes, start: int, end: int) -> str | None:
     (`requests.get("https://google.serper.dev/…", headers={"X-API-KEY": …})`; a platform's
     instance host by the platform: `PLATFORM_DOMAINS`), else the first word of its name that is
     not a credential, generic or environment word (`SERPER_API_KEY`)."""
-    hosts = _hosts(_URL_HOST, data, start, end, SAME_PLACE, at=True)
-    near = [h for at, h in hosts if not _commented(data, at, start)]
+    hosts = _hosts(_URL_HOST, data, start, end, SAME_PLACE)
+    near = [h for _, at, h in hosts if not _commented(data, at, start)]
     if near:
         return _platform(near[0])
     name = _name_of(data, start)
