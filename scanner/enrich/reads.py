@@ -82,19 +82,36 @@ def file_sniffer(root: bytes) -> Sniffer:
     return read
 
 
-def disk_files(root: bytes) -> Files:
-    """Files of the working tree or a directory: every place reads under `root` (symlinks refused)."""
-
-    def read(path: str) -> bytes | None:
-        full = os.path.join(root, os.fsencode(path))
+def read_file_under(root: bytes, path: str, cap: int = MAX_READ) -> bytes | None:
+    """The bytes of `path` under `root`, None when absent, unreadable, a symlink or over `cap`."""
+    full = os.path.join(root, os.fsencode(path))
+    try:
+        fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
         try:
-            fd = os.open(full, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            return f.read() if os.fstat(f.fileno()).st_size <= cap else None
         except OSError:
             return None
-        with os.fdopen(fd, "rb") as f:
-            return f.read() if os.fstat(f.fileno()).st_size <= MAX_READ else None
 
-    return lambda _place: read
+
+def read_blob(repo: pygit2.Repository, blob: bytes, cap: int = MAX_READ) -> bytes | None:
+    """A blob's bytes through the git layer, None when missing, damaged or over `cap`."""
+    import pygit2
+
+    from scanner.git.repo import read_raw
+
+    try:
+        data = read_raw(repo, blob)[1]
+    except (pygit2.GitError, KeyError, ValueError, OSError):
+        return None
+    return data if len(data) <= cap else None
+
+
+def disk_files(root: bytes) -> Files:
+    """Files of the working tree or a directory: every place reads under `root` (symlinks refused)."""
+    return lambda _place: lambda path: read_file_under(root, path)
 
 
 def commit_files(repo: pygit2.Repository) -> Files:
@@ -125,13 +142,7 @@ def commit_files(repo: pygit2.Repository) -> Files:
 
         def read(path: str) -> bytes | None:
             blob, _ok = lookup(repo, tree, path.encode("utf-8", "surrogateescape"))
-            if blob is None:
-                return None
-            try:
-                data = read_raw(repo, blob)[1]
-            except (pygit2.GitError, KeyError, ValueError, OSError):
-                return None
-            return data if len(data) <= MAX_READ else None
+            return read_blob(repo, blob) if blob is not None else None
 
         return read
 

@@ -11,11 +11,13 @@ repository and working tree); a text it cannot read names nothing.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from scanner.enrich.reads import read_blob, read_file_under
 from scanner.environments import is_workflow, workflow_environment
 from scanner.model import Finding, Location, SourceKind
 
@@ -30,23 +32,17 @@ _FROM_DISK = frozenset({SourceKind.WORKTREE, SourceKind.DIRECTORY})
 def text_reader(repo: pygit2.Repository | None, root: Path | None) -> TextRead:
     """A location's text: its blob from `repo`, or its file under `root` (the working tree or
     the scanned directory); None for anything else, a missing object or an unreadable file."""
+    base = os.fsencode(root) if root is not None else None
 
     def read(loc: Location) -> bytes | None:
-        if loc.source in _FROM_DISK and root is not None and loc.path_bytes is None:
-            path = root / loc.path
-            try:
-                if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_WORKFLOW:
-                    return None
-                return path.read_bytes()
-            except OSError:
-                return None
+        if loc.source in _FROM_DISK and base is not None and loc.path_bytes is None:
+            return read_file_under(base, loc.path, MAX_WORKFLOW)
         if repo is not None and loc.blob is not None:
             try:
-                obj = repo.get(loc.blob)
-            except (ValueError, KeyError):
+                blob = bytes.fromhex(loc.blob)
+            except ValueError:
                 return None
-            data = getattr(obj, "data", None) if obj is not None else None
-            return data if isinstance(data, bytes) and len(data) <= MAX_WORKFLOW else None
+            return read_blob(repo, blob, MAX_WORKFLOW)
         return None
 
     return read
