@@ -250,6 +250,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog is 5: more simultaneous connects than that are dropped and
+    # the client tries again a second later, which reads as a timeout
+    request_queue_size = 128
     plan: Plan
 
 
@@ -269,7 +272,9 @@ def https_server(ca: trustme.CA) -> Iterator[Endpoint]:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(context)
     server = _Server(("127.0.0.1", 0), _Handler)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
+    # each connection's handshake in its own handler thread (on its first read), not one at a
+    # time in the accept loop
+    server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
     server.plan = Plan()
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
