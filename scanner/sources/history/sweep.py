@@ -100,11 +100,13 @@ class Sweep:
         workers = self.spec.workers if listing.total >= POOL_MIN_OBJECTS else 1
         chunks = split_chunks(listing, max(1, workers), CHUNK_OBJECTS)
         done = {"objects": 0, "trees": 0}
+        read = {"objects": 0, "trees": 0}  # bytes each phase has read (the workers say how many)
 
-        def tick(phase: str, count: int, _nbytes: int) -> None:
+        def tick(phase: str, count: int, nbytes: int) -> None:
             done[phase] += count
+            read[phase] += nbytes
             total = listing.total if phase == "objects" else len(self.t.known_trees)
-            self.progress.update(phase, min(done[phase], total), total, res.nbytes)
+            self.progress.update(phase, min(done[phase], total), total, read[phase])
 
         if workers > 1 and len(chunks) > 1:
             sweep_spec = SweepSpec(self.spec, listing, tuple(chunks[0]))

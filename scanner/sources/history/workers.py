@@ -213,6 +213,7 @@ class SweepWorker:
         blob_ids: list[bytes] = []
         listing = self.listing
         dup = listing.dup
+        told = 0  # bytes already reported to the progress
         for k, (src, start, stop) in self._my_chunks():
             first = len(trees)
             typer = None
@@ -277,7 +278,8 @@ class SweepWorker:
                         out.corrupt.append((raw, otype))
                         continue
                     out.tags.append((raw, tmeta, scan_text(self.matcher, message)))
-            self.tick("objects", stop - start, 0)
+            self.tick("objects", stop - start, out.nbytes - told)
+            told = out.nbytes
             watchdog.beat()
             if len(trees) > first:
                 out.tree_chunks.append((k, b"".join(trees[first:]), tree_at[first:].tobytes()))
@@ -341,11 +343,12 @@ class SweepWorker:
         for r in self.readers.values():
             r.clear(types=True)  # blobs are no delta bases for trees, and every object read now is one
         tree_at = self.tree_at
-        n_done = 0
+        n_done = told = 0
         for idx, raw in self._tree_stream(chunks):
             n_done += 1
             if n_done >= PROGRESS_EVERY:
-                self.tick("trees", n_done, 0)
+                self.tick("trees", n_done, out.nbytes - told)
+                told = out.nbytes
                 watchdog.beat()
                 out.count += n_done
                 n_done = 0
@@ -376,7 +379,7 @@ class SweepWorker:
             flush()
         out.count += n_done
         if n_done:
-            self.tick("trees", n_done, 0)
+            self.tick("trees", n_done, out.nbytes - told)
         out.named = b"".join(named)
         mine = set(trees)
         out.foreign = {c: trees[ps[0]] for c, ps in links.items() if c not in mine}
