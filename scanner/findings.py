@@ -97,7 +97,7 @@ _EXPOSURE_ORDER = {
 }
 
 
-def _location_key(h: Hit, first: CommitRef | None) -> tuple[int, int, int, int, str, int]:
+def _location_key(h: Hit, first: CommitRef | None) -> tuple[int, int, int, int, str, int, str, str, str]:
     loc = h.location
     is_first = first is not None and loc.commit == first.commit
     return (
@@ -107,6 +107,12 @@ def _location_key(h: Hit, first: CommitRef | None) -> tuple[int, int, int, int, 
         -(loc.commit_time or 0),
         loc.path,
         loc.position.byte_offset,  # ties: a weak secret's fingerprint comes from the first one
+        # a total order: two commits of one rebase share a commit time, and the hits arrive in an
+        # order that varies between runs (the report, the kept locations and a weak secret's
+        # fingerprint must not)
+        loc.commit or "",
+        loc.blob or "",
+        loc.source.value,
     )
 
 

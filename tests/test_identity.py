@@ -61,3 +61,35 @@ def test_first_seen_folds_by_generation_then_time() -> None:
     ]
     (finding,) = build_findings(hits, {r.id: r for r in rules()})
     assert finding.first_seen == late_but_earlier_in_graph
+
+
+def test_locations_are_in_one_order_whatever_order_the_hits_arrive_in() -> None:
+    """Two commits of one rebase share a commit time: the same key at the same path and offset in
+    each is listed in one order (the commit ids break the tie), and a weak secret's fingerprint,
+    taken from the first location's line, is the same too."""
+    pos = Position(3, 5, 3, 40, 60)
+    table = {r.id: r for r in rules()}
+    for rule_id, seed in (("openai.project-key", 5), ("database.connection-url", 2)):
+        value = make_key(rule_id, seed)
+        hits = [
+            Hit(
+                Match(
+                    rule_id,
+                    0,
+                    len(value),
+                    value,
+                    Confidence.HIGH,
+                    context=hashlib.sha256(c.encode()).hexdigest(),
+                ),
+                Location(
+                    SourceKind.HISTORY, "settings.py", pos, commit=c * 40, blob=b * 40, commit_time=1692311940
+                ),
+                Exposure.REPOSITORY,
+                Provenance(),
+            )
+            for c, b in (("d", "1"), ("0", "2"), ("a", "3"))
+        ]
+        (forward,) = build_findings(hits, table, group_key=b"k" * 32)
+        (backward,) = build_findings(hits[::-1], table, group_key=b"k" * 32)
+        assert [loc.commit for loc in forward.locations] == ["0" * 40, "a" * 40, "d" * 40]
+        assert forward == backward
