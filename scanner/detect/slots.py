@@ -435,12 +435,35 @@ def _query_credential(url: bytes, name: str) -> bool:
     return name.lower() not in _CSRF_PARAMS and not any(h in url for h in _SHORT_LIVED_HOSTS)
 
 
+# a whole line `Vercel API Key=…`: a name of words with single spaces, no space around `=`, one
+# value and nothing after it (how people write keys into a .env.example by hand)
+_SPACED_LINE = re.compile(rb"([A-Za-z][\w.]*(?: [A-Za-z][\w.]*){1,5})=([\"']?)[^\s\"']+\2[ \t]*\r?")
+
+
+def _spaced_name(data: bytes, start: int) -> str | None:
+    line_start = data.rfind(b"\n", 0, start) + 1
+    end = data.find(b"\n", start)
+    m = _SPACED_LINE.fullmatch(data, line_start, len(data) if end < 0 else end)
+    if m is None or m.end(1) + 1 + len(m.group(2)) != start:
+        return None
+    return m.group(1).decode("ascii", "replace")
+
+
 def _name_of(data: bytes, start: int) -> str | None:
     """The full name a value at `start` is assigned to, for the forms where a name says what a
     value is: an assignment, a key, a keyword argument, a header, a setter call, a CLI flag, a
-    Dockerfile ENV, an env-list entry. A value in an argument list or array is not named by the
-    item before it (`("auth", "0009_…")`, a source map's `names`), unless that item is a header or
-    an env var name (`.header("X-API-KEY", "…")`, `setdefault("API_KEY", "…")`)."""
+    Dockerfile ENV, an env-list entry, a hand-written env line whose name has spaces. A value in
+    an argument list or array is not named by the item before it (`("auth", "0009_…")`, a source
+    map's `names`), unless that item is a header or an env var name (`.header("X-API-KEY", "…")`,
+    `setdefault("API_KEY", "…")`)."""
+    name = _plain_name(data, start)
+    if name is not None and judge_name(name)[0]:
+        return name  # `ENV TRELLO_TOKEN=…`: the usual name, not the line
+    spaced = _spaced_name(data, start)
+    return spaced if spaced is not None else name
+
+
+def _plain_name(data: bytes, start: int) -> str | None:
     found = assigned_parts(data, start)
     if found is not None:
         name, op, _quoted = found

@@ -70,6 +70,8 @@ SYNTAXES = [
     ("cli-flag-eq", "./bin/sync --token={k}\n"),
     ("notebook", '{{"cells": [{{"source": ["API_KEY = \\"{k}\\"\\n", "client = Client(API_KEY)"]}}]}}\n'),
     ("setter", 'client.setApiKey("{k}");\n'),
+    ("env-spaced-name", "# by hand\nVercel API Key={k}\n\nApp_Daily_Bot Token=\n"),
+    ("env-spaced-name-quoted", 'Google Custom Search API Key="{k}"\n'),
 ]
 
 
@@ -79,6 +81,25 @@ def test_a_credential_in_a_slot_is_found_once(syntax: str, text: str, engine: st
     k = key(seed=syntax)
     got = matcher(engine).scan(text.format(k=k).encode())
     assert [(m.rule_id, m.secret, m.confidence) for m in got] == [(GENERIC, k, Confidence.MEDIUM)], syntax
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Key={k}\n",  # a bare `key` says nothing, with or without words before it
+        "MongoDB Public Key={k}\n",  # public by its own name
+        "Set the API key={k} in your shell\n",  # prose around it: not a line of its own
+        "Vercel API Key={k} # from the dashboard\n",  # something after the value
+        "The Vercel account we use for all our deployments API Key={k}\n",  # a sentence, not a name
+        "Vercel API Key={k} {k}\n",
+    ],
+)
+def test_a_name_with_spaces_counts_only_as_a_whole_env_line(text: str, engine: str) -> None:
+    """`Vercel API Key=…` is how people write keys into a .env.example by hand (seen in a public
+    AI-chatbot history): the whole line is the name; prose, comments and other words are not."""
+    k = key(seed="spaced")
+    assert found(engine, text.format(k=k), k) == []
 
 
 # names that say the value is something else, in every casing and separator
