@@ -153,3 +153,18 @@ def construct(text: str, limit: int = 80) -> str:
     """An exposure's matched construct, whitespace-squashed and clipped, as its context."""
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+# a whole line `Vercel API Key=…`: a name of words with single spaces, no space around `=`, one
+# value and nothing after it (how people write keys into a .env.example by hand)
+_SPACED_LINE = re.compile(rb"([A-Za-z][\w.]*(?: [A-Za-z][\w.]*){1,5})=([\"']?)[^\s\"']+\2[ \t]*\r?")
+
+
+def spaced_name(data: bytes, start: int) -> str | None:
+    """The name of a hand-written env line (`Vercel API Key=…`) whose value starts at `start`."""
+    line_start = data.rfind(b"\n", 0, start) + 1
+    end = data.find(b"\n", start)
+    m = _SPACED_LINE.fullmatch(data, line_start, len(data) if end < 0 else end)
+    if m is None or m.end(1) + 1 + len(m.group(2)) != start:
+        return None
+    return m.group(1).decode("ascii", "replace")

@@ -28,7 +28,7 @@ import binascii
 import functools
 import re
 
-from scanner.detect.context import assigned_parts
+from scanner.detect.context import assigned_parts, spaced_name
 from scanner.detect.evidence import GENERIC_WORDS
 from scanner.detect.filters import is_placeholder, looks_fake, shannon
 from scanner.model import Confidence
@@ -166,6 +166,18 @@ _REFERENCE = re.compile(
     re.I,
 )
 _IDENTIFIER = re.compile(r"^(?:[a-z]+(?:[A-Z][a-z0-9]+)+|[A-Z][a-z]+(?:[A-Z][a-z0-9]+)+)$")  # camelCase
+_SEGMENT = re.compile(r"[A-Z]?[a-z0-9]+")
+_WORDLIKE = re.compile(r"[a-z]*[aeiouy][a-z]*[0-9]*")  # a word, a number after it at most
+
+
+def _identifier(v: str) -> bool:
+    """camelCase made of words (`getUserName`, `myService2`), not a random mix of cases that
+    happens to fit the shape (a GA4 `api_secret` in a public history: parts without a vowel, a
+    digit between letters)."""
+    segments = _SEGMENT.findall(v)
+    return bool(_IDENTIFIER.match(v)) and sum(not _WORDLIKE.fullmatch(x.lower()) for x in segments) <= 1
+
+
 _SEGMENTS = re.compile(r"[-_./=:]")
 _HAS_SEPARATOR = re.compile(r"[^-_./=:][-_./=:]+[^-_./=:]")
 # the sk- shapes OpenAI-compatible relays issue (openai.compatible-key): an `sk-` value of another
@@ -250,7 +262,7 @@ def value_class(value: str, password: bool = False) -> str | None:
         return None  # words and paths (`//host/…`: a URL whose scheme the name swallowed)
     if is_placeholder(v) or _REFERENCE.search(v) or _MARKER.search(v):
         return None
-    if _IDENTIFIER.match(v) or _code_like(v) or looks_fake(v, 0.0):
+    if _identifier(v) or _code_like(v) or looks_fake(v, 0.0):
         return None
     if _encoded_text(v):
         return None  # base64 of text (a k8s Secret's data): its decoded layer is judged instead
@@ -399,7 +411,7 @@ def names_a_credential(data: bytes, value_start: int, value: str) -> bool:
     """For a rule that needs only a name (`PORTKEY_API_KEY = …`): the name is a credential slot
     and the value is no identifier (`PORTKEY_TRACE = "prompt_summary_v2"`, a run label). An
     unnamed form (a list item, an argument) is left to the rule."""
-    if _IDENTIFIER.match(value) or _wordy(value) or _code_like(value):
+    if _identifier(value) or _wordy(value) or _code_like(value):
         return False
     name = _name_of(data, value_start)
     return name is None or judge_name(name)[0]
@@ -435,20 +447,6 @@ def _query_credential(url: bytes, name: str) -> bool:
     return name.lower() not in _CSRF_PARAMS and not any(h in url for h in _SHORT_LIVED_HOSTS)
 
 
-# a whole line `Vercel API Key=…`: a name of words with single spaces, no space around `=`, one
-# value and nothing after it (how people write keys into a .env.example by hand)
-_SPACED_LINE = re.compile(rb"([A-Za-z][\w.]*(?: [A-Za-z][\w.]*){1,5})=([\"']?)[^\s\"']+\2[ \t]*\r?")
-
-
-def _spaced_name(data: bytes, start: int) -> str | None:
-    line_start = data.rfind(b"\n", 0, start) + 1
-    end = data.find(b"\n", start)
-    m = _SPACED_LINE.fullmatch(data, line_start, len(data) if end < 0 else end)
-    if m is None or m.end(1) + 1 + len(m.group(2)) != start:
-        return None
-    return m.group(1).decode("ascii", "replace")
-
-
 def _name_of(data: bytes, start: int) -> str | None:
     """The full name a value at `start` is assigned to, for the forms where a name says what a
     value is: an assignment, a key, a keyword argument, a header, a setter call, a CLI flag, a
@@ -459,7 +457,7 @@ def _name_of(data: bytes, start: int) -> str | None:
     name = _plain_name(data, start)
     if name is not None and judge_name(name)[0]:
         return name  # `ENV TRELLO_TOKEN=…`: the usual name, not the line
-    spaced = _spaced_name(data, start)
+    spaced = spaced_name(data, start)
     return spaced if spaced is not None else name
 
 

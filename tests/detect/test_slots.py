@@ -511,3 +511,27 @@ def test_what_git_s_history_holds_under_token_names_is_no_credential(engine: str
     assert found(engine, f'\ttest_config credential.https:{url} "$HELPER" &&\n', url) == []
     value = key()  # the same names with a random value stay slots
     assert [r for r, _ in found(engine, f"    DEDUP_TOKEN: {value}\n", value)] == [GENERIC]
+
+
+def _case_mixed(r: random.Random) -> str:
+    """A random value that happens to fit camelCase's shape: lower letters, then capitals each
+    followed by consonants and digits (a GA4 `api_secret` in a public history looked so)."""
+    consonants = "bcdfghjklmnpqrstvwxz"
+    parts = ["".join(r.choice(consonants) for _ in range(2))]
+    for i in range(5):
+        tail = "".join(r.choice(consonants + "0123456789") for _ in range(3))
+        parts.append(r.choice("ABCDEFGHJKLMNPQRSTVWXZ") + (tail[:2] + str(i) if i == 2 else tail))
+    return "".join(parts)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_random_value_shaped_like_camel_case_is_no_identifier(engine: str) -> None:
+    """camelCase words stay identifiers under a credential name; a random mix of cases that fits
+    the shape is a value (reported; 22 characters are too short for medium)."""
+    r = random.Random("case-mixed")
+    for _ in range(5):
+        value = _case_mixed(r)
+        text = f"  const measurement_id = `G-{key('{upper:10}', value)}`;\n  const api_secret = `{value}`;\n"
+        assert [rule for rule, _ in found(engine, text, value)] == [GENERIC], value  # low: 22 characters
+    for word in ("getUserSessionTokenValue2", "primaryDatabasePassword1", "superSecretStagingValue9"):
+        assert found(engine, f'api_secret = "{word}"\n', word) == [], word
