@@ -409,9 +409,11 @@ _HEADER_LIKE = re.compile(
 
 def names_a_credential(data: bytes, value_start: int, value: str) -> bool:
     """For a rule that needs only a name (`PORTKEY_API_KEY = …`): the name is a credential slot
-    and the value is no identifier (`PORTKEY_TRACE = "prompt_summary_v2"`, a run label). An
-    unnamed form (a list item, an argument) is left to the rule."""
-    if _identifier(value) or _wordy(value) or _code_like(value):
+    and the value is no identifier (`PORTKEY_TRACE = "prompt_summary_v2"`, a run label), though
+    equal groups joined by dashes are a generated key's shape, not words. An unnamed form (a list
+    item, an argument) is left to the rule."""
+    grouped = len({len(g) for g in value.split("-")}) == 1 and value.count("-") >= 3  # XXXXXXX-XXXXXXX-…
+    if _identifier(value) or (_wordy(value) and not grouped) or _code_like(value):
         return False
     name = _name_of(data, value_start)
     return name is None or judge_name(name)[0]

@@ -272,6 +272,7 @@ STRUCTURED: dict[str, Callable[[Format, random.Random], str]] = {
     "jina.api-key": _template("jina_{hex:32}{alnum:28}"),
     "zai.api-key": _template("{hex:32}.{alnum:16}"),
     "ollama.api-key": _template("{hex:32}.{b64url:24}"),
+    "anythingllm.api-key": _template("{uppernum:7}-{uppernum:7}-{uppernum:7}-{uppernum:7}"),
     "volcengine.ark-api-key": _template("{uuid4}"),
     "ai21.api-key": _template("{uuid4}"),
     "cartesia.api-key": _template("sk_car_{alnum:24}"),
@@ -314,6 +315,7 @@ VARS: dict[str, str] = {
     "cohere": "CO_API_KEY",
     "replicate": "REPLICATE_API_TOKEN",
     "langsmith": "LANGSMITH_API_KEY",
+    "anythingllm": "ANYTHINGLLM_API_KEY",
     "langfuse": "LANGFUSE_SECRET_KEY",
     "cloudflare": "CLOUDFLARE_API_TOKEN",
     "cloudflare.global-key": "CLOUDFLARE_API_KEY",
@@ -344,6 +346,7 @@ VARS: dict[str, str] = {
 # Formats that need a keyword nearby (llm-keys.md §1 "Keyword context needed?", §4.1): they are
 # always written under their provider's variable name, never a generic `apiKey`.
 NEEDS_KEYWORD = {
+    "anythingllm.api-key",
     "deepseek.api-key",
     "stability.api-key",
     "elevenlabs.api-key",

@@ -122,3 +122,14 @@ def test_planetscale_password_in_a_url_is_reported_once(engine: str) -> None:
     url = f"mysql://{key('{lowernum:20}')}:{pw}@aws.connect.psdb.cloud/shop"
     assert [r for r, _ in found(engine, f'DATABASE_URL="{url}"\n')] == ["database.connection-url"]
     assert found(engine, f'DATABASE_PASSWORD="{pw}"\n') == [("planetscale.password", pw)]
+
+
+@pytest.mark.parametrize("engine", ("hyperscan", "python"))
+def test_an_anythingllm_key_under_its_name_and_not_elsewhere(engine: str) -> None:
+    """AnythingLLM's keys are four dash-joined groups of seven (uuid-apikey): named only under an
+    AnythingLLM name, in any casing (a public AI-chatbot history wrote `AnythingLLM_API_Key=`);
+    the same shape under another name is a licence or product key, not AnythingLLM's."""
+    value = expand("{uppernum:7}-{uppernum:7}-{uppernum:7}-{uppernum:7}", random.Random("anythingllm"))
+    for text in (f"AnythingLLM_API_Key={value}\n", f'ANYTHING_LLM_API_KEY="{value}"\n'):
+        assert [(r, s) for r, s in found(engine, text)] == [("anythingllm.api-key", value)], text
+    assert [r for r, _ in found(engine, f"LICENSE_KEY={value}\n")] != ["anythingllm.api-key"]

@@ -43,6 +43,7 @@ ALPHABET_SETS = {
     "uuid": set("0123456789abcdef-"),
     "uuid:hex": set("0123456789abcdef-:"),
     "lowernum-": set(string.ascii_lowercase + string.digits + "-"),
+    "uppernum-": set(string.ascii_uppercase + string.digits + "-"),
     "jwt": set(_B64URL + "."),
     "pem": set(string.ascii_letters + string.digits + "+/=-: ,\n\\"),
     "url": set(string.ascii_letters + string.digits + ":/@.-_+%"),
