@@ -75,7 +75,16 @@ def _odd(word: str) -> bool:
 def _secret_shaped(name: str) -> bool:
     """A name that reads as a value rather than words: a long run of letters with few vowels
     (`QWRTZKPLMNBVCXSD`), or a part of eight or more characters broken into odd pieces (a key's
-    random body: `zgVLCU8RAIQxBr9OU7vB`)."""
+    random body: `zgVLCU8RAIQxBr9OU7vB`), or four or more equal dash-joined groups with a digit
+    (a generated key: `XXXXXXX-XXXXXXX-XXXXXXX-XXXXXXX`, each group too short for the rest)."""
+    groups = name.split("-")
+    if (
+        len(groups) >= 4
+        and len({len(g) for g in groups}) == 1
+        and len(groups[0]) >= 5
+        and any(map(str.isdigit, name))
+    ):
+        return True
     for part in re.split(r"[._\-$]+", name):
         words = _WORD.findall(part)
         if any(len(w) >= _LONG_WORD and sum(c in _VOWELS for c in w) < 0.3 * len(w) for w in words):
