@@ -188,16 +188,19 @@ class _Reader:
             environments=self.environments(doc["environments"]) if "environments" in doc else None,
         )
 
+    def sub_table(self, name: str, value: Any, known: Iterable[str]) -> tuple[str, int]:
+        """A `[name]` table with only `known` keys; its place, for the errors about its values."""
+        table = (name, -1)
+        if not isinstance(value, dict):
+            self.fail(name, f"must be a table ([{name}])")
+        for k in value:
+            if k not in known:
+                self.fail(f"{name}.{k}", f"unknown key (known: {', '.join(sorted(known))})", table, k)
+        return table
+
     def environments(self, value: Any) -> EnvironmentTable:
         """`[environments]`: names, words that name none, and path patterns added to the table."""
-        table = ("environments", -1)
-        if not isinstance(value, dict):
-            self.fail("environments", "must be a table ([environments])")
-        for k in value:
-            if k not in _ENVIRONMENTS:
-                self.fail(
-                    f"environments.{k}", f"unknown key (known: {', '.join(sorted(_ENVIRONMENTS))})", table, k
-                )
+        table = self.sub_table("environments", value, _ENVIRONMENTS)
         lists: dict[str, list[str]] = {}
         for k in sorted(_ENVIRONMENTS):
             v = value.get(k, [])
@@ -217,12 +220,7 @@ class _Reader:
 
     def pragmas(self, value: Any) -> AddedPragmas:
         """`[pragmas]`: what a pragma the scanned change itself adds may suppress."""
-        table = ("pragmas", -1)
-        if not isinstance(value, dict):
-            self.fail("pragmas", "must be a table ([pragmas])")
-        for k in value:
-            if k not in _PRAGMAS:
-                self.fail(f"pragmas.{k}", f"unknown key (known: {', '.join(sorted(_PRAGMAS))})", table, k)
+        table = self.sub_table("pragmas", value, _PRAGMAS)
         mode = value.get("added-by-change", AddedPragmas.UNVERIFIED.value)
         known = [m.value for m in AddedPragmas]
         if mode not in known:
