@@ -130,8 +130,10 @@ def _glued_cred(word: str) -> bool:
     return any(word.endswith(g) and word not in NOT_SECRET for g in _GLUED)
 
 
+@functools.lru_cache(maxsize=4096)
 def judge_name(name: str) -> tuple[bool, bool, bool]:
-    """(a credential slot, a strong name, a password name) for a full name."""
+    """(a credential slot, a strong name, a password name) for a full name. Memoised: `_name_of`
+    asks it to choose between two readings and its caller asks again, and names recur."""
     words = name_words(name)
     if not words or any(w in NOT_SECRET for w in words) or words == ["key"]:
         return False, False, False  # a bare `key` names dict entries, React keys, cache keys
